@@ -1,0 +1,15 @@
+// The module's exports: where free memory starts, and one entry per kernel. Kernels are pure
+// functions over pointers into linear memory; the host plans all memory and grows it as needed.
+
+export { f32_igemm_4x8_simd, f32_igemm_ref } from './kernels/f32-igemm';
+export {
+  f32_maxpool_simd, f32_maxpool_ref,
+  f32_avgpool_simd, f32_avgpool_ref,
+  f32_global_avgpool_simd, f32_global_avgpool_ref,
+  f32_copy_simd, f32_copy_ref,
+} from './kernels/f32-pool';
+
+/** First byte after the module's static data: the host may use everything from here on. */
+export function heap_base(): usize {
+  return (__heap_base + 63) & ~63;
+}

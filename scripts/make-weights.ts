@@ -1,0 +1,89 @@
+/**
+ * Builds the bundled weights in weights/ from the shared ONNX models: the two SqueezeNet .sqz
+ * files, the ImageNet label list, and the license / notice files that must travel with them.
+ * Deterministic: the same inputs give the same bytes.
+ *
+ * Usage: npx tsx scripts/make-weights.ts [sharedDir]   (default: ../shared next to the repository)
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseLabels } from '../src/convert/labels.js';
+import { convertOnnx, type OnnxConvertMeta } from '../src/convert/onnx.js';
+import { writeModel } from '../src/model/write.js';
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const shared = resolve(repo, process.argv[2] ?? '../shared');
+const out = join(repo, 'weights');
+
+/** Size budget of each bundled model: both ship in the npm package. */
+const MAX_MODEL_BYTES = 6 * 1024 * 1024;
+
+const labelsText = readFileSync(join(shared, 'imagenet-sample/labels.txt'), 'utf8');
+const labels = parseLabels(labelsText);
+if (labels.length !== 1000) throw new Error(`expected 1000 ImageNet labels, found ${labels.length}`);
+
+const bsdLicense = readFileSync(join(shared, 'models/squeezenet1.0-deep-compression/LICENSE'), 'utf8');
+const apacheNotice = `SqueezeNet 1.1 weights (squeezewasm file squeezenet1.1-f32.sqz)
+
+Source: ONNX model zoo, model squeezenet1.1-7
+(https://github.com/onnx/models/tree/main/validated/vision/classification/squeezenet),
+which was converted from the MXNet Gluon model zoo (Apache MXNet / GluonCV).
+
+Licensed under the Apache License, Version 2.0 (the "License"); you may not use these weights
+except in compliance with the License. You may obtain a copy of the License at
+http://www.apache.org/licenses/LICENSE-2.0. Unless required by applicable law or agreed to in
+writing, the weights are distributed on an "AS IS" BASIS, WITHOUT WARRANTIES OR CONDITIONS OF ANY
+KIND, either express or implied.
+
+Modifications: the float32 weights are stored unchanged in the squeezewasm model format; each
+ReLU is fused into the convolution before it and the final Flatten is removed.
+
+SqueezeNet: Iandola, Han, Moskewicz, Ashraf, Dally, Keutzer, "SqueezeNet: AlexNet-level accuracy
+with 50x fewer parameters and <0.5MB model size", arXiv:1602.07360, 2016.
+`;
+
+const models: { onnx: string; meta: OnnxConvertMeta }[] = [
+  {
+    onnx: 'squeezenet1.1.onnx',
+    meta: {
+      name: 'squeezenet1.1-f32',
+      input: { channelOrder: 'RGB', resizeShorter: 256, divisor: 255, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
+      labels,
+      provenance: {
+        source: 'ONNX model zoo squeezenet1.1-7 (converted there from the MXNet Gluon model zoo), float32',
+        license: 'Apache-2.0',
+        licenseText: apacheNotice,
+        notes: 'SqueezeNet 1.1: conv1 3x3/2 with 64 filters, pools after conv1, fire3 and fire5. Input RGB 224x224, x/255 then ImageNet mean/std.',
+      },
+    },
+  },
+  {
+    onnx: 'squeezenet1.0.onnx',
+    meta: {
+      name: 'squeezenet1.0-f32',
+      // Caffe convention: BGR pixels 0..255 minus the per-channel mean, no scaling.
+      input: { channelOrder: 'BGR', resizeShorter: 256, divisor: 1, mean: [104, 117, 123], std: [1, 1, 1] },
+      labels,
+      provenance: {
+        source: 'Deep Compression release of SqueezeNet v1.0 (Han, Iandola et al.; github.com/songhan/SqueezeNet-Deep-Compression), decoded to float32',
+        license: 'BSD-2-Clause',
+        licenseText: bsdLicense,
+        notes: 'Pruned and weight-shared SqueezeNet v1.0 (1,248,424 parameters, many zero). Input BGR 227x227, Caffe mean subtraction (B 104, G 117, R 123).',
+      },
+    },
+  },
+];
+
+mkdirSync(out, { recursive: true });
+for (const { onnx, meta } of models) {
+  const model = convertOnnx(new Uint8Array(readFileSync(join(shared, 'models', onnx))), meta);
+  const bytes = writeModel(model);
+  if (bytes.length > MAX_MODEL_BYTES) throw new Error(`${meta.name} is ${bytes.length} bytes, over the ${MAX_MODEL_BYTES}-byte budget`);
+  writeFileSync(join(out, `${meta.name}.sqz`), bytes);
+  console.log(`weights/${meta.name}.sqz: ${bytes.length} bytes, ${model.ops.length} ops, ${model.tensors.size} tensors`);
+}
+writeFileSync(join(out, 'imagenet-labels.txt'), labelsText);
+writeFileSync(join(out, 'LICENSE-squeezenet1.0.txt'), bsdLicense);
+writeFileSync(join(out, 'NOTICE-squeezenet1.1.txt'), apacheNotice);
+console.log('weights/imagenet-labels.txt, LICENSE-squeezenet1.0.txt, NOTICE-squeezenet1.1.txt written');

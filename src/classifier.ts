@@ -1,0 +1,161 @@
+/**
+ * The platform-independent core: a loaded model that classifies images. Platform entries
+ * (src/node.ts, ...) only add how the wasm module and bundled models are found.
+ * @packageDocumentation
+ */
+import { ArgumentError } from './errors.js';
+import { decodeImage, type ImageLimits } from './image/decode.js';
+import { preprocess } from './image/preprocess.js';
+import type { InputSpec, Model, Provenance } from './model/format.js';
+import { DEFAULT_READ_LIMITS, readModel, type ReadLimits } from './model/read.js';
+import { planModel, type KernelVariant, type Plan } from './runtime/plan.js';
+import { run, runTimed, softmax, topK } from './runtime/run.js';
+import { instantiateKernels } from './wasm/kernels.js';
+
+/** RGBA pixels, row-major, 4 bytes per pixel (the layout of a browser `ImageData`). */
+export interface Pixels {
+  data: Uint8Array | Uint8ClampedArray;
+  width: number;
+  height: number;
+}
+
+/** An encoded JPEG or PNG file, or decoded RGBA pixels. */
+export type ImageInput = Uint8Array | Pixels;
+
+/** One class in a result. */
+export interface Prediction {
+  /** Class index in the model's output. */
+  index: number;
+  label: string;
+  probability: number;
+}
+
+/** The result of classifying one image. */
+export interface Classification {
+  /** The `top` most probable classes, most probable first. */
+  top: Prediction[];
+  /** Probability of every class, in class order. */
+  probabilities: Float32Array;
+  /** The network's output before softmax. */
+  logits: Float32Array;
+}
+
+/** Options of {@link Classifier.classify}. */
+export interface ClassifyOptions {
+  /** How many classes to return in `top` (default 5). */
+  top?: number;
+}
+
+/** Options for loading a model. */
+export interface LoadOptions {
+  /** Limits applied to the model file. */
+  modelLimits?: Partial<ReadLimits>;
+  /** Limits applied to every image this classifier decodes. */
+  imageLimits?: Partial<ImageLimits>;
+  /** Kernel variant; 'ref' runs the scalar reference kernels (slow; for verification). */
+  kernels?: KernelVariant;
+}
+
+/** A model laid out in its own WebAssembly instance. Create with a platform entry's `loadClassifier`. */
+export class Classifier {
+  /** The model as read from its file. */
+  readonly model: Model;
+  private plan: Plan | undefined;
+  private readonly imageLimits: Partial<ImageLimits>;
+
+  private constructor(model: Model, plan: Plan, imageLimits: Partial<ImageLimits>) {
+    this.model = model;
+    this.plan = plan;
+    this.imageLimits = imageLimits;
+  }
+
+  /** Reads and validates `modelBytes`, instantiates `wasm` and plans the network in its memory. */
+  static async create(modelBytes: Uint8Array, wasm: WebAssembly.Module, options: LoadOptions = {}): Promise<Classifier> {
+    const model = readModel(modelBytes, { ...DEFAULT_READ_LIMITS, ...options.modelLimits });
+    const kernels = await instantiateKernels(wasm);
+    return new Classifier(model, planModel(model, kernels, options.kernels), options.imageLimits ?? {});
+  }
+
+  /** Model name, e.g. `squeezenet1.1-f32`. */
+  get name(): string {
+    return this.model.name;
+  }
+  /** How images are fed to the network. */
+  get input(): InputSpec {
+    return this.model.input;
+  }
+  /** Class labels in output order. */
+  get labels(): readonly string[] {
+    return this.model.labels;
+  }
+  /** Where the weights come from and their license. */
+  get provenance(): Provenance {
+    return this.model.provenance;
+  }
+  /** The plan: steps, memory layout (for benchmarks and tests). */
+  get planned(): Plan {
+    if (!this.plan) throw new ArgumentError('E_DISPOSED', 'this classifier was disposed; load the model again');
+    return this.plan;
+  }
+
+  /**
+   * Classifies one image (JPEG/PNG bytes or RGBA pixels).
+   * @throws ImageError / LimitError for bad or oversized images, ArgumentError for bad arguments.
+   */
+  async classify(image: ImageInput, options: ClassifyOptions = {}): Promise<Classification> {
+    return this.classifySync(image, options);
+  }
+
+  /**
+   * {@link classify} without the promise. Each call runs to completion before another can start,
+   * so overlapping calls never see each other's activations.
+   */
+  classifySync(image: ImageInput, options: ClassifyOptions = {}): Classification {
+    const top = options.top ?? 5;
+    if (!Number.isInteger(top) || top < 1) throw new ArgumentError('E_ARGUMENT', `top must be a positive integer, got ${String(top)}`);
+    this.setInput(image);
+    return this.result(run(this.planned), top);
+  }
+
+  /** Writes the preprocessed image into the network's input slot. */
+  setInput(image: ImageInput): void {
+    const pixels = image instanceof Uint8Array ? decodeImage(image, this.imageLimits) : checkPixels(image);
+    const plan = this.planned;
+    const { ptr, h, w } = plan.input;
+    preprocess(pixels.data as Uint8Array, pixels.width, pixels.height, this.model.input, new Float32Array(plan.kernels.memory.buffer, ptr, h * w * 3));
+  }
+
+  /**
+   * Runs the network on the input slot with per-step timing; for benchmarks.
+   * @param now a clock in milliseconds, e.g. `performance.now`.
+   */
+  runTimed(now: () => number): { classification: Classification; ms: Float64Array } {
+    const { output, ms } = runTimed(this.planned, now);
+    return { classification: this.result(output, 5), ms };
+  }
+
+  /** Frees the model's wasm instance and memory. The classifier cannot be used afterwards. */
+  dispose(): void {
+    this.plan = undefined;
+  }
+
+  private result(logits: Float32Array, top: number): Classification {
+    const probabilities = softmax(logits);
+    return {
+      top: topK(probabilities, top).map((index) => ({ index, label: this.model.labels[index], probability: probabilities[index] })),
+      probabilities,
+      logits,
+    };
+  }
+}
+
+function checkPixels(p: Pixels): { data: Uint8Array; width: number; height: number } {
+  if (typeof p !== 'object' || p === null || !(p.data instanceof Uint8Array || p.data instanceof Uint8ClampedArray)) {
+    throw new ArgumentError('E_ARGUMENT', 'image must be JPEG/PNG bytes (Uint8Array) or { data, width, height } RGBA pixels');
+  }
+  const { width, height } = p;
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1 || p.data.length !== width * height * 4) {
+    throw new ArgumentError('E_ARGUMENT', `RGBA pixels must be width x height x 4 bytes: got ${p.data.length} bytes for ${String(width)}x${String(height)}`);
+  }
+  return { data: new Uint8Array(p.data.buffer, p.data.byteOffset, p.data.length), width, height };
+}

@@ -1,0 +1,46 @@
+import { readFile } from 'node:fs/promises';
+import { ArgumentError } from '../errors.js';
+import { loadClassifier } from '../node.js';
+import { UsageError, type Command } from './command.js';
+
+/** `squeezewasm classify`: top-k labels for each image, as a table or as JSON lines. */
+export const classifyCommand: Command = {
+  usage: `squeezewasm classify <image...> [--model name|file] [--top 5] [--json]
+
+  --model   a bundled model's name (see "squeezewasm models") or a model file; default: the default model
+  --top     how many classes to show per image (default 5)
+  --json    one JSON object per image and line: {"file", "top": [{"index", "label", "probability"}], "ms"}`,
+  options: { model: { type: 'string' }, top: { type: 'string' }, json: { type: 'boolean' } },
+  async run(files, values) {
+    if (files.length === 0) throw new UsageError('classify needs at least one image file');
+    const top = Number(values.top ?? 5);
+    if (!Number.isInteger(top) || top < 1) throw new UsageError(`--top must be a positive integer, got "${String(values.top)}"`);
+    const net = await loadClassifier(values.model as string | undefined);
+    for (const file of files) {
+      let bytes: Uint8Array;
+      try {
+        bytes = new Uint8Array(await readFile(file));
+      } catch (e) {
+        throw new ArgumentError('E_IMAGE_FILE', `cannot read image ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      }
+      const t0 = performance.now();
+      let result;
+      try {
+        result = net.classifySync(bytes, { top });
+      } catch (e) {
+        if (e instanceof Error) e.message = `${file}: ${e.message}`;
+        throw e;
+      }
+      const ms = performance.now() - t0;
+      if (values.json) {
+        console.log(JSON.stringify({ file, top: result.top, ms: Math.round(ms * 100) / 100 }));
+        continue;
+      }
+      console.log(`${file}  (${net.name}, ${ms.toFixed(1)} ms)`);
+      const width = Math.max(...result.top.map((p) => p.label.length));
+      result.top.forEach((p, i) => {
+        console.log(`  ${String(i + 1).padStart(2)}. ${p.label.padEnd(width)}  ${(p.probability * 100).toFixed(2).padStart(6)} %  (class ${p.index})`);
+      });
+    }
+  },
+};

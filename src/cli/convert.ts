@@ -1,0 +1,82 @@
+import { readFile } from 'node:fs/promises';
+import { convertOnnx } from '../convert/onnx.js';
+import { parseLabels } from '../convert/labels.js';
+import type { InputSpec } from '../model/format.js';
+import { writeModel } from '../model/write.js';
+import { packageFile } from '../node.js';
+import { writeFileAtomic } from './files.js';
+import { UsageError, type Command } from './command.js';
+
+type Preprocessing = Pick<InputSpec, 'channelOrder' | 'divisor' | 'mean' | 'std' | 'resizeShorter'>;
+
+/** The two conventions ImageNet models come in. */
+const PRESETS: Record<string, Preprocessing> = {
+  imagenet: { channelOrder: 'RGB', divisor: 255, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], resizeShorter: 256 },
+  caffe: { channelOrder: 'BGR', divisor: 1, mean: [104, 117, 123], std: [1, 1, 1], resizeShorter: 256 },
+};
+
+function triple(value: unknown, flag: string): [number, number, number] {
+  const v = String(value).split(',').map(Number);
+  if (v.length !== 3 || !v.every(Number.isFinite)) throw new UsageError(`${flag} takes three comma-separated numbers, got "${String(value)}"`);
+  return v as [number, number, number];
+}
+
+/** `squeezewasm convert`: ONNX -> squeezewasm model file. */
+export const convertCommand: Command = {
+  usage: `squeezewasm convert <model.onnx> -o <model.sqz> [options]
+
+  -o, --output        the model file to write (refuses to overwrite without --force)
+  --name              model name (default: the output file's name)
+  --preset            imagenet (RGB, x/255, torchvision mean/std; default) or caffe (BGR, x - mean)
+  --channel-order     RGB or BGR          --divisor  pixel divisor before mean/std
+  --mean a,b,c        --std a,b,c         (in the network's channel order)
+  --resize            shorter side before the centre crop (default 256)
+  --labels            labels file, one class per line ("<synset> <label>" lines are understood);
+                      default: the 1000 ImageNet classes
+  --source, --license provenance recorded in the file
+  --force             overwrite an existing output file`,
+  options: {
+    output: { type: 'string', short: 'o' },
+    name: { type: 'string' },
+    preset: { type: 'string' },
+    'channel-order': { type: 'string' },
+    divisor: { type: 'string' },
+    mean: { type: 'string' },
+    std: { type: 'string' },
+    resize: { type: 'string' },
+    labels: { type: 'string' },
+    source: { type: 'string' },
+    license: { type: 'string' },
+    force: { type: 'boolean' },
+  },
+  async run(positionals, values) {
+    if (positionals.length !== 1) throw new UsageError('convert needs exactly one ONNX file');
+    const output = values.output as string | undefined;
+    if (!output) throw new UsageError('convert needs an output file: -o model.sqz');
+    const presetName = (values.preset as string | undefined) ?? 'imagenet';
+    const preset = PRESETS[presetName];
+    if (!preset) throw new UsageError(`unknown --preset "${presetName}" (presets: ${Object.keys(PRESETS).join(', ')})`);
+    const input: Preprocessing = { ...preset };
+    if (values['channel-order'] !== undefined) {
+      const order = String(values['channel-order']).toUpperCase();
+      if (order !== 'RGB' && order !== 'BGR') throw new UsageError('--channel-order must be RGB or BGR');
+      input.channelOrder = order;
+    }
+    if (values.divisor !== undefined) input.divisor = Number(values.divisor);
+    if (values.mean !== undefined) input.mean = triple(values.mean, '--mean');
+    if (values.std !== undefined) input.std = triple(values.std, '--std');
+    if (values.resize !== undefined) input.resizeShorter = Number(values.resize);
+    const labelsFile = (values.labels as string | undefined) ?? packageFile('weights/imagenet-labels.txt');
+    const labels = parseLabels(await readFile(labelsFile, 'utf8'));
+    const name = (values.name as string | undefined) ?? output.replace(/^.*[\\/]/, '').replace(/\.sqz$/, '');
+    const onnx = new Uint8Array(await readFile(positionals[0]));
+    const model = convertOnnx(onnx, {
+      name,
+      input,
+      labels,
+      provenance: { source: (values.source as string | undefined) ?? positionals[0], license: (values.license as string | undefined) ?? 'unknown' },
+    });
+    await writeFileAtomic(output, writeModel(model), Boolean(values.force));
+    console.log(`${output}: ${model.ops.length} ops, ${model.labels.length} classes, ${model.input.width}x${model.input.height} ${model.input.channelOrder}`);
+  },
+};

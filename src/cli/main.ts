@@ -1,0 +1,57 @@
+/**
+ * The `squeezewasm` command. Every failure becomes one line on stderr and a non-zero exit;
+ * `--debug` adds the stack trace.
+ * @packageDocumentation
+ */
+import { parseArgs } from 'node:util';
+import { SqueezeError } from '../errors.js';
+import { classifyCommand } from './classify.js';
+import { UsageError, type Command } from './command.js';
+import { convertCommand } from './convert.js';
+import { modelsCommand } from './models.js';
+
+const COMMANDS: Record<string, Command> = { classify: classifyCommand, models: modelsCommand, convert: convertCommand };
+
+const HELP = `squeezewasm - SqueezeNet image classification in WebAssembly
+
+Usage:
+  squeezewasm classify <image...> [--model name|file] [--top 5] [--json]
+  squeezewasm models [--json]
+  squeezewasm convert <model.onnx> -o <model.sqz> [options]
+
+Run "squeezewasm <command> --help" for a command's options. Add --debug to see stack traces.`;
+
+async function main(argv: string[]): Promise<void> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    console.log(HELP);
+    return;
+  }
+  const command = COMMANDS[name];
+  if (!command) throw new UsageError(`unknown command "${name}" (commands: ${Object.keys(COMMANDS).join(', ')})`);
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(command.usage);
+    return;
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({ args: rest, options: { ...command.options, debug: { type: 'boolean' } }, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  await command.run(parsed.positionals, parsed.values as Record<string, string | boolean | undefined>);
+}
+
+const argv = process.argv.slice(2);
+main(argv).catch((error: unknown) => {
+  const debug = argv.includes('--debug');
+  if (error instanceof UsageError) {
+    process.stderr.write(`squeezewasm: ${error.message}\nTry "squeezewasm --help".\n`);
+    process.exitCode = 2;
+  } else {
+    const message = error instanceof SqueezeError ? error.message : `unexpected error: ${(error as Error)?.message ?? String(error)}`;
+    process.stderr.write(`squeezewasm: ${message}\n`);
+    process.exitCode = 1;
+  }
+  if (debug && error instanceof Error) process.stderr.write(`${error.stack}\n`);
+});

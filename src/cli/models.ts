@@ -1,0 +1,24 @@
+import { BUNDLED_MODELS, DEFAULT_MODEL, readModelFile } from '../node.js';
+import { readModel } from '../model/read.js';
+import type { Command } from './command.js';
+
+/** `squeezewasm models`: the bundled models, their input and size. */
+export const modelsCommand: Command = {
+  usage: 'squeezewasm models [--json]\n\nLists the models bundled with squeezewasm; the first is the default.',
+  options: { json: { type: 'boolean' } },
+  async run(_positionals, values) {
+    const rows = [];
+    for (const name of BUNDLED_MODELS) {
+      const bytes = await readModelFile(name);
+      const m = readModel(bytes);
+      rows.push({ name, default: name === DEFAULT_MODEL, bytes: bytes.length, input: `${m.input.width}x${m.input.height} ${m.input.channelOrder}`, classes: m.labels.length, license: m.provenance.license });
+    }
+    if (values.json) {
+      for (const r of rows) console.log(JSON.stringify(r));
+      return;
+    }
+    for (const r of rows) {
+      console.log(`${r.name.padEnd(20)} ${r.input.padEnd(13)} ${String(r.classes).padStart(5)} classes ${(r.bytes / 1e6).toFixed(2).padStart(6)} MB  ${r.license}${r.default ? '  (default)' : ''}`);
+    }
+  },
+};

@@ -1,0 +1,751 @@
+/**
+ * ONNX -> squeezewasm model conversion. {@link parseOnnx} decodes the parts of an ONNX ModelProto
+ * the converter needs; {@link convertOnnx} translates a SqueezeNet-style graph into a {@link Model},
+ * refusing anything it cannot reproduce exactly with an error that names the node and the problem.
+ * @packageDocumentation
+ */
+import { ConvertError, ModelFormatError } from '../errors.js';
+import type { ActShape, InputSpec, Model, Op, Pads, Provenance, Tensor } from '../model/format.js';
+import { inferShapes, windowOutputSize } from '../model/graph.js';
+import { ProtoReader } from './protobuf.js';
+
+/** ONNX TensorProto.DataType values the converter reads. */
+export const OnnxDataType = { FLOAT: 1, INT32: 6, INT64: 7 } as const;
+
+const DATA_TYPE_NAMES: Record<number, string> = {
+  1: 'float32', 2: 'uint8', 3: 'int8', 4: 'uint16', 5: 'int16', 6: 'int32', 7: 'int64', 8: 'string', 9: 'bool',
+  10: 'float16', 11: 'float64', 12: 'uint32', 13: 'uint64', 16: 'bfloat16',
+};
+const typeName = (t: number): string => DATA_TYPE_NAMES[t] ?? `data type ${t}`;
+
+/** A decoded TensorProto. Exactly one of the data fields holds the values (or none, for an empty tensor). */
+export interface OnnxTensor {
+  name: string;
+  dims: number[];
+  dataType: number;
+  rawData?: Uint8Array;
+  floatData: number[];
+  int32Data: number[];
+  int64Data: number[];
+  /** True when the values live in a separate file (data_location EXTERNAL). */
+  external: boolean;
+}
+
+/** ONNX AttributeProto.AttributeType values. */
+export const OnnxAttrType = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, GRAPH: 5, FLOATS: 6, INTS: 7, STRINGS: 8 } as const;
+
+/** A decoded AttributeProto (graph-valued and sparse attributes are kept only as their type). */
+export interface OnnxAttribute {
+  name: string;
+  type: number;
+  i?: number;
+  f?: number;
+  s?: Uint8Array;
+  t?: OnnxTensor;
+  ints: number[];
+  floats: number[];
+}
+
+/** A decoded NodeProto. */
+export interface OnnxNode {
+  name: string;
+  opType: string;
+  domain: string;
+  inputs: string[];
+  outputs: string[];
+  attributes: OnnxAttribute[];
+}
+
+/** A graph input or output: its name and, for tensors, element type and shape (a string for a symbolic dimension). */
+export interface OnnxValueInfo {
+  name: string;
+  elemType?: number;
+  dims?: (number | string)[];
+}
+
+/** A decoded GraphProto. */
+export interface OnnxGraph {
+  name: string;
+  nodes: OnnxNode[];
+  initializers: OnnxTensor[];
+  inputs: OnnxValueInfo[];
+  outputs: OnnxValueInfo[];
+}
+
+/** A decoded ModelProto. */
+export interface OnnxModel {
+  irVersion: number;
+  producerName: string;
+  opsetImports: { domain: string; version: number }[];
+  graph: OnnxGraph;
+}
+
+function readTensor(r: ProtoReader): OnnxTensor {
+  const t: OnnxTensor = { name: '', dims: [], dataType: 0, floatData: [], int32Data: [], int64Data: [], external: false };
+  while (r.next()) {
+    switch (r.field) {
+      case 1: r.int64s(t.dims); break;
+      case 2: t.dataType = r.int32(); break;
+      case 4: r.floats(t.floatData); break;
+      case 5: r.int32s(t.int32Data); break;
+      case 7: r.int64s(t.int64Data); break;
+      case 8: t.name = r.string(); break;
+      case 9: t.rawData = r.bytes(); break;
+      case 14: t.external = r.int32() === 1; break;
+      default: r.skip();
+    }
+  }
+  return t;
+}
+
+function readAttribute(r: ProtoReader): OnnxAttribute {
+  const a: OnnxAttribute = { name: '', type: 0, ints: [], floats: [] };
+  while (r.next()) {
+    switch (r.field) {
+      case 1: a.name = r.string(); break;
+      case 2: a.f = r.float(); break;
+      case 3: a.i = r.int64(); break;
+      case 4: a.s = r.bytes(); break;
+      case 5: a.t = readTensor(r.sub('t')); break;
+      case 7: r.floats(a.floats); break;
+      case 8: r.int64s(a.ints); break;
+      case 20: a.type = r.int32(); break;
+      default: r.skip();
+    }
+  }
+  return a;
+}
+
+function readNode(r: ProtoReader): OnnxNode {
+  const n: OnnxNode = { name: '', opType: '', domain: '', inputs: [], outputs: [], attributes: [] };
+  while (r.next()) {
+    switch (r.field) {
+      case 1: n.inputs.push(r.string()); break;
+      case 2: n.outputs.push(r.string()); break;
+      case 3: n.name = r.string(); break;
+      case 4: n.opType = r.string(); break;
+      case 5: n.attributes.push(readAttribute(r.sub('attribute'))); break;
+      case 7: n.domain = r.string(); break;
+      default: r.skip();
+    }
+  }
+  return n;
+}
+
+function readShape(r: ProtoReader): (number | string)[] {
+  const dims: (number | string)[] = [];
+  while (r.next()) {
+    if (r.field !== 1) {
+      r.skip();
+      continue;
+    }
+    const d = r.sub('dim');
+    let dim: number | string = '?';
+    while (d.next()) {
+      if (d.field === 1) dim = d.int64();
+      else if (d.field === 2) dim = d.string();
+      else d.skip();
+    }
+    dims.push(dim);
+  }
+  return dims;
+}
+
+function readValueInfo(r: ProtoReader): OnnxValueInfo {
+  const v: OnnxValueInfo = { name: '' };
+  while (r.next()) {
+    if (r.field === 1) v.name = r.string();
+    else if (r.field !== 2) r.skip();
+    else {
+      const type = r.sub('type');
+      while (type.next()) {
+        if (type.field !== 1) {
+          type.skip();
+          continue;
+        }
+        const tensor = type.sub('tensor_type');
+        while (tensor.next()) {
+          if (tensor.field === 1) v.elemType = tensor.int32();
+          else if (tensor.field === 2) v.dims = readShape(tensor.sub('shape'));
+          else tensor.skip();
+        }
+      }
+    }
+  }
+  return v;
+}
+
+function readGraph(r: ProtoReader): OnnxGraph {
+  const g: OnnxGraph = { name: '', nodes: [], initializers: [], inputs: [], outputs: [] };
+  while (r.next()) {
+    switch (r.field) {
+      case 1: g.nodes.push(readNode(r.sub('node'))); break;
+      case 2: g.name = r.string(); break;
+      case 5: g.initializers.push(readTensor(r.sub('initializer'))); break;
+      case 11: g.inputs.push(readValueInfo(r.sub('input'))); break;
+      case 12: g.outputs.push(readValueInfo(r.sub('output'))); break;
+      case 15: throw new ConvertError('E_CONVERT_TENSOR', 'the ONNX graph has sparse initializers, which squeezewasm does not read; store the weights densely');
+      default: r.skip();
+    }
+  }
+  return g;
+}
+
+/**
+ * Decodes an ONNX ModelProto: opset imports and the main graph's nodes, initializers, inputs and
+ * outputs. Unknown fields are skipped; the values are not interpreted beyond their wire types.
+ * @throws ConvertError (`E_CONVERT_PROTOBUF`) if the bytes are not a well-formed protobuf, or have no graph.
+ */
+export function parseOnnx(bytes: Uint8Array): OnnxModel {
+  const r = new ProtoReader(bytes, 'ModelProto');
+  let irVersion = 0;
+  let producerName = '';
+  let graph: OnnxGraph | undefined;
+  const opsetImports: OnnxModel['opsetImports'] = [];
+  while (r.next()) {
+    switch (r.field) {
+      case 1: irVersion = r.int64(); break;
+      case 2: producerName = r.string(); break;
+      case 7: graph = readGraph(r.sub('graph')); break;
+      case 8: {
+        const o = r.sub('opset_import');
+        const entry = { domain: '', version: 0 };
+        while (o.next()) {
+          if (o.field === 1) entry.domain = o.string();
+          else if (o.field === 2) entry.version = o.int64();
+          else o.skip();
+        }
+        opsetImports.push(entry);
+        break;
+      }
+      default: r.skip();
+    }
+  }
+  if (!graph) return r.fail('the model has no graph (is this an ONNX file?)');
+  return { irVersion, producerName, opsetImports, graph };
+}
+
+/** What the caller knows about a model that the ONNX file does not record. */
+export interface OnnxConvertMeta {
+  name: string;
+  /** Preprocessing; height and width default to the ONNX input's static dimensions. */
+  input: Omit<InputSpec, 'name' | 'height' | 'width'> & Partial<Pick<InputSpec, 'height' | 'width'>>;
+  labels: string[];
+  provenance: Provenance;
+}
+
+/** Oldest default-domain opset accepted: from 7 on, the supported ops have their current inference semantics. */
+const MIN_OPSET = 7;
+/** The model file format's limit on tensor names. */
+const MAX_NAME_LENGTH = 256;
+
+/** An activation as the converter tracks it: its name in the model being built, its shape, and its ONNX rank ([1,C,H,W] or [1,C]). */
+interface Act {
+  name: string;
+  shape: ActShape;
+  rank: 2 | 4;
+}
+
+const ATTR_TYPE_NAMES: Record<number, string> = Object.fromEntries(Object.entries(OnnxAttrType).map(([k, v]) => [v, k]));
+
+/** One ONNX node with typed attribute access; every error it raises names the node. */
+class NodeView {
+  constructor(
+    readonly node: OnnxNode,
+    private readonly index: number,
+  ) {}
+
+  /** `ONNX Conv node "conv1"`, or the node's position and first output when it has no name. */
+  get label(): string {
+    const { node } = this;
+    return node.name
+      ? `ONNX ${node.opType} node "${node.name}"`
+      : `ONNX ${node.opType} node #${this.index} (unnamed, output "${node.outputs[0] ?? ''}")`;
+  }
+
+  fail(code: string, message: string): never {
+    throw new ConvertError(code, `${this.label}: ${message}`);
+  }
+
+  private attr(name: string, type: number): OnnxAttribute | undefined {
+    const a = this.node.attributes.find((x) => x.name === name);
+    if (a && a.type !== type) {
+      this.fail('E_CONVERT_ATTR', `attribute "${name}" has type ${ATTR_TYPE_NAMES[a.type] ?? a.type}, expected ${ATTR_TYPE_NAMES[type]}`);
+    }
+    return a;
+  }
+
+  /** An integer attribute; without a fallback it is required. */
+  int(name: string, fallback?: number): number {
+    return this.attr(name, OnnxAttrType.INT)?.i ?? fallback ?? this.fail('E_CONVERT_ATTR', `attribute "${name}" is required`);
+  }
+
+  ints(name: string, fallback: number[]): number[] {
+    return this.attr(name, OnnxAttrType.INTS)?.ints ?? fallback;
+  }
+
+  str(name: string, fallback: string): string {
+    const s = this.attr(name, OnnxAttrType.STRING)?.s;
+    return s ? new TextDecoder().decode(s) : fallback;
+  }
+
+  tensor(name: string): OnnxTensor | undefined {
+    return this.attr(name, OnnxAttrType.TENSOR)?.t;
+  }
+
+  /** A two-element integer attribute such as strides, checked to be positive. */
+  pair(name: string, fallback?: [number, number]): [number, number] {
+    const v = this.ints(name, fallback ?? []);
+    if (v.length === 0 && !fallback) this.fail('E_CONVERT_ATTR', `attribute "${name}" is required`);
+    if (v.length !== 2 || !v.every((x) => x >= 1)) {
+      this.fail('E_CONVERT_ATTR', `${name} [${v}] is not supported; squeezewasm converts 2-D operations with positive ${name} only`);
+    }
+    return [v[0], v[1]];
+  }
+
+  /** Refuses dilated windows, which squeezewasm's kernels do not implement. */
+  noDilation(): void {
+    const d = this.ints('dilations', [1, 1]);
+    if (!d.every((x) => x === 1)) this.fail('E_CONVERT_ATTR', `dilations [${d}] are not supported; only dilation 1 is`);
+  }
+}
+
+/** Padding from `pads` or `auto_pad`, as [top, left, bottom, right] (which is also ONNX's order for 2-D). */
+function resolvePads(n: NodeView, x: ActShape, kernel: [number, number], stride: [number, number]): Pads {
+  const autoPad = n.str('auto_pad', 'NOTSET');
+  switch (autoPad) {
+    case 'NOTSET': {
+      const p = n.ints('pads', [0, 0, 0, 0]);
+      if (p.length !== 4 || !p.every((v) => v >= 0)) n.fail('E_CONVERT_ATTR', `pads [${p}] must be four non-negative integers`);
+      return [p[0], p[1], p[2], p[3]];
+    }
+    case 'VALID':
+      return [0, 0, 0, 0];
+    case 'SAME_UPPER':
+    case 'SAME_LOWER': {
+      // ONNX: output = ceil(input / stride); the odd pixel of padding goes at the end for UPPER, the start for LOWER.
+      const [top, bottom] = samePads(x.h, kernel[0], stride[0], autoPad === 'SAME_UPPER');
+      const [left, right] = samePads(x.w, kernel[1], stride[1], autoPad === 'SAME_UPPER');
+      return [top, left, bottom, right];
+    }
+    default:
+      return n.fail('E_CONVERT_ATTR', `auto_pad "${autoPad}" is not supported; use NOTSET, VALID, SAME_UPPER or SAME_LOWER`);
+  }
+}
+
+function samePads(size: number, kernel: number, stride: number, upper: boolean): [number, number] {
+  const total = Math.max(0, (Math.ceil(size / stride) - 1) * stride + kernel - size);
+  const small = Math.floor(total / 2);
+  return upper ? [small, total - small] : [total - small, small];
+}
+
+/** A tensor's element count, refusing invalid dims and data stored outside the file. */
+function elementCount(t: OnnxTensor, fail: (m: string) => never): number {
+  if (!t.dims.every((d) => Number.isInteger(d) && d >= 0 && d <= 2 ** 31)) fail(`has invalid dims [${t.dims}]`);
+  const count = t.dims.reduce((a, b) => a * b, 1);
+  if (t.external) fail('keeps its data in an external file, which squeezewasm does not read; save the model with its weights inside');
+  return count;
+}
+
+/** A float tensor's values; sizes are checked against the bytes present before anything is allocated. */
+function floatValues(t: OnnxTensor, fail: (m: string) => never): Float32Array {
+  if (t.dataType !== OnnxDataType.FLOAT) {
+    fail(`is ${typeName(t.dataType)}; squeezewasm converts float32 weights only (quantized or float16 ONNX models are not supported)`);
+  }
+  const count = elementCount(t, fail);
+  const raw = t.rawData;
+  if (!raw) {
+    if (t.floatData.length !== count) fail(`holds ${t.floatData.length} values but its shape [${t.dims}] needs ${count}`);
+    return Float32Array.from(t.floatData);
+  }
+  if (raw.length !== count * 4) fail(`holds ${raw.length} bytes but its shape [${t.dims}] needs ${count * 4}`);
+  const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  const out = new Float32Array(count);
+  for (let i = 0; i < count; i++) out[i] = view.getFloat32(i * 4, true);
+  return out;
+}
+
+/** An int64 or int32 tensor's values (shapes and axes). */
+function intValues(t: OnnxTensor, fail: (m: string) => never): number[] {
+  const size = t.dataType === OnnxDataType.INT64 ? 8 : t.dataType === OnnxDataType.INT32 ? 4 : fail(`is ${typeName(t.dataType)}, expected int64`);
+  const count = elementCount(t, fail);
+  const raw = t.rawData;
+  if (!raw) {
+    const values = size === 8 ? t.int64Data : t.int32Data;
+    if (values.length !== count) fail(`holds ${values.length} values but its shape [${t.dims}] needs ${count}`);
+    return values;
+  }
+  if (raw.length !== count * size) fail(`holds ${raw.length} bytes but its shape [${t.dims}] needs ${count * size}`);
+  const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  return Array.from({ length: count }, (_, i) => (size === 8 ? Number(view.getBigInt64(i * 8, true)) : view.getInt32(i * 4, true)));
+}
+
+/** Reads an op's inputs, emits model ops and records the activations it defines. */
+class Converter {
+  readonly ops: Op[] = [];
+  readonly tensors = new Map<string, Tensor>();
+  /** Activations by ONNX name; removed ops (Identity, Flatten, ...) map their output to their input's entry. */
+  readonly acts = new Map<string, Act>();
+  /** Initializers and Constant outputs by name. */
+  readonly consts = new Map<string, OnnxTensor>();
+  /** Nodes reading each tensor, by name. */
+  readonly readers = new Map<string, OnnxNode[]>();
+
+  constructor(
+    readonly graph: OnnxGraph,
+    readonly opset: number,
+  ) {
+    for (const t of graph.initializers) this.consts.set(t.name, t);
+    for (const node of graph.nodes) {
+      for (const name of node.inputs) {
+        if (!name) continue;
+        const list = this.readers.get(name);
+        if (list) list.push(node);
+        else this.readers.set(name, [node]);
+      }
+    }
+  }
+
+  /** True if a node or the graph output reads `name`. */
+  used(name: string): boolean {
+    return this.readers.has(name) || this.graph.outputs.some((o) => o.name === name);
+  }
+
+  /** The activation a node reads at input `i`. */
+  act(n: NodeView, i: number): Act {
+    const name = n.node.inputs[i] ?? '';
+    const a = this.acts.get(name);
+    if (a) return a;
+    if (!name) return n.fail('E_CONVERT_GRAPH', `input ${i} is missing`);
+    if (this.consts.has(name)) n.fail('E_CONVERT_GRAPH', `input "${name}" is a constant; squeezewasm needs a computed activation there`);
+    return n.fail('E_CONVERT_GRAPH', `input "${name}" is not produced by any earlier node (the graph must be topologically sorted)`);
+  }
+
+  /** A [1,C,H,W] activation, for the ops that need spatial data. */
+  act4(n: NodeView, i: number): Act {
+    const a = this.act(n, i);
+    if (a.rank !== 4) n.fail('E_CONVERT_GRAPH', `input "${n.node.inputs[i]}" is a flattened [1,${a.shape.c}] tensor; this op needs [1,C,H,W]`);
+    return a;
+  }
+
+  /** The constant tensor a node reads at input `i`. */
+  constant(n: NodeView, i: number, role: string): OnnxTensor {
+    const name = n.node.inputs[i] ?? '';
+    const t = this.consts.get(name);
+    if (!t) n.fail('E_CONVERT_GRAPH', `${role} "${name}" must be an initializer or Constant; computed ${role}s are not supported`);
+    return t;
+  }
+
+  /** Adds the float constant a node reads at input `i` to the model's tensors (once, however many ops use it); returns its name. */
+  weight(n: NodeView, i: number, role: string, shape: number[]): string {
+    const t = this.constant(n, i, role);
+    const name = n.node.inputs[i];
+    const fail: (m: string) => never = (m) => n.fail('E_CONVERT_TENSOR', `${role} "${name}" ${m}`);
+    if (t.dims.length !== shape.length || t.dims.some((d, k) => d !== shape[k])) fail(`has shape [${t.dims}], expected [${shape}]`);
+    if (!this.tensors.has(name)) {
+      const data = floatValues(t, fail);
+      if (!data.every(Number.isFinite)) fail('holds NaN or infinite values');
+      this.tensors.set(name, { dtype: 'f32', shape: [...t.dims], data });
+    }
+    return name;
+  }
+
+  /** Records an alias: the node's output is the same data as `a` (an op that squeezewasm removes). */
+  alias(n: NodeView, a: Act, rank: 2 | 4 = a.rank): void {
+    this.define(n, { ...a, rank });
+  }
+
+  /** Appends `op` and records the node's output activation. */
+  emit(n: NodeView, op: Op, shape: ActShape, rank: 2 | 4 = 4): void {
+    this.ops.push(op);
+    this.define(n, { name: op.output, shape, rank });
+  }
+
+  private define(n: NodeView, a: Act): void {
+    const out = n.node.outputs[0] ?? '';
+    if (!out) n.fail('E_CONVERT_GRAPH', 'has no output');
+    if (this.acts.has(out) || this.consts.has(out)) n.fail('E_CONVERT_GRAPH', `output "${out}" is defined more than once`);
+    this.acts.set(out, a);
+  }
+
+  /** Output shape of a sliding window; refuses windows that do not fit. */
+  window(n: NodeView, x: ActShape, c: number, kernel: [number, number], stride: [number, number], pads: Pads, ceil: boolean): ActShape {
+    const h = windowOutputSize(x.h, kernel[0], stride[0], pads[0], pads[2], ceil);
+    const w = windowOutputSize(x.w, kernel[1], stride[1], pads[1], pads[3], ceil);
+    if (h < 1 || w < 1) n.fail('E_CONVERT_GRAPH', `a ${kernel[0]}x${kernel[1]} window does not fit its ${x.h}x${x.w} input`);
+    return { c, h, w };
+  }
+}
+
+/** The channel axis, after resolving a negative axis against the tensor's rank. */
+function isChannelAxis(axis: number, rank: number): boolean {
+  return (axis < 0 ? axis + rank : axis) === 1;
+}
+
+function pool(c: Converter, n: NodeView, kind: 'maxpool' | 'avgpool'): void {
+  const x = c.act4(n, 0);
+  n.noDilation();
+  const kernel = n.pair('kernel_shape');
+  const stride = n.pair('strides', [1, 1]);
+  const pads = resolvePads(n, x.shape, kernel, stride);
+  const ceil = n.int('ceil_mode', 0) !== 0;
+  const output = n.node.outputs[0];
+  const shape = c.window(n, x.shape, x.shape.c, kernel, stride, pads, ceil);
+  const base = { input: x.name, output, kernel, stride, pads, ceil };
+  c.emit(n, kind === 'maxpool' ? { op: 'maxpool', ...base } : { op: 'avgpool', ...base, countIncludePad: n.int('count_include_pad', 0) !== 0 }, shape);
+}
+
+/** How one ONNX op type converts: the attributes it understands (any other is refused) and the translation. */
+interface OpRule {
+  attrs: readonly string[];
+  convert(c: Converter, n: NodeView): void;
+}
+
+/** The supported ONNX ops. Adding one is adding an entry here. */
+const RULES: Record<string, OpRule> = {
+  Conv: {
+    attrs: ['auto_pad', 'dilations', 'group', 'kernel_shape', 'pads', 'strides'],
+    convert(c, n) {
+      const x = c.act4(n, 0);
+      const group = n.int('group', 1);
+      if (group !== 1) n.fail('E_CONVERT_ATTR', `group ${group} is not supported; squeezewasm converts ordinary convolutions (group 1) only`);
+      n.noDilation();
+      const dims = c.constant(n, 1, 'weight').dims;
+      if (dims.length !== 4) n.fail('E_CONVERT_TENSOR', `weight has shape [${dims}]; a 2-D convolution needs [out, in, kh, kw]`);
+      const [outC, , kh, kw] = dims;
+      const kernel = n.pair('kernel_shape', [kh, kw]);
+      if (kernel[0] !== kh || kernel[1] !== kw) n.fail('E_CONVERT_ATTR', `kernel_shape [${kernel}] does not match the weight's [${kh},${kw}]`);
+      const weight = c.weight(n, 1, 'weight', [outC, x.shape.c, kh, kw]);
+      const bias = n.node.inputs[2] ? c.weight(n, 2, 'bias', [outC]) : undefined;
+      const stride = n.pair('strides', [1, 1]);
+      const pads = resolvePads(n, x.shape, kernel, stride);
+      const op: Op = { op: 'conv', input: x.name, output: n.node.outputs[0], weight, ...(bias === undefined ? {} : { bias }), kernel, stride, pads, relu: false };
+      c.emit(n, op, c.window(n, x.shape, outC, kernel, stride, pads, false));
+    },
+  },
+  Relu: {
+    attrs: [],
+    convert(c, n) {
+      const x = c.act(n, 0);
+      c.emit(n, { op: 'relu', input: x.name, output: n.node.outputs[0] }, x.shape, x.rank);
+    },
+  },
+  MaxPool: {
+    attrs: ['auto_pad', 'ceil_mode', 'dilations', 'kernel_shape', 'pads', 'storage_order', 'strides'],
+    convert(c, n) {
+      if (n.int('storage_order', 0) !== 0) n.fail('E_CONVERT_ATTR', 'storage_order 1 (column-major) is not supported');
+      pool(c, n, 'maxpool');
+    },
+  },
+  AveragePool: {
+    attrs: ['auto_pad', 'ceil_mode', 'count_include_pad', 'dilations', 'kernel_shape', 'pads', 'strides'],
+    convert: (c, n) => pool(c, n, 'avgpool'),
+  },
+  GlobalAveragePool: {
+    attrs: [],
+    convert(c, n) {
+      const x = c.act4(n, 0);
+      c.emit(n, { op: 'globalavgpool', input: x.name, output: n.node.outputs[0] }, { c: x.shape.c, h: 1, w: 1 });
+    },
+  },
+  Concat: {
+    attrs: ['axis'],
+    convert(c, n) {
+      if (n.node.inputs.length === 0) n.fail('E_CONVERT_GRAPH', 'has no inputs');
+      const xs = n.node.inputs.map((_, i) => c.act(n, i));
+      const axis = n.int('axis');
+      const rank = xs[0].rank;
+      if (!xs.every((x) => x.rank === rank) || !isChannelAxis(axis, rank)) {
+        n.fail('E_CONVERT_ATTR', `concatenation along axis ${axis} is not supported; squeezewasm concatenates channels (axis 1) only`);
+      }
+      const { h, w } = xs[0].shape;
+      if (xs.some((x) => x.shape.h !== h || x.shape.w !== w)) n.fail('E_CONVERT_GRAPH', 'inputs differ in height or width');
+      const shape = { c: xs.reduce((sum, x) => sum + x.shape.c, 0), h, w };
+      c.emit(n, { op: 'concat', inputs: xs.map((x) => x.name), output: n.node.outputs[0] }, shape, rank);
+    },
+  },
+  Softmax: {
+    attrs: ['axis'],
+    convert(c, n) {
+      const x = c.act(n, 0);
+      // Opset 13 changed the default axis from 1 to -1; on [1,C,1,1] only the channel axis is a softmax over classes.
+      const axis = n.int('axis', c.opset >= 13 ? -1 : 1);
+      if (!isChannelAxis(axis, x.rank) || x.shape.h !== 1 || x.shape.w !== 1) {
+        const dims = x.rank === 2 ? `[1,${x.shape.c}]` : `[1,${x.shape.c},${x.shape.h},${x.shape.w}]`;
+        n.fail('E_CONVERT_ATTR', `softmax along axis ${axis} of a ${dims} tensor is not supported; squeezewasm supports softmax over the classes of a [1,C] or [1,C,1,1] output`);
+      }
+      c.emit(n, { op: 'softmax', input: x.name, output: n.node.outputs[0] }, x.shape, x.rank);
+    },
+  },
+  Dropout: {
+    attrs: ['ratio', 'seed'],
+    convert(c, n) {
+      if (n.node.inputs[2]) n.fail('E_CONVERT_GRAPH', 'a training_mode input is not supported; export the model for inference');
+      c.alias(n, c.act(n, 0));
+    },
+  },
+  Identity: { attrs: [], convert: (c, n) => c.alias(n, c.act(n, 0)) },
+  Flatten: {
+    attrs: ['axis'],
+    convert(c, n) {
+      const x = c.act(n, 0);
+      const axis = n.int('axis', 1);
+      if (!isChannelAxis(axis, x.rank) || x.shape.h !== 1 || x.shape.w !== 1) {
+        n.fail('E_CONVERT_GRAPH', `flattening [1,${x.shape.c},${x.shape.h},${x.shape.w}] at axis ${axis} is not supported; squeezewasm only removes a Flatten of a [1,C,1,1] tensor at axis 1`);
+      }
+      c.alias(n, x, 2);
+    },
+  },
+  Reshape: {
+    attrs: ['allowzero'],
+    convert(c, n) {
+      const x = c.act(n, 0);
+      const target = intValues(c.constant(n, 1, 'shape'), (m) => n.fail('E_CONVERT_TENSOR', `shape "${n.node.inputs[1]}" ${m}`));
+      const dims = x.rank === 4 ? [1, x.shape.c, x.shape.h, x.shape.w] : [1, x.shape.c];
+      const copyZeros = n.int('allowzero', 0) === 0;
+      const out = target.map((v, i) => (v === 0 && copyZeros ? dims[i] : v));
+      const known = out.filter((v) => v !== -1).reduce((a, b) => a * b, 1);
+      const resolved = out.map((v) => (v === -1 ? x.shape.c / known : v));
+      const flattens = resolved.length === 2 && resolved[0] === 1 && resolved[1] === x.shape.c && out.filter((v) => v === -1).length <= 1;
+      if (x.shape.h !== 1 || x.shape.w !== 1 || !flattens) {
+        n.fail('E_CONVERT_GRAPH', `reshaping [${dims}] to [${target}] is not supported; squeezewasm only removes a Reshape that flattens [1,C,1,1] to [1,C]`);
+      }
+      c.alias(n, x, 2);
+    },
+  },
+  Constant: {
+    attrs: ['value'],
+    convert(c, n) {
+      const out = n.node.outputs[0] ?? '';
+      const t = n.tensor('value') ?? n.fail('E_CONVERT_ATTR', 'only a tensor "value" is supported');
+      if ((c.readers.get(out) ?? []).some((r) => r.opType !== 'Reshape' || r.inputs[1] !== out) || c.graph.outputs.some((o) => o.name === out)) {
+        n.fail('E_CONVERT_GRAPH', 'a Constant is supported only as the target shape of a Reshape');
+      }
+      if (c.consts.has(out) || c.acts.has(out)) n.fail('E_CONVERT_GRAPH', `output "${out}" is defined more than once`);
+      c.consts.set(out, t);
+    },
+  },
+};
+
+/** Names of the tensors an op reads. */
+function opInputs(op: Op): string[] {
+  return op.op === 'concat' ? op.inputs : [op.input];
+}
+
+/**
+ * Fuses each Relu into the conv before it when nothing else reads the conv's output. The fused
+ * conv takes the Relu's output name: the pre-activation tensor no longer exists.
+ */
+function fuseRelus(ops: Op[], output: string): Op[] {
+  const reads = new Map<string, number>();
+  for (const op of ops) for (const name of opInputs(op)) reads.set(name, (reads.get(name) ?? 0) + 1);
+  const producers = new Map(ops.map((op) => [op.output, op]));
+  return ops.filter((op) => {
+    if (op.op !== 'relu') return true;
+    const conv = producers.get(op.input);
+    if (conv?.op !== 'conv' || conv.relu || reads.get(conv.output) !== 1 || conv.output === output) return true;
+    conv.relu = true;
+    conv.output = op.output;
+    return false;
+  });
+}
+
+function graphInput(graph: OnnxGraph, meta: OnnxConvertMeta): { name: string; height: number; width: number } {
+  const initNames = new Set(graph.initializers.map((t) => t.name));
+  const inputs = graph.inputs.filter((v) => !initNames.has(v.name));
+  const fail: (m: string) => never = (m) => {
+    throw new ConvertError('E_CONVERT_INPUT', m);
+  };
+  if (inputs.length !== 1) {
+    fail(`the ONNX graph has ${inputs.length} inputs (${inputs.map((v) => `"${v.name}"`).join(', ')}); squeezewasm needs exactly one image input`);
+  }
+  const { name, elemType, dims } = inputs[0];
+  const where = `ONNX input "${name}"`;
+  if (elemType !== OnnxDataType.FLOAT) fail(`${where} is ${typeName(elemType ?? 0)}; squeezewasm needs a float32 image input`);
+  if (!dims || dims.length !== 4 || dims[1] !== 3) {
+    const looksNhwc = dims?.length === 4 && dims[3] === 3;
+    fail(`${where} has shape [${dims ?? 'unknown'}]; squeezewasm needs an NCHW image tensor [1,3,H,W]${looksNhwc ? ' (this looks like NHWC)' : ''}`);
+  }
+  // A symbolic batch dimension is fine: squeezewasm always runs batch 1.
+  if (typeof dims[0] === 'number' && dims[0] !== 1) fail(`${where} has batch size ${dims[0]}; squeezewasm needs batch 1`);
+  const side = (v: number | string, given: number | undefined, what: string): number => {
+    if (given !== undefined) return given;
+    if (typeof v !== 'number' || v < 1) return fail(`${where} has no fixed ${what} (${JSON.stringify(v)}); pass meta.input.${what}`);
+    return v;
+  };
+  return { name, height: side(dims[2], meta.input.height, 'height'), width: side(dims[3], meta.input.width, 'width') };
+}
+
+/**
+ * Converts an ONNX SqueezeNet-style classifier into a squeezewasm {@link Model}.
+ *
+ * Supports Conv, Relu (fused into the preceding Conv when it is that Conv's only reader), MaxPool,
+ * AveragePool, GlobalAveragePool, Concat along channels, Softmax over classes (last op only), and
+ * removes Dropout, Identity, and the Flatten / Reshape of a [1,C,1,1] output to [1,C]. Weights keep
+ * the initializer names and ONNX layout; activations keep their ONNX names, the final one takes
+ * the name of the ONNX graph output.
+ * @param bytes an ONNX ModelProto (weights inside the file, float32, opset 7 or newer).
+ * @param meta name, preprocessing, labels and provenance, which ONNX does not record.
+ * @throws ConvertError naming the node and the problem when the model uses anything unsupported,
+ *   or when the bytes are not a well-formed ONNX file.
+ */
+export function convertOnnx(bytes: Uint8Array, meta: OnnxConvertMeta): Model {
+  const { graph, opsetImports } = parseOnnx(bytes);
+  const opset = opsetImports.find((o) => o.domain === '' || o.domain === 'ai.onnx')?.version;
+  if (opset === undefined || opset < MIN_OPSET) {
+    throw new ConvertError(
+      'E_CONVERT_OPSET',
+      `the ONNX model uses opset ${opset ?? '(none)'}; squeezewasm converts opset ${MIN_OPSET} or newer (upgrade it with onnx.version_converter)`,
+    );
+  }
+  if (graph.outputs.length !== 1) {
+    throw new ConvertError('E_CONVERT_GRAPH', `the ONNX graph has ${graph.outputs.length} outputs; squeezewasm needs exactly one (the class scores)`);
+  }
+  const input = graphInput(graph, meta);
+  const c = new Converter(graph, opset);
+  c.acts.set(input.name, { name: input.name, shape: { c: 3, h: input.height, w: input.width }, rank: 4 });
+
+  graph.nodes.forEach((node, i) => {
+    const n = new NodeView(node, i);
+    const rule = node.domain === '' || node.domain === 'ai.onnx' ? RULES[node.opType] : undefined;
+    if (!rule) {
+      const op = node.domain ? `${node.domain}.${node.opType}` : node.opType;
+      const where = node.name ? `node "${node.name}"` : `node #${i}, unnamed, output "${node.outputs[0] ?? ''}"`;
+      throw new ConvertError('E_CONVERT_OP', `unsupported ONNX op "${op}" (${where}); squeezewasm converts ${Object.keys(RULES).join(', ')}`);
+    }
+    const unknown = node.attributes.find((a) => !rule.attrs.includes(a.name));
+    if (unknown) n.fail('E_CONVERT_ATTR', `attribute "${unknown.name}" is not supported`);
+    node.outputs.slice(1).forEach((extra) => {
+      if (extra && c.used(extra)) n.fail('E_CONVERT_GRAPH', `its extra output "${extra}" is used; squeezewasm computes only the first output of ${node.opType}`);
+    });
+    rule.convert(c, n);
+  });
+
+  const outName = graph.outputs[0].name;
+  const y = c.acts.get(outName);
+  if (!y) throw new ConvertError('E_CONVERT_GRAPH', `the ONNX graph output "${outName}" is not computed by any supported node`);
+  const ops = fuseRelus(c.ops, y.name);
+  const { channelOrder, resizeShorter, divisor, mean, std } = meta.input;
+  // Name the output as ONNX does when it was renamed by a removed Flatten / Reshape and nothing else reads it.
+  const last = ops.find((op) => op.output === y.name);
+  if (last && y.name !== outName && !ops.some((op) => opInputs(op).includes(y.name))) last.output = outName;
+
+  const model: Model = {
+    name: meta.name,
+    input: { ...input, channelOrder, resizeShorter, divisor, mean: [...mean], std: [...std] },
+    ops,
+    output: last?.output ?? y.name,
+    labels: meta.labels,
+    tensors: c.tensors,
+    provenance: meta.provenance,
+  };
+  const long = [input.name, ...ops.map((op) => op.output), ...c.tensors.keys()].find((s) => s.length > MAX_NAME_LENGTH);
+  if (long) throw new ConvertError('E_CONVERT_GRAPH', `tensor name "${long.slice(0, 40)}..." is longer than the model format's ${MAX_NAME_LENGTH} characters`);
+  try {
+    inferShapes(model);
+  } catch (e) {
+    if (e instanceof ModelFormatError) throw new ConvertError('E_CONVERT_GRAPH', `the converted network is not valid: ${e.message}`);
+    throw e;
+  }
+  return model;
+}

@@ -1,0 +1,38 @@
+/**
+ * One error hierarchy for everything squeezewasm refuses. Every error has a stable `code` for
+ * programs and a message for people that says what failed, where, and what to do about it.
+ * @packageDocumentation
+ */
+
+/** Base class of every error squeezewasm throws on purpose. */
+export class SqueezeError extends Error {
+  /** Stable machine-readable code, e.g. `E_MODEL_CHECKSUM`. */
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** A model file is malformed, truncated, corrupt, of another version, or describes an impossible network. */
+export class ModelFormatError extends SqueezeError {}
+
+/** A source model (ONNX, Deep Compression) uses something the converter cannot translate. */
+export class ConvertError extends SqueezeError {}
+
+/** An image could not be decoded, or its pixels do not match the stated size. */
+export class ImageError extends SqueezeError {}
+
+/** A caller passed an argument of the wrong type, shape or range. */
+export class ArgumentError extends SqueezeError {}
+
+/** A configured limit (file size, pixels, memory, ...) would be exceeded. Names the limit. */
+export class LimitError extends SqueezeError {
+  /** Name of the limit that was hit, as in {@link Limits}. */
+  readonly limit: string;
+  constructor(limit: string, message: string) {
+    super('E_LIMIT', message);
+    this.limit = limit;
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * Image to network input: resize the shorter side, centre crop, channel order, normalise — the
+ * ImageNet evaluation pipeline the models were measured with (scripts/ort-eval.ts checks it
+ * against onnxruntime's reference accuracy).
+ * @packageDocumentation
+ */
+
+import { ArgumentError } from '../errors.js';
+import type { InputSpec } from '../model/format.js';
+
+/**
+ * Writes the network input for an RGBA image into `out`, in NHWC order:
+ * `out[(y * input.width + x) * 3 + c]`, with c in `input.channelOrder`.
+ *
+ * The image is scaled by `s = resizeShorter / short side`: the shorter side becomes
+ * `resizeShorter`, the longer `round(long * s)`, and both axes sample the source with bilinear
+ * interpolation between pixel centres at `src = (dst + 0.5) / s - 0.5` (clamped to the image, no
+ * antialiasing). Then the centre `input.height × input.width` (offset `floor((resized - crop) / 2)`)
+ * is taken and each value becomes `(pixel / divisor - mean[c]) / std[c]`, in float64 without
+ * rounding the resized pixels. This is the variant that reproduces onnxruntime's reference accuracy
+ * for both bundled models exactly (scripts/ort-eval.ts). Only the cropped pixels are computed and
+ * the alpha channel is ignored.
+ * @param rgba - 8-bit RGBA pixels, row-major, `width * height * 4` bytes.
+ * @param out - Receives `input.height * input.width * 3` values.
+ * @throws {@link ArgumentError} for sizes that do not match or an input spec whose crop is larger than the resized image.
+ */
+export function preprocess(rgba: Uint8Array, width: number, height: number, input: InputSpec, out: Float32Array): void {
+  checkArguments(rgba, width, height, input, out);
+  const { height: H, width: W, resizeShorter: S } = input;
+  const short = Math.min(width, height);
+  // Computed as S * long / short, not long * s, so that an exact half stays exact and rounds up.
+  const rw = width <= height ? S : Math.round((S * width) / short);
+  const rh = width <= height ? Math.round((S * height) / short) : S;
+  if (rw < W || rh < H) {
+    throw new ArgumentError(
+      'E_ARGUMENT',
+      `preprocess: a ${width}x${height} image resized to ${rw}x${rh} is smaller than the ${W}x${H} crop (resizeShorter ${S})`,
+    );
+  }
+  const col = axis(width, short / S, Math.floor((rw - W) / 2), W, 4);
+  const row = axis(height, short / S, Math.floor((rh - H) / 2), H, width * 4);
+
+  // value = pixel * scale[c] + bias[c]; o[c] is the RGBA offset of the c-th network channel.
+  const [o0, o1, o2] = input.channelOrder === 'RGB' ? [0, 1, 2] : [2, 1, 0];
+  const scale = [0, 1, 2].map((c) => 1 / (input.divisor * input.std[c]));
+  const bias = [0, 1, 2].map((c) => -input.mean[c] / input.std[c]);
+  if (![...scale, ...bias].every(Number.isFinite)) {
+    throw new ArgumentError('E_ARGUMENT', 'preprocess: input spec needs finite mean, std and divisor, with std and divisor non-zero');
+  }
+  const [s0, s1, s2] = scale;
+  const [b0, b1, b2] = bias;
+
+  for (let y = 0, d = 0; y < H; y++) {
+    const r0 = row.lo[y];
+    const r1 = row.hi[y];
+    const fy = row.f[y];
+    for (let x = 0; x < W; x++, d += 3) {
+      const a = r0 + col.lo[x];
+      const b = r0 + col.hi[x];
+      const c = r1 + col.lo[x];
+      const e = r1 + col.hi[x];
+      const fx = col.f[x];
+      out[d] = lerp2(rgba, a + o0, b + o0, c + o0, e + o0, fx, fy) * s0 + b0;
+      out[d + 1] = lerp2(rgba, a + o1, b + o1, c + o1, e + o1, fx, fy) * s1 + b1;
+      out[d + 2] = lerp2(rgba, a + o2, b + o2, c + o2, e + o2, fx, fy) * s2 + b2;
+    }
+  }
+}
+
+function lerp2(p: Uint8Array, a: number, b: number, c: number, e: number, fx: number, fy: number): number {
+  const top = p[a] + (p[b] - p[a]) * fx;
+  const bottom = p[c] + (p[e] - p[c]) * fx;
+  return top + (bottom - top) * fy;
+}
+
+/**
+ * For `count` output positions from `start` on an axis of `inSize` pixels sampled every `step` source
+ * pixels: the offsets (source index × `stride`) of the two neighbouring source pixels and the weight
+ * of the second.
+ */
+function axis(inSize: number, step: number, start: number, count: number, stride: number) {
+  const lo = new Int32Array(count);
+  const hi = new Int32Array(count);
+  const f = new Float64Array(count);
+  for (let i = 0; i < count; i++) {
+    const src = Math.min(Math.max((start + i + 0.5) * step - 0.5, 0), inSize - 1);
+    const i0 = Math.floor(src);
+    lo[i] = i0 * stride;
+    hi[i] = Math.min(i0 + 1, inSize - 1) * stride;
+    f[i] = src - i0;
+  }
+  return { lo, hi, f };
+}
+
+function checkArguments(rgba: Uint8Array, width: number, height: number, input: InputSpec, out: Float32Array): void {
+  const fail = (msg: string): never => {
+    throw new ArgumentError('E_ARGUMENT', `preprocess: ${msg}`);
+  };
+  const isSize = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) > 0;
+  if (!(rgba instanceof Uint8Array)) fail('rgba must be a Uint8Array');
+  if (!isSize(width) || !isSize(height)) fail(`image size must be positive integers, got ${width}x${height}`);
+  if (rgba.length !== width * height * 4) {
+    fail(`rgba has ${rgba.length} bytes but a ${width}x${height} RGBA image needs ${width * height * 4}`);
+  }
+  if (!isSize(input.width) || !isSize(input.height) || !isSize(input.resizeShorter)) {
+    fail(`input spec sizes must be positive integers, got ${input.width}x${input.height} resizeShorter ${input.resizeShorter}`);
+  }
+  if (input.channelOrder !== 'RGB' && input.channelOrder !== 'BGR') fail(`channelOrder must be 'RGB' or 'BGR', got ${String(input.channelOrder)}`);
+  if (!(out instanceof Float32Array) || out.length !== input.height * input.width * 3) {
+    fail(`out must be a Float32Array of ${input.height}x${input.width}x3 = ${input.height * input.width * 3} values`);
+  }
+}
+
+/**
+ * Reorders a 3-channel NHWC image (as written by {@link preprocess}) to NCHW, the layout ONNX
+ * runtimes take.
+ */
+export function toNCHW(nhwc: Float32Array, height: number, width: number): Float32Array {
+  const n = height * width;
+  if (nhwc.length !== n * 3) throw new ArgumentError('E_ARGUMENT', `toNCHW: expected ${n * 3} values for ${height}x${width}x3, got ${nhwc.length}`);
+  const out = new Float32Array(n * 3);
+  for (let i = 0; i < n; i++) {
+    out[i] = nhwc[i * 3];
+    out[n + i] = nhwc[i * 3 + 1];
+    out[2 * n + i] = nhwc[i * 3 + 2];
+  }
+  return out;
+}

@@ -1,0 +1,147 @@
+/**
+ * The in-memory form of a squeezewasm model: what a model file holds once read and validated,
+ * and what converters build before writing one. docs/model-format.md describes the bytes.
+ * @packageDocumentation
+ */
+
+/** "SQZW" read as a little-endian u32. */
+export const MAGIC = 0x575a5153;
+/** The format version this code reads and writes. */
+export const FORMAT_VERSION = 1;
+/** Byte length of the fixed binary header that precedes the JSON header. */
+export const FIXED_HEADER_BYTES = 32;
+/** Every tensor blob starts at a multiple of this many bytes from the start of the file. */
+export const BLOB_ALIGN = 64;
+
+/** Element types of stored tensors. `i8` and `i32` hold quantized weights and biases. */
+export type DType = 'f32' | 'i8' | 'i32';
+
+/** Typed array for each {@link DType}. */
+export interface DTypeArray {
+  f32: Float32Array;
+  i8: Int8Array;
+  i32: Int32Array;
+}
+
+/** A named constant tensor (weights, biases). Layout is row-major in the ONNX order, e.g. conv weights [out, in, kh, kw]. */
+export type Tensor =
+  | { dtype: 'f32'; shape: number[]; data: Float32Array }
+  | { dtype: 'i8'; shape: number[]; data: Int8Array }
+  | { dtype: 'i32'; shape: number[]; data: Int32Array };
+
+/** How an image becomes the network's input tensor. */
+export interface InputSpec {
+  /** Name of the graph input tensor. */
+  name: string;
+  height: number;
+  width: number;
+  /** Order of the three colour channels the network expects. */
+  channelOrder: 'RGB' | 'BGR';
+  /** The shorter image side is resized to this before the centre crop (256 for ImageNet models). */
+  resizeShorter: number;
+  /** Input value = (pixel / divisor - mean[c]) / std[c], pixel in 0..255, c in the network's channel order. */
+  divisor: number;
+  mean: [number, number, number];
+  std: [number, number, number];
+}
+
+/** Where a model came from and under which license it may be used. */
+export interface Provenance {
+  source: string;
+  license: string;
+  /** Full license or notice text, shown by `squeezewasm info`. */
+  licenseText?: string;
+  notes?: string;
+}
+
+/** [top, left, bottom, right] padding in pixels. */
+export type Pads = [number, number, number, number];
+
+/** Convolution, optionally fused with ReLU. Weight [outC, inC, kh, kw], bias [outC]. */
+export interface ConvOp {
+  op: 'conv';
+  input: string;
+  output: string;
+  weight: string;
+  bias?: string;
+  kernel: [number, number];
+  stride: [number, number];
+  pads: Pads;
+  relu: boolean;
+}
+
+/** Max pooling; with `ceil`, the last window may run past the edge and only covers real pixels. */
+export interface MaxPoolOp {
+  op: 'maxpool';
+  input: string;
+  output: string;
+  kernel: [number, number];
+  stride: [number, number];
+  pads: Pads;
+  ceil: boolean;
+}
+
+/** Average pooling; `countIncludePad` divides by the full window instead of the covered pixels. */
+export interface AvgPoolOp {
+  op: 'avgpool';
+  input: string;
+  output: string;
+  kernel: [number, number];
+  stride: [number, number];
+  pads: Pads;
+  ceil: boolean;
+  countIncludePad: boolean;
+}
+
+/** Mean over all pixels of each channel: [C, H, W] -> [C, 1, 1]. */
+export interface GlobalAvgPoolOp {
+  op: 'globalavgpool';
+  input: string;
+  output: string;
+}
+
+/** Concatenation along channels. */
+export interface ConcatOp {
+  op: 'concat';
+  inputs: string[];
+  output: string;
+}
+
+/** Stand-alone ReLU (the converter fuses it into a preceding conv when it can). */
+export interface ReluOp {
+  op: 'relu';
+  input: string;
+  output: string;
+}
+
+/** Softmax over channels; only as the last op. */
+export interface SoftmaxOp {
+  op: 'softmax';
+  input: string;
+  output: string;
+}
+
+export type Op = ConvOp | MaxPoolOp | AvgPoolOp | GlobalAvgPoolOp | ConcatOp | ReluOp | SoftmaxOp;
+export type OpKind = Op['op'];
+export const OP_KINDS: readonly OpKind[] = ['conv', 'maxpool', 'avgpool', 'globalavgpool', 'concat', 'relu', 'softmax'];
+
+/** A whole model: the network, its constants, and everything needed to feed and read it. */
+export interface Model {
+  name: string;
+  input: InputSpec;
+  /** Ops in execution order; each reads tensors produced earlier (or the input). */
+  ops: Op[];
+  /** Name of the tensor holding the network output, [classes, 1, 1]. */
+  output: string;
+  /** One label per output class. */
+  labels: string[];
+  tensors: Map<string, Tensor>;
+  provenance: Provenance;
+}
+
+/** Shape of an activation in the network: channels, height, width (batch is always 1). */
+export interface ActShape {
+  c: number;
+  h: number;
+  w: number;
+}

@@ -1,0 +1,175 @@
+/**
+ * Shape inference and structural validation of a {@link Model}. The reader runs this on every file,
+ * converters run it before writing, and the planner relies on the shapes it returns.
+ * @packageDocumentation
+ */
+import { ModelFormatError } from '../errors.js';
+import type { ActShape, Model, Op, Pads, Tensor } from './format.js';
+
+/** Largest height, width or channel count any activation may have; keeps hostile headers from asking for absurd memory. */
+export const MAX_DIM = 16384;
+/** Largest element count of a single activation. */
+export const MAX_ACT_ELEMENTS = 64 * 1024 * 1024;
+
+function fail(code: string, message: string): never {
+  throw new ModelFormatError(code, message);
+}
+
+function isCount(v: unknown, min: number, max: number): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
+}
+
+function checkPair(v: unknown, min: number, max: number, what: string, where: string): asserts v is [number, number] {
+  if (!Array.isArray(v) || v.length !== 2 || !isCount(v[0], min, max) || !isCount(v[1], min, max)) {
+    fail('E_MODEL_OP', `${where}: ${what} must be two integers in ${min}..${max}, got ${JSON.stringify(v)}`);
+  }
+}
+
+/**
+ * Pooling windows must overlap real pixels, so their padding must be smaller than the kernel. A
+ * convolution may pad by more (SqueezeNet 1.0's 1x1 conv_final pads by 1: its border is the bias).
+ */
+function checkPads(v: unknown, poolWindow: [number, number] | undefined, where: string): asserts v is Pads {
+  if (!Array.isArray(v) || v.length !== 4 || !v.every((p) => isCount(p, 0, 64))) {
+    fail('E_MODEL_OP', `${where}: pads must be four integers in 0..64, got ${JSON.stringify(v)}`);
+  }
+  const w = poolWindow;
+  if (w && (v[0] >= w[0] || v[2] >= w[0] || v[1] >= w[1] || v[3] >= w[1])) {
+    fail('E_MODEL_OP', `${where}: padding ${JSON.stringify(v)} must be smaller than the pooling window ${JSON.stringify(w)}`);
+  }
+}
+
+/**
+ * Output length of a sliding window along one axis. With `ceil`, a last partial window is kept
+ * unless it would start inside the trailing padding (the PyTorch / onnxruntime rule).
+ */
+export function windowOutputSize(size: number, kernel: number, stride: number, padBegin: number, padEnd: number, ceil: boolean): number {
+  const span = size + padBegin + padEnd - kernel;
+  if (span < 0) return 0;
+  let out = (ceil ? Math.ceil(span / stride) : Math.floor(span / stride)) + 1;
+  if (ceil && (out - 1) * stride >= size + padBegin) out--;
+  return out;
+}
+
+function tensorOf(model: Model, name: unknown, where: string, role: string): Tensor {
+  const t = typeof name === 'string' ? model.tensors.get(name) : undefined;
+  if (!t) fail('E_MODEL_TENSOR', `${where}: ${role} tensor ${JSON.stringify(name)} is not in the file's tensor table`);
+  return t;
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+function checkConstShape(t: Tensor, expected: number[], where: string, role: string): void {
+  if (!sameShape(t.shape, expected)) {
+    fail('E_MODEL_SHAPE', `${where}: ${role} has shape [${t.shape}], expected [${expected}]`);
+  }
+}
+
+function windowShape(op: Extract<Op, { kernel: unknown }>, x: ActShape, where: string, ceil: boolean): ActShape {
+  const h = windowOutputSize(x.h, op.kernel[0], op.stride[0], op.pads[0], op.pads[2], ceil);
+  const w = windowOutputSize(x.w, op.kernel[1], op.stride[1], op.pads[1], op.pads[3], ceil);
+  if (h < 1 || w < 1) {
+    fail('E_MODEL_SHAPE', `${where}: a ${op.kernel[0]}x${op.kernel[1]} window does not fit the ${x.h}x${x.w} input`);
+  }
+  return { c: x.c, h, w };
+}
+
+/**
+ * Validates the model's structure and returns the shape of every activation by name.
+ * Checks op parameters, that each op reads tensors defined before it, that weights have the
+ * shapes the op implies, and that the output matches the labels.
+ * @throws ModelFormatError naming the op and the problem.
+ */
+export function inferShapes(model: Model): Map<string, ActShape> {
+  const shapes = new Map<string, ActShape>();
+  const { input } = model;
+  if (!isCount(input.height, 1, MAX_DIM) || !isCount(input.width, 1, MAX_DIM)) {
+    fail('E_MODEL_SHAPE', `input size ${input.height}x${input.width} is out of range 1..${MAX_DIM}`);
+  }
+  shapes.set(input.name, { c: 3, h: input.height, w: input.width });
+
+  const get = (name: unknown, where: string): ActShape => {
+    const s = typeof name === 'string' ? shapes.get(name) : undefined;
+    if (!s) fail('E_MODEL_GRAPH', `${where}: input ${JSON.stringify(name)} is not produced by an earlier op`);
+    return s;
+  };
+
+  model.ops.forEach((op, i) => {
+    const where = `op ${i} (${op.op} -> ${op.output})`;
+    if (typeof op.output !== 'string' || op.output === '' || shapes.has(op.output) || model.tensors.has(op.output)) {
+      fail('E_MODEL_GRAPH', `${where}: output name must be new and unique`);
+    }
+    let out: ActShape;
+    switch (op.op) {
+      case 'conv': {
+        const x = get(op.input, where);
+        checkPair(op.kernel, 1, 15, 'kernel', where);
+        checkPair(op.stride, 1, 8, 'stride', where);
+        checkPads(op.pads, undefined, where);
+        if (typeof op.relu !== 'boolean') fail('E_MODEL_OP', `${where}: relu must be true or false`);
+        const w = tensorOf(model, op.weight, where, 'weight');
+        if (w.shape.length !== 4 || !isCount(w.shape[0], 1, MAX_DIM)) {
+          fail('E_MODEL_SHAPE', `${where}: weight must be [out, in, kh, kw], got [${w.shape}]`);
+        }
+        const oc = w.shape[0];
+        checkConstShape(w, [oc, x.c, op.kernel[0], op.kernel[1]], where, 'weight');
+        if (op.bias !== undefined) checkConstShape(tensorOf(model, op.bias, where, 'bias'), [oc], where, 'bias');
+        out = { ...windowShape(op, x, where, false), c: oc };
+        break;
+      }
+      case 'maxpool':
+      case 'avgpool': {
+        const x = get(op.input, where);
+        checkPair(op.kernel, 1, 32, 'kernel', where);
+        checkPair(op.stride, 1, 32, 'stride', where);
+        checkPads(op.pads, op.kernel, where);
+        if (typeof op.ceil !== 'boolean') fail('E_MODEL_OP', `${where}: ceil must be true or false`);
+        if (op.op === 'avgpool' && typeof op.countIncludePad !== 'boolean') {
+          fail('E_MODEL_OP', `${where}: countIncludePad must be true or false`);
+        }
+        out = windowShape(op, x, where, op.ceil);
+        break;
+      }
+      case 'globalavgpool':
+        out = { c: get(op.input, where).c, h: 1, w: 1 };
+        break;
+      case 'relu':
+        out = { ...get(op.input, where) };
+        break;
+      case 'softmax': {
+        if (i !== model.ops.length - 1) fail('E_MODEL_GRAPH', `${where}: softmax must be the last op`);
+        const x = get(op.input, where);
+        if (x.h !== 1 || x.w !== 1) fail('E_MODEL_SHAPE', `${where}: softmax needs a [C, 1, 1] input, got [${x.c}, ${x.h}, ${x.w}]`);
+        out = { ...x };
+        break;
+      }
+      case 'concat': {
+        if (!Array.isArray(op.inputs) || op.inputs.length < 1 || op.inputs.length > 16) {
+          fail('E_MODEL_OP', `${where}: concat needs 1..16 inputs`);
+        }
+        const xs = op.inputs.map((n) => get(n, where));
+        if (xs.some((s) => s.h !== xs[0].h || s.w !== xs[0].w)) {
+          fail('E_MODEL_SHAPE', `${where}: concat inputs differ in height or width`);
+        }
+        out = { c: xs.reduce((sum, s) => sum + s.c, 0), h: xs[0].h, w: xs[0].w };
+        break;
+      }
+      default:
+        fail('E_MODEL_OP', `op ${i}: unknown op ${JSON.stringify((op as { op: unknown }).op)}`);
+    }
+    if (out.c > MAX_DIM || out.c * out.h * out.w > MAX_ACT_ELEMENTS) {
+      fail('E_MODEL_SHAPE', `${where}: activation [${out.c}, ${out.h}, ${out.w}] is larger than allowed`);
+    }
+    shapes.set(op.output, out);
+  });
+
+  const y = shapes.get(model.output);
+  if (!y) fail('E_MODEL_GRAPH', `output ${JSON.stringify(model.output)} is not produced by any op`);
+  if (y.h !== 1 || y.w !== 1) fail('E_MODEL_SHAPE', `output must be [classes, 1, 1], got [${y.c}, ${y.h}, ${y.w}]`);
+  if (model.labels.length !== y.c) {
+    fail('E_MODEL_SHAPE', `the network has ${y.c} outputs but the file has ${model.labels.length} labels`);
+  }
+  return shapes;
+}

@@ -1,0 +1,219 @@
+/**
+ * Reads and fully validates a squeezewasm model file. Nothing downstream re-checks what this
+ * module accepts, so every field of a possibly hostile file is checked here, with a typed error.
+ * @packageDocumentation
+ */
+import { LimitError, ModelFormatError } from '../errors.js';
+import { crc32 } from './crc32.js';
+import {
+  BLOB_ALIGN,
+  FIXED_HEADER_BYTES,
+  FORMAT_VERSION,
+  MAGIC,
+  OP_KINDS,
+  type DType,
+  type InputSpec,
+  type Model,
+  type Op,
+  type Provenance,
+  type Tensor,
+} from './format.js';
+import { inferShapes, MAX_DIM } from './graph.js';
+
+/** One row of the header's tensor table. */
+export interface TensorEntryJson {
+  name: string;
+  dtype: DType;
+  shape: number[];
+  /** Byte offset from the start of the file, a multiple of 64. */
+  offset: number;
+  /** Byte length: product(shape) x element size. */
+  length: number;
+}
+
+/** The JSON header as stored in the file. */
+export interface HeaderJson {
+  name: string;
+  input: InputSpec;
+  ops: Op[];
+  output: string;
+  labels: string[];
+  provenance: Provenance;
+  tensors: TensorEntryJson[];
+}
+
+/** Limits the reader enforces before it allocates anything. */
+export interface ReadLimits {
+  /** Largest accepted file, in bytes. */
+  maxFileBytes: number;
+  /** Largest accepted JSON header, in bytes. */
+  maxHeaderBytes: number;
+  /** Largest element count of one stored tensor. */
+  maxTensorElements: number;
+}
+
+/** Defaults: generous for SqueezeNet-sized models (about 5 MB), far below what would hurt a Worker. */
+export const DEFAULT_READ_LIMITS: ReadLimits = {
+  maxFileBytes: 64 * 1024 * 1024,
+  maxHeaderBytes: 4 * 1024 * 1024,
+  maxTensorElements: 16 * 1024 * 1024,
+};
+
+const ELEMENT_BYTES: Record<DType, number> = { f32: 4, i8: 1, i32: 4 };
+
+function fail(code: string, message: string): never {
+  throw new ModelFormatError(code, message);
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isString = (v: unknown, max = 4096): v is string => typeof v === 'string' && v.length <= max;
+const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+function checkInput(v: unknown): InputSpec {
+  if (!isObject(v)) fail('E_MODEL_HEADER', 'header.input must be an object');
+  const { name, height, width, channelOrder, resizeShorter, divisor, mean, std } = v;
+  if (!isString(name, 256)) fail('E_MODEL_HEADER', 'header.input.name must be a string');
+  if (channelOrder !== 'RGB' && channelOrder !== 'BGR') fail('E_MODEL_HEADER', 'header.input.channelOrder must be "RGB" or "BGR"');
+  for (const [k, n] of [['height', height], ['width', width], ['resizeShorter', resizeShorter]] as const) {
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > MAX_DIM) {
+      fail('E_MODEL_HEADER', `header.input.${k} must be an integer in 1..${MAX_DIM}`);
+    }
+  }
+  if ((resizeShorter as number) < Math.min(height as number, width as number)) {
+    fail('E_MODEL_HEADER', 'header.input.resizeShorter must be at least the input height and width');
+  }
+  if (!isFiniteNumber(divisor) || divisor <= 0) fail('E_MODEL_HEADER', 'header.input.divisor must be a positive number');
+  for (const [k, arr] of [['mean', mean], ['std', std]] as const) {
+    if (!Array.isArray(arr) || arr.length !== 3 || !arr.every(isFiniteNumber)) {
+      fail('E_MODEL_HEADER', `header.input.${k} must be three numbers`);
+    }
+  }
+  if (!(std as number[]).every((s) => s > 0)) fail('E_MODEL_HEADER', 'header.input.std must be positive');
+  return v as unknown as InputSpec;
+}
+
+function checkProvenance(v: unknown): Provenance {
+  if (!isObject(v) || !isString(v.source) || !isString(v.license)) {
+    fail('E_MODEL_HEADER', 'header.provenance must have string source and license');
+  }
+  for (const k of ['licenseText', 'notes'] as const) {
+    if (v[k] !== undefined && !isString(v[k], 65536)) fail('E_MODEL_HEADER', `header.provenance.${k} must be a string`);
+  }
+  return v as unknown as Provenance;
+}
+
+function checkOps(v: unknown): Op[] {
+  if (!Array.isArray(v) || v.length === 0 || v.length > 4096) fail('E_MODEL_HEADER', 'header.ops must be a list of 1..4096 ops');
+  v.forEach((op, i) => {
+    if (!isObject(op)) fail('E_MODEL_HEADER', `header.ops[${i}] must be an object`);
+    if (!OP_KINDS.includes(op.op as Op['op'])) {
+      fail('E_MODEL_OP', `header.ops[${i}] has unknown op ${JSON.stringify(op.op)}; this reader knows ${OP_KINDS.join(', ')}`);
+    }
+    for (const k of ['input', 'output', 'weight', 'bias'] as const) {
+      if (op[k] !== undefined && !isString(op[k], 256)) fail('E_MODEL_HEADER', `header.ops[${i}].${k} must be a string`);
+    }
+    if (op.inputs !== undefined && (!Array.isArray(op.inputs) || !op.inputs.every((n) => isString(n, 256)))) {
+      fail('E_MODEL_HEADER', `header.ops[${i}].inputs must be a list of strings`);
+    }
+  });
+  return v as Op[];
+}
+
+/**
+ * Parses and validates a model file.
+ * @throws ModelFormatError for anything malformed (code says which check failed), LimitError if the file is larger than allowed.
+ */
+export function readModel(bytes: Uint8Array, limits: ReadLimits = DEFAULT_READ_LIMITS): Model {
+  if (bytes.length > limits.maxFileBytes) {
+    throw new LimitError('maxFileBytes', `model file is ${bytes.length} bytes, more than the limit of ${limits.maxFileBytes}`);
+  }
+  if (bytes.length < FIXED_HEADER_BYTES) fail('E_MODEL_TRUNCATED', `model file is only ${bytes.length} bytes; it is truncated or not a model`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (view.getUint32(0, true) !== MAGIC) fail('E_MODEL_MAGIC', 'not a squeezewasm model (the file does not start with "SQZW")');
+  const version = view.getUint32(4, true);
+  if (version !== FORMAT_VERSION) {
+    fail(
+      'E_MODEL_VERSION',
+      version > FORMAT_VERSION
+        ? `model format version ${version} is newer than this squeezewasm reads (${FORMAT_VERSION}); upgrade squeezewasm`
+        : `model format version ${version} is not supported (this squeezewasm reads ${FORMAT_VERSION}); convert the model again`,
+    );
+  }
+  const fileLength = view.getUint32(8, true);
+  if (fileLength !== bytes.length) {
+    fail('E_MODEL_TRUNCATED', `model file is ${bytes.length} bytes but its header says ${fileLength}; it is truncated or padded`);
+  }
+  if (crc32(bytes.subarray(16)) !== view.getUint32(12, true)) {
+    fail('E_MODEL_CHECKSUM', 'model file checksum does not match: the file is corrupt; download or convert it again');
+  }
+  const headerLength = view.getUint32(16, true);
+  const dataOffset = view.getUint32(20, true);
+  if (headerLength > limits.maxHeaderBytes) {
+    throw new LimitError('maxHeaderBytes', `model header is ${headerLength} bytes, more than the limit of ${limits.maxHeaderBytes}`);
+  }
+  if (FIXED_HEADER_BYTES + headerLength > dataOffset || dataOffset > bytes.length || dataOffset % BLOB_ALIGN !== 0) {
+    fail('E_MODEL_RANGE', `header length ${headerLength} and data offset ${dataOffset} do not fit a ${bytes.length}-byte file`);
+  }
+  let header: unknown;
+  try {
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(FIXED_HEADER_BYTES, FIXED_HEADER_BYTES + headerLength)));
+  } catch {
+    fail('E_MODEL_HEADER', 'model header is not valid UTF-8 JSON');
+  }
+  if (!isObject(header)) fail('E_MODEL_HEADER', 'model header must be a JSON object');
+  if (!isString(header.name, 256)) fail('E_MODEL_HEADER', 'header.name must be a string');
+  if (!isString(header.output, 256)) fail('E_MODEL_HEADER', 'header.output must be a string');
+  if (!Array.isArray(header.labels) || header.labels.length > 100000 || !header.labels.every((l) => isString(l, 1024))) {
+    fail('E_MODEL_HEADER', 'header.labels must be a list of strings');
+  }
+  if (!Array.isArray(header.tensors) || header.tensors.length > 4096) fail('E_MODEL_HEADER', 'header.tensors must be a list');
+
+  const tensors = new Map<string, Tensor>();
+  const spans: [number, number, string][] = [];
+  header.tensors.forEach((e: unknown, i: number) => {
+    if (!isObject(e) || !isString(e.name, 256) || e.name === '') fail('E_MODEL_HEADER', `header.tensors[${i}] must have a name`);
+    const where = `tensor ${JSON.stringify(e.name)}`;
+    if (tensors.has(e.name)) fail('E_MODEL_TENSOR', `${where} appears twice in the tensor table`);
+    const dtype = e.dtype as DType;
+    if (!(typeof dtype === 'string' && dtype in ELEMENT_BYTES)) fail('E_MODEL_TENSOR', `${where} has unknown dtype ${JSON.stringify(e.dtype)}`);
+    const shape = e.shape;
+    if (!Array.isArray(shape) || shape.length > 4 || !shape.every((d) => Number.isInteger(d) && d >= 1 && d <= MAX_DIM)) {
+      fail('E_MODEL_SHAPE', `${where} has an invalid shape ${JSON.stringify(shape)}`);
+    }
+    const elements = (shape as number[]).reduce((a, b) => a * b, 1);
+    if (elements > limits.maxTensorElements) {
+      throw new LimitError('maxTensorElements', `${where} has ${elements} elements, more than the limit of ${limits.maxTensorElements}`);
+    }
+    const { offset, length } = e;
+    if (!Number.isInteger(offset) || !Number.isInteger(length) || length !== elements * ELEMENT_BYTES[dtype]) {
+      fail('E_MODEL_RANGE', `${where}: byte length ${String(length)} does not match its shape [${shape}] of ${dtype}`);
+    }
+    const start = offset as number;
+    if (start % BLOB_ALIGN !== 0 || start < dataOffset || start + (length as number) > bytes.length) {
+      fail('E_MODEL_RANGE', `${where}: bytes ${start}..${start + (length as number)} lie outside the data section or are misaligned`);
+    }
+    spans.push([start, start + (length as number), e.name]);
+    const raw = bytes.slice(start, start + (length as number));
+    const data = dtype === 'f32' ? new Float32Array(raw.buffer) : dtype === 'i8' ? new Int8Array(raw.buffer) : new Int32Array(raw.buffer);
+    tensors.set(e.name, { dtype, shape: shape as number[], data } as Tensor);
+  });
+  spans.sort((a, b) => a[0] - b[0]);
+  for (let i = 1; i < spans.length; i++) {
+    if (spans[i][0] < spans[i - 1][1]) fail('E_MODEL_RANGE', `tensors ${spans[i - 1][2]} and ${spans[i][2]} overlap`);
+  }
+  for (const [, t] of tensors) {
+    if (t.dtype === 'f32' && !t.data.every(Number.isFinite)) fail('E_MODEL_TENSOR', 'a float tensor holds NaN or infinity');
+  }
+
+  const model: Model = {
+    name: header.name,
+    input: checkInput(header.input),
+    ops: checkOps(header.ops),
+    output: header.output,
+    labels: header.labels as string[],
+    tensors,
+    provenance: checkProvenance(header.provenance),
+  };
+  inferShapes(model);
+  return model;
+}

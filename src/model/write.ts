@@ -1,0 +1,63 @@
+/**
+ * Serialises a {@link Model} into the squeezewasm model file format (docs/model-format.md).
+ * @packageDocumentation
+ */
+import { crc32 } from './crc32.js';
+import { BLOB_ALIGN, FIXED_HEADER_BYTES, FORMAT_VERSION, MAGIC, type Model } from './format.js';
+import { inferShapes } from './graph.js';
+import { readModel, type HeaderJson, type TensorEntryJson } from './read.js';
+
+const align = (n: number, a: number): number => Math.ceil(n / a) * a;
+
+/**
+ * Encodes `model` as a model file. The result is read back through {@link readModel} before it is
+ * returned, so a written file always passes the reader's checks.
+ * @throws ModelFormatError if the model would not be a valid file.
+ */
+export function writeModel(model: Model): Uint8Array {
+  inferShapes(model);
+  const names = [...model.tensors.keys()];
+  const entries: TensorEntryJson[] = [];
+  // Offsets depend on the header length, which depends on the offsets' digits: lay out the blobs
+  // relative to zero first, then shift them all once the header size is known.
+  let rel = 0;
+  for (const name of names) {
+    const t = model.tensors.get(name)!;
+    entries.push({ name, dtype: t.dtype, shape: t.shape, offset: rel, length: t.data.byteLength });
+    rel = align(rel + t.data.byteLength, BLOB_ALIGN);
+  }
+  const header: HeaderJson = {
+    name: model.name,
+    input: model.input,
+    ops: model.ops,
+    output: model.output,
+    labels: model.labels,
+    provenance: model.provenance,
+    tensors: entries,
+  };
+  let dataOffset = 0;
+  let json = '';
+  for (;;) {
+    json = JSON.stringify({ ...header, tensors: entries.map((e) => ({ ...e, offset: e.offset + dataOffset })) });
+    const needed = align(FIXED_HEADER_BYTES + new TextEncoder().encode(json).length, BLOB_ALIGN);
+    if (needed <= dataOffset) break;
+    dataOffset = needed;
+  }
+  const jsonBytes = new TextEncoder().encode(json);
+  const fileLength = dataOffset + rel;
+  const out = new Uint8Array(fileLength);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, MAGIC, true);
+  view.setUint32(4, FORMAT_VERSION, true);
+  view.setUint32(8, fileLength, true);
+  view.setUint32(16, jsonBytes.length, true);
+  view.setUint32(20, dataOffset, true);
+  out.set(jsonBytes, FIXED_HEADER_BYTES);
+  entries.forEach((e, i) => {
+    const t = model.tensors.get(names[i])!;
+    out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), dataOffset + e.offset);
+  });
+  view.setUint32(12, crc32(out.subarray(16)), true);
+  readModel(out);
+  return out;
+}

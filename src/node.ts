@@ -1,0 +1,69 @@
+/**
+ * squeezewasm for Node: the core API plus loading the wasm module and models from disk.
+ *
+ * ```ts
+ * import { loadClassifier } from 'squeezewasm';
+ * const net = await loadClassifier();                       // bundled default model
+ * const { top } = await net.classify(readFileSync('cat.jpg'));
+ * console.log(top[0].label, top[0].probability);
+ * ```
+ * @packageDocumentation
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { Classifier, type LoadOptions } from './classifier.js';
+import { ArgumentError, LimitError } from './errors.js';
+import { DEFAULT_READ_LIMITS } from './model/read.js';
+
+export * from './index.js';
+
+// src/node.ts and its bundle dist/node.js both sit one level below the package root.
+const ROOT = new URL('../', import.meta.url);
+
+/** Models shipped in weights/, by name. The first is the default. */
+export const BUNDLED_MODELS: readonly string[] = ['squeezenet1.1-f32', 'squeezenet1.0-f32'];
+/** The model {@link loadClassifier} loads when given none. */
+export const DEFAULT_MODEL = BUNDLED_MODELS[0];
+
+let wasmModule: Promise<WebAssembly.Module> | undefined;
+
+/** The compiled kernels module, compiled once per process. */
+export function kernelsModule(): Promise<WebAssembly.Module> {
+  wasmModule ??= readFile(new URL('build/squeezewasm.wasm', ROOT)).then((bytes) => WebAssembly.compile(bytes));
+  return wasmModule;
+}
+
+/** Absolute path of a file shipped in the package, e.g. `weights/imagenet-labels.txt`. */
+export function packageFile(relative: string): string {
+  return fileURLToPath(new URL(relative, ROOT));
+}
+
+/** Path of a bundled model's file, or undefined if `name` is not bundled. */
+export function bundledModelPath(name: string): string | undefined {
+  return BUNDLED_MODELS.includes(name) ? packageFile(`weights/${name}.sqz`) : undefined;
+}
+
+/**
+ * Reads model bytes from a bundled model's name or a file path.
+ * @throws ArgumentError if the file cannot be read, LimitError if it is too large to be a model.
+ */
+export async function readModelFile(nameOrPath: string, maxBytes = DEFAULT_READ_LIMITS.maxFileBytes): Promise<Uint8Array> {
+  const path = bundledModelPath(nameOrPath) ?? nameOrPath;
+  let size: number;
+  try {
+    size = (await stat(path)).size;
+  } catch {
+    throw new ArgumentError('E_MODEL_FILE', `cannot read model ${JSON.stringify(nameOrPath)}: no such file and not a bundled model (${BUNDLED_MODELS.join(', ')})`);
+  }
+  if (size > maxBytes) throw new LimitError('maxFileBytes', `model file ${path} is ${size} bytes, more than the limit of ${maxBytes}`);
+  return new Uint8Array(await readFile(path));
+}
+
+/**
+ * Loads a model: a bundled model's name (default {@link DEFAULT_MODEL}), a file path, or the bytes of a model file.
+ * @throws ModelFormatError if the file is not a valid model, ArgumentError if it cannot be read.
+ */
+export async function loadClassifier(source: string | Uint8Array = DEFAULT_MODEL, options: LoadOptions = {}): Promise<Classifier> {
+  const bytes = typeof source === 'string' ? await readModelFile(source, options.modelLimits?.maxFileBytes) : source;
+  return Classifier.create(bytes, await kernelsModule(), options);
+}

@@ -1,0 +1,44 @@
+/**
+ * The runner: one plain loop over the planned steps, plus the float math at the very end.
+ * @packageDocumentation
+ */
+import type { Plan } from './plan.js';
+
+/** Runs every step of `plan` on whatever its input slot holds and returns a copy of the output. */
+export function run(plan: Plan): Float32Array {
+  for (const step of plan.steps) step.run();
+  return outputOf(plan);
+}
+
+/** Runs `plan` like {@link run}, timing each step with `now()` (milliseconds). */
+export function runTimed(plan: Plan, now: () => number): { output: Float32Array; ms: Float64Array } {
+  const ms = new Float64Array(plan.steps.length);
+  plan.steps.forEach((step, i) => {
+    const t0 = now();
+    step.run();
+    ms[i] = now() - t0;
+  });
+  return { output: outputOf(plan), ms };
+}
+
+function outputOf(plan: Plan): Float32Array {
+  const { ptr, c } = plan.output;
+  return new Float32Array(plan.kernels.memory.buffer, ptr, c).slice();
+}
+
+/** Softmax in float64 (no overflow: the maximum is subtracted first), returned as float32. */
+export function softmax(logits: Float32Array): Float32Array {
+  let max = -Infinity;
+  for (const v of logits) max = Math.max(max, v);
+  const exp = new Float64Array(logits.length);
+  let sum = 0;
+  for (let i = 0; i < logits.length; i++) sum += exp[i] = Math.exp(logits[i] - max);
+  return Float32Array.from(exp, (e) => e / sum);
+}
+
+/** Indices of the `k` largest values, largest first; ties keep the lower index first. */
+export function topK(values: ArrayLike<number>, k: number): number[] {
+  const order = Array.from({ length: values.length }, (_, i) => i);
+  order.sort((a, b) => values[b] - values[a] || a - b);
+  return order.slice(0, Math.max(0, Math.min(k, values.length)));
+}

@@ -1,0 +1,48 @@
+/**
+ * Typed access to the kernels module. One instance per loaded model: its linear memory holds that
+ * model's packed weights and activation arena, and disposing the model drops the instance.
+ * @packageDocumentation
+ */
+
+type Ptr = number;
+
+/** Exports of build/squeezewasm.wasm (see assembly/index.ts). */
+export interface KernelExports {
+  memory: WebAssembly.Memory;
+  heap_base(): Ptr;
+  f32_igemm_4x8_simd(M: number, N: number, taps: number, K: number, ind: Ptr, w: Ptr, out: Ptr, outStride: number, relu: number): void;
+  f32_igemm_ref(M: number, N: number, taps: number, K: number, ind: Ptr, w: Ptr, out: Ptr, outStride: number, relu: number): void;
+  f32_maxpool_simd(...args: PoolArgs): void;
+  f32_maxpool_ref(...args: PoolArgs): void;
+  f32_avgpool_simd(...args: AvgPoolArgs): void;
+  f32_avgpool_ref(...args: AvgPoolArgs): void;
+  f32_global_avgpool_simd(inp: Ptr, P: number, C: number, inStride: number, out: Ptr): void;
+  f32_global_avgpool_ref(inp: Ptr, P: number, C: number, inStride: number, out: Ptr): void;
+  f32_copy_simd(inp: Ptr, P: number, C: number, inStride: number, out: Ptr, outStride: number, relu: number): void;
+  f32_copy_ref(inp: Ptr, P: number, C: number, inStride: number, out: Ptr, outStride: number, relu: number): void;
+}
+
+/** inp, H, W, C, inStride, out, OH, OW, outStride, kh, kw, sh, sw, pt, pl */
+export type PoolArgs = [number, number, number, number, number, number, number, number, number, number, number, number, number, number, number];
+/** {@link PoolArgs}, then pb, pr, countIncludePad */
+export type AvgPoolArgs = [...PoolArgs, number, number, number];
+
+const WASM_PAGE = 65536;
+
+/** Instantiates the kernels module. Kernels never import anything; `abort` only exists for asc's runtime stub. */
+export async function instantiateKernels(module: WebAssembly.Module): Promise<KernelExports> {
+  const instance = await WebAssembly.instantiate(module, {
+    env: {
+      abort() {
+        throw new Error('squeezewasm kernel aborted');
+      },
+    },
+  });
+  return instance.exports as unknown as KernelExports;
+}
+
+/** Grows `memory` so that it holds at least `bytes` bytes. */
+export function ensureMemory(memory: WebAssembly.Memory, bytes: number): void {
+  const have = memory.buffer.byteLength;
+  if (bytes > have) memory.grow(Math.ceil((bytes - have) / WASM_PAGE));
+}

@@ -1,0 +1,109 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { readModel } from '../../src/model/read.js';
+import { miniSqueezeNet } from '../helpers/onnx-builder.js';
+
+// Runs the built CLI (npm test builds dist/ first) the way a user would.
+const bin = fileURLToPath(new URL('../../bin/squeezewasm.js', import.meta.url));
+const images = fileURLToPath(new URL('../fixtures/images/', import.meta.url));
+const panda = join(images, 'n02510455_giant_panda.jpg');
+const eagle = join(images, 'n01614925_bald_eagle.png');
+
+function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [bin, ...args], (error, stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+describe('squeezewasm CLI', () => {
+  it('classify prints a top-k table with the right label for each image', async () => {
+    const r = await cli('classify', panda, eagle, '--top', '3');
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/giant_panda\.jpg\s+\(squeezenet1\.1-f32, [\d.]+ ms\)\n\s+1\. giant panda\s+\d+\.\d\d %/);
+    expect(r.stdout).toMatch(/bald_eagle\.png.*\n\s+1\. bald eagle/);
+    expect(r.stdout.match(/^\s+\d\. /gm)).toHaveLength(6);
+  });
+
+  it('classify --json prints one object per image and line, with another bundled model', async () => {
+    const r = await cli('classify', panda, eagle, '--json', '--model', 'squeezenet1.0-f32', '--top', '2');
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines).toHaveLength(2);
+    expect(Object.keys(lines[0]).sort()).toEqual(['file', 'ms', 'top']);
+    expect(lines[0].file).toBe(panda);
+    expect(lines[0].top).toHaveLength(2);
+    expect(lines[0].top[0]).toMatchObject({ index: 388, label: 'giant panda' });
+    expect(lines[1].top[0].label).toBe('bald eagle');
+    expect(lines[0].top[0].probability).toBeGreaterThan(lines[0].top[1].probability);
+  });
+
+  it('models lists the bundled models with the default marked', async () => {
+    const r = await cli('models');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/squeezenet1\.1-f32\s+224x224 RGB.*\(default\)/);
+    expect(r.stdout).toMatch(/squeezenet1\.0-f32\s+227x227 BGR/);
+  });
+
+  it.each([
+    [['classify', 'missing.jpg'], 1, /^squeezewasm: cannot read image missing\.jpg: ENOENT\n$/],
+    [['classify', bin], 1, /^squeezewasm: .*squeezewasm\.js: .*(JPEG|PNG).*\n$/],
+    [['classify', panda, '--model', 'nope.sqz'], 1, /^squeezewasm: cannot read model "nope\.sqz".*\n$/],
+    [['classify', panda, '--model', panda], 1, /^squeezewasm: not a squeezewasm model.*\n$/],
+    [['classify', panda, '--top', 'x'], 2, /--top must be a positive integer/],
+    [['classify'], 2, /needs at least one image/],
+    [['frobnicate'], 2, /unknown command "frobnicate"/],
+    [['classify', panda, '--bogus'], 2, /Unknown option '--bogus'/],
+  ])('%j fails with one clear line and exit code %i', async (args, code, message) => {
+    const r = await cli(...args);
+    expect(r.code).toBe(code);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(r.stdout).toBe('');
+  });
+
+  it('--debug adds the stack trace', async () => {
+    const r = await cli('classify', panda, '--model', panda, '--debug');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/\n\s+at /);
+  });
+
+  it('convert writes a model that loads and classifies, and never overwrites without --force', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'squeezewasm-cli-'));
+    const onnx = join(dir, 'mini.onnx');
+    const labels = join(dir, 'labels.txt');
+    const out = join(dir, 'mini.sqz');
+    writeFileSync(onnx, miniSqueezeNet().bytes);
+    writeFileSync(labels, 'a\nb\nc\nd\ne\n');
+    const r = await cli('convert', onnx, '-o', out, '--labels', labels, '--preset', 'caffe', '--resize', '20');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const model = readModel(new Uint8Array(readFileSync(out)));
+    expect(model.name).toBe('mini');
+    expect(model.labels).toEqual(['a', 'b', 'c', 'd', 'e']);
+    expect(model.input).toMatchObject({ channelOrder: 'BGR', height: 16, width: 16, resizeShorter: 20, divisor: 1, mean: [104, 117, 123] });
+    const classified = await cli('classify', panda, '--model', out, '--json', '--top', '5');
+    expect(classified.code).toBe(0);
+    expect(JSON.parse(classified.stdout).top.map((p: { label: string }) => p.label).sort()).toEqual(['a', 'b', 'c', 'd', 'e']);
+
+    const again = await cli('convert', onnx, '-o', out, '--labels', labels);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/already exists; pass --force/);
+    expect((await cli('convert', onnx, '-o', out, '--labels', labels, '--force')).code).toBe(0);
+  });
+
+  it('convert names an unsupported op', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'squeezewasm-cli-'));
+    const onnx = join(dir, 'lstm.onnx');
+    writeFileSync(onnx, miniSqueezeNet((g) => (g.nodes[1].op = 'LSTM')).bytes);
+    const r = await cli('convert', onnx, '-o', join(dir, 'x.sqz'));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^squeezewasm: unsupported ONNX op "LSTM" \(node "relu1"\)/);
+  });
+});

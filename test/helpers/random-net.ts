@@ -1,0 +1,69 @@
+import type { ConvOp, Model, Op, Pads, Tensor } from '../../src/model/format.js';
+import { randInt } from './wasm.js';
+
+/**
+ * A small random network with every op the runtime has: a strided stem conv with random padding,
+ * ceil-mode max pool, two Fire modules (the second one's squeeze also feeds a side branch, so its
+ * concat cannot be done in place), average pool, stand-alone ReLU, a 1x1 pad-1 classifier conv,
+ * global average pool and optionally softmax.
+ */
+export function randomFireNet(r: () => number, opts: { softmax?: boolean } = {}): Model {
+  const tensors = new Map<string, Tensor>();
+  const ops: Op[] = [];
+  const channels = new Map<string, number>([['data', 3]]);
+  const weight = (name: string, shape: number[]): string => {
+    const n = shape.reduce((a, b) => a * b, 1);
+    tensors.set(name, { dtype: 'f32', shape, data: Float32Array.from({ length: n }, () => (r() * 2 - 1) / Math.sqrt(n / shape[0])) });
+    return name;
+  };
+  const conv = (input: string, output: string, oc: number, kernel: [number, number], stride: [number, number], pads: Pads, relu: boolean): void => {
+    const ic = channels.get(input)!;
+    const op: ConvOp = { op: 'conv', input, output, weight: weight(`${output}.w`, [oc, ic, ...kernel]), kernel, stride, pads, relu };
+    if (r() < 0.8) op.bias = weight(`${output}.b`, [oc]);
+    ops.push(op);
+    channels.set(output, oc);
+  };
+  const fire = (input: string, name: string, side: boolean): string => {
+    conv(input, `${name}.sq`, randInt(r, 2, 13), [1, 1], [1, 1], [0, 0, 0, 0], true);
+    conv(`${name}.sq`, `${name}.e1`, randInt(r, 1, 19), [1, 1], [1, 1], [0, 0, 0, 0], true);
+    conv(`${name}.sq`, `${name}.e3`, randInt(r, 1, 19), [3, 3], [1, 1], [1, 1, 1, 1], true);
+    const inputs = [`${name}.e1`, `${name}.e3`];
+    if (side) {
+      ops.push({ op: 'maxpool', input: `${name}.e1`, output: `${name}.side`, kernel: [1, 1], stride: [1, 1], pads: [0, 0, 0, 0], ceil: false });
+      channels.set(`${name}.side`, channels.get(`${name}.e1`)!);
+      inputs.push(`${name}.side`);
+    }
+    ops.push({ op: 'concat', inputs, output: `${name}.cat`});
+    channels.set(`${name}.cat`, inputs.reduce((s, n) => s + channels.get(n)!, 0));
+    return `${name}.cat`;
+  };
+
+  const k = [1, 3, 5, 7][randInt(r, 0, 3)];
+  const pad = (): number => randInt(r, 0, k - 1);
+  conv('data', 'stem', randInt(r, 4, 21), [k, k], [randInt(r, 1, 2), randInt(r, 1, 2)], [pad(), pad(), pad(), pad()], true);
+  ops.push({ op: 'maxpool', input: 'stem', output: 'pool1', kernel: [3, 3], stride: [2, 2], pads: [0, 0, 0, 0], ceil: true });
+  channels.set('pool1', channels.get('stem')!);
+  let x = fire('pool1', 'fire2', false);
+  x = fire(x, 'fire3', true);
+  ops.push({ op: 'avgpool', input: x, output: 'pool2', kernel: [2, 2], stride: [1, 1], pads: [1, 0, 0, 1], ceil: r() < 0.5, countIncludePad: r() < 0.5 });
+  ops.push({ op: 'relu', input: 'pool2', output: 'relu2' });
+  channels.set('relu2', channels.get(x)!);
+  const classes = randInt(r, 3, 11);
+  conv('relu2', 'final', classes, [1, 1], [1, 1], [1, 1, 1, 1], true);
+  ops.push({ op: 'globalavgpool', input: 'final', output: 'gap' });
+  let output = 'gap';
+  if (opts.softmax) {
+    ops.push({ op: 'softmax', input: 'gap', output: 'prob' });
+    output = 'prob';
+  }
+  const size = randInt(r, 17, 40);
+  return {
+    name: 'random-fire',
+    input: { name: 'data', height: size, width: size + randInt(r, -3, 3), channelOrder: 'RGB', resizeShorter: 64, divisor: 255, mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] },
+    ops,
+    output,
+    labels: Array.from({ length: classes }, (_, i) => `class ${i}`),
+    tensors,
+    provenance: { source: 'test', license: 'none' },
+  };
+}

@@ -1,0 +1,285 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { encode as encodePng, type ImageData as PngImageData } from 'fast-png';
+import jpeg from 'jpeg-js';
+import { describe, expect, it } from 'vitest';
+import { ArgumentError, ImageError, LimitError } from '../../src/errors.js';
+import { decodeImage, DEFAULT_IMAGE_LIMITS } from '../../src/image/decode.js';
+
+const dir = new URL('../fixtures/images/', import.meta.url);
+const fixture = (name: string) => new Uint8Array(readFileSync(new URL(name, dir)));
+const JPEG_FIXTURE = 'n02510455_giant_panda.jpg';
+const PNG_FIXTURE = 'n01614925_bald_eagle.png';
+
+/** What decoding must never throw: our typed errors are the only way to fail. */
+function expectImageErrorOrImage(bytes: Uint8Array): void {
+  try {
+    const img = decodeImage(bytes);
+    expect(img.data.length).toBe(img.width * img.height * 4);
+  } catch (e) {
+    if (!(e instanceof ImageError || e instanceof LimitError)) throw e;
+  }
+}
+
+function expectImageError(bytes: Uint8Array, code: string, message?: RegExp): void {
+  let error: unknown;
+  try {
+    decodeImage(bytes);
+  } catch (e) {
+    error = e;
+  }
+  expect(error).toBeInstanceOf(ImageError);
+  expect((error as ImageError).code).toBe(code);
+  if (message) expect((error as ImageError).message).toMatch(message);
+}
+
+function expectLimit(bytes: Uint8Array, limit: string, limits = {}): void {
+  let error: unknown;
+  try {
+    decodeImage(bytes, limits);
+  } catch (e) {
+    error = e;
+  }
+  expect(error).toBeInstanceOf(LimitError);
+  expect((error as LimitError).limit).toBe(limit);
+}
+
+/** A PNG that is only a signature and an IHDR chunk (CRC not even right): enough to claim a size. */
+function pngHeader(width: number, height: number, depth = 8, colourType = 2, interlace = 0): Uint8Array {
+  const b = new Uint8Array(8 + 25);
+  b.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  const v = new DataView(b.buffer);
+  v.setUint32(8, 13);
+  b.set([0x49, 0x48, 0x44, 0x52], 12); // IHDR
+  v.setUint32(16, width);
+  v.setUint32(20, height);
+  b.set([depth, colourType, 0, 0, interlace], 24);
+  return b;
+}
+
+/** A JPEG that is only SOI and a baseline frame header for a 4:2:0 YCbCr image, then EOI. */
+function jpegHeader(width: number, height: number, sof = 0xc0, precision = 8): Uint8Array {
+  return Uint8Array.from([
+    0xff, 0xd8,
+    0xff, 0xe0, 0x00, 0x04, 0x00, 0x00, // an empty APP0 segment to walk over
+    0xff, sof, 0x00, 0x11, precision, height >> 8, height & 255, width >> 8, width & 255, 3,
+    1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1,
+    0xff, 0xd9,
+  ]);
+}
+
+const pixel = (img: { width: number; data: Uint8Array }, x: number, y: number) =>
+  Array.from(img.data.subarray((y * img.width + x) * 4, (y * img.width + x) * 4 + 4));
+
+describe('decodeImage: fixtures', () => {
+  const files = readdirSync(dir).sort();
+  it('has JPEG and PNG fixtures', () => {
+    expect(files.some((f) => f.endsWith('.jpg'))).toBe(true);
+    expect(files.some((f) => f.endsWith('.png'))).toBe(true);
+  });
+  for (const file of files) {
+    it(`decodes ${file} to a plausible RGBA image`, () => {
+      const img = decodeImage(fixture(file));
+      expect(Math.min(img.width, img.height)).toBe(256);
+      expect(Math.max(img.width, img.height)).toBeGreaterThan(256);
+      expect(img.data).toBeInstanceOf(Uint8Array);
+      expect(img.data.length).toBe(img.width * img.height * 4);
+      const sum = [0, 0, 0, 0];
+      const seen = new Set<number>();
+      for (let i = 0; i < img.data.length; i += 4) {
+        for (let c = 0; c < 4; c++) sum[c] += img.data[i + c];
+        seen.add((img.data[i] << 16) | (img.data[i + 1] << 8) | img.data[i + 2]);
+      }
+      const n = img.width * img.height;
+      for (let c = 0; c < 3; c++) {
+        expect(sum[c] / n).toBeGreaterThan(30);
+        expect(sum[c] / n).toBeLessThan(230);
+      }
+      expect(sum[3] / n).toBe(255);
+      expect(seen.size).toBeGreaterThan(5000); // a photograph, not a flat or garbled image
+    });
+  }
+
+  it('decodes JPEG pixels accurately', () => {
+    // A smooth gradient survives JPEG quality 100 within a few levels.
+    const width = 67;
+    const height = 45;
+    const rgba = new Uint8Array(width * height * 4);
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) rgba.set([x * 3, y * 5, 128 + x - y, 255], (y * width + x) * 4);
+    }
+    const img = decodeImage(new Uint8Array(jpeg.encode({ width, height, data: rgba }, 100).data));
+    expect([img.width, img.height]).toEqual([width, height]);
+    let worst = 0;
+    for (let i = 0; i < rgba.length; i++) worst = Math.max(worst, Math.abs(img.data[i] - rgba[i]));
+    expect(worst).toBeLessThanOrEqual(6);
+  });
+
+  it('accepts a Node Buffer (a Uint8Array) and a view into a larger buffer', () => {
+    const bytes = fixture(PNG_FIXTURE);
+    const padded = new Uint8Array(bytes.length + 16);
+    padded.set(bytes, 7);
+    const a = decodeImage(readFileSync(new URL(PNG_FIXTURE, dir)));
+    const b = decodeImage(padded.subarray(7, 7 + bytes.length));
+    expect(b.data).toEqual(a.data);
+  });
+});
+
+describe('decodeImage: PNG colour types and depths', () => {
+  const png = (data: PngImageData, interlace?: 'Adam7') => decodeImage(encodePng(data, interlace ? { interlace } : {}));
+
+  it('RGB and RGBA, 8-bit, plain and interlaced', () => {
+    const rgb = Uint8Array.from([255, 0, 0, 0, 255, 0, 0, 0, 255, 10, 20, 30, 40, 50, 60, 70, 80, 90]);
+    for (const interlace of [undefined, 'Adam7'] as const) {
+      const img = png({ width: 3, height: 2, data: rgb, channels: 3, depth: 8 }, interlace);
+      expect(Array.from(img.data)).toEqual([255, 0, 0, 255, 0, 255, 0, 255, 0, 0, 255, 255, 10, 20, 30, 255, 40, 50, 60, 255, 70, 80, 90, 255]);
+    }
+    const rgba = Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(Array.from(png({ width: 2, height: 1, data: rgba, channels: 4, depth: 8 }).data)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+  });
+
+  it('greyscale and greyscale + alpha', () => {
+    expect(Array.from(png({ width: 2, height: 1, data: Uint8Array.from([0, 200]), channels: 1, depth: 8 }).data)).toEqual([0, 0, 0, 255, 200, 200, 200, 255]);
+    expect(Array.from(png({ width: 2, height: 1, data: Uint8Array.from([7, 100, 9, 0]), channels: 2, depth: 8 }).data)).toEqual([7, 7, 7, 100, 9, 9, 9, 0]);
+  });
+
+  it('1, 2 and 4-bit greyscale, scaled to 0..255', () => {
+    // 11 pixels per row so that rows end mid-byte; PNG packs the leftmost pixel in the high bits.
+    for (const depth of [1, 2, 4] as const) {
+      const width = 11;
+      const height = 3;
+      const max = (1 << depth) - 1;
+      const value = (x: number, y: number) => (x + 2 * y) % (max + 1);
+      const stride = Math.ceil((width * depth) / 8);
+      const packed = new Uint8Array(stride * height);
+      for (let y = 0; y < height; y++) {
+        for (let x = 0; x < width; x++) packed[y * stride + ((x * depth) >> 3)] |= value(x, y) << (8 - depth - ((x * depth) & 7));
+      }
+      const img = png({ width, height, data: packed, channels: 1, depth });
+      for (let y = 0; y < height; y++) {
+        for (let x = 0; x < width; x++) {
+          const g = (value(x, y) * 255) / max;
+          expect(pixel(img, x, y)).toEqual([g, g, g, 255]);
+        }
+      }
+    }
+  });
+
+  it('16-bit RGB and greyscale + alpha, rounded to 8 bits', () => {
+    const rgb = Uint16Array.from([0, 65535, 257 * 100, 257 * 100 + 128, 257 * 100 + 129, 1000]);
+    expect(Array.from(png({ width: 2, height: 1, data: rgb, channels: 3, depth: 16 }).data)).toEqual([0, 255, 100, 255, 100, 101, 4, 255]);
+    const ga = Uint16Array.from([65535, 0, 257 * 7, 257 * 250]);
+    expect(Array.from(png({ width: 2, height: 1, data: ga, channels: 2, depth: 16 }, 'Adam7').data)).toEqual([255, 255, 255, 0, 7, 7, 7, 250]);
+  });
+
+  it('palette, 8-bit and 2-bit, with and without transparency', () => {
+    const palette = [[10, 20, 30], [40, 50, 60], [70, 80, 90]];
+    const img = png({ width: 3, height: 1, data: Uint8Array.from([2, 0, 1]), channels: 1, depth: 8, palette });
+    expect(Array.from(img.data)).toEqual([70, 80, 90, 255, 10, 20, 30, 255, 40, 50, 60, 255]);
+    const withAlpha = palette.map((c, i) => [...c, i * 100]);
+    // 2-bit indices 2, 0, 1, 2, 1 -> 0b10000110 0b01000000
+    const small = png({ width: 5, height: 1, data: Uint8Array.from([0b10000110, 0b01000000]), channels: 1, depth: 2, palette: withAlpha });
+    expect(Array.from(small.data)).toEqual([70, 80, 90, 200, 10, 20, 30, 0, 40, 50, 60, 100, 70, 80, 90, 200, 40, 50, 60, 100]);
+  });
+
+  it('refuses a palette index past the palette', () => {
+    const bytes = encodePng({ width: 2, height: 1, data: Uint8Array.from([0, 5]), channels: 1, depth: 8, palette: [[1, 2, 3], [4, 5, 6]] });
+    expectImageError(bytes, 'E_IMAGE_DECODE', /palette index out of range/);
+  });
+
+  it('refuses interlaced PNGs of fewer than 8 bits per sample, which fast-png misreads', () => {
+    expectImageError(pngHeader(10, 3, 1, 0, 1), 'E_IMAGE_FORMAT', /interlaced/);
+  });
+});
+
+describe('decodeImage: bad input', () => {
+  it('refuses empty input and unknown formats, naming the supported ones', () => {
+    expectImageError(new Uint8Array(0), 'E_IMAGE_FORMAT', /empty/);
+    expectImageError(new TextEncoder().encode('GIF89a....'), 'E_IMAGE_FORMAT', /JPEG.*PNG/);
+    expectImageError(Uint8Array.from([0x42, 0x4d, 1, 2, 3]), 'E_IMAGE_FORMAT', /first bytes 42 4d/);
+    expectImageError(Uint8Array.from([0xff, 0xd8]), 'E_IMAGE_FORMAT');
+  });
+
+  it('refuses non-Uint8Array input and bad limits with ArgumentError', () => {
+    expect(() => decodeImage([0xff, 0xd8] as unknown as Uint8Array)).toThrow(ArgumentError);
+    expect(() => decodeImage(fixture(JPEG_FIXTURE), { maxImagePixels: 0 })).toThrow(ArgumentError);
+    expect(() => decodeImage(fixture(JPEG_FIXTURE), { maxImageSide: Number.NaN })).toThrow(ArgumentError);
+  });
+
+  for (const file of [JPEG_FIXTURE, PNG_FIXTURE]) {
+    it(`refuses ${file} truncated anywhere`, () => {
+      const bytes = fixture(file);
+      for (const cut of [8, 20, 33, 100, 400, bytes.length >> 2, bytes.length >> 1, bytes.length - 30, bytes.length - 3]) {
+        expectImageError(bytes.subarray(0, cut), 'E_IMAGE_DECODE');
+      }
+    });
+  }
+
+  it('refuses a bit-flipped PNG (every chunk has a CRC)', () => {
+    const bytes = fixture(PNG_FIXTURE);
+    for (const at of [13, 30, 40, 1000, bytes.length >> 1, bytes.length - 20, bytes.length - 5]) {
+      const bad = bytes.slice();
+      bad[at] ^= 0x10;
+      expectImageError(bad, 'E_IMAGE_DECODE');
+    }
+  });
+
+  it('never throws anything but ImageError or LimitError on a bit-flipped JPEG', () => {
+    const bytes = fixture(JPEG_FIXTURE);
+    let s = 12345;
+    for (let k = 0; k < 150; k++) {
+      s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+      const bad = bytes.slice();
+      // Headers are where flips do the most harm: bias towards the first 700 bytes.
+      const at = k % 2 === 0 ? s % 700 : s % bytes.length;
+      bad[at] ^= 1 << (s >>> 28) % 8;
+      expectImageErrorOrImage(bad);
+    }
+  });
+
+  it('refuses corrupt JPEG structure and unsupported codings clearly', () => {
+    const bytes = fixture(JPEG_FIXTURE);
+    const bad = bytes.slice();
+    bad[3] = 0x00; // no longer a marker
+    expectImageError(bad, 'E_IMAGE_DECODE', /marker/);
+    expectImageError(jpegHeader(100, 100, 0xc3), 'E_IMAGE_FORMAT', /lossless/);
+    expectImageError(jpegHeader(100, 100, 0xc9), 'E_IMAGE_FORMAT', /arithmetic/);
+    expectImageError(jpegHeader(100, 100, 0xc1, 12), 'E_IMAGE_FORMAT', /12-bit/);
+    expectImageError(jpegHeader(100, 100), 'E_IMAGE_DECODE'); // a frame but no image data
+  });
+
+  it('refuses images of zero width or height', () => {
+    expectImageError(pngHeader(0, 10), 'E_IMAGE_DECODE', /empty image/);
+    expectImageError(pngHeader(10, 0), 'E_IMAGE_DECODE', /empty image/);
+    expectImageError(jpegHeader(10, 0), 'E_IMAGE_DECODE', /empty image/);
+  });
+});
+
+describe('decodeImage: limits', () => {
+  // These files are a header and nothing else: a LimitError rather than a decode error shows that
+  // the size was refused before any decoder ran, let alone allocated.
+  it('refuses a PNG declaring 100000 x 100000 pixels', () => {
+    expectLimit(pngHeader(100000, 100000), 'maxImageSide');
+    expectLimit(pngHeader(0xffffffff, 0xffffffff), 'maxImageSide');
+  });
+
+  it('refuses a PNG within the side limit but over the pixel limit', () => {
+    expectLimit(pngHeader(16000, 16000), 'maxImagePixels');
+  });
+
+  it('refuses a JPEG declaring 65535 x 65535 or 10000 x 10000 pixels', () => {
+    expectLimit(jpegHeader(65535, 65535), 'maxImageSide');
+    expectLimit(jpegHeader(10000, 10000), 'maxImagePixels');
+  });
+
+  it('applies caller limits and names the limit in the message', () => {
+    expectLimit(fixture(JPEG_FIXTURE), 'maxImagePixels', { maxImagePixels: 341 * 256 - 1 });
+    expectLimit(fixture(PNG_FIXTURE), 'maxImageSide', { maxImageSide: 300 });
+    expect(decodeImage(fixture(JPEG_FIXTURE), { maxImagePixels: 341 * 256, maxImageSide: 341 }).width).toBe(341);
+    expect(() => decodeImage(fixture(PNG_FIXTURE), { maxImageSide: 300 })).toThrow(/256x382.*maxImageSide 300/);
+  });
+
+  it('has the documented defaults', () => {
+    expect(DEFAULT_IMAGE_LIMITS).toEqual({ maxImagePixels: 40e6, maxImageSide: 16384 });
+    expect(Object.isFrozen(DEFAULT_IMAGE_LIMITS)).toBe(true);
+  });
+});

@@ -1,0 +1,57 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { Classifier } from '../../src/classifier.js';
+import { run, topK } from '../../src/runtime/run.js';
+import { readNpy } from '../helpers/npy.js';
+import { kernelsModule } from '../helpers/wasm.js';
+
+const fixtures = new URL('../fixtures/', import.meta.url);
+const images = readdirSync(new URL('images/', fixtures)).sort();
+const load = (name: string) => Classifier.create(new Uint8Array(readFileSync(new URL(`../../weights/${name}.sqz`, import.meta.url))), kernelsModule());
+
+// Goldens: onnxruntime-web 1.30 on the same preprocessed fixtures (test/fixtures/make-goldens.ts).
+describe.each([
+  ['squeezenet1.1-f32', 'squeezenet1.1'],
+  ['squeezenet1.0-f32', 'squeezenet1.0'],
+])('%s against onnxruntime goldens', (model, golden) => {
+  const goldens = JSON.parse(readFileSync(new URL(`goldens/${golden}.json`, fixtures), 'utf8')).images as Record<string, { probabilities: number[] }>;
+
+  it('covers every fixture image', () => {
+    expect(Object.keys(goldens).sort()).toEqual(images);
+  });
+
+  it.each(images)('%s: probabilities within 1e-4 and the same top-5', async (file) => {
+    const net = await load(model);
+    const result = net.classifySync(new Uint8Array(readFileSync(new URL(`images/${file}`, fixtures))));
+    const want = goldens[file].probabilities;
+    let maxDiff = 0;
+    result.probabilities.forEach((p, i) => (maxDiff = Math.max(maxDiff, Math.abs(p - want[i]))));
+    expect(maxDiff).toBeLessThanOrEqual(1e-4);
+    expect(topK(result.probabilities, 5)).toEqual(topK(want, 5));
+    // Each fixture's file name carries its true class, which both models get right.
+    expect(result.top[0].label.replace(/ /g, '_')).toBe(file.replace(/^n\d+_/, '').replace(/\.\w+$/, ''));
+  });
+});
+
+describe('squeezenet1.1-f32 on the model zoo reference pair', () => {
+  it('reproduces output_0.npy from input_0.npy', async () => {
+    const net = await load('squeezenet1.1-f32');
+    const input = readNpy(new Uint8Array(readFileSync(new URL('reference/input_0.npy', fixtures))));
+    const expected = readNpy(new Uint8Array(readFileSync(new URL('reference/output_0.npy', fixtures))));
+    expect(input.shape).toEqual([1, 3, 224, 224]);
+    const plan = net.planned;
+    const slot = new Float32Array(plan.kernels.memory.buffer, plan.input.ptr, 224 * 224 * 3);
+    for (let c = 0; c < 3; c++) for (let i = 0; i < 224 * 224; i++) slot[i * 3 + c] = input.data[c * 224 * 224 + i];
+    const logits = run(plan);
+    let maxDiff = 0;
+    let maxAbs = 0;
+    logits.forEach((v, i) => {
+      maxDiff = Math.max(maxDiff, Math.abs(v - expected.data[i]));
+      maxAbs = Math.max(maxAbs, Math.abs(expected.data[i]));
+    });
+    // onnxruntime itself reproduces this pair to 1.1e-4 on logits of magnitude ~280.
+    expect(maxAbs).toBeGreaterThan(100);
+    expect(maxDiff).toBeLessThan(5e-4);
+    expect(topK(logits, 5)).toEqual(topK(expected.data, 5));
+  });
+});
