@@ -8,6 +8,13 @@ export {
   f32_global_avgpool_simd, f32_global_avgpool_ref,
   f32_copy_simd, f32_copy_ref,
 } from './kernels/f32-pool';
+export { i8_igemm_4x8c2_simd, i8_igemm_ref } from './kernels/i8-igemm';
+export {
+  u8_maxpool_simd, u8_maxpool_ref,
+  u8_avgpool_simd, u8_avgpool_ref,
+  u8_global_sum_simd, u8_global_sum_ref,
+  u8_copy_simd, u8_copy_ref,
+} from './kernels/u8-pool';
 
 /** First byte after the module's static data: the host may use everything from here on. */
 export function heap_base(): usize {

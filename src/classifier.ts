@@ -6,7 +6,7 @@
 import { ArgumentError } from './errors.js';
 import { decodeImage, type ImageLimits } from './image/decode.js';
 import { preprocess } from './image/preprocess.js';
-import type { InputSpec, Model, Provenance } from './model/format.js';
+import type { InputSpec, Model, Provenance, QuantParams } from './model/format.js';
 import { DEFAULT_READ_LIMITS, readModel, type ReadLimits } from './model/read.js';
 import { planModel, type KernelVariant, type Plan } from './runtime/plan.js';
 import { run, runTimed, softmax, topK } from './runtime/run.js';
@@ -62,6 +62,8 @@ export class Classifier {
   readonly model: Model;
   private plan: Plan | undefined;
   private readonly imageLimits: Partial<ImageLimits>;
+  /** Float input of an int8 model before quantization, allocated on first use. */
+  private scratch: Float32Array | undefined;
 
   private constructor(model: Model, plan: Plan, imageLimits: Partial<ImageLimits>) {
     this.model = model;
@@ -71,7 +73,11 @@ export class Classifier {
 
   /** Reads and validates `modelBytes`, instantiates `wasm` and plans the network in its memory. */
   static async create(modelBytes: Uint8Array, wasm: WebAssembly.Module, options: LoadOptions = {}): Promise<Classifier> {
-    const model = readModel(modelBytes, { ...DEFAULT_READ_LIMITS, ...options.modelLimits });
+    return Classifier.fromModel(readModel(modelBytes, { ...DEFAULT_READ_LIMITS, ...options.modelLimits }), wasm, options);
+  }
+
+  /** Plans an in-memory model that has passed {@link inferShapes} (as converters and the quantizer build them). */
+  static async fromModel(model: Model, wasm: WebAssembly.Module, options: LoadOptions = {}): Promise<Classifier> {
     const kernels = await instantiateKernels(wasm);
     return new Classifier(model, planModel(model, kernels, options.kernels), options.imageLimits ?? {});
   }
@@ -117,12 +123,19 @@ export class Classifier {
     return this.result(run(this.planned), top);
   }
 
-  /** Writes the preprocessed image into the network's input slot. */
+  /** Writes the preprocessed image into the network's input slot (quantized for int8 models). */
   setInput(image: ImageInput): void {
     const pixels = image instanceof Uint8Array ? decodeImage(image, this.imageLimits) : checkPixels(image);
     const plan = this.planned;
     const { ptr, h, w } = plan.input;
-    preprocess(pixels.data as Uint8Array, pixels.width, pixels.height, this.model.input, new Float32Array(plan.kernels.memory.buffer, ptr, h * w * 3));
+    const memory = plan.kernels.memory.buffer;
+    if (!plan.inputQuant) {
+      preprocess(pixels.data as Uint8Array, pixels.width, pixels.height, this.model.input, new Float32Array(memory, ptr, h * w * 3));
+      return;
+    }
+    this.scratch ??= new Float32Array(h * w * 3);
+    preprocess(pixels.data as Uint8Array, pixels.width, pixels.height, this.model.input, this.scratch);
+    quantize(this.scratch, plan.inputQuant, new Uint8Array(memory, ptr, h * w * 3));
   }
 
   /**
@@ -146,6 +159,14 @@ export class Classifier {
       probabilities,
       logits,
     };
+  }
+}
+
+/** q = clamp(round(x / scale) + zeroPoint, 0, 255), rounding half away from zero. */
+export function quantize(x: Float32Array, q: QuantParams, out: Uint8Array): void {
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i] / q.scale;
+    out[i] = Math.min(255, Math.max(0, (v < 0 ? -Math.round(-v) : Math.round(v)) + q.zeroPoint));
   }
 }
 

@@ -732,6 +732,7 @@ export function convertOnnx(bytes: Uint8Array, meta: OnnxConvertMeta): Model {
 
   const model: Model = {
     name: meta.name,
+    precision: 'f32',
     input: { ...input, channelOrder, resizeShorter, divisor, mean: [...mean], std: [...std] },
     ops,
     output: last?.output ?? y.name,

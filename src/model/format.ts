@@ -57,7 +57,12 @@ export interface Provenance {
 /** [top, left, bottom, right] padding in pixels. */
 export type Pads = [number, number, number, number];
 
-/** Convolution, optionally fused with ReLU. Weight [outC, inC, kh, kw], bias [outC]. */
+/**
+ * Convolution, optionally fused with ReLU. Weight [outC, inC, kh, kw], bias [outC].
+ * In an int8 model the weight is i8 (symmetric, per output channel: real = weightScale[n] * q),
+ * the bias i32 (scale inputScale x weightScale[n]), and the output is requantized with
+ * `multiplier[n]` (i32) and `shift`: q_out = zOut + ((acc * multiplier[n] + 2^(shift-1)) >> shift).
+ */
 export interface ConvOp {
   op: 'conv';
   input: string;
@@ -68,6 +73,12 @@ export interface ConvOp {
   stride: [number, number];
   pads: Pads;
   relu: boolean;
+  /** int8 only: f32 [outC] tensor of weight scales. */
+  weightScale?: string;
+  /** int8 only: i32 [outC] tensor of fixed-point requantization multipliers. */
+  multiplier?: string;
+  /** int8 only: right shift applied after the multiplier, 1..62. */
+  shift?: number;
 }
 
 /** Max pooling; with `ceil`, the last window may run past the edge and only covers real pixels. */
@@ -125,9 +136,26 @@ export type Op = ConvOp | MaxPoolOp | AvgPoolOp | GlobalAvgPoolOp | ConcatOp | R
 export type OpKind = Op['op'];
 export const OP_KINDS: readonly OpKind[] = ['conv', 'maxpool', 'avgpool', 'globalavgpool', 'concat', 'relu', 'softmax'];
 
+/**
+ * Affine quantization of an activation: real = scale x (q - zeroPoint). `u8` activations hold
+ * q in 0..255; an `i32` activation (the global average pool feeding the output) holds
+ * sum(q - zIn) over its window, so real = scale x q with zeroPoint 0.
+ */
+export interface QuantParams {
+  scale: number;
+  zeroPoint: number;
+  dtype: 'u8' | 'i32';
+}
+
+/** Numeric precision of a model's weights and activations. */
+export type Precision = 'f32' | 'int8';
+
 /** A whole model: the network, its constants, and everything needed to feed and read it. */
 export interface Model {
   name: string;
+  precision: Precision;
+  /** int8 models: the quantization of every activation, the input included, by name. */
+  quant?: Map<string, QuantParams>;
   input: InputSpec;
   /** Ops in execution order; each reads tensors produced earlier (or the input). */
   ops: Op[];

@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 import { ModelFormatError } from '../errors.js';
-import type { ActShape, Model, Op, Pads, Tensor } from './format.js';
+import type { ActShape, ConvOp, DType, Model, Op, Pads, QuantParams, Tensor } from './format.js';
 
 /** Largest height, width or channel count any activation may have; keeps hostile headers from asking for absurd memory. */
 export const MAX_DIM = 16384;
@@ -51,9 +51,10 @@ export function windowOutputSize(size: number, kernel: number, stride: number, p
   return out;
 }
 
-function tensorOf(model: Model, name: unknown, where: string, role: string): Tensor {
+function tensorOf(model: Model, name: unknown, where: string, role: string, dtype: DType): Tensor {
   const t = typeof name === 'string' ? model.tensors.get(name) : undefined;
   if (!t) fail('E_MODEL_TENSOR', `${where}: ${role} tensor ${JSON.stringify(name)} is not in the file's tensor table`);
+  if (t.dtype !== dtype) fail('E_MODEL_TENSOR', `${where}: ${role} tensor ${JSON.stringify(name)} is ${t.dtype}, expected ${dtype} in a ${model.precision} model`);
   return t;
 }
 
@@ -109,13 +110,13 @@ export function inferShapes(model: Model): Map<string, ActShape> {
         checkPair(op.stride, 1, 8, 'stride', where);
         checkPads(op.pads, undefined, where);
         if (typeof op.relu !== 'boolean') fail('E_MODEL_OP', `${where}: relu must be true or false`);
-        const w = tensorOf(model, op.weight, where, 'weight');
+        const w = tensorOf(model, op.weight, where, 'weight', model.precision === 'int8' ? 'i8' : 'f32');
         if (w.shape.length !== 4 || !isCount(w.shape[0], 1, MAX_DIM)) {
           fail('E_MODEL_SHAPE', `${where}: weight must be [out, in, kh, kw], got [${w.shape}]`);
         }
         const oc = w.shape[0];
         checkConstShape(w, [oc, x.c, op.kernel[0], op.kernel[1]], where, 'weight');
-        if (op.bias !== undefined) checkConstShape(tensorOf(model, op.bias, where, 'bias'), [oc], where, 'bias');
+        if (op.bias !== undefined) checkConstShape(tensorOf(model, op.bias, where, 'bias', model.precision === 'int8' ? 'i32' : 'f32'), [oc], where, 'bias');
         out = { ...windowShape(op, x, where, false), c: oc };
         break;
       }
@@ -171,5 +172,105 @@ export function inferShapes(model: Model): Map<string, ActShape> {
   if (model.labels.length !== y.c) {
     fail('E_MODEL_SHAPE', `the network has ${y.c} outputs but the file has ${model.labels.length} labels`);
   }
+  if (model.precision === 'int8') checkQuantization(model, shapes);
+  else if (model.precision !== 'f32') fail('E_MODEL_HEADER', `precision must be "f32" or "int8", got ${JSON.stringify(model.precision)}`);
+  else if (model.quant !== undefined || model.ops.some((op) => op.op === 'conv' && (op.multiplier ?? op.weightScale ?? op.shift) !== undefined)) {
+    fail('E_MODEL_QUANT', 'a f32 model must not carry quantization parameters');
+  }
   return shapes;
+}
+
+/** Largest |accumulator| x multiplier / 2^shift a requantization may see: keeps the kernels' int32 lanes from wrapping. */
+const MAX_REQUANT = 2 ** 31 - 512;
+
+function quantOf(model: Model, name: string, where: string): QuantParams {
+  const q = model.quant?.get(name);
+  if (!q) fail('E_MODEL_QUANT', `${where}: activation ${JSON.stringify(name)} has no quantization parameters`);
+  return q;
+}
+
+function sameQuant(a: QuantParams, b: QuantParams): boolean {
+  return a.scale === b.scale && a.zeroPoint === b.zeroPoint && a.dtype === b.dtype;
+}
+
+/**
+ * Checks an int8 model's quantization: every activation has valid parameters, ops that move
+ * values without arithmetic keep them, and each conv's integer requantization matches its scales
+ * and cannot overflow the kernels' 32-bit lanes.
+ */
+function checkQuantization(model: Model, shapes: Map<string, ActShape>): void {
+  if (!(model.quant instanceof Map)) fail('E_MODEL_QUANT', 'an int8 model needs quantization parameters for its activations');
+  for (const [name, q] of model.quant) {
+    if (!shapes.has(name)) fail('E_MODEL_QUANT', `quantization given for ${JSON.stringify(name)}, which is not an activation`);
+    if (typeof q !== 'object' || q === null || !(typeof q.scale === 'number' && Number.isFinite(q.scale) && q.scale > 0 && q.scale < 1e9)) {
+      fail('E_MODEL_QUANT', `activation ${JSON.stringify(name)}: scale must be a positive finite number`);
+    }
+    if (q.dtype !== 'u8' && q.dtype !== 'i32') fail('E_MODEL_QUANT', `activation ${JSON.stringify(name)}: dtype must be "u8" or "i32"`);
+    if (!isCount(q.zeroPoint, 0, q.dtype === 'u8' ? 255 : 0)) {
+      fail('E_MODEL_QUANT', `activation ${JSON.stringify(name)}: zero point must be an integer in ${q.dtype === 'u8' ? '0..255' : '0..0'}`);
+    }
+  }
+  const readers = new Map<string, Op[]>();
+  for (const op of model.ops) for (const x of op.op === 'concat' ? op.inputs : [op.input]) readers.set(x, [...(readers.get(x) ?? []), op]);
+  if (quantOf(model, model.input.name, 'input').dtype !== 'u8') fail('E_MODEL_QUANT', 'the input must be quantized to u8');
+
+  model.ops.forEach((op, i) => {
+    const where = `op ${i} (${op.op} -> ${op.output})`;
+    if (op.op === 'softmax') return; // float, on the host
+    const out = quantOf(model, op.output, where);
+    const ins = (op.op === 'concat' ? op.inputs : [op.input]).map((x) => quantOf(model, x, where));
+    if (ins.some((q) => q.dtype !== 'u8')) fail('E_MODEL_QUANT', `${where}: reads an i32 activation; only softmax or the output may`);
+    switch (op.op) {
+      case 'conv':
+        if (out.dtype !== 'u8') fail('E_MODEL_QUANT', `${where}: conv output must be u8`);
+        checkRequant(model, op, ins[0], out, where);
+        break;
+      case 'globalavgpool': {
+        const s = shapes.get(op.input)!;
+        const expected = ins[0].scale / (s.h * s.w);
+        if (out.dtype !== 'i32' || Math.abs(out.scale - expected) > 1e-6 * expected) {
+          fail('E_MODEL_QUANT', `${where}: an int8 global average pool outputs i32 sums with scale inputScale / ${s.h * s.w}`);
+        }
+        break;
+      }
+      default:
+        if (!ins.every((q) => sameQuant(q, out))) fail('E_MODEL_QUANT', `${where}: ${op.op} must keep its input's quantization (scale and zero point)`);
+    }
+  });
+  for (const [name, q] of model.quant) {
+    if (q.dtype === 'i32' && name !== model.output && (readers.get(name) ?? []).some((op) => op.op !== 'softmax')) {
+      fail('E_MODEL_QUANT', `activation ${JSON.stringify(name)} is i32 but feeds an integer op`);
+    }
+  }
+}
+
+function checkRequant(model: Model, op: ConvOp, qIn: QuantParams, qOut: QuantParams, where: string): void {
+  const w = model.tensors.get(op.weight)!.data as Int8Array;
+  const oc = model.tensors.get(op.weight)!.shape[0];
+  const scales = tensorOf(model, op.weightScale, where, 'weightScale', 'f32');
+  const mults = tensorOf(model, op.multiplier, where, 'multiplier', 'i32');
+  checkConstShape(scales, [oc], where, 'weightScale');
+  checkConstShape(mults, [oc], where, 'multiplier');
+  const shift = op.shift;
+  if (!isCount(shift, 1, 62)) fail('E_MODEL_QUANT', `${where}: shift must be an integer in 1..62, got ${JSON.stringify(shift)}`);
+  const bias = op.bias === undefined ? undefined : (model.tensors.get(op.bias)!.data as Int32Array);
+  const perChannel = w.length / oc;
+  for (let n = 0; n < oc; n++) {
+    const sw = scales.data[n];
+    if (!(Number.isFinite(sw) && sw > 0)) fail('E_MODEL_QUANT', `${where}: weight scale ${n} must be positive and finite`);
+    const m = mults.data[n];
+    const exact = ((qIn.scale * sw) / qOut.scale) * 2 ** shift;
+    if (m < 0 || Math.abs(m - exact) > Math.max(1, 1e-6 * exact)) {
+      fail('E_MODEL_QUANT', `${where}: multiplier ${n} is ${m} but the scales give ${exact.toFixed(1)}`);
+    }
+    let sumAbs = 0;
+    for (let k = n * perChannel; k < (n + 1) * perChannel; k++) {
+      if (w[k] === -128) fail('E_MODEL_QUANT', `${where}: weights must be in -127..127 (symmetric)`);
+      sumAbs += Math.abs(w[k]);
+    }
+    const acc = Math.abs(bias?.[n] ?? 0) + 255 * sumAbs;
+    if (acc >= MAX_REQUANT || (acc * m) / 2 ** shift >= MAX_REQUANT) {
+      fail('E_MODEL_QUANT', `${where}: channel ${n} could overflow 32-bit accumulation or requantization`);
+    }
+  }
 }

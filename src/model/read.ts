@@ -15,7 +15,9 @@ import {
   type InputSpec,
   type Model,
   type Op,
+  type Precision,
   type Provenance,
+  type QuantParams,
   type Tensor,
 } from './format.js';
 import { inferShapes, MAX_DIM } from './graph.js';
@@ -34,6 +36,10 @@ export interface TensorEntryJson {
 /** The JSON header as stored in the file. */
 export interface HeaderJson {
   name: string;
+  /** Absent means "f32". */
+  precision?: Precision;
+  /** int8 models: activation name -> quantization. */
+  quant?: Record<string, QuantParams>;
   input: InputSpec;
   ops: Op[];
   output: string;
@@ -205,8 +211,16 @@ export function readModel(bytes: Uint8Array, limits: ReadLimits = DEFAULT_READ_L
     if (t.dtype === 'f32' && !t.data.every(Number.isFinite)) fail('E_MODEL_TENSOR', 'a float tensor holds NaN or infinity');
   }
 
+  const precision = header.precision ?? 'f32';
+  let quant: Map<string, QuantParams> | undefined;
+  if (header.quant !== undefined) {
+    if (!isObject(header.quant)) fail('E_MODEL_HEADER', 'header.quant must be an object');
+    quant = new Map(Object.entries(header.quant) as [string, QuantParams][]);
+  }
   const model: Model = {
     name: header.name,
+    precision: precision as Precision,
+    quant,
     input: checkInput(header.input),
     ops: checkOps(header.ops),
     output: header.output,

@@ -28,6 +28,8 @@ export function writeModel(model: Model): Uint8Array {
   }
   const header: HeaderJson = {
     name: model.name,
+    precision: model.precision,
+    ...(model.quant ? { quant: Object.fromEntries(model.quant) } : {}),
     input: model.input,
     ops: model.ops,
     output: model.output,

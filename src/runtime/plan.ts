@@ -6,14 +6,21 @@
  * runner calls in order. Nothing is allocated after this.
  * @packageDocumentation
  */
-import type { ConvOp, Model, Op } from '../model/format.js';
+import type { Model, Op, QuantParams } from '../model/format.js';
 import { inferShapes } from '../model/graph.js';
 import { ensureMemory, type KernelExports } from '../wasm/kernels.js';
+import { planF32Conv, planI8Conv, type ConvPlan } from './conv.js';
 
-/** An activation in wasm memory: NHWC float32, `stride` bytes from one pixel to the next. */
+/** Element type of an activation in memory. */
+export type ActType = 'f32' | 'u8' | 'i32';
+
+/** An activation in wasm memory: NHWC, `stride` bytes from one pixel to the next. */
 export interface View {
   ptr: number;
   stride: number;
+  /** Bytes per element. */
+  elem: number;
+  dtype: ActType;
   c: number;
   h: number;
   w: number;
@@ -26,16 +33,20 @@ export interface Step {
   op: Op['op'];
   /** Multiply-accumulates this step performs (0 for data movement). */
   macs: number;
+  /** Where the step writes, so calibration can observe each activation right after it is made. */
+  output: View;
   run(): void;
 }
 
 /** A model laid out in one kernels instance, ready to run. */
 export interface Plan {
   kernels: KernelExports;
-  /** Where the preprocessed image goes: NHWC float32, contiguous. */
+  /** Where the preprocessed image goes: NHWC, contiguous; f32 values, or u8 quantized with `inputQuant`. */
   input: View;
-  /** The network's final activation before any softmax op: `c` floats. */
+  inputQuant?: QuantParams;
+  /** The network's final activation before any softmax op; quantized ones are dequantized with `outputQuant`. */
   output: View;
+  outputQuant?: QuantParams;
   /** True when the network itself ends in softmax, so `output` holds its input (logits). */
   endsInSoftmax: boolean;
   steps: Step[];
@@ -48,10 +59,10 @@ export interface Plan {
 export type KernelVariant = 'simd' | 'ref';
 
 const ALIGN = 64;
+/** Slack after every buffer: int8 kernels read pairs, so a run of odd length reads one byte past. */
+const SLACK = 16;
 const alignUp = (n: number, a = ALIGN): number => Math.ceil(n / a) * a;
-const F32 = 4;
-const MR = 4;
-const NR = 8;
+const ELEM: Record<ActType, number> = { f32: 4, u8: 1, i32: 4 };
 
 interface Buffer {
   bytes: number;
@@ -60,41 +71,45 @@ interface Buffer {
   offset: number;
 }
 
+function opInputs(op: Op): string[] {
+  return op.op === 'concat' ? op.inputs : [op.input];
+}
+
 /**
- * Tensors that can live inside a concat's buffer: produced by a kernel that writes strided output,
- * read by nothing but that one concat. Returns tensor -> [concat output, channel offset].
+ * Tensors that can live inside a concat's buffer: read by nothing but that one concat (every kernel
+ * writes strided output). Returns tensor -> [concat output, channel offset].
  */
-function concatAliases(model: Model): Map<string, [string, number]> {
+function concatAliases(model: Model, channels: (name: string) => number): Map<string, [string, number]> {
   const readers = new Map<string, number>();
   for (const op of model.ops) for (const x of opInputs(op)) readers.set(x, (readers.get(x) ?? 0) + 1);
-  const shapes = inferShapes(model);
   const aliases = new Map<string, [string, number]>();
   for (const op of model.ops) {
     if (op.op !== 'concat') continue;
     let offset = 0;
     for (const x of op.inputs) {
       if (readers.get(x) === 1 && x !== model.input.name && x !== model.output) aliases.set(x, [op.output, offset]);
-      offset += shapes.get(x)!.c;
+      offset += channels(x);
     }
   }
   return aliases;
 }
 
-function opInputs(op: Op): string[] {
-  return op.op === 'concat' ? op.inputs : [op.input];
-}
-
-/** Bump allocator for constants (packed weights, indirection) above the arena. */
-class ConstantArea {
-  top: number;
-  constructor(start: number) {
-    this.top = start;
+/** Greedy by size (TFLite's arena planner): big buffers first, each at the lowest offset free during its lifetime. */
+function placeBuffers(buffers: Buffer[]): number {
+  const placed: Buffer[] = [];
+  let total = 0;
+  for (const b of [...buffers].sort((x, y) => y.bytes - x.bytes)) {
+    const busy = placed.filter((o) => o.first <= b.last && b.first <= o.last).sort((x, y) => x.offset - y.offset);
+    let offset = 0;
+    for (const o of busy) {
+      if (offset + b.bytes <= o.offset) break;
+      offset = Math.max(offset, o.offset + o.bytes);
+    }
+    b.offset = offset;
+    placed.push(b);
+    total = Math.max(total, offset + b.bytes);
   }
-  take(bytes: number): number {
-    const p = this.top;
-    this.top = alignUp(p + bytes);
-    return p;
-  }
+  return total;
 }
 
 /**
@@ -103,7 +118,10 @@ class ConstantArea {
  */
 export function planModel(model: Model, kernels: KernelExports, variant: KernelVariant = 'simd'): Plan {
   const shapes = inferShapes(model);
-  const aliases = concatAliases(model);
+  const int8 = model.precision === 'int8';
+  const quant = (name: string): QuantParams => model.quant!.get(name)!;
+  const dtype = (name: string): ActType => (int8 ? quant(name).dtype : 'f32');
+  const aliases = concatAliases(model, (name) => shapes.get(name)!.c);
   const last = model.ops[model.ops.length - 1];
   const endsInSoftmax = last.op === 'softmax';
   const outputName = endsInSoftmax ? last.input : model.output;
@@ -120,7 +138,7 @@ export function planModel(model: Model, kernels: KernelExports, variant: KernelV
   const touch = (name: string, step: number): void => {
     const [root] = rootOf(name);
     const s = shapes.get(root)!;
-    const b = buffers.get(root) ?? { bytes: alignUp(s.c * s.h * s.w * F32), first: step, last: step, offset: 0 };
+    const b = buffers.get(root) ?? { bytes: alignUp(s.c * s.h * s.w * ELEM[dtype(root)] + SLACK), first: step, last: step, offset: 0 };
     b.first = Math.min(b.first, step);
     b.last = Math.max(b.last, step);
     buffers.set(root, b);
@@ -132,171 +150,113 @@ export function planModel(model: Model, kernels: KernelExports, variant: KernelV
     for (const x of opInputs(op)) touch(x, i);
   });
   touch(outputName, model.ops.length);
-
-  // Greedy by size (TFLite's arena planner): big buffers first, each at the lowest offset that no
-  // live-at-the-same-time buffer already occupies.
-  const placed: Buffer[] = [];
-  let arenaBytes = 0;
-  for (const b of [...buffers.values()].sort((x, y) => y.bytes - x.bytes)) {
-    const busy = placed.filter((o) => o.first <= b.last && b.first <= o.last).sort((x, y) => x.offset - y.offset);
-    let offset = 0;
-    for (const o of busy) {
-      if (offset + b.bytes <= o.offset) break;
-      offset = Math.max(offset, o.offset + o.bytes);
-    }
-    b.offset = offset;
-    placed.push(b);
-    arenaBytes = Math.max(arenaBytes, offset + b.bytes);
-  }
+  const arenaBytes = placeBuffers([...buffers.values()]);
 
   const arena = kernels.heap_base();
   const view = (name: string): View => {
     const [root, off] = rootOf(name);
     const rs = shapes.get(root)!;
     const s = shapes.get(name)!;
-    return { ptr: arena + buffers.get(root)!.offset + off * F32, stride: rs.c * F32, c: s.c, h: s.h, w: s.w };
+    const t = dtype(name);
+    return { ptr: arena + buffers.get(root)!.offset + off * ELEM[t], stride: rs.c * ELEM[t], elem: ELEM[t], dtype: t, c: s.c, h: s.h, w: s.w };
   };
 
-  const constants = new ConstantArea(arena + arenaBytes);
-  // Padding taps read this; it is never written, and it is as long as the longest K any conv reads.
-  let zeroLength = 0;
-  for (const op of model.ops) if (op.op === 'conv') zeroLength = Math.max(zeroLength, shapes.get(op.input)!.c);
-  const zeros = constants.take(zeroLength * F32);
+  let top = arena + arenaBytes;
+  const allocate = (bytes: number): number => {
+    const p = top;
+    top = alignUp(p + bytes);
+    return p;
+  };
 
   const k = kernels;
+  const pick = <F>(simd: F, ref: F): F => (variant === 'simd' ? simd : ref);
   const steps: Step[] = [];
-  const fills: Array<() => void> = [];
-  model.ops.forEach((op) => {
-    if (op.op === 'softmax') return;
+  const convs: ConvPlan[] = [];
+  for (const op of model.ops) {
+    if (op.op === 'softmax') continue;
     const out = view(op.output);
+    const add = (macs: number, run: () => void): void => void steps.push({ name: op.output, op: op.op, macs, output: out, run });
     switch (op.op) {
       case 'conv': {
-        const conv = planConv(op, view(op.input), out, model, kernels.memory, constants, zeros, fills);
-        const igemm = variant === 'simd' ? k.f32_igemm_4x8_simd : k.f32_igemm_ref;
-        const { M, N, taps, K, ind, w } = conv;
-        steps.push({ name: op.output, op: op.op, macs: conv.macs, run: () => igemm(M, N, taps, K, ind, w, out.ptr, out.stride, op.relu ? 1 : 0) });
+        const x = view(op.input);
+        if (int8) {
+          const c = planI8Conv(op, model, x, out, quant(op.input), allocate);
+          const q = quant(op.output);
+          const igemm = pick(k.i8_igemm_4x8c2_simd, k.i8_igemm_ref);
+          const qmin = op.relu ? q.zeroPoint : 0;
+          add(c.macs, () => igemm(c.M, c.N, c.taps, c.K, c.indirection, c.weights, out.ptr, out.stride, c.shift, q.zeroPoint, qmin, 255));
+          convs.push(c);
+        } else {
+          const c = planF32Conv(op, model, x, out, allocate);
+          const igemm = pick(k.f32_igemm_4x8_simd, k.f32_igemm_ref);
+          add(c.macs, () => igemm(c.M, c.N, c.taps, c.K, c.indirection, c.weights, out.ptr, out.stride, op.relu ? 1 : 0));
+          convs.push(c);
+        }
         break;
       }
-      case 'maxpool':
-      case 'avgpool': {
+      case 'maxpool': {
         const x = view(op.input);
         const args = [x.ptr, x.h, x.w, x.c, x.stride, out.ptr, out.h, out.w, out.stride, ...op.kernel, ...op.stride, op.pads[0], op.pads[1]] as const;
-        if (op.op === 'maxpool') {
-          const f = variant === 'simd' ? k.f32_maxpool_simd : k.f32_maxpool_ref;
-          steps.push({ name: op.output, op: op.op, macs: 0, run: () => f(...args) });
+        const f = int8 ? pick(k.u8_maxpool_simd, k.u8_maxpool_ref) : pick(k.f32_maxpool_simd, k.f32_maxpool_ref);
+        add(0, () => f(...args));
+        break;
+      }
+      case 'avgpool': {
+        const x = view(op.input);
+        const args = [x.ptr, x.h, x.w, x.c, x.stride, out.ptr, out.h, out.w, out.stride, ...op.kernel, ...op.stride, ...op.pads, op.countIncludePad ? 1 : 0] as const;
+        if (int8) {
+          const f = pick(k.u8_avgpool_simd, k.u8_avgpool_ref);
+          const zp = quant(op.input).zeroPoint;
+          add(0, () => f(...args, zp));
         } else {
-          const f = variant === 'simd' ? k.f32_avgpool_simd : k.f32_avgpool_ref;
-          const all = [...args, op.pads[2], op.pads[3], op.countIncludePad ? 1 : 0] as const;
-          steps.push({ name: op.output, op: op.op, macs: 0, run: () => f(...all) });
+          const f = pick(k.f32_avgpool_simd, k.f32_avgpool_ref);
+          add(0, () => f(...args));
         }
         break;
       }
       case 'globalavgpool': {
         const x = view(op.input);
-        const f = variant === 'simd' ? k.f32_global_avgpool_simd : k.f32_global_avgpool_ref;
-        steps.push({ name: op.output, op: op.op, macs: 0, run: () => f(x.ptr, x.h * x.w, x.c, x.stride, out.ptr) });
+        if (int8) {
+          const f = pick(k.u8_global_sum_simd, k.u8_global_sum_ref);
+          const zp = quant(op.input).zeroPoint;
+          add(0, () => f(x.ptr, x.h * x.w, x.c, x.stride, zp, out.ptr));
+        } else {
+          const f = pick(k.f32_global_avgpool_simd, k.f32_global_avgpool_ref);
+          add(0, () => f(x.ptr, x.h * x.w, x.c, x.stride, out.ptr));
+        }
         break;
       }
       case 'relu':
       case 'concat': {
-        const copy = variant === 'simd' ? k.f32_copy_simd : k.f32_copy_ref;
-        const relu = op.op === 'relu' ? 1 : 0;
+        // ReLU clamps at the value that means zero: 0.0, or the (shared) zero point.
+        const clamp = op.op === 'relu' ? (int8 ? quant(op.input).zeroPoint : 1) : 0;
+        const copy = int8 ? pick(k.u8_copy_simd, k.u8_copy_ref) : pick(k.f32_copy_simd, k.f32_copy_ref);
         let offset = 0;
         for (const name of opInputs(op)) {
           const x = view(name);
-          const dst = out.ptr + offset * F32;
+          const dst = out.ptr + offset * out.elem;
           offset += x.c;
           if (op.op === 'concat' && aliases.has(name)) continue;
-          steps.push({ name: op.output, op: op.op, macs: 0, run: () => copy(x.ptr, x.h * x.w, x.c, x.stride, dst, out.stride, relu) });
+          add(0, () => copy(x.ptr, x.h * x.w, x.c, x.stride, dst, out.stride, clamp));
         }
         break;
       }
     }
-  });
+  }
 
   // Packing waits until here: growing memory detaches earlier views of it.
-  ensureMemory(kernels.memory, constants.top);
-  new Float32Array(kernels.memory.buffer, zeros, zeroLength).fill(0);
-  for (const fill of fills) fill();
+  ensureMemory(kernels.memory, top);
+  for (const c of convs) c.fill(kernels.memory.buffer);
 
   return {
     kernels,
     input: view(model.input.name),
+    inputQuant: int8 ? quant(model.input.name) : undefined,
     output: view(outputName),
+    outputQuant: int8 ? quant(outputName) : undefined,
     endsInSoftmax,
     steps,
-    memoryBytes: constants.top - arena,
+    memoryBytes: top - arena,
     arenaBytes,
   };
-}
-
-interface PlannedConv {
-  M: number;
-  N: number;
-  taps: number;
-  K: number;
-  ind: number;
-  w: number;
-  macs: number;
-}
-
-/**
- * Packs one conv's weights and builds its indirection buffer (filled later, once memory has its
- * final size). When no window ever hangs over the left or right edge and input pixels are
- * contiguous, the kw taps of a kernel row are one run of kw*C floats: fewer, longer taps.
- */
-function planConv(
-  op: ConvOp, x: View, y: View, model: Model, memory: WebAssembly.Memory,
-  constants: ConstantArea, zeros: number, fills: Array<() => void>,
-): PlannedConv {
-  const [kh, kw] = op.kernel;
-  const [sh, sw] = op.stride;
-  const [pt, pl, , pr] = op.pads;
-  const mergeRows = pl === 0 && pr === 0 && x.stride === x.c * F32;
-  const taps = mergeRows ? kh : kh * kw;
-  const K = mergeRows ? kw * x.c : x.c;
-  const M = y.h * y.w;
-  const N = y.c;
-  const blocks = Math.ceil(N / NR);
-  const blockFloats = NR + taps * K * NR;
-  const w = constants.take(blocks * blockFloats * F32);
-  const rowBlocks = Math.ceil(M / MR);
-  const ind = constants.take(rowBlocks * taps * MR * 4);
-
-  const weight = model.tensors.get(op.weight)!.data as Float32Array;
-  const bias = op.bias === undefined ? undefined : (model.tensors.get(op.bias)!.data as Float32Array);
-  const C = x.c;
-  fills.push(() => {
-    const packed = new Float32Array(memory.buffer, w, blocks * blockFloats);
-    packed.fill(0);
-    for (let n = 0; n < N; n++) {
-      const base = Math.floor(n / NR) * blockFloats;
-      const lane = n % NR;
-      if (bias) packed[base + lane] = bias[n];
-      for (let ky = 0; ky < kh; ky++) {
-        for (let kx = 0; kx < kw; kx++) {
-          const t = mergeRows ? ky : ky * kw + kx;
-          for (let c = 0; c < C; c++) {
-            const kk = mergeRows ? kx * C + c : c;
-            packed[base + NR + (t * K + kk) * NR + lane] = weight[((n * C + c) * kh + ky) * kw + kx];
-          }
-        }
-      }
-    }
-    const pointers = new Uint32Array(memory.buffer, ind, rowBlocks * taps * MR);
-    for (let p = 0; p < rowBlocks * MR; p++) {
-      const q = Math.min(p, M - 1);
-      const oy = Math.floor(q / y.w);
-      const ox = q % y.w;
-      for (let t = 0; t < taps; t++) {
-        const ky = mergeRows ? t : Math.floor(t / kw);
-        const kx = mergeRows ? 0 : t % kw;
-        const iy = oy * sh - pt + ky;
-        const ix = ox * sw - pl + kx;
-        const inside = iy >= 0 && iy < x.h && ix >= 0 && ix < x.w;
-        pointers[(Math.floor(p / MR) * taps + t) * MR + (p % MR)] = inside ? x.ptr + (iy * x.w + ix) * x.stride : zeros;
-      }
-    }
-  });
-  return { M, N, taps, K, ind, w, macs: M * N * kh * kw * C };
 }

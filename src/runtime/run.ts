@@ -21,9 +21,14 @@ export function runTimed(plan: Plan, now: () => number): { output: Float32Array;
   return { output: outputOf(plan), ms };
 }
 
+/** The output as float logits: copied, or dequantized (real = scale x (q - zeroPoint)). */
 function outputOf(plan: Plan): Float32Array {
-  const { ptr, c } = plan.output;
-  return new Float32Array(plan.kernels.memory.buffer, ptr, c).slice();
+  const { ptr, c, dtype } = plan.output;
+  const memory = plan.kernels.memory.buffer;
+  if (dtype === 'f32') return new Float32Array(memory, ptr, c).slice();
+  const { scale, zeroPoint } = plan.outputQuant!;
+  const q = dtype === 'i32' ? new Int32Array(memory, ptr, c) : new Uint8Array(memory, ptr, c);
+  return Float32Array.from(q, (v) => scale * (v - zeroPoint));
 }
 
 /** Softmax in float64 (no overflow: the maximum is subtracted first), returned as float32. */

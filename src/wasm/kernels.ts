@@ -20,7 +20,20 @@ export interface KernelExports {
   f32_global_avgpool_ref(inp: Ptr, P: number, C: number, inStride: number, out: Ptr): void;
   f32_copy_simd(inp: Ptr, P: number, C: number, inStride: number, out: Ptr, outStride: number, relu: number): void;
   f32_copy_ref(inp: Ptr, P: number, C: number, inStride: number, out: Ptr, outStride: number, relu: number): void;
+  i8_igemm_4x8c2_simd(...args: I8GemmArgs): void;
+  i8_igemm_ref(...args: I8GemmArgs): void;
+  u8_maxpool_simd(...args: PoolArgs): void;
+  u8_maxpool_ref(...args: PoolArgs): void;
+  u8_avgpool_simd(...args: [...AvgPoolArgs, number]): void;
+  u8_avgpool_ref(...args: [...AvgPoolArgs, number]): void;
+  u8_global_sum_simd(inp: Ptr, P: number, C: number, inStride: number, zp: number, out: Ptr): void;
+  u8_global_sum_ref(inp: Ptr, P: number, C: number, inStride: number, zp: number, out: Ptr): void;
+  u8_copy_simd(inp: Ptr, P: number, C: number, inStride: number, out: Ptr, outStride: number, lo: number): void;
+  u8_copy_ref(inp: Ptr, P: number, C: number, inStride: number, out: Ptr, outStride: number, lo: number): void;
 }
+
+/** M, N, taps, K, indirection, weights, out, outStride, shift, zOut, qmin, qmax */
+export type I8GemmArgs = [number, number, number, number, number, number, number, number, number, number, number, number];
 
 /** inp, H, W, C, inStride, out, OH, OW, outStride, kh, kw, sh, sw, pt, pl */
 export type PoolArgs = [number, number, number, number, number, number, number, number, number, number, number, number, number, number, number];

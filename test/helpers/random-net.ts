@@ -59,6 +59,7 @@ export function randomFireNet(r: () => number, opts: { softmax?: boolean } = {})
   const size = randInt(r, 17, 40);
   return {
     name: 'random-fire',
+    precision: 'f32',
     input: { name: 'data', height: size, width: size + randInt(r, -3, 3), channelOrder: 'RGB', resizeShorter: 64, divisor: 255, mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] },
     ops,
     output,

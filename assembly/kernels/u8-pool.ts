@@ -1,0 +1,215 @@
+// Pooling and data movement on quantized (uint8) NHWC activations.
+//
+// Max pooling, copies and ReLU need no arithmetic on the quantized values: they keep the input's
+// scale and zero point (the format requires it), so max is a byte max and ReLU is a clamp at the
+// zero point. Average pooling rounds with a fixed-point reciprocal; the global average pool feeds
+// the float softmax at the end and so keeps the exact integer sum instead of rounding it.
+
+// @ts-ignore: decorator
+@inline
+function windowStart(o: i32, stride: i32, pad: i32): i32 {
+  return max(o * stride - pad, 0);
+}
+
+// @ts-ignore: decorator
+@inline
+function windowEnd(o: i32, stride: i32, pad: i32, k: i32, size: i32): i32 {
+  return min(o * stride - pad + k, size);
+}
+
+/** Max pool over uint8 values, 16 channels per vector. */
+export function u8_maxpool_simd(
+  inp: usize, H: i32, W: i32, C: i32, inStride: i32,
+  out: usize, OH: i32, OW: i32, outStride: i32,
+  kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32,
+): void {
+  const C16 = C & ~15;
+  for (let oy = 0; oy < OH; oy++) {
+    const y0 = windowStart(oy, sh, pt), y1 = windowEnd(oy, sh, pt, kh, H);
+    for (let ox = 0; ox < OW; ox++) {
+      const x0 = windowStart(ox, sw, pl), x1 = windowEnd(ox, sw, pl, kw, W);
+      const dst = out + <usize>(oy * OW + ox) * outStride;
+      let c = 0;
+      for (; c < C16; c += 16) {
+        let m = i8x16.splat(0);
+        for (let y = y0; y < y1; y++) {
+          for (let x = x0; x < x1; x++) m = i8x16.max_u(m, v128.load(inp + <usize>(y * W + x) * inStride + <usize>c));
+        }
+        v128.store(dst + <usize>c, m);
+      }
+      for (; c < C; c++) {
+        let m: u32 = 0;
+        for (let y = y0; y < y1; y++) {
+          for (let x = x0; x < x1; x++) m = max<u32>(m, load<u8>(inp + <usize>(y * W + x) * inStride + <usize>c));
+        }
+        store<u8>(dst + <usize>c, <u8>m);
+      }
+    }
+  }
+}
+
+/** Scalar reference of {@link u8_maxpool_simd}. */
+export function u8_maxpool_ref(
+  inp: usize, H: i32, W: i32, C: i32, inStride: i32,
+  out: usize, OH: i32, OW: i32, outStride: i32,
+  kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32,
+): void {
+  for (let oy = 0; oy < OH; oy++) {
+    for (let ox = 0; ox < OW; ox++) {
+      for (let c = 0; c < C; c++) {
+        let m: u32 = 0;
+        for (let y = windowStart(oy, sh, pt); y < windowEnd(oy, sh, pt, kh, H); y++) {
+          for (let x = windowStart(ox, sw, pl); x < windowEnd(ox, sw, pl, kw, W); x++) {
+            m = max<u32>(m, load<u8>(inp + <usize>(y * W + x) * inStride + <usize>c));
+          }
+        }
+        store<u8>(out + <usize>(oy * OW + ox) * outStride + <usize>c, <u8>m);
+      }
+    }
+  }
+}
+
+// Average of n values: floor(S / n + 1/2) computed as (S * R + 2^30) >> 31 with R = ceil(2^31 / n).
+// Rounding R up makes every tie land on the upper side, and the error (below 2^-13 for S < 2^18)
+// is smaller than the distance 1/(2n) to any other rounding boundary, so this is exact for the
+// windows the format allows (at most 256 pixels, so sums fit 16 bits).
+
+// @ts-ignore: decorator
+@inline
+function recip(n: i32): u64 {
+  return ((<u64>1 << 31) + <u64>n - 1) / <u64>n;
+}
+
+// @ts-ignore: decorator
+@inline
+function divRound(s: v128, r: v128): v128 {
+  const half = i64x2.splat(1 << 30);
+  const lo = i64x2.shr_u(i64x2.add(i64x2.extmul_low_i32x4_u(s, r), half), 31);
+  const hi = i64x2.shr_u(i64x2.add(i64x2.extmul_high_i32x4_u(s, r), half), 31);
+  return i8x16.shuffle(lo, hi, 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27);
+}
+
+/**
+ * Average pool over uint8 values (same scale and zero point in and out). The divisor is the
+ * number of covered pixels or, with `countPad`, the window clipped to the padded input, whose
+ * padded positions count as the zero point `zp`.
+ */
+export function u8_avgpool_simd(
+  inp: usize, H: i32, W: i32, C: i32, inStride: i32,
+  out: usize, OH: i32, OW: i32, outStride: i32,
+  kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32, pb: i32, pr: i32, countPad: i32, zp: i32,
+): void {
+  const C8 = C & ~7;
+  for (let oy = 0; oy < OH; oy++) {
+    const y0 = windowStart(oy, sh, pt), y1 = windowEnd(oy, sh, pt, kh, H);
+    for (let ox = 0; ox < OW; ox++) {
+      const x0 = windowStart(ox, sw, pl), x1 = windowEnd(ox, sw, pl, kw, W);
+      const covered = (y1 - y0) * (x1 - x0);
+      const n = countPad
+        ? (min(oy * sh - pt + kh, H + pb) - (oy * sh - pt)) * (min(ox * sw - pl + kw, W + pr) - (ox * sw - pl))
+        : covered;
+      const r = i32x4.splat(<i32>recip(n));
+      const padSum = i32x4.splat((n - covered) * zp);
+      const dst = out + <usize>(oy * OW + ox) * outStride;
+      let c = 0;
+      for (; c < C8; c += 8) {
+        let s = i16x8.splat(0);
+        for (let y = y0; y < y1; y++) {
+          for (let x = x0; x < x1; x++) s = i16x8.add(s, v128.load8x8_u(inp + <usize>(y * W + x) * inStride + <usize>c));
+        }
+        const lo = divRound(i32x4.add(i32x4.extend_low_i16x8_u(s), padSum), r);
+        const hi = divRound(i32x4.add(i32x4.extend_high_i16x8_u(s), padSum), r);
+        const q = i16x8.narrow_i32x4_s(lo, hi);
+        v128.store64_lane(dst + <usize>c, i8x16.narrow_i16x8_u(q, q), 0);
+      }
+      for (; c < C; c++) {
+        let s: u64 = <u64>((n - covered) * zp);
+        for (let y = y0; y < y1; y++) {
+          for (let x = x0; x < x1; x++) s += load<u8>(inp + <usize>(y * W + x) * inStride + <usize>c);
+        }
+        store<u8>(dst + <usize>c, <u8>((s * recip(n) + (1 << 30)) >> 31));
+      }
+    }
+  }
+}
+
+/** Scalar reference of {@link u8_avgpool_simd}. */
+export function u8_avgpool_ref(
+  inp: usize, H: i32, W: i32, C: i32, inStride: i32,
+  out: usize, OH: i32, OW: i32, outStride: i32,
+  kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32, pb: i32, pr: i32, countPad: i32, zp: i32,
+): void {
+  for (let oy = 0; oy < OH; oy++) {
+    for (let ox = 0; ox < OW; ox++) {
+      const ys = oy * sh - pt, xs = ox * sw - pl;
+      const y0 = max(ys, 0), y1 = min(ys + kh, H), x0 = max(xs, 0), x1 = min(xs + kw, W);
+      const covered = (y1 - y0) * (x1 - x0);
+      const n = countPad ? (min(ys + kh, H + pb) - ys) * (min(xs + kw, W + pr) - xs) : covered;
+      for (let c = 0; c < C; c++) {
+        let s: u64 = <u64>((n - covered) * zp);
+        for (let y = y0; y < y1; y++) {
+          for (let x = x0; x < x1; x++) s += load<u8>(inp + <usize>(y * W + x) * inStride + <usize>c);
+        }
+        store<u8>(out + <usize>(oy * OW + ox) * outStride + <usize>c, <u8>((s * recip(n) + (1 << 30)) >> 31));
+      }
+    }
+  }
+}
+
+/**
+ * Global average pool feeding the float output: out[c] = sum over P pixels of (q - zp) as int32,
+ * exact. The caller multiplies by scale / P in float for the softmax.
+ */
+export function u8_global_sum_simd(inp: usize, P: i32, C: i32, inStride: i32, zp: i32, out: usize): void {
+  const C8 = C & ~7;
+  const bias = i32x4.splat(-P * zp);
+  let c = 0;
+  for (; c < C8; c += 8) {
+    let lo = bias, hi = bias;
+    for (let p = 0; p < P; p++) {
+      const v = v128.load8x8_u(inp + <usize>p * inStride + <usize>c);
+      lo = i32x4.add(lo, i32x4.extend_low_i16x8_u(v));
+      hi = i32x4.add(hi, i32x4.extend_high_i16x8_u(v));
+    }
+    v128.store(out + (<usize>c << 2), lo);
+    v128.store(out + (<usize>c << 2), hi, 16);
+  }
+  for (; c < C; c++) {
+    let s = -P * zp;
+    for (let p = 0; p < P; p++) s += load<u8>(inp + <usize>p * inStride + <usize>c);
+    store<i32>(out + (<usize>c << 2), s);
+  }
+}
+
+/** Scalar reference of {@link u8_global_sum_simd}. */
+export function u8_global_sum_ref(inp: usize, P: i32, C: i32, inStride: i32, zp: i32, out: usize): void {
+  for (let c = 0; c < C; c++) {
+    let s = -P * zp;
+    for (let p = 0; p < P; p++) s += load<u8>(inp + <usize>p * inStride + <usize>c);
+    store<i32>(out + (<usize>c << 2), s);
+  }
+}
+
+/**
+ * Copies P pixels of C bytes between strided layouts, clamping below at `lo` (the zero point for
+ * ReLU, 0 for a plain copy): a concat input that cannot be written in place, or a stand-alone ReLU.
+ */
+export function u8_copy_simd(inp: usize, P: i32, C: i32, inStride: i32, out: usize, outStride: i32, lo: i32): void {
+  const C16 = C & ~15;
+  const lov = i8x16.splat(<i8>lo);
+  for (let p = 0; p < P; p++) {
+    const src = inp + <usize>p * inStride, dst = out + <usize>p * outStride;
+    let c = 0;
+    for (; c < C16; c += 16) v128.store(dst + <usize>c, i8x16.max_u(v128.load(src + <usize>c), lov));
+    for (; c < C; c++) store<u8>(dst + <usize>c, <u8>max<u32>(load<u8>(src + <usize>c), <u32>lo));
+  }
+}
+
+/** Scalar reference of {@link u8_copy_simd}. */
+export function u8_copy_ref(inp: usize, P: i32, C: i32, inStride: i32, out: usize, outStride: i32, lo: i32): void {
+  for (let p = 0; p < P; p++) {
+    for (let c = 0; c < C; c++) {
+      store<u8>(out + <usize>p * outStride + <usize>c, <u8>max<u32>(load<u8>(inp + <usize>p * inStride + <usize>c), <u32>lo));
+    }
+  }
+}

@@ -1,0 +1,156 @@
+/**
+ * Convolution planning: the indirection buffer and the packed weights of one conv, for the f32
+ * kernel (f32_igemm_4x8) and the int8 kernel (i8_igemm_4x8c2). Both kernels read K contiguous input
+ * elements per (output pixel, tap); see assembly/kernels/*-igemm.ts for the layouts.
+ * @packageDocumentation
+ */
+import type { ConvOp, Model, QuantParams } from '../model/format.js';
+import type { View } from './plan.js';
+
+/** Output pixels per micro-kernel call (rows of the indirection buffer). */
+export const MR = 4;
+/** Output channels per packed weight block. */
+export const NR = 8;
+
+/** Where in wasm memory a conv's constants go; {@link ConvPlan.fill} writes them once memory is final. */
+export interface ConvPlan {
+  M: number;
+  N: number;
+  taps: number;
+  K: number;
+  indirection: number;
+  weights: number;
+  /** int8: the requantization shift. */
+  shift: number;
+  macs: number;
+  /** Writes indirection, padding and packed weights into `memory`. */
+  fill(memory: ArrayBuffer): void;
+}
+
+/** Hands out aligned bytes of the constant area. */
+export type Allocate = (bytes: number) => number;
+
+/**
+ * Geometry shared by both precisions. When no window hangs over the left or right edge and input
+ * pixels are contiguous, the kw taps of a kernel row are one run of kw*C elements: fewer, longer taps.
+ */
+function geometry(op: ConvOp, x: View, y: View) {
+  const [kh, kw] = op.kernel;
+  const [, pl, , pr] = op.pads;
+  const mergeRows = pl === 0 && pr === 0 && x.stride === x.c * x.elem;
+  return { kh, kw, mergeRows, taps: mergeRows ? kh : kh * kw, K: mergeRows ? kw * x.c : x.c, M: y.h * y.w, N: y.c };
+}
+
+/** Pointer of every (output pixel, tap) to its input run, or to `pad` where the window is outside the input. */
+function fillIndirection(memory: ArrayBuffer, at: number, op: ConvOp, x: View, y: View, pad: number): void {
+  const { kw, mergeRows, taps, M } = geometry(op, x, y);
+  const [sh, sw] = op.stride;
+  const [pt, pl] = op.pads;
+  const rowBlocks = Math.ceil(M / MR);
+  const pointers = new Uint32Array(memory, at, rowBlocks * taps * MR);
+  for (let p = 0; p < rowBlocks * MR; p++) {
+    const q = Math.min(p, M - 1);
+    const oy = Math.floor(q / y.w);
+    const ox = q % y.w;
+    for (let t = 0; t < taps; t++) {
+      const ky = mergeRows ? t : Math.floor(t / kw);
+      const kx = mergeRows ? 0 : t % kw;
+      const iy = oy * sh - pt + ky;
+      const ix = ox * sw - pl + kx;
+      const inside = iy >= 0 && iy < x.h && ix >= 0 && ix < x.w;
+      pointers[(Math.floor(p / MR) * taps + t) * MR + (p % MR)] = inside ? x.ptr + (iy * x.w + ix) * x.stride : pad;
+    }
+  }
+}
+
+/** Calls `visit(n, t, k, value)` for every weight, with (t, k) the kernel's tap and position in the run. */
+function forEachWeight(op: ConvOp, model: Model, x: View, y: View, visit: (n: number, t: number, k: number, v: number) => void): void {
+  const { kh, kw, mergeRows } = geometry(op, x, y);
+  const weight = model.tensors.get(op.weight)!.data;
+  const C = x.c;
+  for (let n = 0; n < y.c; n++) {
+    for (let c = 0; c < C; c++) {
+      for (let ky = 0; ky < kh; ky++) {
+        for (let kx = 0; kx < kw; kx++) {
+          const t = mergeRows ? ky : ky * kw + kx;
+          const k = mergeRows ? kx * C + c : c;
+          visit(n, t, k, weight[((n * C + c) * kh + ky) * kw + kx]);
+        }
+      }
+    }
+  }
+}
+
+/** A padding run long enough for any tap: K elements (+1 for int8's paired reads). */
+function padBytes(op: ConvOp, x: View, y: View): number {
+  return (geometry(op, x, y).K + 1) * x.elem;
+}
+
+/** Plans an f32 conv: bias then [taps][K][8] floats per block of 8 output channels. */
+export function planF32Conv(op: ConvOp, model: Model, x: View, y: View, allocate: Allocate): ConvPlan {
+  const g = geometry(op, x, y);
+  const blocks = Math.ceil(g.N / NR);
+  const blockFloats = NR + g.taps * g.K * NR;
+  const weights = allocate(blocks * blockFloats * 4);
+  const indirection = allocate(Math.ceil(g.M / MR) * g.taps * MR * 4);
+  const pad = allocate(padBytes(op, x, y));
+  const bias = op.bias === undefined ? undefined : model.tensors.get(op.bias)!.data;
+  return {
+    ...g,
+    indirection,
+    weights,
+    shift: 0,
+    macs: g.M * g.N * g.kh * g.kw * x.c,
+    fill(memory) {
+      new Float32Array(memory, pad, padBytes(op, x, y) / 4).fill(0);
+      fillIndirection(memory, indirection, op, x, y, pad);
+      const packed = new Float32Array(memory, weights, blocks * blockFloats).fill(0);
+      const at = (n: number) => Math.floor(n / NR) * blockFloats + (n % NR);
+      if (bias) for (let n = 0; n < g.N; n++) packed[at(n)] = bias[n];
+      forEachWeight(op, model, x, y, (n, t, k, v) => (packed[at(n) + NR + (t * g.K + k) * NR] = v));
+    },
+  };
+}
+
+/**
+ * Plans an int8 conv: per block of 8 output channels, bias i32[8] (with the input zero point
+ * folded in: bias - zIn * sum(w)), multiplier i32[8], then int16 weight pairs [taps][K/2][8][2].
+ * Padding reads bytes equal to zIn, which the folded bias cancels exactly.
+ */
+export function planI8Conv(op: ConvOp, model: Model, x: View, y: View, qIn: QuantParams, allocate: Allocate): ConvPlan {
+  const g = geometry(op, x, y);
+  const pairs = (g.K + 1) >> 1;
+  const blocks = Math.ceil(g.N / NR);
+  const blockBytes = 64 + g.taps * pairs * 32;
+  const weights = allocate(blocks * blockBytes);
+  const indirection = allocate(Math.ceil(g.M / MR) * g.taps * MR * 4);
+  const pad = allocate(padBytes(op, x, y));
+  const bias = op.bias === undefined ? undefined : (model.tensors.get(op.bias)!.data as Int32Array);
+  const mult = model.tensors.get(op.multiplier!)!.data as Int32Array;
+  return {
+    ...g,
+    indirection,
+    weights,
+    shift: op.shift!,
+    macs: g.M * g.N * g.kh * g.kw * x.c,
+    fill(memory) {
+      new Uint8Array(memory, pad, padBytes(op, x, y)).fill(qIn.zeroPoint);
+      fillIndirection(memory, indirection, op, x, y, pad);
+      new Uint8Array(memory, weights, blocks * blockBytes).fill(0);
+      const i32 = new Int32Array(memory, weights, (blocks * blockBytes) / 4);
+      const i16 = new Int16Array(memory, weights, (blocks * blockBytes) / 2);
+      const sums = new Int32Array(g.N);
+      forEachWeight(op, model, x, y, (n, t, k, v) => {
+        sums[n] += v;
+        const lane = n % NR;
+        const at = Math.floor(n / NR) * blockBytes + 64 + (t * pairs + (k >> 1)) * 32 + (lane >> 2) * 16 + (lane & 3) * 4 + (k & 1) * 2;
+        i16[at / 2] = v;
+      });
+      for (let n = 0; n < g.N; n++) {
+        const block = (Math.floor(n / NR) * blockBytes) / 4;
+        i32[block + (n % NR)] = (bias?.[n] ?? 0) - qIn.zeroPoint * sums[n];
+        i32[block + NR + (n % NR)] = mult[n];
+      }
+    },
+  };
+}

@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { compareVariants as compare, freshKernels, poolParams, randInt } from '../helpers/wasm.js';
+
+describe('uint8 pooling kernels: SIMD equals scalar reference bit for bit', () => {
+  it('max pool', async () => {
+    await compare(21, 'u8', (k, r, inp, out, v) => {
+      const p = poolParams(r);
+      (v === 'simd' ? k.u8_maxpool_simd : k.u8_maxpool_ref)(inp, p.H, p.W, p.C, p.inStride / 4, out, p.OH, p.OW, p.outStride / 4, p.kh, p.kw, p.sh, p.sw, p.pt, p.pl);
+      return (p.OH * p.OW * p.outStride) / 4;
+    });
+  });
+  it('average pool with rounding, count_include_pad and a zero point', async () => {
+    await compare(22, 'u8', (k, r, inp, out, v) => {
+      const p = poolParams(r);
+      const countPad = randInt(r, 0, 1);
+      const zp = randInt(r, 0, 255);
+      (v === 'simd' ? k.u8_avgpool_simd : k.u8_avgpool_ref)(inp, p.H, p.W, p.C, p.inStride / 4, out, p.OH, p.OW, p.outStride / 4, p.kh, p.kw, p.sh, p.sw, p.pt, p.pl, p.pb, p.pr, countPad, zp);
+      return (p.OH * p.OW * p.outStride) / 4;
+    });
+  });
+  it('global sum minus zero point (int32 out)', async () => {
+    await compare(23, 'u8', (k, r, inp, out, v) => {
+      const C = randInt(r, 1, 70), P = randInt(r, 1, 300), stride = C + randInt(r, 0, 9), zp = randInt(r, 0, 255);
+      (v === 'simd' ? k.u8_global_sum_simd : k.u8_global_sum_ref)(inp, P, C, stride, zp, out);
+      return C * 4;
+    });
+  });
+  it('strided copy with and without a clamp', async () => {
+    await compare(24, 'u8', (k, r, inp, out, v) => {
+      const C = randInt(r, 1, 70), P = randInt(r, 1, 200);
+      const inStride = C + randInt(r, 0, 9), outStride = C + randInt(r, 0, 9);
+      (v === 'simd' ? k.u8_copy_simd : k.u8_copy_ref)(inp, P, C, inStride, out, outStride, randInt(r, 0, 1) * randInt(r, 0, 255));
+      return P * outStride;
+    });
+  });
+});
+
+describe('u8_avgpool rounding', () => {
+  it('is exactly floor(sum / n + 1/2) for every window size up to 256 pixels and every sum', async () => {
+    const k = await freshKernels(1 << 20);
+    const base = k.heap_base();
+    const mem = k.memory.buffer;
+    // A 1 x n row of one channel averaged by one 1 x n window: sweep n and the byte values.
+    for (let n = 1; n <= 256; n += n < 16 ? 1 : 17) {
+      for (const fill of [0, 1, 127, 128, 254, 255]) {
+        for (let extra = 0; extra < Math.min(n, 5); extra++) {
+          const row = new Uint8Array(mem, base, n).fill(fill);
+          for (let i = 0; i < extra; i++) row[i] = Math.min(255, fill + 1);
+          const sum = row.reduce((s, v) => s + v, 0);
+          const expected = Math.floor((2 * sum + n) / (2 * n));
+          for (const f of [k.u8_avgpool_simd, k.u8_avgpool_ref]) {
+            f(base, 1, n, 1, 1, base + 4096, 1, 1, 1, 1, n, 1, 1, 0, 0, 0, 0, 0, 0);
+            expect(new Uint8Array(mem, base + 4096, 1)[0]).toBe(expected);
+          }
+        }
+      }
+    }
+  });
+});
