@@ -4,7 +4,7 @@
  * 61.8 % / 81.2 %). With --variants, also every plausible reading of the details the reference
  * description leaves open (about 30 minutes): only src/image/preprocess's reproduces both exactly.
  *
- *   npx tsx scripts/ort-eval.ts [sharedDir] [--variants]      (default ../shared)
+ *   npm run eval:ort -- [sharedDir] [--variants]      (default ../shared)
  */
 
 import { readdirSync, readFileSync } from 'node:fs';

@@ -3,11 +3,12 @@
  * files, the ImageNet label list, and the license / notice files that must travel with them.
  * Deterministic: the same inputs give the same bytes.
  *
- * Usage: npx tsx scripts/make-weights.ts [sharedDir]   (default: ../shared next to the repository)
+ * Usage: npm run weights -- [sharedDir]   (default: ../shared next to the repository)
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { REFERENCE_MODELS } from '../bench/reference-models.js';
 import { parseLabels } from '../src/convert/labels.js';
 import { convertOnnx, type OnnxConvertMeta } from '../src/convert/onnx.js';
 import { writeModel } from '../src/model/write.js';
@@ -48,7 +49,7 @@ const models: { onnx: string; meta: OnnxConvertMeta }[] = [
     onnx: 'squeezenet1.1.onnx',
     meta: {
       name: 'squeezenet1.1-f32',
-      input: { channelOrder: 'RGB', resizeShorter: 256, divisor: 255, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
+      input: REFERENCE_MODELS[0].input,
       labels,
       provenance: {
         source: 'ONNX model zoo squeezenet1.1-7 (converted there from the MXNet Gluon model zoo), float32',
@@ -63,7 +64,7 @@ const models: { onnx: string; meta: OnnxConvertMeta }[] = [
     meta: {
       name: 'squeezenet1.0-f32',
       // Caffe convention: BGR pixels 0..255 minus the per-channel mean, no scaling.
-      input: { channelOrder: 'BGR', resizeShorter: 256, divisor: 1, mean: [104, 117, 123], std: [1, 1, 1] },
+      input: REFERENCE_MODELS[1].input,
       labels,
       provenance: {
         source: 'Deep Compression release of SqueezeNet v1.0 (Han, Iandola et al.; github.com/songhan/SqueezeNet-Deep-Compression), decoded to float32',

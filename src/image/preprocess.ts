@@ -1,6 +1,6 @@
 /**
  * Image to network input: resize the shorter side, centre crop, channel order, normalise — the
- * ImageNet evaluation pipeline the models were measured with (scripts/ort-eval.ts checks it
+ * ImageNet evaluation pipeline the models were measured with (bench/ort-eval.ts checks it
  * against onnxruntime's reference accuracy).
  * @packageDocumentation
  */
@@ -18,7 +18,7 @@ import type { InputSpec } from '../model/format.js';
  * antialiasing). Then the centre `input.height × input.width` (offset `floor((resized - crop) / 2)`)
  * is taken and each value becomes `(pixel / divisor - mean[c]) / std[c]`, in float64 without
  * rounding the resized pixels. This is the variant that reproduces onnxruntime's reference accuracy
- * for both bundled models exactly (scripts/ort-eval.ts). Only the cropped pixels are computed and
+ * for both bundled models exactly (bench/ort-eval.ts). Only the cropped pixels are computed and
  * the alpha channel is ignored.
  * @param rgba - 8-bit RGBA pixels, row-major, `width * height * 4` bytes.
  * @param out - Receives `input.height * input.width * 3` values.
