@@ -75,9 +75,10 @@ for (const name of models) {
 const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
 console.log(`\nsqueezewasm bench: Node ${process.version}, ${cpu}, single thread, ${runs} timed runs each\n`);
 const fmt = (v: unknown, d = 2): string => (typeof v === 'number' ? v.toFixed(d) : String(v ?? ''));
-const table = (header: string[], body: string[][]): void => {
+/** Prints an aligned table; the first `textColumns` columns are left-aligned, numbers right-aligned. */
+const table = (header: string[], body: string[][], textColumns: number): void => {
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i < 3 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  const line = (cells: string[]) => cells.map((c, i) => (i < textColumns ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   console.log(line(header));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const r of body) console.log(line(r));
@@ -90,14 +91,16 @@ table(
     const ratio = ortRow && r.what === 'inference' ? `${((ortRow.median_ms as number) / (r.median_ms as number)).toFixed(2)}x` : '';
     return [String(r.model), String(r.runtime), String(r.what), fmt(r.median_ms), fmt(r.p10_ms), fmt(r.p90_ms), fmt(r.gmacs, 1), ratio];
   }),
+  3,
 );
 for (const name of models) {
   const layers = layerRows.filter((r) => r.model === name);
   const total = layers.reduce((s, r) => s + (r.ms as number), 0);
   console.log(`${name}: per layer (median of ${runs})`);
   table(
-    ['layer', 'op', '', 'MMAC', 'ms', 'GMAC/s', '% time'],
-    layers.map((r) => [String(r.layer), String(r.op), '', fmt(r.mmacs, 1), fmt(r.ms, 3), fmt(r.gmacs, 1), fmt((100 * (r.ms as number)) / total, 1)]),
+    ['layer', 'op', 'MMAC', 'ms', 'GMAC/s', '% time'],
+    layers.map((r) => [String(r.layer), String(r.op), fmt(r.mmacs, 1), fmt(r.ms, 3), fmt(r.gmacs, 1), fmt((100 * (r.ms as number)) / total, 1)]),
+    2,
   );
 }
 mkdirSync(packageFile('bench/out'), { recursive: true });
