@@ -8,7 +8,8 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-web';
 import { Bench } from 'tinybench';
-import { toNCHW } from '../src/image/preprocess.js';
+import { decodeImage } from '../src/image/decode.js';
+import { preprocess, toNCHW } from '../src/image/preprocess.js';
 import { BUNDLED_MODELS, loadClassifier, packageFile } from '../src/node.js';
 import { run } from '../src/runtime/run.js';
 
@@ -45,21 +46,27 @@ for (const name of models) {
   const inference = await time(`${name} inference`, () => run(plan));
   const endToEnd = await time(`${name} end-to-end`, () => net.classifySync(image));
   const base = name.replace(/-(f32|int8)$/, '');
-  const row = (runtime: string, what: string, t: { median: number; p10: number; p90: number }) => ({
-    model: base, runtime, precision: 'f32', what, median_ms: t.median, p10_ms: t.p10, p90_ms: t.p90, gmacs: macs / t.median / 1e6,
+  const precision = net.model.precision;
+  const row = (runtime: string, p: string, what: string, t: { median: number; p10: number; p90: number }) => ({
+    model: base, runtime, precision: p, what, median_ms: t.median, p10_ms: t.p10, p90_ms: t.p90, gmacs: macs / t.median / 1e6,
   });
-  rows.push(row('squeezewasm', 'inference', inference), row('squeezewasm', 'end-to-end', endToEnd));
+  rows.push(row('squeezewasm', precision, 'inference', inference), row('squeezewasm', precision, 'end-to-end', endToEnd));
 
   const onnx = `${values.shared}/models/${base}.onnx`;
-  if (existsSync(onnx)) {
+  // onnxruntime-web runs the float ONNX once per network (its f32 and int8 files share it).
+  const ortTimed = rows.some((r) => r.model === base && r.runtime === 'onnxruntime-web');
+  if (!ortTimed && existsSync(onnx)) {
     const session = await ort.InferenceSession.create(readFileSync(onnx), { executionProviders: ['wasm'] });
     const { h, w } = plan.input;
-    const nchw = toNCHW(new Float32Array(plan.kernels.memory.buffer, plan.input.ptr, h * w * 3).slice(), h, w);
+    const pixels = decodeImage(image);
+    const nhwc = new Float32Array(h * w * 3);
+    preprocess(pixels.data, pixels.width, pixels.height, net.model.input, nhwc);
+    const nchw = toNCHW(nhwc, h, w);
     const feeds = { [session.inputNames[0]]: new ort.Tensor('float32', nchw, [1, 3, h, w]) };
     // tinybench awaits async tasks, so session.run is timed to its result.
-    rows.push(row('onnxruntime-web', 'inference', await time(`${name} ort`, () => session.run(feeds))));
+    rows.push(row('onnxruntime-web', 'f32', 'inference', await time(`${base} ort`, () => session.run(feeds))));
     await session.release();
-  } else {
+  } else if (!ortTimed) {
     console.warn(`(${onnx} not found: onnxruntime-web not timed; pass --shared <dir>)`);
   }
 
@@ -67,7 +74,7 @@ for (const name of models) {
   for (let i = 0; i < runs; i++) net.runTimed(() => performance.now()).ms.forEach((ms, j) => perStep[j].push(ms));
   plan.steps.forEach((step, j) => {
     const ms = median(perStep[j]);
-    layerRows.push({ model: name, layer: step.name, op: step.op, mmacs: step.macs / 1e6, ms, gmacs: step.macs ? step.macs / ms / 1e6 : undefined });
+    layerRows.push({ model: base, precision, layer: step.name, op: step.op, mmacs: step.macs / 1e6, ms, gmacs: step.macs ? step.macs / ms / 1e6 : undefined });
   });
   net.dispose();
 }
@@ -84,22 +91,35 @@ const table = (header: string[], body: string[][], textColumns: number): void =>
   for (const r of body) console.log(line(r));
   console.log();
 };
+// Speed-ups: how many times faster than onnxruntime-web f32 and than squeezewasm f32, same run.
+const speedup = (r: Record<string, unknown>, runtime: string, precision: string): string => {
+  const other = rows.find((o) => o.model === r.model && o.runtime === runtime && o.precision === precision && o.what === 'inference');
+  return other && r.what === 'inference' ? `${((other.median_ms as number) / (r.median_ms as number)).toFixed(2)}x` : '';
+};
 table(
-  ['model', 'runtime', 'what', 'median ms', 'p10', 'p90', 'GMAC/s', 'vs ORT-web'],
-  rows.map((r) => {
-    const ortRow = rows.find((o) => o.model === r.model && o.runtime === 'onnxruntime-web');
-    const ratio = ortRow && r.what === 'inference' ? `${((ortRow.median_ms as number) / (r.median_ms as number)).toFixed(2)}x` : '';
-    return [String(r.model), String(r.runtime), String(r.what), fmt(r.median_ms), fmt(r.p10_ms), fmt(r.p90_ms), fmt(r.gmacs, 1), ratio];
-  }),
-  3,
+  ['model', 'runtime', 'precision', 'what', 'median ms', 'p10', 'p90', 'GMAC/s', 'vs ORT-web f32', 'vs squeezewasm f32'],
+  rows.map((r) => [
+    String(r.model), String(r.runtime), String(r.precision), String(r.what), fmt(r.median_ms), fmt(r.p10_ms), fmt(r.p90_ms), fmt(r.gmacs, 1),
+    speedup(r, 'onnxruntime-web', 'f32'), speedup(r, 'squeezewasm', 'f32'),
+  ]),
+  4,
 );
-for (const name of models) {
-  const layers = layerRows.filter((r) => r.model === name);
-  const total = layers.reduce((s, r) => s + (r.ms as number), 0);
-  console.log(`${name}: per layer (median of ${runs})`);
+// Per layer, the two precisions side by side. int8 GMAC/s counts the direct convolution's MACs,
+// so Winograd layers show their effective rate.
+for (const base of new Set(layerRows.map((r) => r.model as string))) {
+  const of = (p: string) => layerRows.filter((r) => r.model === base && r.precision === p);
+  const [f32, int8] = [of('f32'), of('int8')];
+  const names = (f32.length ? f32 : int8).map((r) => r.layer as string);
+  const cell = (rs: Record<string, unknown>[], layer: string, key: string, d: number) => fmt(rs.find((r) => r.layer === layer)?.[key], d);
+  console.log(`${base}: per layer (median of ${runs})`);
   table(
-    ['layer', 'op', 'MMAC', 'ms', 'GMAC/s', '% time'],
-    layers.map((r) => [String(r.layer), String(r.op), fmt(r.mmacs, 1), fmt(r.ms, 3), fmt(r.gmacs, 1), fmt((100 * (r.ms as number)) / total, 1)]),
+    ['layer', 'op', 'MMAC', 'f32 ms', 'f32 GMAC/s', 'int8 ms', 'int8 GMAC/s', 'int8 speed-up'],
+    names.map((layer) => {
+      const a = f32.find((r) => r.layer === layer)?.ms as number | undefined;
+      const b = int8.find((r) => r.layer === layer)?.ms as number | undefined;
+      const any = (f32.length ? f32 : int8).find((r) => r.layer === layer)!;
+      return [layer, String(any.op), fmt(any.mmacs, 1), cell(f32, layer, 'ms', 3), cell(f32, layer, 'gmacs', 1), cell(int8, layer, 'ms', 3), cell(int8, layer, 'gmacs', 1), a && b ? `${(a / b).toFixed(2)}x` : ''];
+    }),
     2,
   );
 }

@@ -135,7 +135,8 @@ export class Classifier {
     }
     this.scratch ??= new Float32Array(h * w * 3);
     preprocess(pixels.data as Uint8Array, pixels.width, pixels.height, this.model.input, this.scratch);
-    quantize(this.scratch, plan.inputQuant, new Uint8Array(memory, ptr, h * w * 3));
+    const n = h * w * 3;
+    quantize(this.scratch, plan.inputQuant, plan.input.dtype === 'i16' ? new Int16Array(memory, ptr, n) : new Uint8Array(memory, ptr, n));
   }
 
   /**
@@ -162,11 +163,12 @@ export class Classifier {
   }
 }
 
-/** q = clamp(round(x / scale) + zeroPoint, 0, 255), rounding half away from zero. */
-export function quantize(x: Float32Array, q: QuantParams, out: Uint8Array): void {
+/** q = clamp(round(x / scale) + zeroPoint) to the range of `out` (0..255 or -32768..32767), rounding half away from zero. */
+export function quantize(x: Float32Array, q: QuantParams, out: Uint8Array | Int16Array): void {
+  const [lo, hi] = out instanceof Uint8Array ? [0, 255] : [-32768, 32767];
   for (let i = 0; i < x.length; i++) {
     const v = x[i] / q.scale;
-    out[i] = Math.min(255, Math.max(0, (v < 0 ? -Math.round(-v) : Math.round(v)) + q.zeroPoint));
+    out[i] = Math.min(hi, Math.max(lo, (v < 0 ? -Math.round(-v) : Math.round(v)) + q.zeroPoint));
   }
 }
 

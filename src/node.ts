@@ -21,7 +21,7 @@ export * from './index.js';
 const ROOT = new URL('../', import.meta.url);
 
 /** Models shipped in weights/, by name. The first is the default. */
-export const BUNDLED_MODELS: readonly string[] = ['squeezenet1.1-f32', 'squeezenet1.0-f32'];
+export const BUNDLED_MODELS: readonly string[] = ['squeezenet1.1-int8', 'squeezenet1.0-int8', 'squeezenet1.1-f32', 'squeezenet1.0-f32'];
 /** The model {@link loadClassifier} loads when given none. */
 export const DEFAULT_MODEL = BUNDLED_MODELS[0];
 

@@ -1,24 +1,27 @@
 /**
- * Builds the bundled weights in weights/ from the shared ONNX models: the two SqueezeNet .sqz
- * files, the ImageNet label list, and the license / notice files that must travel with them.
- * Deterministic: the same inputs give the same bytes.
+ * Builds the bundled weights in weights/ from the shared ONNX models: the float32 .sqz files,
+ * their int8 versions (calibrated on every image of imagenet-sample, see docs/quantization.md),
+ * the ImageNet label list, and the license / notice files that must travel with them.
+ * Deterministic: the same inputs give the same bytes. Needs the built wasm (npm run build:wasm).
  *
  * Usage: npm run weights -- [sharedDir]   (default: ../shared next to the repository)
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { REFERENCE_MODELS } from '../bench/reference-models.js';
 import { parseLabels } from '../src/convert/labels.js';
 import { convertOnnx, type OnnxConvertMeta } from '../src/convert/onnx.js';
+import { quantizeModel } from '../src/convert/quantize.js';
 import { writeModel } from '../src/model/write.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const shared = resolve(repo, process.argv[2] ?? '../shared');
 const out = join(repo, 'weights');
 
-/** Size budget of each bundled model: both ship in the npm package. */
+/** Size budgets of the bundled models: all ship in the npm package. */
 const MAX_MODEL_BYTES = 6 * 1024 * 1024;
+const MAX_INT8_BYTES = 1.4e6;
 
 const labelsText = readFileSync(join(shared, 'imagenet-sample/labels.txt'), 'utf8');
 const labels = parseLabels(labelsText);
@@ -76,6 +79,13 @@ const models: { onnx: string; meta: OnnxConvertMeta }[] = [
   },
 ];
 
+const sampleDir = join(shared, 'imagenet-sample');
+const calibration = readdirSync(sampleDir)
+  .filter((f) => f.endsWith('.JPEG'))
+  .sort()
+  .map((f) => new Uint8Array(readFileSync(join(sampleDir, f))));
+const wasm = new WebAssembly.Module(readFileSync(join(repo, 'build/squeezewasm.wasm')));
+
 mkdirSync(out, { recursive: true });
 for (const { onnx, meta } of models) {
   const model = convertOnnx(new Uint8Array(readFileSync(join(shared, 'models', onnx))), meta);
@@ -83,6 +93,20 @@ for (const { onnx, meta } of models) {
   if (bytes.length > MAX_MODEL_BYTES) throw new Error(`${meta.name} is ${bytes.length} bytes, over the ${MAX_MODEL_BYTES}-byte budget`);
   writeFileSync(join(out, `${meta.name}.sqz`), bytes);
   console.log(`weights/${meta.name}.sqz: ${bytes.length} bytes, ${model.ops.length} ops, ${model.tensors.size} tensors`);
+
+  const result = await quantizeModel(model, calibration, wasm);
+  const int8 = {
+    ...result.model,
+    provenance: {
+      ...model.provenance,
+      notes: `${model.provenance.notes} Quantized to int8 by squeezewasm (per-channel int8 weights with GPTQ rounding, cross-layer equalization, uint8 activations with ${result.chosen} ranges, int16 input), calibrated on ${result.calibrationImages} images of the ImageNet sample (every other class), ${result.heldOutImages} more held out to choose the ranges.`,
+    },
+  };
+  const int8Bytes = writeModel(int8);
+  if (int8Bytes.length > MAX_INT8_BYTES) throw new Error(`${int8.name} is ${int8Bytes.length} bytes, over the ${MAX_INT8_BYTES}-byte budget`);
+  writeFileSync(join(out, `${int8.name}.sqz`), int8Bytes);
+  const report = result.candidates.map((c) => `${c.method} ${(100 * c.agreement).toFixed(1)}%`).join(', ');
+  console.log(`weights/${int8.name}.sqz: ${int8Bytes.length} bytes; held-out agreement ${report}; chose ${result.chosen}`);
 }
 writeFileSync(join(out, 'imagenet-labels.txt'), labelsText);
 writeFileSync(join(out, 'LICENSE-squeezenet1.0.txt'), bsdLicense);

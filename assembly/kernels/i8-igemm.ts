@@ -1,9 +1,11 @@
+import { requant, requantRound, requantScalar } from './requant';
+
 // Quantized indirect GEMM: the one convolution kernel of the integer path.
 //
 //   acc[p][n] = bias[n] + sum over t < taps, k < K of A(p, t)[k] * W[t][k][n]      (int32)
 //   out[p][n] = clamp(zOut + ((acc * mult[n] + 2^(shift-1)) >> shift), qmin, qmax)  (uint8)
 //
-// Activations are uint8 with a per-tensor zero point; the planner folds the input zero point into
+// Activations are uint8 (or int16 for a first layer, see i8_igemm_4x8c2_i16in_simd) with a per-tensor zero point; the planner folds the input zero point into
 // bias (bias - zIn * sum_k W) and pads with bytes equal to zIn, so the inner loop multiplies raw
 // bytes. Weights are int8, widened to int16 at load so the inner loop is one i32x4.dot_i16x8_s per
 // 4 outputs x 2 k: each input pair (a[k], a[k+1]) is broadcast as [a0 a1 a0 a1 ...] and dotted
@@ -19,14 +21,6 @@
 
 // @ts-ignore: decorator
 @inline
-function requant(acc: v128, mult: v128, round: v128, shift: i32, zOut: v128): v128 {
-  const lo = i64x2.shr_s(i64x2.add(i64x2.extmul_low_i32x4_s(acc, mult), round), shift);
-  const hi = i64x2.shr_s(i64x2.add(i64x2.extmul_high_i32x4_s(acc, mult), round), shift);
-  return i32x4.add(i8x16.shuffle(lo, hi, 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27), zOut);
-}
-
-// @ts-ignore: decorator
-@inline
 function storeRow(dst: usize, v: v128, n: i32): void {
   if (n >= 8) {
     v128.store64_lane(dst, v, 0);
@@ -39,15 +33,47 @@ function storeRow(dst: usize, v: v128, n: i32): void {
   }
 }
 
-/** SIMD 4x8 micro-kernel, pairs of k per i32x4.dot_i16x8_s. */
+/** Broadcasts the input pair (a[k], a[k+1]) to [a0 a1 a0 a1 ...] as int16 lanes. */
+// @ts-ignore: decorator
+@inline
+function pair<T>(a: usize): v128 {
+  if (sizeof<T>() == 1) return i16x8.extend_low_i8x16_u(v128.load16_splat(a));
+  return v128.load32_splat(a);
+}
+
+/** SIMD 4x8 micro-kernel over uint8 inputs, pairs of k per i32x4.dot_i16x8_s. */
 export function i8_igemm_4x8c2_simd(
   M: i32, N: i32, taps: i32, K: i32,
   indirection: usize, weights: usize, out: usize, outStride: i32,
   shift: i32, zOut: i32, qmin: i32, qmax: i32,
 ): void {
+  igemm<u8>(M, N, taps, K, indirection, weights, out, outStride, shift, zOut, qmin, qmax);
+}
+
+/**
+ * The same over int16 inputs: a first layer may take the image quantized to 16 bits (finer than
+ * the rounding of the resized pixels) at no extra cost, since the kernel multiplies in int16 anyway.
+ */
+export function i8_igemm_4x8c2_i16in_simd(
+  M: i32, N: i32, taps: i32, K: i32,
+  indirection: usize, weights: usize, out: usize, outStride: i32,
+  shift: i32, zOut: i32, qmin: i32, qmax: i32,
+): void {
+  igemm<i16>(M, N, taps, K, indirection, weights, out, outStride, shift, zOut, qmin, qmax);
+}
+
+// @ts-ignore: decorator
+@inline
+function igemm<T>(
+  M: i32, N: i32, taps: i32, K: i32,
+  indirection: usize, weights: usize, out: usize, outStride: i32,
+  shift: i32, zOut: i32, qmin: i32, qmax: i32,
+): void {
+  const step = <usize>(2 * sizeof<T>());
   const pairs = (K + 1) >> 1;
   const blockBytes = <usize>(64 + taps * pairs * 32);
-  const round = i64x2.splat(<i64>1 << <i64>(shift - 1));
+  const round = requantRound(shift);
+  const pre = max(0, 32 - shift), post = max(0, shift - 32);
   const zv = i32x4.splat(zOut);
   const lov = i8x16.splat(<i8>qmin);
   const hiv = i8x16.splat(<i8>qmax);
@@ -65,23 +91,23 @@ export function i8_igemm_4x8c2_simd(
         let a2 = <usize>load<u32>(ind, 8);
         let a3 = <usize>load<u32>(ind, 12);
         ind += 16;
-        const aEnd = a0 + (<usize>pairs << 1);
+        const aEnd = a0 + <usize>pairs * step;
         while (a0 < aEnd) {
           const wlo = v128.load(w);
           const whi = v128.load(w, 16);
-          let x = i16x8.extend_low_i8x16_u(v128.load16_splat(a0));
+          let x = pair<T>(a0);
           c0lo = i32x4.add(c0lo, i32x4.dot_i16x8_s(x, wlo));
           c0hi = i32x4.add(c0hi, i32x4.dot_i16x8_s(x, whi));
-          x = i16x8.extend_low_i8x16_u(v128.load16_splat(a1));
+          x = pair<T>(a1);
           c1lo = i32x4.add(c1lo, i32x4.dot_i16x8_s(x, wlo));
           c1hi = i32x4.add(c1hi, i32x4.dot_i16x8_s(x, whi));
-          x = i16x8.extend_low_i8x16_u(v128.load16_splat(a2));
+          x = pair<T>(a2);
           c2lo = i32x4.add(c2lo, i32x4.dot_i16x8_s(x, wlo));
           c2hi = i32x4.add(c2hi, i32x4.dot_i16x8_s(x, whi));
-          x = i16x8.extend_low_i8x16_u(v128.load16_splat(a3));
+          x = pair<T>(a3);
           c3lo = i32x4.add(c3lo, i32x4.dot_i16x8_s(x, wlo));
           c3hi = i32x4.add(c3hi, i32x4.dot_i16x8_s(x, whi));
-          a0 += 2; a1 += 2; a2 += 2; a3 += 2;
+          a0 += step; a1 += step; a2 += step; a3 += step;
           w += 32;
         }
       }
@@ -89,23 +115,42 @@ export function i8_igemm_4x8c2_simd(
       const o = out + <usize>nb;
       const last = M - 1;
       // Highest row first: rows past M clamp onto the last pixel and the real row is written last.
-      storeRow(o + <usize>min(p + 3, last) * outStride, pack(c3lo, c3hi, mlo, mhi, round, shift, zv, lov, hiv), nLeft);
-      storeRow(o + <usize>min(p + 2, last) * outStride, pack(c2lo, c2hi, mlo, mhi, round, shift, zv, lov, hiv), nLeft);
-      storeRow(o + <usize>min(p + 1, last) * outStride, pack(c1lo, c1hi, mlo, mhi, round, shift, zv, lov, hiv), nLeft);
-      storeRow(o + <usize>p * outStride, pack(c0lo, c0hi, mlo, mhi, round, shift, zv, lov, hiv), nLeft);
+      storeRow(o + <usize>min(p + 3, last) * outStride, pack(c3lo, c3hi, mlo, mhi, round, pre, post, zv, lov, hiv), nLeft);
+      storeRow(o + <usize>min(p + 2, last) * outStride, pack(c2lo, c2hi, mlo, mhi, round, pre, post, zv, lov, hiv), nLeft);
+      storeRow(o + <usize>min(p + 1, last) * outStride, pack(c1lo, c1hi, mlo, mhi, round, pre, post, zv, lov, hiv), nLeft);
+      storeRow(o + <usize>p * outStride, pack(c0lo, c0hi, mlo, mhi, round, pre, post, zv, lov, hiv), nLeft);
     }
   }
 }
 
 // @ts-ignore: decorator
 @inline
-function pack(lo: v128, hi: v128, mlo: v128, mhi: v128, round: v128, shift: i32, zv: v128, lov: v128, hiv: v128): v128 {
-  const s16 = i16x8.narrow_i32x4_s(requant(lo, mlo, round, shift, zv), requant(hi, mhi, round, shift, zv));
+function pack(lo: v128, hi: v128, mlo: v128, mhi: v128, round: v128, pre: i32, post: i32, zv: v128, lov: v128, hiv: v128): v128 {
+  const s16 = i16x8.narrow_i32x4_s(requant(lo, mlo, round, pre, post, zv), requant(hi, mhi, round, pre, post, zv));
   return i8x16.min_u(i8x16.max_u(i8x16.narrow_i16x8_u(s16, s16), lov), hiv);
 }
 
 /** Scalar reference: same layouts and the same integer arithmetic, so results are bit-identical. */
 export function i8_igemm_ref(
+  M: i32, N: i32, taps: i32, K: i32,
+  indirection: usize, weights: usize, out: usize, outStride: i32,
+  shift: i32, zOut: i32, qmin: i32, qmax: i32,
+): void {
+  igemmRef<u8>(M, N, taps, K, indirection, weights, out, outStride, shift, zOut, qmin, qmax);
+}
+
+/** Scalar reference of {@link i8_igemm_4x8c2_i16in_simd}. */
+export function i8_igemm_i16in_ref(
+  M: i32, N: i32, taps: i32, K: i32,
+  indirection: usize, weights: usize, out: usize, outStride: i32,
+  shift: i32, zOut: i32, qmin: i32, qmax: i32,
+): void {
+  igemmRef<i16>(M, N, taps, K, indirection, weights, out, outStride, shift, zOut, qmin, qmax);
+}
+
+// @ts-ignore: decorator
+@inline
+function igemmRef<T>(
   M: i32, N: i32, taps: i32, K: i32,
   indirection: usize, weights: usize, out: usize, outStride: i32,
   shift: i32, zOut: i32, qmin: i32, qmax: i32,
@@ -124,11 +169,11 @@ export function i8_igemm_ref(
           // Pair j of output n sits at [t][j][n][2]: lanes 0..3 in the first 16 bytes, 4..7 in the next.
           const j = k >> 1;
           const wAt = wBlock + 64 + <usize>((t * pairs + j) * 32) + ((lane & 3) << 2) + ((lane >> 2) << 4) + (<usize>(k & 1) << 1);
-          acc += <i32>load<u8>(a + <usize>k) * <i32>load<i16>(wAt);
+          acc += <i32>load<T>(a + <usize>k * sizeof<T>()) * <i32>load<i16>(wAt);
         }
       }
       const mult = load<i32>(wBlock + 32 + (lane << 2));
-      const scaled = <i32>((<i64>acc * <i64>mult + (<i64>1 << <i64>(shift - 1))) >> <i64>shift);
+      const scaled = requantScalar(acc, mult, shift);
       store<u8>(out + <usize>p * outStride + <usize>n, <u8>min(max(zOut + scaled, qmin), qmax));
     }
   }

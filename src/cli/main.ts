@@ -9,8 +9,9 @@ import { classifyCommand } from './classify.js';
 import { UsageError, type Command } from './command.js';
 import { convertCommand } from './convert.js';
 import { modelsCommand } from './models.js';
+import { quantizeCommand } from './quantize.js';
 
-const COMMANDS: Record<string, Command> = { classify: classifyCommand, models: modelsCommand, convert: convertCommand };
+const COMMANDS: Record<string, Command> = { classify: classifyCommand, models: modelsCommand, convert: convertCommand, quantize: quantizeCommand };
 
 const HELP = `squeezewasm - SqueezeNet image classification in WebAssembly
 
@@ -18,6 +19,7 @@ Usage:
   squeezewasm classify <image...> [--model name|file] [--top 5] [--json]
   squeezewasm models [--json]
   squeezewasm convert <model.onnx> -o <model.sqz> [options]
+  squeezewasm quantize <model.sqz|name> --calibrate <dir> -o <model.int8.sqz> [options]
 
 Run "squeezewasm <command> --help" for a command's options. Add --debug to see stack traces.`;
 

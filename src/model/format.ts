@@ -138,13 +138,14 @@ export const OP_KINDS: readonly OpKind[] = ['conv', 'maxpool', 'avgpool', 'globa
 
 /**
  * Affine quantization of an activation: real = scale x (q - zeroPoint). `u8` activations hold
- * q in 0..255; an `i32` activation (the global average pool feeding the output) holds
- * sum(q - zIn) over its window, so real = scale x q with zeroPoint 0.
+ * q in 0..255. The network input may instead be `i16` (zero point 0) when only convs read it: the
+ * image then enters the first layer with 16-bit precision. An `i32` activation (a global average
+ * pool feeding the output) holds sum(q - zIn) over its window, so real = scale x q, zero point 0.
  */
 export interface QuantParams {
   scale: number;
   zeroPoint: number;
-  dtype: 'u8' | 'i32';
+  dtype: 'u8' | 'i16' | 'i32';
 }
 
 /** Numeric precision of a model's weights and activations. */

@@ -205,21 +205,27 @@ function checkQuantization(model: Model, shapes: Map<string, ActShape>): void {
     if (typeof q !== 'object' || q === null || !(typeof q.scale === 'number' && Number.isFinite(q.scale) && q.scale > 0 && q.scale < 1e9)) {
       fail('E_MODEL_QUANT', `activation ${JSON.stringify(name)}: scale must be a positive finite number`);
     }
-    if (q.dtype !== 'u8' && q.dtype !== 'i32') fail('E_MODEL_QUANT', `activation ${JSON.stringify(name)}: dtype must be "u8" or "i32"`);
+    if (q.dtype !== 'u8' && q.dtype !== 'i16' && q.dtype !== 'i32') fail('E_MODEL_QUANT', `activation ${JSON.stringify(name)}: dtype must be "u8", "i16" or "i32"`);
     if (!isCount(q.zeroPoint, 0, q.dtype === 'u8' ? 255 : 0)) {
-      fail('E_MODEL_QUANT', `activation ${JSON.stringify(name)}: zero point must be an integer in ${q.dtype === 'u8' ? '0..255' : '0..0'}`);
+      fail('E_MODEL_QUANT', `activation ${JSON.stringify(name)}: zero point must be ${q.dtype === 'u8' ? 'an integer in 0..255' : '0'}`);
     }
   }
   const readers = new Map<string, Op[]>();
   for (const op of model.ops) for (const x of op.op === 'concat' ? op.inputs : [op.input]) readers.set(x, [...(readers.get(x) ?? []), op]);
-  if (quantOf(model, model.input.name, 'input').dtype !== 'u8') fail('E_MODEL_QUANT', 'the input must be quantized to u8');
+  const inputType = quantOf(model, model.input.name, 'input').dtype;
+  if (inputType === 'i32') fail('E_MODEL_QUANT', 'the input must be quantized to u8 or i16');
+  for (const [name, q] of model.quant) {
+    if (q.dtype === 'i16' && (name !== model.input.name || (readers.get(name) ?? []).some((op) => op.op !== 'conv'))) {
+      fail('E_MODEL_QUANT', `activation ${JSON.stringify(name)} is i16: only the network input, read by convs only, may be`);
+    }
+  }
 
   model.ops.forEach((op, i) => {
     const where = `op ${i} (${op.op} -> ${op.output})`;
     if (op.op === 'softmax') return; // float, on the host
     const out = quantOf(model, op.output, where);
     const ins = (op.op === 'concat' ? op.inputs : [op.input]).map((x) => quantOf(model, x, where));
-    if (ins.some((q) => q.dtype !== 'u8')) fail('E_MODEL_QUANT', `${where}: reads an i32 activation; only softmax or the output may`);
+    if (ins.some((q) => q.dtype === 'i32')) fail('E_MODEL_QUANT', `${where}: reads an i32 activation; only softmax or the output may`);
     switch (op.op) {
       case 'conv':
         if (out.dtype !== 'u8') fail('E_MODEL_QUANT', `${where}: conv output must be u8`);
@@ -260,7 +266,7 @@ function checkRequant(model: Model, op: ConvOp, qIn: QuantParams, qOut: QuantPar
     if (!(Number.isFinite(sw) && sw > 0)) fail('E_MODEL_QUANT', `${where}: weight scale ${n} must be positive and finite`);
     const m = mults.data[n];
     const exact = ((qIn.scale * sw) / qOut.scale) * 2 ** shift;
-    if (m < 0 || Math.abs(m - exact) > Math.max(1, 1e-6 * exact)) {
+    if (m < 0 || Math.abs(m - exact) > 1) {
       fail('E_MODEL_QUANT', `${where}: multiplier ${n} is ${m} but the scales give ${exact.toFixed(1)}`);
     }
     let sumAbs = 0;
@@ -268,7 +274,7 @@ function checkRequant(model: Model, op: ConvOp, qIn: QuantParams, qOut: QuantPar
       if (w[k] === -128) fail('E_MODEL_QUANT', `${where}: weights must be in -127..127 (symmetric)`);
       sumAbs += Math.abs(w[k]);
     }
-    const acc = Math.abs(bias?.[n] ?? 0) + 255 * sumAbs;
+    const acc = Math.abs(bias?.[n] ?? 0) + (qIn.dtype === 'i16' ? 32768 : 255) * sumAbs;
     if (acc >= MAX_REQUANT || (acc * m) / 2 ** shift >= MAX_REQUANT) {
       fail('E_MODEL_QUANT', `${where}: channel ${n} could overflow 32-bit accumulation or requantization`);
     }

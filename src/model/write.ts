@@ -16,6 +16,13 @@ const align = (n: number, a: number): number => Math.ceil(n / a) * a;
  */
 export function writeModel(model: Model): Uint8Array {
   inferShapes(model);
+  const out = encodeModel(model);
+  readModel(out);
+  return out;
+}
+
+/** Encodes `model` without validating it (tests use this to build hostile files). */
+export function encodeModel(model: Model): Uint8Array {
   const names = [...model.tensors.keys()];
   const entries: TensorEntryJson[] = [];
   // Offsets depend on the header length, which depends on the offsets' digits: lay out the blobs
@@ -60,6 +67,5 @@ export function writeModel(model: Model): Uint8Array {
     out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), dataOffset + e.offset);
   });
   view.setUint32(12, crc32(out.subarray(16)), true);
-  readModel(out);
   return out;
 }

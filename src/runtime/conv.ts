@@ -134,6 +134,7 @@ export function planI8Conv(op: ConvOp, model: Model, x: View, y: View, qIn: Quan
     shift: op.shift!,
     macs: g.M * g.N * g.kh * g.kw * x.c,
     fill(memory) {
+      // The zero point is 0 for i16 inputs, so a byte fill serves both element sizes.
       new Uint8Array(memory, pad, padBytes(op, x, y)).fill(qIn.zeroPoint);
       fillIndirection(memory, indirection, op, x, y, pad);
       new Uint8Array(memory, weights, blocks * blockBytes).fill(0);
@@ -150,6 +151,87 @@ export function planI8Conv(op: ConvOp, model: Model, x: View, y: View, qIn: Quan
         const block = (Math.floor(n / NR) * blockBytes) / 4;
         i32[block + (n % NR)] = (bias?.[n] ?? 0) - qIn.zeroPoint * sums[n];
         i32[block + NR + (n % NR)] = mult[n];
+      }
+    },
+  };
+}
+
+/** Largest input channel count for which Winograd's int32 sums cannot overflow (see i8-winograd.ts). */
+export const WINOGRAD_MAX_CHANNELS = 200;
+
+/** Whether an int8 conv can run as Winograd F(2x2, 3x3): 3x3, stride 1, pad 1, u8 input of few enough channels. */
+export function winogradApplies(op: ConvOp, x: View): boolean {
+  const [kh, kw] = op.kernel;
+  return kh === 3 && kw === 3 && op.stride[0] === 1 && op.stride[1] === 1 && op.pads.every((p) => p === 1) && x.dtype === 'u8' && x.c <= WINOGRAD_MAX_CHANNELS;
+}
+
+/** G' = 2G of F(2x2, 3x3): U = G' g G'^T is 4x the textbook filter transform, in integers. */
+const G2 = [
+  [2, 0, 0],
+  [1, 1, 1],
+  [1, -1, 1],
+  [0, 0, 2],
+];
+
+/** A planned Winograd conv: packed weights and the scratch the kernel transforms into. */
+export interface WinogradPlan {
+  weights: number;
+  pad: number;
+  scratchV: number;
+  scratchM: number;
+  shift: number;
+  macs: number;
+  fill(memory: ArrayBuffer): void;
+}
+
+/**
+ * Plans an int8 3x3 conv for the Winograd kernel: per block of 8 output channels, bias i32[8]
+ * (zero point not folded: the kernel subtracts it before the transform), multiplier i32[8], then
+ * the transformed filters as int16 [16][Cp / 2][8][2].
+ */
+export function planI8Winograd(
+  op: ConvOp, model: Model, x: View, y: View, qIn: QuantParams, allocate: Allocate, scratch: { v: number; m: number },
+): WinogradPlan {
+  // `scratch` holds pointers to the V and M areas all Winograd layers share (they run one at a time).
+  const C = x.c;
+  const Cp = (C + 7) & ~7;
+  const pairs = Cp >> 1;
+  const N = y.c;
+  const blocks = Math.ceil(N / NR);
+  const blockBytes = 64 + 16 * pairs * 32;
+  const weights = allocate(blocks * blockBytes);
+  const pad = allocate(Cp + 16);
+  const w = model.tensors.get(op.weight)!.data as Int8Array;
+  const bias = op.bias === undefined ? undefined : (model.tensors.get(op.bias)!.data as Int32Array);
+  const mult = model.tensors.get(op.multiplier!)!.data as Int32Array;
+  return {
+    weights,
+    pad,
+    scratchV: scratch.v,
+    scratchM: scratch.m,
+    shift: op.shift!,
+    macs: y.h * y.w * N * 9 * C,
+    fill(memory) {
+      new Uint8Array(memory, pad, Cp + 16).fill(qIn.zeroPoint);
+      new Uint8Array(memory, weights, blocks * blockBytes).fill(0);
+      const i32 = new Int32Array(memory, weights, (blocks * blockBytes) / 4);
+      const i16 = new Int16Array(memory, weights, (blocks * blockBytes) / 2);
+      for (let n = 0; n < N; n++) {
+        const block = Math.floor(n / NR) * blockBytes;
+        const lane = n % NR;
+        i32[block / 4 + lane] = bias?.[n] ?? 0;
+        i32[block / 4 + NR + lane] = mult[n];
+        for (let c = 0; c < C; c++) {
+          const g = (a: number, b: number) => w[((n * C + c) * 3 + a) * 3 + b];
+          for (let i = 0; i < 4; i++) {
+            for (let j = 0; j < 4; j++) {
+              let u = 0;
+              for (let a = 0; a < 3; a++) for (let b = 0; b < 3; b++) u += G2[i][a] * g(a, b) * G2[j][b];
+              const at = block + 64 + ((i * 4 + j) * pairs + (c >> 1)) * 32 + (lane >> 2) * 16 + (lane & 3) * 4 + (c & 1) * 2;
+              i16[at / 2] = u;
+            }
+          }
+        }
       }
     },
   };

@@ -9,10 +9,10 @@
 import type { Model, Op, QuantParams } from '../model/format.js';
 import { inferShapes } from '../model/graph.js';
 import { ensureMemory, type KernelExports } from '../wasm/kernels.js';
-import { planF32Conv, planI8Conv, type ConvPlan } from './conv.js';
+import { planF32Conv, planI8Conv, planI8Winograd, winogradApplies, type ConvPlan, type WinogradPlan } from './conv.js';
 
 /** Element type of an activation in memory. */
-export type ActType = 'f32' | 'u8' | 'i32';
+export type ActType = 'f32' | 'u8' | 'i16' | 'i32';
 
 /** An activation in wasm memory: NHWC, `stride` bytes from one pixel to the next. */
 export interface View {
@@ -33,7 +33,8 @@ export interface Step {
   op: Op['op'];
   /** Multiply-accumulates this step performs (0 for data movement). */
   macs: number;
-  /** Where the step writes, so calibration can observe each activation right after it is made. */
+  /** What the op reads and where it writes, so calibration can observe activations as they are made. */
+  inputs: View[];
   output: View;
   run(): void;
 }
@@ -41,7 +42,7 @@ export interface Step {
 /** A model laid out in one kernels instance, ready to run. */
 export interface Plan {
   kernels: KernelExports;
-  /** Where the preprocessed image goes: NHWC, contiguous; f32 values, or u8 quantized with `inputQuant`. */
+  /** Where the preprocessed image goes: NHWC, contiguous; f32 values, or u8 / i16 quantized with `inputQuant`. */
   input: View;
   inputQuant?: QuantParams;
   /** The network's final activation before any softmax op; quantized ones are dequantized with `outputQuant`. */
@@ -62,7 +63,7 @@ const ALIGN = 64;
 /** Slack after every buffer: int8 kernels read pairs, so a run of odd length reads one byte past. */
 const SLACK = 16;
 const alignUp = (n: number, a = ALIGN): number => Math.ceil(n / a) * a;
-const ELEM: Record<ActType, number> = { f32: 4, u8: 1, i32: 4 };
+const ELEM: Record<ActType, number> = { f32: 4, u8: 1, i16: 2, i32: 4 };
 
 interface Buffer {
   bytes: number;
@@ -116,7 +117,13 @@ function placeBuffers(buffers: Buffer[]): number {
  * Lays `model` out in the memory of `kernels` and binds every step.
  * @param variant 'ref' binds the scalar reference kernels instead of SIMD (used by tests).
  */
-export function planModel(model: Model, kernels: KernelExports, variant: KernelVariant = 'simd'): Plan {
+/** Planner options. */
+export interface PlanOptions {
+  /** Run eligible int8 3x3 convs as Winograd F(2x2, 3x3) (default true). Results are identical either way. */
+  winograd?: boolean;
+}
+
+export function planModel(model: Model, kernels: KernelExports, variant: KernelVariant = 'simd', options: PlanOptions = {}): Plan {
   const shapes = inferShapes(model);
   const int8 = model.precision === 'int8';
   const quant = (name: string): QuantParams => model.quant!.get(name)!;
@@ -171,18 +178,31 @@ export function planModel(model: Model, kernels: KernelExports, variant: KernelV
   const k = kernels;
   const pick = <F>(simd: F, ref: F): F => (variant === 'simd' ? simd : ref);
   const steps: Step[] = [];
-  const convs: ConvPlan[] = [];
+  const convs: (ConvPlan | WinogradPlan)[] = [];
+  let scratch: { v: number; m: number } | undefined;
   for (const op of model.ops) {
     if (op.op === 'softmax') continue;
     const out = view(op.output);
-    const add = (macs: number, run: () => void): void => void steps.push({ name: op.output, op: op.op, macs, output: out, run });
+    const inputs = opInputs(op).map(view);
+    const add = (macs: number, run: () => void): void => void steps.push({ name: op.output, op: op.op, macs, inputs, output: out, run });
     switch (op.op) {
       case 'conv': {
         const x = view(op.input);
-        if (int8) {
+        if (int8 && options.winograd !== false && winogradApplies(op, x)) {
+          // One scratch area serves every Winograd layer: they run one after another.
+          const maxC = Math.max(...model.ops.map((o) => (o.op === 'conv' ? shapes.get(o.input)!.c : 0)));
+          scratch ??= { v: allocate(k.i8_winograd_scratch_v(maxC)), m: allocate(k.i8_winograd_scratch_m()) };
+          const c = planI8Winograd(op, model, x, out, quant(op.input), allocate, scratch);
+          const q = quant(op.output);
+          const zIn = quant(op.input).zeroPoint;
+          const f = pick(k.i8_winograd3x3_simd, k.i8_winograd3x3_ref);
+          const qmin = op.relu ? q.zeroPoint : 0;
+          add(c.macs, () => f(x.h, x.w, x.c, x.ptr, x.stride, zIn, c.pad, out.c, c.weights, out.ptr, out.stride, c.shift, q.zeroPoint, qmin, 255, c.scratchV, c.scratchM));
+          convs.push(c);
+        } else if (int8) {
           const c = planI8Conv(op, model, x, out, quant(op.input), allocate);
           const q = quant(op.output);
-          const igemm = pick(k.i8_igemm_4x8c2_simd, k.i8_igemm_ref);
+          const igemm = x.dtype === 'i16' ? pick(k.i8_igemm_4x8c2_i16in_simd, k.i8_igemm_i16in_ref) : pick(k.i8_igemm_4x8c2_simd, k.i8_igemm_ref);
           const qmin = op.relu ? q.zeroPoint : 0;
           add(c.macs, () => igemm(c.M, c.N, c.taps, c.K, c.indirection, c.weights, out.ptr, out.stride, c.shift, q.zeroPoint, qmin, 255));
           convs.push(c);

@@ -22,6 +22,12 @@ export interface KernelExports {
   f32_copy_ref(inp: Ptr, P: number, C: number, inStride: number, out: Ptr, outStride: number, relu: number): void;
   i8_igemm_4x8c2_simd(...args: I8GemmArgs): void;
   i8_igemm_ref(...args: I8GemmArgs): void;
+  i8_igemm_4x8c2_i16in_simd(...args: I8GemmArgs): void;
+  i8_igemm_i16in_ref(...args: I8GemmArgs): void;
+  i8_winograd3x3_simd(...args: WinogradArgs): void;
+  i8_winograd3x3_ref(...args: WinogradArgs): void;
+  i8_winograd_scratch_v(C: number): number;
+  i8_winograd_scratch_m(): number;
   u8_maxpool_simd(...args: PoolArgs): void;
   u8_maxpool_ref(...args: PoolArgs): void;
   u8_avgpool_simd(...args: [...AvgPoolArgs, number]): void;
@@ -31,6 +37,9 @@ export interface KernelExports {
   u8_copy_simd(inp: Ptr, P: number, C: number, inStride: number, out: Ptr, outStride: number, lo: number): void;
   u8_copy_ref(inp: Ptr, P: number, C: number, inStride: number, out: Ptr, outStride: number, lo: number): void;
 }
+
+/** H, W, C, inp, inStride, zIn, pad, N, weights, out, outStride, shift, zOut, qmin, qmax, V, M */
+export type WinogradArgs = [number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number];
 
 /** M, N, taps, K, indirection, weights, out, outStride, shift, zOut, qmin, qmax */
 export type I8GemmArgs = [number, number, number, number, number, number, number, number, number, number, number, number];

@@ -26,7 +26,7 @@ describe('squeezewasm CLI', () => {
     const r = await cli('classify', panda, eagle, '--top', '3');
     expect(r.code).toBe(0);
     expect(r.stderr).toBe('');
-    expect(r.stdout).toMatch(/giant_panda\.jpg\s+\(squeezenet1\.1-f32, [\d.]+ ms\)\n\s+1\. giant panda\s+\d+\.\d\d %/);
+    expect(r.stdout).toMatch(/giant_panda\.jpg\s+\(squeezenet1\.1-int8, [\d.]+ ms\)\n\s+1\. giant panda\s+\d+\.\d\d %/);
     expect(r.stdout).toMatch(/bald_eagle\.png.*\n\s+1\. bald eagle/);
     expect(r.stdout.match(/^\s+\d\. /gm)).toHaveLength(6);
   });
@@ -47,8 +47,8 @@ describe('squeezewasm CLI', () => {
   it('models lists the bundled models with the default marked', async () => {
     const r = await cli('models');
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/squeezenet1\.1-f32\s+224x224 RGB.*\(default\)/);
-    expect(r.stdout).toMatch(/squeezenet1\.0-f32\s+227x227 BGR/);
+    expect(r.stdout).toMatch(/squeezenet1\.1-int8\s+224x224 RGB.*\(default\)/);
+    for (const name of ['squeezenet1.0-int8', 'squeezenet1.1-f32', 'squeezenet1.0-f32']) expect(r.stdout).toContain(name);
   });
 
   it.each([
@@ -96,6 +96,28 @@ describe('squeezewasm CLI', () => {
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/already exists; pass --force/);
     expect((await cli('convert', onnx, '-o', out, '--labels', labels, '--force')).code).toBe(0);
+  });
+
+  it('quantize calibrates a converted model on a folder and writes an int8 model that classifies', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'squeezewasm-cli-'));
+    const onnx = join(dir, 'mini.onnx');
+    const labels = join(dir, 'labels.txt');
+    writeFileSync(onnx, miniSqueezeNet().bytes);
+    writeFileSync(labels, 'a\nb\nc\nd\ne\n');
+    expect((await cli('convert', onnx, '-o', join(dir, 'mini.sqz'), '--labels', labels)).code).toBe(0);
+    const out = join(dir, 'mini.int8.sqz');
+    const r = await cli('quantize', join(dir, 'mini.sqz'), '--calibrate', images, '-o', out);
+    expect(r.stderr).not.toMatch(/error/i);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/\(chosen\)/);
+    expect(readModel(new Uint8Array(readFileSync(out))).precision).toBe('int8');
+    const classified = await cli('classify', panda, '--model', out, '--json');
+    expect(classified.code).toBe(0);
+    expect(JSON.parse(classified.stdout).top).toHaveLength(5);
+    const again = await cli('quantize', join(dir, 'mini.sqz'), '--calibrate', images, '-o', out);
+    expect(again.stderr).toMatch(/already exists; pass --force/);
+    const noImages = await cli('quantize', join(dir, 'mini.sqz'), '--calibrate', dir, '-o', join(dir, 'x.sqz'));
+    expect(noImages.stderr).toMatch(/calibration needs at least 4/);
   });
 
   it('convert names an unsupported op', async () => {

@@ -1,4 +1,6 @@
 import type { ConvOp, Model, Op, Pads, Tensor } from '../../src/model/format.js';
+import { activationQuant, buildInt8, quantGroups, rangeToQuant } from '../../src/convert/quantize.js';
+import { referenceRun } from './reference-net.js';
 import { randInt } from './wasm.js';
 
 /**
@@ -67,4 +69,24 @@ export function randomFireNet(r: () => number, opts: { softmax?: boolean } = {})
     tensors,
     provenance: { source: 'test', license: 'none' },
   };
+}
+
+/**
+ * A random int8 network: a {@link randomFireNet} quantized with activation ranges taken from a
+ * float64 run on a random input, so values span the quantized ranges as in real use.
+ */
+export function randomInt8Net(r: () => number, opts: { i16Input: boolean }): Model {
+  const model = randomFireNet(r);
+  const { height: h, width: w } = model.input;
+  const acts = referenceRun(model, { c: 3, h, w, data: Float64Array.from({ length: 3 * h * w }, () => r() * 4 - 2) });
+  const groups = quantGroups(model);
+  const ranges = new Map<string, [number, number]>();
+  for (const [name, group] of groups) {
+    const [lo, hi] = ranges.get(group) ?? [0, 0];
+    const data = acts.get(name)!.data;
+    ranges.set(group, [Math.min(lo, ...data), Math.max(hi, ...data)]);
+  }
+  const quant = activationQuant(model, groups, ranges);
+  if (!opts.i16Input) quant.set('data', rangeToQuant(-2, 2));
+  return buildInt8(model, quant);
 }

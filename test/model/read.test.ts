@@ -2,8 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { LimitError, ModelFormatError } from '../../src/errors.js';
 import { crc32 } from '../../src/model/crc32.js';
 import { readModel } from '../../src/model/read.js';
-import { writeModel } from '../../src/model/write.js';
-import { randomFireNet } from '../helpers/random-net.js';
+import { encodeModel, writeModel } from '../../src/model/write.js';
+import type { ConvOp, Model } from '../../src/model/format.js';
+import { randomFireNet, randomInt8Net } from '../helpers/random-net.js';
 import { rng } from '../helpers/wasm.js';
 
 const model = randomFireNet(rng(5), { softmax: true });
@@ -108,5 +109,68 @@ describe('model file', () => {
 
   it('refuses files over the size limit before looking at them', () => {
     expect(() => readModel(file, { maxFileBytes: 1000, maxHeaderBytes: 1 << 20, maxTensorElements: 1 << 20 })).toThrow(LimitError);
+  });
+});
+
+describe('int8 model file', () => {
+  const int8 = randomInt8Net(rng(9), { i16Input: true });
+  const int8File = writeModel(int8);
+
+  /** The int8 file after `edit`, encoded without the writer's validation so the reader sees it. */
+  function editInt8(edit: (m: Model) => void): Uint8Array {
+    const m = readModel(int8File);
+    edit(m);
+    return encodeModel(m);
+  }
+
+  it('round-trips quantization parameters and integer tensors', () => {
+    const back = readModel(int8File);
+    expect(back.precision).toBe('int8');
+    expect(back.quant).toEqual(int8.quant);
+    for (const [name, t] of int8.tensors) expect(back.tensors.get(name)!.data).toEqual(t.data);
+  });
+
+  it.each([
+    ['a shift out of range', (m: Model) => ((m.ops.find((o) => o.op === 'conv') as ConvOp).shift = 63), /shift must be an integer in 1..62/],
+    ['a multiplier that does not match the scales', (m: Model) => {
+      const conv = m.ops.find((o) => o.op === 'conv') as ConvOp;
+      (m.tensors.get(conv.multiplier!)!.data as Int32Array)[0] += 1000;
+    }, /multiplier 0 is .* but the scales give/],
+    ['a zero or negative scale', (m: Model) => m.quant!.set(m.ops[0].output, { ...m.quant!.get(m.ops[0].output)!, scale: 0 }), /scale must be a positive finite number/],
+    ['a zero point out of range', (m: Model) => m.quant!.set(m.ops[0].output, { ...m.quant!.get(m.ops[0].output)!, zeroPoint: 256 }), /zero point must be an integer in 0..255/],
+    ['a missing activation', (m: Model) => m.quant!.delete(m.ops[2].output), /has no quantization parameters/],
+    ['a max pool that changes scale', (m: Model) => {
+      const pool = m.ops.find((o) => o.op === 'maxpool')!;
+      m.quant!.set(pool.output, { ...m.quant!.get(pool.output)!, scale: 123 });
+    }, /must keep its input's quantization/],
+    ['weights of -128', (m: Model) => {
+      const conv = m.ops.find((o) => o.op === 'conv') as ConvOp;
+      (m.tensors.get(conv.weight)!.data as Int8Array)[0] = -128;
+    }, /-127..127/],
+    ['an accumulator that could overflow', (m: Model) => {
+      const conv = m.ops.find((o) => o.op === 'conv') as ConvOp;
+      (m.tensors.get(conv.bias!)!.data as Int32Array)[0] = 2 ** 31 - 1;
+    }, /could overflow/],
+    ['float weights in an int8 model', (m: Model) => {
+      const conv = m.ops.find((o) => o.op === 'conv') as ConvOp;
+      const w = m.tensors.get(conv.weight)!;
+      m.tensors.set(conv.weight, { dtype: 'f32', shape: w.shape, data: Float32Array.from(w.data) });
+    }, /is f32, expected i8/],
+  ])('rejects %s with E_MODEL_QUANT / E_MODEL_TENSOR', (_what, edit, message) => {
+    let error: unknown;
+    try {
+      readModel(editInt8(edit));
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ModelFormatError);
+    expect(['E_MODEL_QUANT', 'E_MODEL_TENSOR']).toContain((error as ModelFormatError).code);
+    expect((error as Error).message).toMatch(message);
+  });
+
+  it('writeModel refuses to write an invalid int8 model', () => {
+    const m = readModel(int8File);
+    (m.ops.find((o) => o.op === 'conv') as ConvOp).shift = 0;
+    expect(() => writeModel(m)).toThrow(ModelFormatError);
   });
 });

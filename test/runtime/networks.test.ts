@@ -55,3 +55,17 @@ describe('squeezenet1.1-f32 on the model zoo reference pair', () => {
     expect(topK(logits, 5)).toEqual(topK(expected.data, 5));
   });
 });
+
+describe.each(['squeezenet1.1', 'squeezenet1.0'])('%s-int8 on the fixtures', (base) => {
+  const goldens = JSON.parse(readFileSync(new URL(`goldens/${base}-int8.json`, fixtures), 'utf8')).images as Record<string, { outputSums: number[] }>;
+
+  it.each(images)('%s: SIMD (with Winograd) reproduces the scalar reference goldens exactly and agrees with f32 in top-1', async (file) => {
+    const int8 = await load(`${base}-int8`);
+    const f32 = await load(`${base}-f32`);
+    const bytes = new Uint8Array(readFileSync(new URL(`images/${file}`, fixtures)));
+    const result = int8.classifySync(bytes);
+    const { ptr, c } = int8.planned.output;
+    expect(Array.from(new Int32Array(int8.planned.kernels.memory.buffer, ptr, c))).toEqual(goldens[file].outputSums);
+    expect(result.top[0].index).toBe(f32.classifySync(bytes).top[0].index);
+  });
+});

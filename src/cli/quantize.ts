@@ -1,0 +1,82 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import cliProgress from 'cli-progress';
+import { quantizeModel, type RangeMethod } from '../convert/quantize.js';
+import { ArgumentError } from '../errors.js';
+import { readModel } from '../model/read.js';
+import { writeModel } from '../model/write.js';
+import { kernelsModule, readModelFile } from '../node.js';
+import { UsageError, type Command } from './command.js';
+import { writeFileAtomic } from './files.js';
+
+const METHODS: RangeMethod[] = ['minmax', 'percentile', 'mse'];
+
+/** Image files of a calibration folder, sorted so the result does not depend on directory order. */
+export async function imageFiles(dir: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (e) {
+    throw new ArgumentError('E_CALIBRATION_DIR', `cannot read calibration folder ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  return names.filter((n) => /\.(jpe?g|png)$/i.test(n)).sort().map((n) => join(dir, n));
+}
+
+/** `squeezewasm quantize`: float model -> int8 model, calibrated on a folder of images. */
+export const quantizeCommand: Command = {
+  usage: `squeezewasm quantize <model.sqz|name> --calibrate <dir> -o <model.int8.sqz> [options]
+
+  --calibrate   folder of JPEG/PNG images from the distribution the model will see
+  -o, --output  the int8 model file to write (refuses to overwrite without --force)
+  --method      auto (default: try minmax, percentile and mse; keep the best agreement) or one of them
+  --limit       use at most this many images (evenly spread over the sorted folder)
+  --force       overwrite an existing output file`,
+  options: {
+    calibrate: { type: 'string' },
+    output: { type: 'string', short: 'o' },
+    method: { type: 'string' },
+    limit: { type: 'string' },
+    force: { type: 'boolean' },
+  },
+  async run(positionals, values) {
+    if (positionals.length !== 1) throw new UsageError('quantize needs exactly one float model (a file or a bundled name)');
+    const dir = values.calibrate as string | undefined;
+    const output = values.output as string | undefined;
+    if (!dir) throw new UsageError('quantize needs calibration images: --calibrate <dir>');
+    if (!output) throw new UsageError('quantize needs an output file: -o model.int8.sqz');
+    const method = (values.method as string | undefined) ?? 'auto';
+    if (method !== 'auto' && !METHODS.includes(method as RangeMethod)) throw new UsageError(`--method must be auto, ${METHODS.join(', ')}`);
+    let files = await imageFiles(dir);
+    if (values.limit !== undefined) {
+      const limit = Number(values.limit);
+      if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit must be a positive integer');
+      if (limit < files.length) files = Array.from({ length: limit }, (_, i) => files[Math.floor((i * files.length) / limit)]);
+    }
+    if (files.length < 4) throw new ArgumentError('E_CALIBRATION_DIR', `${dir} has ${files.length} images; calibration needs at least 4`);
+
+    const model = readModel(await readModelFile(positionals[0]));
+    const images = await Promise.all(files.map(async (f) => new Uint8Array(await readFile(f))));
+    const bar = new cliProgress.SingleBar(
+      { format: 'quantize {phase} {bar} {value}/{total}', hideCursor: true, stream: process.stderr },
+      cliProgress.Presets.shades_classic,
+    );
+    let phase = '';
+    const result = await quantizeModel(model, images, await kernelsModule(), {
+      methods: method === 'auto' ? METHODS : [method as RangeMethod],
+      onProgress(p, done, total) {
+        if (p !== phase) {
+          if (phase) bar.stop();
+          phase = p;
+          bar.start(total, 0, { phase: p.padEnd(7) });
+        }
+        bar.update(done);
+      },
+    });
+    bar.stop();
+    await writeFileAtomic(output, writeModel(result.model), Boolean(values.force));
+    for (const c of result.candidates) {
+      console.log(`${c.method.padEnd(10)} agreement ${(100 * c.agreement).toFixed(1)} %  mean |logit error| ${c.logitError.toFixed(4)}${c.method === result.chosen ? '  (chosen)' : ''}`);
+    }
+    console.log(`${output}: int8, ${result.calibrationImages} calibration images, ${result.heldOutImages} held out to choose the ranges`);
+  },
+};

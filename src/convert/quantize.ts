@@ -1,0 +1,455 @@
+/**
+ * Post-training quantization (Jacob et al. 2018; docs/quantization.md): turns a float model into
+ * an integer-only int8 one, calibrating activation ranges on real images.
+ *
+ * 1. Observe: run the float model on every calibration image and record, for every group of
+ *    activations that must share quantization (a concat and its inputs, a pool and its input),
+ *    a histogram of the values.
+ * 2. Candidates: ranges from min/max, from a percentile, and from MSE-optimal clipping.
+ * 3. Select: build each candidate int8 model and keep the one that agrees best with the float
+ *    model's top-1 on held-out calibration images (ties: smaller logit error).
+ * Deterministic: the same model and images give the same bytes.
+ * @packageDocumentation
+ */
+import { Classifier, type ImageInput } from '../classifier.js';
+import { ArgumentError } from '../errors.js';
+import type { ConvOp, Model, Op, QuantParams, Tensor } from '../model/format.js';
+import { inferShapes } from '../model/graph.js';
+import type { Step, View } from '../runtime/plan.js';
+import { gptqQuantize, PatchCovariance } from './gptq.js';
+import { run, topK } from '../runtime/run.js';
+
+/** How activation ranges are chosen. */
+export type RangeMethod = 'minmax' | 'percentile' | 'mse';
+
+/** Options of {@link quantizeModel}. */
+export interface QuantizeOptions {
+  /** Range methods to try; the one with the best measured agreement wins. Default: all three. */
+  methods?: RangeMethod[];
+  /** Percentile of values kept by the 'percentile' method (default 99.999). */
+  percentile?: number;
+  /** Every how-many-th calibration image is held out of the ranges and used to measure agreement (default 4). */
+  holdoutEvery?: number;
+  /** GPTQ weight rounding against the input covariance (default true); false rounds each weight to nearest. */
+  gptq?: boolean;
+  /** Calibration images whose conv inputs feed GPTQ's covariance (default 32). */
+  gptqImages?: number;
+  /** Cross-layer equalization before choosing ranges (default true). */
+  equalize?: boolean;
+  /** Called as work advances: phase, done, total. */
+  onProgress?: (phase: 'observe' | 'select', done: number, total: number) => void;
+}
+
+/** What the quantizer measured for one candidate. */
+export interface CandidateReport {
+  method: RangeMethod;
+  /** Top-1 agreement with the float model on the held-out images. */
+  agreement: number;
+  /** Mean absolute logit difference to the float model. */
+  logitError: number;
+}
+
+/** The quantized model and how it was chosen. */
+export interface QuantizeResult {
+  model: Model;
+  chosen: RangeMethod;
+  candidates: CandidateReport[];
+  calibrationImages: number;
+  heldOutImages: number;
+}
+
+const BINS = 2048;
+
+/**
+ * Histogram of |values| on each side of zero with a range that doubles (merging bin pairs) as
+ * larger values arrive, so one pass suffices.
+ */
+class Histogram {
+  pos = new Float64Array(BINS);
+  neg = new Float64Array(BINS);
+  range = 0;
+  min = 0;
+  max = 0;
+
+  add(values: Float32Array): void {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const v of values) {
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+    this.min = Math.min(this.min, lo);
+    this.max = Math.max(this.max, hi);
+    const need = Math.max(hi, -lo);
+    if (this.range === 0) this.range = need > 0 ? 2 ** Math.ceil(Math.log2(need)) : 0;
+    while (need >= this.range && this.range > 0) this.grow();
+    if (this.range === 0) {
+      this.pos[0] += values.length;
+      return;
+    }
+    const toBin = BINS / this.range;
+    for (const v of values) {
+      if (v >= 0) this.pos[Math.min(BINS - 1, Math.floor(v * toBin))]++;
+      else this.neg[Math.min(BINS - 1, Math.floor(-v * toBin))]++;
+    }
+  }
+
+  private grow(): void {
+    for (const h of [this.pos, this.neg]) {
+      for (let i = 0; i < BINS / 2; i++) h[i] = h[2 * i] + h[2 * i + 1];
+      h.fill(0, BINS / 2);
+    }
+    this.range *= 2;
+  }
+
+  /** Smallest magnitude that keeps `fraction` of one side's values. */
+  percentile(side: 'pos' | 'neg', fraction: number): number {
+    const h = this[side];
+    const total = h.reduce((a, b) => a + b, 0);
+    let seen = 0;
+    for (let i = 0; i < BINS; i++) {
+      seen += h[i];
+      if (seen >= fraction * total) return ((i + 1) * this.range) / BINS;
+    }
+    return this.range;
+  }
+
+  /**
+   * Clip magnitude for one side minimising the expected squared error of quantizing it with
+   * `levels` steps: rounding noise step^2/12 for values inside, squared distance for clipped ones.
+   */
+  mseClip(side: 'pos' | 'neg', levels: number): number {
+    const h = this[side];
+    const width = this.range / BINS;
+    // Suffix sums of count, count*c, count*c^2 over bin centres c give the clipping error in O(1).
+    const s0 = new Float64Array(BINS + 1), s1 = new Float64Array(BINS + 1), s2 = new Float64Array(BINS + 1);
+    for (let i = BINS - 1; i >= 0; i--) {
+      const c = (i + 0.5) * width;
+      s0[i] = s0[i + 1] + h[i];
+      s1[i] = s1[i + 1] + h[i] * c;
+      s2[i] = s2[i + 1] + h[i] * c * c;
+    }
+    let best = this.range;
+    let bestError = Infinity;
+    for (let i = 1; i <= BINS; i++) {
+      const t = i * width;
+      const step = t / levels;
+      const error = (s0[0] - s0[i]) * (step * step) / 12 + (s2[i] - 2 * t * s1[i] + t * t * s0[i]);
+      if (error < bestError) {
+        bestError = error;
+        best = t;
+      }
+    }
+    return best;
+  }
+}
+
+/**
+ * Cross-layer equalization (after Nagel et al. 2019, with activation ranges): for a conv whose
+ * output reaches only convs (through concat, pools and ReLU, which commute with a positive
+ * per-channel scale), output channel c is divided by s_c and the consumers' input channel c is
+ * multiplied by it. The float function is unchanged; choosing s_c = sqrt(a_c / r_c), with a_c the
+ * channel's activation range and r_c the consumers' largest weight on it, gives every channel the
+ * same sqrt(a_c r_c) as activation range and as weight range, so one per-tensor activation scale
+ * and per-channel weight scales both fit every channel.
+ */
+export function equalize(model: Model, channelMax: Map<string, Float64Array>): Model {
+  const tensors = new Map(model.tensors);
+  // Copy on first write; later writes (another producer, or a consumer reached twice) share it.
+  const copied = new Set<string>();
+  const copy = (name: string): Float32Array => {
+    const t = tensors.get(name)!;
+    if (copied.has(name)) return t.data as Float32Array;
+    copied.add(name);
+    const data = Float32Array.from(t.data as Float32Array);
+    tensors.set(name, { ...t, data } as Tensor);
+    return data;
+  };
+  const readers = new Map<string, Op[]>();
+  for (const op of model.ops) for (const x of op.op === 'concat' ? op.inputs : [op.input]) readers.set(x, [...(readers.get(x) ?? []), op]);
+  const shapes = inferShapes(model);
+  // Every conv that reads `name`, with the channel offset at which `name` appears in its input.
+  const consumers = (name: string, offset: number, seen: string[]): [ConvOp, number][] | undefined => {
+    if (name === model.output) return undefined;
+    const result: [ConvOp, number][] = [];
+    for (const op of readers.get(name) ?? []) {
+      if (op.op === 'conv') result.push([op, offset]);
+      else if (op.op === 'maxpool' || op.op === 'avgpool' || op.op === 'relu' || op.op === 'concat') {
+        let off = offset;
+        if (op.op === 'concat') for (const x of op.inputs.slice(0, op.inputs.indexOf(name))) off += shapes.get(x)!.c;
+        const more = consumers(op.output, off, [...seen, op.output]);
+        if (!more) return undefined;
+        result.push(...more);
+      } else return undefined;
+    }
+    return result.length ? result : undefined;
+  };
+  for (const producer of model.ops) {
+    if (producer.op !== 'conv') continue;
+    const uses = consumers(producer.output, 0, []);
+    const ranges = channelMax.get(producer.output);
+    if (!uses || !ranges) continue;
+    const w1 = copy(producer.weight);
+    const b1 = producer.bias === undefined ? undefined : copy(producer.bias);
+    const oc = shapes.get(producer.output)!.c;
+    const perOut = w1.length / oc;
+    const weights = uses.map(([op, off]) => [copy(op.weight), shapes.get(op.input)!.c, op.kernel[0] * op.kernel[1], off] as const);
+    for (let c = 0; c < oc; c++) {
+      let r = 0;
+      for (const [w, inC, taps, off] of weights) {
+        for (let n = 0; n < w.length / (inC * taps); n++) {
+          for (let t = 0; t < taps; t++) r = Math.max(r, Math.abs(w[(n * inC + off + c) * taps + t]));
+        }
+      }
+      const a = ranges[c];
+      if (!(a > 0 && r > 0)) continue;
+      const sc = Math.sqrt(a / r);
+      for (let i = c * perOut; i < (c + 1) * perOut; i++) w1[i] /= sc;
+      if (b1) b1[c] /= sc;
+      ranges[c] = a / sc;
+      for (const [w, inC, taps, off] of weights) {
+        for (let n = 0; n < w.length / (inC * taps); n++) {
+          for (let t = 0; t < taps; t++) w[(n * inC + off + c) * taps + t] *= sc;
+        }
+      }
+    }
+  }
+  return { ...model, tensors };
+}
+
+/** Union-find over activation names: members of a group share one scale and zero point. Maps name -> group. */
+export function quantGroups(model: Model): Map<string, string> {
+  const parent = new Map<string, string>();
+  const find = (x: string): string => {
+    const p = parent.get(x) ?? x;
+    if (p === x) return x;
+    const r = find(p);
+    parent.set(x, r);
+    return r;
+  };
+  const union = (a: string, b: string): void => void parent.set(find(a), find(b));
+  for (const op of model.ops) {
+    if (op.op === 'concat') for (const x of op.inputs) union(x, op.output);
+    if (op.op === 'maxpool' || op.op === 'avgpool' || op.op === 'relu') union(op.input, op.output);
+  }
+  const groups = new Map<string, string>();
+  for (const name of inferShapes(model).keys()) groups.set(name, find(name));
+  return groups;
+}
+
+/** Scale and zero point covering [lo, hi] (widened to include 0) with 256 levels. */
+export function rangeToQuant(lo: number, hi: number): QuantParams {
+  lo = Math.min(lo, 0);
+  hi = Math.max(hi, 0);
+  if (hi - lo < 1e-8) hi = lo + 1e-8;
+  const scale = (hi - lo) / 255;
+  return { scale, zeroPoint: Math.min(255, Math.max(0, Math.round(-lo / scale))), dtype: 'u8' };
+}
+
+/** The range of the normalised input, from the preprocessing itself: no calibration needed. */
+function inputRange(model: Model): [number, number] {
+  const { divisor, mean, std } = model.input;
+  const ends = [0, 1, 2].flatMap((c) => [(0 / divisor - mean[c]) / std[c], (255 / divisor - mean[c]) / std[c]]);
+  return [Math.min(...ends), Math.max(...ends)];
+}
+
+/**
+ * Per-output-channel symmetric int8 weights, int32 bias, and the fixed-point requantization: a
+ * multiplier per channel and one shift per layer, the largest that keeps every multiplier below 2^31.
+ */
+function quantizeConv(op: ConvOp, model: Model, qIn: QuantParams, qOut: QuantParams, tensors: Map<string, Tensor>, covariance?: Float64Array): ConvOp {
+  const w = model.tensors.get(op.weight)!;
+  const oc = w.shape[0];
+  const per = w.data.length / oc;
+  const scales = new Float32Array(oc);
+  for (let n = 0; n < oc; n++) {
+    let maxAbs = 0;
+    for (let i = n * per; i < (n + 1) * per; i++) maxAbs = Math.max(maxAbs, Math.abs(w.data[i]));
+    scales[n] = maxAbs > 0 ? maxAbs / 127 : 1;
+  }
+  const q = covariance
+    ? gptqQuantize(w.data as Float32Array, oc, covariance, scales)
+    : Int8Array.from(w.data, (v, i) => Math.round(v / scales[Math.floor(i / per)]));
+  const real = Array.from(scales, (s) => (qIn.scale * s) / qOut.scale);
+  const shift = Math.max(1, Math.min(62, Math.floor(Math.log2((2 ** 31 - 1) / Math.max(...real)))));
+  const multipliers = Int32Array.from(real, (m) => Math.min(2 ** 31 - 1, Math.round(m * 2 ** shift)));
+  const out: ConvOp = { ...op, weightScale: `${op.weight}.scale`, multiplier: `${op.weight}.multiplier`, shift };
+  tensors.set(op.weight, { dtype: 'i8', shape: w.shape, data: q });
+  tensors.set(out.weightScale!, { dtype: 'f32', shape: [oc], data: scales });
+  tensors.set(out.multiplier!, { dtype: 'i32', shape: [oc], data: multipliers });
+  if (op.bias !== undefined) {
+    const b = model.tensors.get(op.bias)!.data;
+    tensors.set(op.bias, { dtype: 'i32', shape: [oc], data: Int32Array.from(b, (v, n) => Math.round(v / (qIn.scale * scales[n]))) });
+  }
+  return out;
+}
+
+/** Builds the int8 model for one choice of activation quantization; `covariance` (per conv output) enables GPTQ rounding. */
+export function buildInt8(model: Model, quant: Map<string, QuantParams>, covariance = new Map<string, Float64Array>()): Model {
+  const tensors = new Map<string, Tensor>();
+  const ops: Op[] = model.ops.map((op) =>
+    op.op === 'conv' ? quantizeConv(op, model, quant.get(op.input)!, quant.get(op.output)!, tensors, covariance.get(op.output)) : op,
+  );
+  return { ...model, name: model.name.replace(/-f32$/, '') + '-int8', precision: 'int8', ops, tensors, quant };
+}
+
+/** The range each quantization group gets under `method`, from its histogram. */
+function groupRanges(hist: Map<string, Histogram>, method: RangeMethod, percentile: number): Map<string, [number, number]> {
+  const ranges = new Map<string, [number, number]>();
+  for (const [group, h] of hist) {
+    let lo = h.min;
+    let hi = h.max;
+    if (method === 'percentile') {
+      hi = Math.min(hi, h.percentile('pos', percentile / 100));
+      lo = Math.max(lo, -h.percentile('neg', percentile / 100));
+    } else if (method === 'mse') {
+      // Both sides share the 255 steps in proportion to their extent.
+      const span = hi - lo || 1;
+      if (hi > 0) hi = Math.min(hi, h.mseClip('pos', Math.max(1, (255 * hi) / span)));
+      if (lo < 0) lo = Math.max(lo, -h.mseClip('neg', Math.max(1, (255 * -lo) / span)));
+    }
+    ranges.set(group, [lo, hi]);
+  }
+  return ranges;
+}
+
+/**
+ * The quantization of every activation from its group's range. The input's comes from the
+ * preprocessing itself; when only convs read it, it is int16 (zero point 0). Global average pools
+ * feeding the output keep exact int32 sums for the float softmax; the softmax output is float.
+ */
+export function activationQuant(model: Model, groups: Map<string, string>, ranges: Map<string, [number, number]>): Map<string, QuantParams> {
+  const shapes = inferShapes(model);
+  const byGroup = new Map<string, QuantParams>();
+  for (const [group, [lo, hi]] of ranges) byGroup.set(group, rangeToQuant(lo, hi));
+  const [lo, hi] = inputRange(model);
+  const onlyConvs = model.ops.every((op) => op.op === 'conv' || !(op.op === 'concat' ? op.inputs : [op.input]).includes(model.input.name));
+  byGroup.set(groups.get(model.input.name)!, onlyConvs ? { scale: Math.max(-lo, hi) / 32767, zeroPoint: 0, dtype: 'i16' } : rangeToQuant(lo, hi));
+  const quant = new Map<string, QuantParams>();
+  for (const [name, group] of groups) quant.set(name, byGroup.get(group) ?? rangeToQuant(0, 1));
+  for (const op of model.ops) {
+    if (op.op === 'globalavgpool') {
+      const s = shapes.get(op.input)!;
+      quant.set(op.output, { scale: quant.get(op.input)!.scale / (s.h * s.w), zeroPoint: 0, dtype: 'i32' });
+    }
+    if (op.op === 'softmax') quant.delete(op.output);
+  }
+  return quant;
+}
+
+/**
+ * Quantizes a float model to int8, calibrating on `images` (JPEG/PNG bytes or RGBA pixels).
+ * @param wasm the compiled kernels module (the float and candidate int8 models run on it).
+ * @throws ArgumentError if the model is not float or there are too few images.
+ */
+export async function quantizeModel(model: Model, images: ImageInput[], wasm: WebAssembly.Module, options: QuantizeOptions = {}): Promise<QuantizeResult> {
+  if (model.precision !== 'f32') throw new ArgumentError('E_ARGUMENT', `quantize needs a float model; ${model.name} is ${model.precision}`);
+  const every = options.holdoutEvery ?? 4;
+  if (images.length < every) throw new ArgumentError('E_ARGUMENT', `calibration needs at least ${every} images, got ${images.length}`);
+  if (model.ops.some((op) => op.op === 'globalavgpool' && op.output !== model.output && !model.ops.some((o) => o.op === 'softmax' && o.input === op.output))) {
+    throw new ArgumentError('E_ARGUMENT', 'int8 supports a global average pool only as the network output');
+  }
+  const progress = options.onProgress ?? (() => {});
+  // Every `every`-th image is held out: it only judges the candidates.
+  const heldOut = images.filter((_, i) => i % every === every - 1);
+  const observed = images.filter((_, i) => i % every !== every - 1);
+
+  // Pass 1: per-channel ranges of the float model, for equalization.
+  const channelMax = new Map<string, Float64Array>();
+  await observeAll(model, observed, wasm, (name, v, values) => {
+    let m = channelMax.get(name);
+    if (!m) channelMax.set(name, (m = new Float64Array(v.c)));
+    for (let i = 0; i < values.length; i++) m[i % v.c] = Math.max(m[i % v.c], Math.abs(values[i]));
+  }, (done) => progress('observe', done, 2 * observed.length));
+  const equalized = options.equalize === false ? model : equalize(model, channelMax);
+
+  // Pass 2: histograms of the equalized model's activations, per quantization group.
+  const groups = quantGroups(equalized);
+  const hist = new Map<string, Histogram>();
+  const covariance = new Map<string, PatchCovariance>();
+  const convs = new Map(equalized.ops.flatMap((op) => (op.op === 'conv' ? [[op.output, op] as const] : [])));
+  const gptqImages = options.gptqImages ?? 32;
+  await observeAll(equalized, observed, wasm, (name, _v, values) => {
+    const group = groups.get(name)!;
+    let h = hist.get(group);
+    if (!h) hist.set(group, (h = new Histogram()));
+    h.add(values);
+  }, (done) => progress('observe', observed.length + done, 2 * observed.length), (step, memory, image) => {
+    const op = convs.get(step.name);
+    if (!op || image >= gptqImages) return;
+    const x = step.inputs[0];
+    let cov = covariance.get(step.name);
+    if (!cov) covariance.set(step.name, (cov = new PatchCovariance(x.c, op.kernel, op.stride, [op.pads[0], op.pads[1]])));
+    cov.add(memory, x, step.output.h, step.output.w, 256);
+  });
+  model = equalized;
+  const hessians = new Map(options.gptq === false ? [] : [...covariance].map(([name, c]) => [name, c.matrix()] as const));
+  const float = await Classifier.fromModel(model, wasm);
+  const plan = float.planned;
+
+  const methods = options.methods ?? ['minmax', 'percentile', 'mse'];
+  const candidates: { method: RangeMethod; model: Model; report: CandidateReport }[] = [];
+  for (const method of methods) {
+    const int8 = buildInt8(model, activationQuant(model, groups, groupRanges(hist, method, options.percentile ?? 99.999)), hessians);
+    candidates.push({ method, model: int8, report: { method, agreement: 0, logitError: 0 } });
+  }
+  const nets = await Promise.all(candidates.map((c) => Classifier.fromModel(c.model, wasm)));
+  heldOut.forEach((image, i) => {
+    float.setInput(image);
+    const ref = run(plan);
+    const want = topK(ref, 1)[0];
+    nets.forEach((net, j) => {
+      net.setInput(image);
+      const got = run(net.planned);
+      const r = candidates[j].report;
+      if (topK(got, 1)[0] === want) r.agreement++;
+      let err = 0;
+      got.forEach((v, c) => (err += Math.abs(v - ref[c])));
+      r.logitError += err / got.length;
+    });
+    progress('select', i + 1, heldOut.length);
+  });
+  for (const c of candidates) {
+    c.report.agreement /= heldOut.length;
+    c.report.logitError /= heldOut.length;
+  }
+  const best = [...candidates].sort((a, b) => b.report.agreement - a.report.agreement || a.report.logitError - b.report.logitError)[0];
+  for (const n of nets) n.dispose();
+  float.dispose();
+  return {
+    model: best.model,
+    chosen: best.method,
+    candidates: candidates.map((c) => c.report),
+    calibrationImages: observed.length,
+    heldOutImages: heldOut.length,
+  };
+}
+
+/**
+ * Runs the float model on every image and hands each activation (except global pool outputs) to
+ * `visit` right after the step that writes it, before later steps reuse its memory. Values are
+ * packed [pixels][channels].
+ */
+async function observeAll(
+  model: Model, images: ImageInput[], wasm: WebAssembly.Module,
+  visit: (name: string, v: View, values: Float32Array) => void, progress: (done: number) => void,
+  before?: (step: Step, memory: ArrayBuffer, image: number) => void,
+): Promise<void> {
+  const net = await Classifier.fromModel(model, wasm);
+  const plan = net.planned;
+  images.forEach((image, i) => {
+    net.setInput(image);
+    for (const step of plan.steps) {
+      before?.(step, plan.kernels.memory.buffer, i);
+      step.run();
+      if (step.op === 'globalavgpool') continue;
+      const v = step.output;
+      const values = new Float32Array(v.h * v.w * v.c);
+      const all = new Float32Array(plan.kernels.memory.buffer, v.ptr, ((v.h * v.w - 1) * v.stride) / 4 + v.c);
+      for (let p = 0; p < v.h * v.w; p++) values.set(all.subarray((p * v.stride) / 4, (p * v.stride) / 4 + v.c), p * v.c);
+      visit(step.name, v, values);
+    }
+    progress(i + 1);
+  });
+  net.dispose();
+}
