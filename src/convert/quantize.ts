@@ -7,7 +7,7 @@
  *    a histogram of the values.
  * 2. Candidates: ranges from min/max, from a percentile, and from MSE-optimal clipping.
  * 3. Select: build each candidate int8 model and keep the one that agrees best with the float
- *    model's top-1 on held-out calibration images (ties: smaller logit error).
+ *    model's top-1 on held-out calibration images (within one standard error: smaller logit error).
  * Deterministic: the same model and images give the same bytes.
  * @packageDocumentation
  */
@@ -413,7 +413,13 @@ export async function quantizeModel(model: Model, images: ImageInput[], wasm: We
     c.report.agreement /= heldOut.length;
     c.report.logitError /= heldOut.length;
   }
-  const best = [...candidates].sort((a, b) => b.report.agreement - a.report.agreement || a.report.logitError - b.report.logitError)[0];
+  // Agreement counts decide, but a difference within one standard error of the held-out sample
+  // is noise: then the smaller logit error (a finer measure of the same agreement) wins.
+  const top = Math.max(...candidates.map((c) => c.report.agreement));
+  const noise = Math.sqrt((top * (1 - top)) / heldOut.length) + 1 / heldOut.length;
+  const best = candidates
+    .filter((c) => c.report.agreement >= top - noise)
+    .sort((a, b) => a.report.logitError - b.report.logitError)[0];
   for (const n of nets) n.dispose();
   float.dispose();
   return {
