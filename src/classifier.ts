@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 import { ArgumentError } from './errors.js';
-import { decodeImage, type ImageLimits } from './image/decode.js';
+import type { ImageLimits } from './image/limits.js';
 import { preprocess } from './image/preprocess.js';
 import type { InputSpec, Model, Provenance, QuantParams } from './model/format.js';
 import { DEFAULT_READ_LIMITS, readModel, type ReadLimits } from './model/read.js';
@@ -46,8 +46,13 @@ export interface ClassifyOptions {
   top?: number;
 }
 
+/** Turns JPEG/PNG bytes into RGBA pixels, enforcing `limits`; `decodeImage` of the main entry is one. */
+export type Decoder = (bytes: Uint8Array, limits: Partial<ImageLimits>) => Pixels;
+
 /** Options for loading a model. */
 export interface LoadOptions {
+  /** Image decoder for {@link Classifier.classify} on encoded bytes (the platform entries set it). */
+  decode?: Decoder;
   /** Limits applied to the model file. */
   modelLimits?: Partial<ReadLimits>;
   /** Limits applied to every image this classifier decodes. */
@@ -65,10 +70,13 @@ export class Classifier {
   /** Float input of an int8 model before quantization, allocated on first use. */
   private scratch: Float32Array | undefined;
 
-  private constructor(model: Model, plan: Plan, imageLimits: Partial<ImageLimits>) {
+  private readonly decode: Decoder | undefined;
+
+  private constructor(model: Model, plan: Plan, options: LoadOptions) {
     this.model = model;
     this.plan = plan;
-    this.imageLimits = imageLimits;
+    this.imageLimits = options.imageLimits ?? {};
+    this.decode = options.decode;
   }
 
   /** Reads and validates `modelBytes`, instantiates `wasm` and plans the network in its memory. */
@@ -79,7 +87,7 @@ export class Classifier {
   /** Plans an in-memory model that has passed {@link inferShapes} (as converters and the quantizer build them). */
   static async fromModel(model: Model, wasm: WebAssembly.Module, options: LoadOptions = {}): Promise<Classifier> {
     const kernels = await instantiateKernels(wasm);
-    return new Classifier(model, planModel(model, kernels, options.kernels), options.imageLimits ?? {});
+    return new Classifier(model, planModel(model, kernels, options.kernels), options);
   }
 
   /** Model name, e.g. `squeezenet1.1-f32`. */
@@ -125,7 +133,14 @@ export class Classifier {
 
   /** Writes the preprocessed image into the network's input slot (quantized for int8 models). */
   setInput(image: ImageInput): void {
-    const pixels = image instanceof Uint8Array ? decodeImage(image, this.imageLimits) : checkPixels(image);
+    let pixels: Pixels;
+    if (image instanceof Uint8Array) {
+      if (!this.decode) throw new ArgumentError('E_NO_DECODER', 'this classifier has no image decoder: pass RGBA pixels, or load it through the main squeezewasm entry');
+      pixels = this.decode(image, this.imageLimits);
+    } else {
+      pixels = image;
+    }
+    pixels = checkPixels(pixels);
     const plan = this.planned;
     const { ptr, h, w } = plan.input;
     const memory = plan.kernels.memory.buffer;

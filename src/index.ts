@@ -1,12 +1,27 @@
 /**
- * squeezewasm's platform-independent API. Platform entries re-export it and add loading helpers.
+ * squeezewasm for any JavaScript runtime (Cloudflare Workers, Deno, bundlers): the core plus the
+ * JPEG/PNG decoder. The caller brings the compiled wasm module and the model bytes, as a Worker
+ * does with its module imports:
+ *
+ * ```ts
+ * import wasm from 'squeezewasm/squeezewasm.wasm';      // a WebAssembly.Module in workerd
+ * import model from 'squeezewasm/weights/squeezenet1.1-int8.sqz';
+ * const net = await createClassifier(wasm, new Uint8Array(model));
+ * ```
  * @packageDocumentation
  */
-export { Classifier } from './classifier.js';
-export type { Classification, ClassifyOptions, ImageInput, LoadOptions, Pixels, Prediction } from './classifier.js';
-export { ArgumentError, ConvertError, ImageError, LimitError, ModelFormatError, SqueezeError } from './errors.js';
-export type { InputSpec, Model, Provenance } from './model/format.js';
-export { readModel } from './model/read.js';
-export { writeModel } from './model/write.js';
-export type { ReadLimits } from './model/read.js';
-export type { ImageLimits } from './image/decode.js';
+import { Classifier, type LoadOptions } from './classifier.js';
+import { decodeImage } from './image/decode.js';
+
+export * from './core.js';
+export { decodeImage, DEFAULT_IMAGE_LIMITS } from './image/decode.js';
+
+/**
+ * Loads a model into a new instance of the kernels module, with the image decoder wired in.
+ * @param wasm the compiled kernels module (dist/squeezewasm.wasm).
+ * @param model the bytes of a model file.
+ * @throws ModelFormatError if the model file is invalid.
+ */
+export function createClassifier(wasm: WebAssembly.Module, model: Uint8Array, options: LoadOptions = {}): Promise<Classifier> {
+  return Classifier.create(model, wasm, { decode: decodeImage, ...options });
+}

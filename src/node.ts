@@ -16,6 +16,7 @@ import { ArgumentError, LimitError } from './errors.js';
 import { DEFAULT_READ_LIMITS } from './model/read.js';
 
 export * from './index.js';
+import { decodeImage } from './image/decode.js';
 
 // src/node.ts and its bundle dist/node.js both sit one level below the package root.
 const ROOT = new URL('../', import.meta.url);
@@ -29,7 +30,7 @@ let wasmModule: Promise<WebAssembly.Module> | undefined;
 
 /** The compiled kernels module, compiled once per process. */
 export function kernelsModule(): Promise<WebAssembly.Module> {
-  wasmModule ??= readFile(new URL('build/squeezewasm.wasm', ROOT)).then((bytes) => WebAssembly.compile(bytes));
+  wasmModule ??= readFile(new URL('dist/squeezewasm.wasm', ROOT)).then((bytes) => WebAssembly.compile(bytes));
   return wasmModule;
 }
 
@@ -65,5 +66,5 @@ export async function readModelFile(nameOrPath: string, maxBytes = DEFAULT_READ_
  */
 export async function loadClassifier(source: string | Uint8Array = DEFAULT_MODEL, options: LoadOptions = {}): Promise<Classifier> {
   const bytes = typeof source === 'string' ? await readModelFile(source, options.modelLimits?.maxFileBytes) : source;
-  return Classifier.create(bytes, await kernelsModule(), options);
+  return Classifier.create(bytes, await kernelsModule(), { decode: decodeImage, ...options });
 }

@@ -84,7 +84,7 @@ const calibration = readdirSync(sampleDir)
   .filter((f) => f.endsWith('.JPEG'))
   .sort()
   .map((f) => new Uint8Array(readFileSync(join(sampleDir, f))));
-const wasm = new WebAssembly.Module(readFileSync(join(repo, 'build/squeezewasm.wasm')));
+const wasm = new WebAssembly.Module(readFileSync(join(repo, 'dist/squeezewasm.wasm')));
 
 mkdirSync(out, { recursive: true });
 for (const { onnx, meta } of models) {

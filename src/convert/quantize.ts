@@ -13,6 +13,7 @@
  */
 import { Classifier, type ImageInput } from '../classifier.js';
 import { ArgumentError } from '../errors.js';
+import { decodeImage } from '../image/decode.js';
 import type { ConvOp, Model, Op, QuantParams, Tensor } from '../model/format.js';
 import { inferShapes } from '../model/graph.js';
 import type { Step, View } from '../runtime/plan.js';
@@ -384,7 +385,7 @@ export async function quantizeModel(model: Model, images: ImageInput[], wasm: We
   });
   model = equalized;
   const hessians = new Map(options.gptq === false ? [] : [...covariance].map(([name, c]) => [name, c.matrix()] as const));
-  const float = await Classifier.fromModel(model, wasm);
+  const float = await Classifier.fromModel(model, wasm, { decode: decodeImage });
   const plan = float.planned;
 
   const methods = options.methods ?? ['minmax', 'percentile', 'mse'];
@@ -393,7 +394,7 @@ export async function quantizeModel(model: Model, images: ImageInput[], wasm: We
     const int8 = buildInt8(model, activationQuant(model, groups, groupRanges(hist, method, options.percentile ?? 99.999)), hessians);
     candidates.push({ method, model: int8, report: { method, agreement: 0, logitError: 0 } });
   }
-  const nets = await Promise.all(candidates.map((c) => Classifier.fromModel(c.model, wasm)));
+  const nets = await Promise.all(candidates.map((c) => Classifier.fromModel(c.model, wasm, { decode: decodeImage })));
   heldOut.forEach((image, i) => {
     float.setInput(image);
     const ref = run(plan);
@@ -441,7 +442,7 @@ async function observeAll(
   visit: (name: string, v: View, values: Float32Array) => void, progress: (done: number) => void,
   before?: (step: Step, memory: ArrayBuffer, image: number) => void,
 ): Promise<void> {
-  const net = await Classifier.fromModel(model, wasm);
+  const net = await Classifier.fromModel(model, wasm, { decode: decodeImage });
   const plan = net.planned;
   images.forEach((image, i) => {
     net.setInput(image);

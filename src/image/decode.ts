@@ -9,16 +9,9 @@ import decodeJpegJs from 'jpeg-js/lib/decoder.js';
 import { decode as decodePng, type DecodedPng } from 'fast-png';
 import { ArgumentError, ImageError, LimitError } from '../errors.js';
 
-/** Limits on the images {@link decodeImage} accepts. */
-export interface ImageLimits {
-  /** Largest accepted width × height. */
-  maxImagePixels: number;
-  /** Largest accepted width or height, in pixels. */
-  maxImageSide: number;
-}
+import { DEFAULT_IMAGE_LIMITS, type ImageLimits } from './limits.js';
 
-/** 40 megapixels and 16384 pixels a side. jpeg-js needs up to about 0.9 GB to decode a 40-megapixel JPEG. */
-export const DEFAULT_IMAGE_LIMITS: Readonly<ImageLimits> = Object.freeze({ maxImagePixels: 40e6, maxImageSide: 16384 });
+export { DEFAULT_IMAGE_LIMITS, type ImageLimits };
 
 /** A decoded image: 8-bit RGBA, row-major, `data.length === width * height * 4`. */
 export interface DecodedImage {

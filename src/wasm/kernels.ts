@@ -6,7 +6,7 @@
 
 type Ptr = number;
 
-/** Exports of build/squeezewasm.wasm (see assembly/index.ts). */
+/** Exports of dist/squeezewasm.wasm (see assembly/index.ts). */
 export interface KernelExports {
   memory: WebAssembly.Memory;
   heap_base(): Ptr;

@@ -7,7 +7,7 @@ let compiled: WebAssembly.Module | undefined;
 
 /** The kernels module built by `npm run build:wasm`. */
 export function kernelsModule(): WebAssembly.Module {
-  compiled ??= new WebAssembly.Module(readFileSync(new URL('../../build/squeezewasm.wasm', import.meta.url)));
+  compiled ??= new WebAssembly.Module(readFileSync(new URL('../../dist/squeezewasm.wasm', import.meta.url)));
   return compiled;
 }
 

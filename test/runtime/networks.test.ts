@@ -1,13 +1,13 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { Classifier } from '../../src/classifier.js';
+import { createClassifier } from '../../src/index.js';
 import { run, topK } from '../../src/runtime/run.js';
 import { readNpy } from '../helpers/npy.js';
 import { kernelsModule } from '../helpers/wasm.js';
 
 const fixtures = new URL('../fixtures/', import.meta.url);
 const images = readdirSync(new URL('images/', fixtures)).sort();
-const load = (name: string) => Classifier.create(new Uint8Array(readFileSync(new URL(`../../weights/${name}.sqz`, import.meta.url))), kernelsModule());
+const load = (name: string) => createClassifier(kernelsModule(), new Uint8Array(readFileSync(new URL(`../../weights/${name}.sqz`, import.meta.url))));
 
 // Goldens: onnxruntime-web 1.30 on the same preprocessed fixtures (test/fixtures/make-goldens.ts).
 describe.each([

@@ -1,0 +1,14 @@
+/**
+ * squeezewasm's core: platform-independent and without dependencies. It classifies RGBA pixels;
+ * to classify JPEG/PNG bytes, pass a `decode` function in {@link LoadOptions} or use the main entry
+ * (`squeezewasm`), which adds the image decoders and loading helpers for each platform.
+ * @packageDocumentation
+ */
+export { Classifier } from './classifier.js';
+export type { Classification, ClassifyOptions, Decoder, ImageInput, LoadOptions, Pixels, Prediction } from './classifier.js';
+export { ArgumentError, ConvertError, ImageError, LimitError, ModelFormatError, SqueezeError } from './errors.js';
+export type { InputSpec, Model, Provenance } from './model/format.js';
+export { readModel } from './model/read.js';
+export { writeModel } from './model/write.js';
+export type { ReadLimits } from './model/read.js';
+export type { ImageLimits } from './image/limits.js';

@@ -1,0 +1,10 @@
+/** Limits on the images the decoder accepts (in a module of its own so the core can name them without the decoders). */
+export interface ImageLimits {
+  /** Largest accepted width × height. */
+  maxImagePixels: number;
+  /** Largest accepted width or height, in pixels. */
+  maxImageSide: number;
+}
+
+/** 40 megapixels and 16384 pixels a side. jpeg-js needs up to about 0.9 GB to decode a 40-megapixel JPEG. */
+export const DEFAULT_IMAGE_LIMITS: Readonly<ImageLimits> = Object.freeze({ maxImagePixels: 40e6, maxImageSide: 16384 });
