@@ -1,0 +1,9 @@
+import { configDefaults, defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    // The browser and ARM checks need Debian packages (chromium, qemu); .ci/run installs those and
+    // runs them as `npm run test:browser` and `npm run test:arm`.
+    exclude: [...configDefaults.exclude, 'test/browser/**', 'test/arm/**'],
+  },
+});
