@@ -4,6 +4,6 @@ export default defineConfig({
   test: {
     // The browser and ARM checks need Debian packages (chromium, qemu); .ci/run installs those and
     // runs them as `npm run test:browser` and `npm run test:arm`.
-    exclude: [...configDefaults.exclude, 'test/browser/**', 'test/arm/**'],
+    exclude: [...configDefaults.exclude, 'test/browser/**', 'test/arm/**', '.cache/**'],
   },
 });

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,7 +20,8 @@ beforeAll(() => {
   run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', join(project, tarball)]);
 }, 180_000);
 
-describe('the packed npm package', () => {
+// Each step starts node or tsc on a whole package: seconds, more on a loaded machine.
+describe('the packed npm package', { timeout: 60_000 }, () => {
   it('ships the built entries, the wasm and the bundled models, and not the sources', () => {
     const files = run('npm', ['pack', '--ignore-scripts', '--dry-run', '--json'], root);
     const paths = (JSON.parse(files)[0].files as { path: string }[]).map((f) => f.path);

@@ -1,0 +1,100 @@
+// Checks the built package (dist/node.js) against the x86-64 goldens on whatever machine runs it:
+// int8 models must give the golden int32 output sums exactly (bit for bit), f32 models must stay
+// within 1e-4 of onnxruntime's probabilities with the same top-5. Run by test/arm/run.sh under qemu
+// (arm64 with the official Node 20 build, armv7 with Debian's Node 18), and works on x86 too:
+// `node test/arm/check.mjs` (after `npm run build`).
+// Plain JavaScript that Node 18 understands, so Debian's armhf Node can run it.
+// Also prints an FNV-1a digest of every model's logits over all images: wasm SIMD without relaxed
+// ops is deterministic, so the f32 digests should match across machines too (informational).
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+if (!existsSync(`${root}dist/node.js`)) {
+  console.error('check.mjs: dist/node.js is missing; run `npm run build` first');
+  process.exit(2);
+}
+
+// A function returning v128.const 0: valid only where the engine has fixed-width SIMD.
+const simdProbe = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 22, 1, 20, 0, 253, 12, ...new Array(16).fill(0), 11]);
+const simd = WebAssembly.validate(simdProbe);
+console.log(`squeezewasm check: node ${process.version}, arch ${process.arch}, wasm SIMD ${simd ? 'yes' : 'NO'}`);
+if (!simd) {
+  console.error('FAILED: this engine has no WebAssembly SIMD, which squeezewasm requires');
+  process.exit(1);
+}
+
+const { loadClassifier } = await import(`${root}dist/node.js`);
+
+const fixtures = `${root}test/fixtures/`;
+const images = readdirSync(`${fixtures}images`).sort();
+const golden = (name) => JSON.parse(readFileSync(`${fixtures}goldens/${name}.json`, 'utf8')).images;
+const topK = (xs, k) =>
+  Array.from(xs, (_, i) => i)
+    .sort((a, b) => xs[b] - xs[a] || a - b)
+    .slice(0, k);
+
+function fnv1a(hash, bytes) {
+  for (let i = 0; i < bytes.length; i++) hash = Math.imul(hash ^ bytes[i], 16777619) >>> 0;
+  return hash;
+}
+
+// [bundled model, golden file]
+const models = [
+  ['squeezenet1.1-int8', 'squeezenet1.1-int8'],
+  ['squeezenet1.0-int8', 'squeezenet1.0-int8'],
+  ['squeezenet1.1-f32', 'squeezenet1.1'],
+  ['squeezenet1.0-f32', 'squeezenet1.0'],
+];
+
+console.log(`${images.length} images: ${images.join(' ')}`);
+let failures = 0;
+for (const [model, goldenName] of models) {
+  const want = golden(goldenName);
+  const missing = images.filter((file) => !want[file]);
+  const extra = Object.keys(want).filter((file) => !images.includes(file));
+  if (missing.length || extra.length) {
+    console.log(`  goldens/${goldenName}.json does not match the fixture images: missing ${missing.join(' ') || '-'}, extra ${extra.join(' ') || '-'}`);
+    failures += extra.length; // a missing image is counted below, as not matched
+  }
+  const net = await loadClassifier(model);
+  const int8 = model.endsWith('-int8');
+  let matches = 0;
+  let maxDiff = 0;
+  let digest = 2166136261;
+  const times = [];
+  for (const file of images) {
+    const bytes = new Uint8Array(readFileSync(`${fixtures}images/${file}`));
+    const t0 = performance.now();
+    const result = net.classifySync(bytes);
+    times.push(performance.now() - t0);
+    digest = fnv1a(digest, new Uint8Array(result.logits.buffer, result.logits.byteOffset, result.logits.byteLength));
+    if (!want[file]) continue;
+    let ok;
+    if (int8) {
+      // Integer arithmetic must be bit-exact on every platform: compare the raw int32 sums that the
+      // last layer leaves in wasm memory (the dequantized float logits are derived from them).
+      const { ptr, c, dtype } = net.planned.output;
+      if (dtype !== 'i32') throw new Error(`${model}: expected an i32 output, the plan has ${dtype}`);
+      const got = new Int32Array(net.planned.kernels.memory.buffer, ptr, c);
+      const sums = want[file].outputSums;
+      ok = got.length === sums.length && sums.every((s, i) => got[i] === s);
+    } else {
+      const probs = want[file].probabilities;
+      let diff = probs.length === result.probabilities.length ? 0 : Infinity;
+      for (let i = 0; i < probs.length; i++) diff = Math.max(diff, Math.abs(result.probabilities[i] - probs[i]));
+      maxDiff = Math.max(maxDiff, diff);
+      ok = diff <= 1e-4 && topK(result.probabilities, 5).join() === topK(probs, 5).join();
+    }
+    if (ok) matches++;
+    else console.log(`  MISMATCH ${model} ${file}`);
+  }
+  failures += images.length - matches;
+  net.dispose();
+  // The first inference includes wasm tier-up (slow under qemu), so report the median.
+  const ms = times.sort((a, b) => a - b)[times.length >> 1];
+  const what = int8 ? `${matches}/${images.length} exact` : `${matches}/${images.length} ok, max prob diff ${maxDiff.toExponential(2)}`;
+  console.log(`${model.padEnd(20)} ${what}, ${ms.toFixed(0)} ms/inference (median), logits digest ${digest.toString(16).padStart(8, '0')}`);
+}
+console.log(failures ? `FAILED: ${failures} mismatches` : 'all match');
+process.exitCode = failures ? 1 : 0;

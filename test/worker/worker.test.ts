@@ -1,0 +1,172 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ReadableStream } from 'node:stream/web';
+import { fileURLToPath } from 'node:url';
+import type { Miniflare, Response as MiniflareResponse } from 'miniflare';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildWorker, measureWorker, startWorker, WORKER_GZIP_BUDGET, type WorkerBundle } from '../../bench/worker-size.js';
+import type { Prediction } from '../../src/node.js';
+import { loadClassifier } from '../../src/node.js';
+
+// examples/worker bundled as wrangler deploys it, running in workerd, compared with the Node API.
+const imagesDir = fileURLToPath(new URL('../fixtures/images/', import.meta.url));
+const images = readdirSync(imagesDir)
+  .sort()
+  .map((file) => ({ file, bytes: new Uint8Array(readFileSync(join(imagesDir, file))) }));
+const panda = images.find((i) => i.file === 'n02510455_giant_panda.jpg')!;
+
+interface Answer {
+  top: Prediction[];
+  model: string;
+  ms: number;
+}
+interface ErrorAnswer {
+  error: { code: string; message: string };
+}
+
+let dir = '';
+let bundle: WorkerBundle;
+let mf: Miniflare;
+/** workerd's address, for requests dispatchFetch cannot make. */
+let url: URL;
+const expected = new Map<string, Prediction[]>();
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'squeezewasm-worker-'));
+  bundle = await buildWorker(dir);
+  mf = startWorker(bundle);
+  const net = await loadClassifier('squeezenet1.1-int8');
+  for (const { file, bytes } of images) expected.set(file, net.classifySync(bytes, { top: 5 }).top);
+  net.dispose();
+  url = await mf.ready;
+}, 60_000);
+
+afterAll(async () => {
+  await mf?.dispose();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+const post = (body: Uint8Array | null, headers: Record<string, string> = {}) => mf.dispatchFetch('http://worker/', { method: 'POST', body, headers });
+
+/** The Worker's top 5 matches the Node API's: same classes in the same order, probabilities within 1e-6. */
+function expectSameTop(actual: Prediction[], want: Prediction[]): void {
+  expect(actual.map((p) => [p.index, p.label])).toEqual(want.map((p) => [p.index, p.label]));
+  for (let i = 0; i < want.length; i++) expect(Math.abs(actual[i].probability - want[i].probability)).toBeLessThanOrEqual(1e-6);
+}
+
+async function expectError(res: MiniflareResponse, status: number, code: string): Promise<void> {
+  expect(res.status).toBe(status);
+  expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+  const body = (await res.json()) as ErrorAnswer;
+  expect(body.error.code).toBe(code);
+  expect(body.error.message).toEqual(expect.any(String));
+}
+
+describe('the Cloudflare Worker example in workerd', () => {
+  it('uploads the wasm as a compiled module and the model as data, within the size budget', () => {
+    expect(bundle.modules.map((m) => [m.type, m.name.replace(/^[0-9a-f]{40}-/, '')])).toEqual([
+      ['ESModule', 'index.js'],
+      ['CompiledWasm', 'squeezewasm.wasm'],
+      ['Data', 'squeezenet1.1-int8.sqz'],
+    ]);
+    expect(measureWorker(bundle).gzip).toBeLessThanOrEqual(WORKER_GZIP_BUDGET);
+  });
+
+  it('answers GET with usage text', async () => {
+    const res = await mf.dispatchFetch('http://worker/');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
+    expect(await res.text()).toMatch(/POST a JPEG or PNG/);
+  });
+
+  // First to reach the isolate, so they also race to create its one classifier.
+  it('gives each of 24 concurrent requests its own answer', async () => {
+    const burst = Array.from({ length: 24 }, (_, i) => images[i % images.length]);
+    const answers = await Promise.all(
+      burst.map(async (image) => {
+        const res = await post(image.bytes);
+        expect(res.status).toBe(200);
+        return (await res.json()) as Answer;
+      }),
+    );
+    answers.forEach((a, i) => expectSameTop(a.top, expected.get(burst[i].file)!));
+  });
+
+  it('classifies a POSTed JPEG exactly as the Node API does', async () => {
+    const res = await post(panda.bytes);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as Answer;
+    expect(body.model).toBe('squeezenet1.1-int8');
+    expect(body.ms).toEqual(expect.any(Number));
+    expect(body.top).toHaveLength(5);
+    expect(body.top[0].label).toBe('giant panda');
+    const p = body.top.map((t) => t.probability);
+    for (let i = 1; i < p.length; i++) expect(p[i]).toBeLessThanOrEqual(p[i - 1]);
+    expect(p.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(1);
+    expectSameTop(body.top, expected.get(panda.file)!);
+  });
+
+  it('refuses an empty body with 400', async () => {
+    await expectError(await post(null), 400, 'E_EMPTY_BODY');
+    await expectError(await post(new Uint8Array(0)), 400, 'E_EMPTY_BODY');
+  });
+
+  it('refuses bytes that are not an image with 415', async () => {
+    let seed = 1;
+    const noise = Uint8Array.from({ length: 4096 }, () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 24));
+    noise[0] = 0; // neither a JPEG (ff d8 ff) nor a PNG (89 50 4e 47) signature
+    await expectError(await post(noise), 415, 'E_IMAGE_FORMAT');
+  });
+
+  it('refuses a corrupt image with 422', async () => {
+    await expectError(await post(panda.bytes.subarray(0, 64)), 422, 'E_IMAGE_DECODE');
+  });
+
+  it('refuses an image of too many pixels with 413 before decoding it', async () => {
+    // A PNG signature and an IHDR chunk declaring 5000x5000 RGB, and nothing else.
+    const png = new Uint8Array(33);
+    png.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52]);
+    const view = new DataView(png.buffer);
+    view.setUint32(16, 5000);
+    view.setUint32(20, 5000);
+    png.set([8, 2, 0, 0, 0], 24);
+    await expectError(await post(png), 413, 'E_LIMIT');
+  });
+
+  it('refuses an oversized Content-Length with 413 before the body is sent', async () => {
+    // As curl does for large uploads: send the headers, and the body only after a 100 Continue.
+    const declared = 8 * 1024 * 1024 + 1;
+    const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request(url, { method: 'POST', headers: { 'content-length': String(declared), expect: '100-continue' } });
+      req.on('continue', () => reject(new Error('the Worker asked for the body')));
+      req.on('response', (r) => {
+        let body = '';
+        r.setEncoding('utf8');
+        r.on('data', (d: string) => (body += d));
+        r.on('end', () => {
+          resolve({ status: r.statusCode!, body });
+          req.destroy();
+        });
+      });
+      req.on('error', reject);
+      req.flushHeaders();
+    });
+    expect(res.status).toBe(413);
+    expect((JSON.parse(res.body) as ErrorAnswer).error).toMatchObject({ code: 'E_LIMIT', message: expect.stringContaining(`is ${declared} bytes`) });
+  });
+
+  it('refuses an oversized chunked body with 413 while reading it', async () => {
+    const chunk = new Uint8Array(1024 * 1024);
+    let chunks = 0;
+    const body = new ReadableStream<Uint8Array>({ pull: (c) => (chunks++ < 9 ? c.enqueue(chunk) : c.close()) });
+    await expectError(await mf.dispatchFetch('http://worker/', { method: 'POST', body, duplex: 'half' }), 413, 'E_LIMIT');
+  });
+
+  it('refuses other methods with 405', async () => {
+    const res = await mf.dispatchFetch('http://worker/', { method: 'PUT', body: panda.bytes });
+    expect(res.headers.get('allow')).toBe('GET, HEAD, POST');
+    await expectError(res, 405, 'E_METHOD');
+  });
+});
