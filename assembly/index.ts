@@ -9,7 +9,10 @@ export {
   f32_copy_simd, f32_copy_ref,
 } from './kernels/f32-pool';
 export { i8_igemm_4x8c2_simd, i8_igemm_ref, i8_igemm_4x8c2_i16in_simd, i8_igemm_i16in_ref } from './kernels/i8-igemm';
-export { i8_winograd3x3_simd, i8_winograd3x3_ref, i8_winograd_scratch_v, i8_winograd_scratch_m } from './kernels/i8-winograd';
+export {
+  i8_winograd3x3_simd, i8_winograd3x3_ref, i8_winograd3x3_i16in_simd, i8_winograd3x3_i16in_ref,
+  i8_winograd_scratch_v, i8_winograd_scratch_m,
+} from './kernels/i8-winograd';
 export {
   u8_maxpool_simd, u8_maxpool_ref,
   u8_avgpool_simd, u8_avgpool_ref,

@@ -1,7 +1,7 @@
 /**
- * `npm run bench [-- --shared ../shared --runs 40]`: end-to-end and per-layer latency of every
- * bundled model, single thread, with onnxruntime-web (wasm SIMD, 1 thread) timed on the same
- * network and input in the same process. Prints tables and writes bench/out/bench.json.
+ * `npm run bench [-- --shared ../shared --runs 40]`: inference, end-to-end and per-layer latency of
+ * every bundled model, single thread, with onnxruntime-web (wasm SIMD, 1 thread) timed on the same
+ * network and input in the same process, in turns. Prints tables and writes bench/out/bench.json.
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -38,45 +38,64 @@ const rows: Record<string, unknown>[] = [];
 const layerRows: Record<string, unknown>[] = [];
 ort.env.wasm.numThreads = 1;
 
-for (const name of models) {
-  const net = await loadClassifier(name);
-  const plan = net.planned;
-  const macs = plan.steps.reduce((s, step) => s + step.macs, 0);
-  net.setInput(image);
-  const inference = await time(`${name} inference`, () => run(plan));
-  const endToEnd = await time(`${name} end-to-end`, () => net.classifySync(image));
-  const base = name.replace(/-(f32|int8)$/, '');
-  const precision = net.model.precision;
+/** Median, p10 and p90 of a list of timings. */
+const stats = (xs: number[]): { median: number; p10: number; p90: number } => {
+  const s = [...xs].sort((a, b) => a - b);
+  const q = (p: number): number => s[Math.min(s.length - 1, Math.floor(p * s.length))];
+  return { median: q(0.5), p10: q(0.1), p90: q(0.9) };
+};
+
+// The machine's speed drifts over seconds (a shared VM), so the runtimes compared on one network
+// take turns, one inference each per round, instead of one timing loop after another: their ratios
+// then compare like with like.
+for (const base of new Set(models.map((m) => m.replace(/-(f32|int8)$/, '')))) {
+  const nets = await Promise.all(models.filter((m) => m.replace(/-(f32|int8)$/, '') === base).map((m) => loadClassifier(m)));
+  const macs = nets[0].planned.steps.reduce((s, step) => s + step.macs, 0);
+  const contenders: { runtime: string; precision: string; run: () => unknown }[] = nets.map((net) => {
+    net.setInput(image);
+    return { runtime: 'squeezewasm', precision: net.model.precision, run: () => run(net.planned) };
+  });
+  const onnx = `${values.shared}/models/${base}.onnx`;
+  let session: ort.InferenceSession | undefined;
+  if (existsSync(onnx)) {
+    session = await ort.InferenceSession.create(readFileSync(onnx), { executionProviders: ['wasm'] });
+    const { h, w } = nets[0].planned.input;
+    const pixels = decodeImage(image);
+    const nhwc = new Float32Array(h * w * 3);
+    preprocess(pixels.data, pixels.width, pixels.height, nets[0].model.input, nhwc);
+    const feeds = { [session.inputNames[0]]: new ort.Tensor('float32', toNCHW(nhwc, h, w), [1, 3, h, w]) };
+    contenders.push({ runtime: 'onnxruntime-web', precision: 'f32', run: () => session!.run(feeds) });
+  } else {
+    console.warn(`(${onnx} not found: onnxruntime-web not timed; pass --shared <dir>)`);
+  }
   const row = (runtime: string, p: string, what: string, t: { median: number; p10: number; p90: number }) => ({
     model: base, runtime, precision: p, what, median_ms: t.median, p10_ms: t.p10, p90_ms: t.p90, gmacs: macs / t.median / 1e6,
   });
-  rows.push(row('squeezewasm', precision, 'inference', inference), row('squeezewasm', precision, 'end-to-end', endToEnd));
-
-  const onnx = `${values.shared}/models/${base}.onnx`;
-  // onnxruntime-web runs the float ONNX once per network (its f32 and int8 files share it).
-  const ortTimed = rows.some((r) => r.model === base && r.runtime === 'onnxruntime-web');
-  if (!ortTimed && existsSync(onnx)) {
-    const session = await ort.InferenceSession.create(readFileSync(onnx), { executionProviders: ['wasm'] });
-    const { h, w } = plan.input;
-    const pixels = decodeImage(image);
-    const nhwc = new Float32Array(h * w * 3);
-    preprocess(pixels.data, pixels.width, pixels.height, net.model.input, nhwc);
-    const nchw = toNCHW(nhwc, h, w);
-    const feeds = { [session.inputNames[0]]: new ort.Tensor('float32', nchw, [1, 3, h, w]) };
-    // tinybench awaits async tasks, so session.run is timed to its result.
-    rows.push(row('onnxruntime-web', 'f32', 'inference', await time(`${base} ort`, () => session.run(feeds))));
-    await session.release();
-  } else if (!ortTimed) {
-    console.warn(`(${onnx} not found: onnxruntime-web not timed; pass --shared <dir>)`);
+  const samples = contenders.map(() => [] as number[]);
+  for (let round = -5; round < runs; round++) {
+    for (let j = 0; j < contenders.length; j++) {
+      const c = (j + Math.max(0, round)) % contenders.length;
+      const t0 = performance.now();
+      await contenders[c].run();
+      if (round >= 0) samples[c].push(performance.now() - t0);
+    }
   }
+  contenders.forEach((c, j) => rows.push(row(c.runtime, c.precision, 'inference', stats(samples[j]))));
+  await session?.release();
 
-  const perStep = plan.steps.map(() => [] as number[]);
-  for (let i = 0; i < runs; i++) net.runTimed(() => performance.now()).ms.forEach((ms, j) => perStep[j].push(ms));
-  plan.steps.forEach((step, j) => {
-    const ms = median(perStep[j]);
-    layerRows.push({ model: base, precision, layer: step.name, op: step.op, mmacs: step.macs / 1e6, ms, gmacs: step.macs ? step.macs / ms / 1e6 : undefined });
-  });
-  net.dispose();
+  for (const net of nets) {
+    rows.push(row('squeezewasm', net.model.precision, 'end-to-end', await time(`${net.name} end-to-end`, () => net.classifySync(image))));
+  }
+  // Per layer, the precisions in turn as well.
+  const perStep = nets.map((net) => net.planned.steps.map(() => [] as number[]));
+  for (let i = 0; i < runs; i++) nets.forEach((net, n) => net.runTimed(() => performance.now()).ms.forEach((ms, j) => perStep[n][j].push(ms)));
+  nets.forEach((net, n) =>
+    net.planned.steps.forEach((step, j) => {
+      const ms = median(perStep[n][j]);
+      layerRows.push({ model: base, precision: net.model.precision, layer: step.name, op: step.op, mmacs: step.macs / 1e6, ms, gmacs: step.macs ? step.macs / ms / 1e6 : undefined });
+    }),
+  );
+  for (const net of nets) net.dispose();
 }
 
 const cpu = os.cpus()[0]?.model ?? 'unknown CPU';

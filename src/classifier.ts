@@ -6,7 +6,7 @@
 import { ArgumentError } from './errors.js';
 import type { ImageLimits } from './image/limits.js';
 import { preprocess } from './image/preprocess.js';
-import type { InputSpec, Model, Provenance, QuantParams } from './model/format.js';
+import { I16_MAX, type InputSpec, type Model, type Provenance, type QuantParams } from './model/format.js';
 import { DEFAULT_READ_LIMITS, readModel, type ReadLimits } from './model/read.js';
 import { planModel, type KernelVariant, type Plan } from './runtime/plan.js';
 import { run, runTimed, softmax, topK } from './runtime/run.js';
@@ -178,9 +178,9 @@ export class Classifier {
   }
 }
 
-/** q = clamp(round(x / scale) + zeroPoint) to the range of `out` (0..255 or -32768..32767), rounding half away from zero. */
+/** q = clamp(round(x / scale) + zeroPoint) to the range of `out` (0..255 or -I16_MAX..I16_MAX), rounding half away from zero. */
 export function quantize(x: Float32Array, q: QuantParams, out: Uint8Array | Int16Array): void {
-  const [lo, hi] = out instanceof Uint8Array ? [0, 255] : [-32768, 32767];
+  const [lo, hi] = out instanceof Uint8Array ? [0, 255] : [-I16_MAX, I16_MAX];
   for (let i = 0; i < x.length; i++) {
     const v = x[i] / q.scale;
     out[i] = Math.min(hi, Math.max(lo, (v < 0 ? -Math.round(-v) : Math.round(v)) + q.zeroPoint));

@@ -16,6 +16,9 @@ import { ArgumentError, LimitError } from './errors.js';
 import { DEFAULT_READ_LIMITS } from './model/read.js';
 
 export * from './index.js';
+// Model preparation (Node only: they read whole ONNX files and calibration sets).
+export { convertOnnx, type OnnxConvertMeta } from './convert/onnx.js';
+export { quantizeModel, type QuantizeOptions, type QuantizeResult, type CandidateReport, type RangeMethod } from './convert/quantize.js';
 import { decodeImage } from './image/decode.js';
 
 // src/node.ts and its bundle dist/node.js both sit one level below the package root.

@@ -99,14 +99,14 @@ for (const { onnx, meta } of models) {
     ...result.model,
     provenance: {
       ...model.provenance,
-      notes: `${model.provenance.notes} Quantized to int8 by squeezewasm (per-channel int8 weights with GPTQ rounding, cross-layer equalization, uint8 activations with ${result.chosen} ranges, int16 input), calibrated on ${result.calibrationImages} images of the ImageNet sample (every other class), ${result.heldOutImages} more held out to choose the ranges.`,
+      notes: `${model.provenance.notes} Quantized to int8 by squeezewasm (per-channel int8 weights with GPTQ rounding, cross-layer equalization, uint8 activations with ${result.chosen} ranges, int16 for the input and for Fire squeeze outputs), calibrated on the ${result.calibrationImages} images of the ImageNet sample (every other class).`,
     },
   };
   const int8Bytes = writeModel(int8);
   if (int8Bytes.length > MAX_INT8_BYTES) throw new Error(`${int8.name} is ${int8Bytes.length} bytes, over the ${MAX_INT8_BYTES}-byte budget`);
   writeFileSync(join(out, `${int8.name}.sqz`), int8Bytes);
   const report = result.candidates.map((c) => `${c.method} ${(100 * c.agreement).toFixed(1)}%`).join(', ');
-  console.log(`weights/${int8.name}.sqz: ${int8Bytes.length} bytes; held-out agreement ${report}; chose ${result.chosen}`);
+  console.log(`weights/${int8.name}.sqz: ${int8Bytes.length} bytes; agreement ${report}; chose ${result.chosen}`);
 }
 writeFileSync(join(out, 'imagenet-labels.txt'), labelsText);
 writeFileSync(join(out, 'LICENSE-squeezenet1.0.txt'), bsdLicense);

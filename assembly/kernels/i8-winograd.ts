@@ -6,9 +6,12 @@ import { requant, requantRound, requantScalar } from './requant';
 //   Y = A^T [ U (.) V ] A / 4,   V = B^T d B,   U = G' g G'^T
 // with G' = 2G integer, so U = 4 G g G^T and Y' = A^T [U (.) V] A is exactly 4x the direct
 // convolution: the shift by 2 loses nothing and the result equals the direct kernel's bit for bit.
-// |V| <= 4 * 255 and |U| <= 9 * 127 fit int16, so the 16 element-wise products summed over channels
-// are 16 int16 GEMMs on i32x4.dot_i16x8_s: 16 multiplies per 2x2 outputs instead of 36.
-// Sums stay below 2^31 for up to 200 input channels (the planner checks).
+// |V| <= 4 * 255 (uint8 input) or 4 * 4095 (int16 input, which holds at most 13 bits) and
+// |U| <= 9 * 127 fit int16, so the 16 element-wise products summed over channels are 16 int16 GEMMs
+// on i32x4.dot_i16x8_s: 16 multiplies per 2x2 outputs instead of 36. From there to Y' everything
+// is additions and multiplications that wrap mod 2^32, so Y' is exact whenever Y' itself fits
+// int32, whatever intermediate sums do: the planner uses this kernel only where
+// 4 * max|input| * sum|weights| < 2^31 for every output channel.
 //
 //   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]   G' = [2 0 0; 1 1 1; 1 -1 1; 0 0 2]
 //   A^T = [1 1 1 0; 0 1 -1 -1]
@@ -19,7 +22,8 @@ import { requant, requantRound, requantScalar } from './requant';
 //
 // Weights, per block of 8 output channels: bias i32[8] (not zero-point folded: V already has the
 // zero point subtracted), multiplier i32[8], then U as i16 [16][Cp / 2][8][2].
-// `pad` points to Cp bytes equal to the input zero point (read where a tile leaves the image).
+// `pad` points to Cp input elements equal to the zero point (read where a tile leaves the image).
+// Outputs are uint8, or int16 if `wide`.
 
 const TB: i32 = 16;
 
@@ -40,21 +44,30 @@ function pixel(inp: usize, H: i32, W: i32, inStride: i32, pad: usize, y: i32, x:
   return <u32>y < <u32>H && <u32>x < <u32>W ? inp + <usize>(y * W + x) * inStride : pad;
 }
 
+/** 8 channels of input from `at`, minus the zero point, as int16 lanes. */
+// @ts-ignore: decorator
+@inline
+function load8<T>(at: usize, zv: v128): v128 {
+  if (sizeof<T>() == 1) return i16x8.sub(v128.load8x8_u(at), zv);
+  return v128.load(at);
+}
+
 /** V = B^T (d - z) B for one tile, 8 channels at a time, written to dst + ij * ijStride. */
 // @ts-ignore: decorator
 @inline
-function inputTile(
+function inputTile<T>(
   inp: usize, H: i32, W: i32, C: i32, inStride: i32, pad: usize, zv: v128,
   y0: i32, x0: i32, dst: usize, ijStride: usize,
 ): void {
   for (let c = 0; c < C; c += 8) {
     const cb = <usize>c;
+    const cin = cb * sizeof<T>();
     // Row transform per column j: t0 = d0 - d2, t1 = d1 + d2, t2 = d2 - d1, t3 = d1 - d3.
     for (let j = 0; j < 4; j++) {
-      const d0 = i16x8.sub(v128.load8x8_u(pixel(inp, H, W, inStride, pad, y0, x0 + j) + cb), zv);
-      const d1 = i16x8.sub(v128.load8x8_u(pixel(inp, H, W, inStride, pad, y0 + 1, x0 + j) + cb), zv);
-      const d2 = i16x8.sub(v128.load8x8_u(pixel(inp, H, W, inStride, pad, y0 + 2, x0 + j) + cb), zv);
-      const d3 = i16x8.sub(v128.load8x8_u(pixel(inp, H, W, inStride, pad, y0 + 3, x0 + j) + cb), zv);
+      const d0 = load8<T>(pixel(inp, H, W, inStride, pad, y0, x0 + j) + cin, zv);
+      const d1 = load8<T>(pixel(inp, H, W, inStride, pad, y0 + 1, x0 + j) + cin, zv);
+      const d2 = load8<T>(pixel(inp, H, W, inStride, pad, y0 + 2, x0 + j) + cin, zv);
+      const d3 = load8<T>(pixel(inp, H, W, inStride, pad, y0 + 3, x0 + j) + cin, zv);
       // Stash t[i][j] in V's slots ij = i*4 + j; the column pass below reads them back.
       v128.store(dst + <usize>j * ijStride + (cb << 1), i16x8.sub(d0, d2));
       v128.store(dst + <usize>(4 + j) * ijStride + (cb << 1), i16x8.add(d1, d2));
@@ -73,11 +86,30 @@ function inputTile(
   }
 }
 
-/** The SIMD kernel. Scratch: V of {@link i8_winograd_scratch_v} bytes, M of {@link i8_winograd_scratch_m}. */
+/** The SIMD kernel over uint8 input. Scratch: V of {@link i8_winograd_scratch_v} bytes, M of {@link i8_winograd_scratch_m}. */
 export function i8_winograd3x3_simd(
   H: i32, W: i32, C: i32, inp: usize, inStride: i32, zIn: i32, pad: usize,
   N: i32, weights: usize, out: usize, outStride: i32,
-  shift: i32, zOut: i32, qmin: i32, qmax: i32, V: usize, M: usize,
+  shift: i32, zOut: i32, qmin: i32, qmax: i32, V: usize, M: usize, wide: bool,
+): void {
+  winograd<u8>(H, W, C, inp, inStride, zIn, pad, N, weights, out, outStride, shift, zOut, qmin, qmax, V, M, wide);
+}
+
+/** The same over int16 input (zero point 0). */
+export function i8_winograd3x3_i16in_simd(
+  H: i32, W: i32, C: i32, inp: usize, inStride: i32, zIn: i32, pad: usize,
+  N: i32, weights: usize, out: usize, outStride: i32,
+  shift: i32, zOut: i32, qmin: i32, qmax: i32, V: usize, M: usize, wide: bool,
+): void {
+  winograd<i16>(H, W, C, inp, inStride, zIn, pad, N, weights, out, outStride, shift, zOut, qmin, qmax, V, M, wide);
+}
+
+// @ts-ignore: decorator
+@inline
+function winograd<T>(
+  H: i32, W: i32, C: i32, inp: usize, inStride: i32, zIn: i32, pad: usize,
+  N: i32, weights: usize, out: usize, outStride: i32,
+  shift: i32, zOut: i32, qmin: i32, qmax: i32, V: usize, M: usize, wide: bool,
 ): void {
   const tilesW = (W + 1) >> 1;
   const tiles = tilesW * ((H + 1) >> 1);
@@ -90,8 +122,8 @@ export function i8_winograd3x3_simd(
   const round = requantRound(shift);
   const pre = max(0, 32 - shift), post = max(0, shift - 32);
   const zOutV = i32x4.splat(zOut);
-  const lov = i8x16.splat(<i8>qmin);
-  const hiv = i8x16.splat(<i8>qmax);
+  const lov = wide ? i16x8.splat(<i16>qmin) : i8x16.splat(<i8>qmin);
+  const hiv = wide ? i16x8.splat(<i16>qmax) : i8x16.splat(<i8>qmax);
   for (let t0 = 0; t0 < tiles; t0 += TB) {
     // The last block shrinks to the remaining tiles, rounded up to the micro-kernel's 4.
     const tb = min(TB, (tiles - t0 + 3) & ~3);
@@ -99,7 +131,7 @@ export function i8_winograd3x3_simd(
       // Tiles past the end repeat the last one; their outputs are not stored.
       const t = min(t0 + tt, tiles - 1);
       const ty = t / tilesW, tx = t - ty * tilesW;
-      inputTile(inp, H, W, C, inStride, pad, zv, 2 * ty - 1, 2 * tx - 1, V + <usize>tt * vRow, ijStride);
+      inputTile<T>(inp, H, W, C, inStride, pad, zv, 2 * ty - 1, 2 * tx - 1, V + <usize>tt * vRow, ijStride);
     }
     for (let nb = 0; nb < N; nb += 8) {
       const wBlock = weights + <usize>(nb >> 3) * blockBytes;
@@ -162,15 +194,27 @@ export function i8_winograd3x3_simd(
           const y01 = requant(i32x4.add(i32x4.shr_s(i32x4.sub(i32x4.sub(s01, s02), s03), 2), b), mult, round, pre, post, zOutV);
           const y10 = requant(i32x4.add(i32x4.shr_s(i32x4.add(i32x4.add(s10, s11), s12), 2), b), mult, round, pre, post, zOutV);
           const y11 = requant(i32x4.add(i32x4.shr_s(i32x4.sub(i32x4.sub(s11, s12), s13), 2), b), mult, round, pre, post, zOutV);
-          // Narrow to bytes: four outputs x 4 channels, then scatter the 2x2 pixels.
+          // Narrow: four outputs x 4 channels, then scatter the 2x2 pixels.
           const p16a = i16x8.narrow_i32x4_s(y00, y01);
           const p16b = i16x8.narrow_i32x4_s(y10, y11);
-          const bytes = i8x16.min_u(i8x16.max_u(i8x16.narrow_i16x8_u(p16a, p16b), lov), hiv);
           const oy = 2 * ty, ox = 2 * tx;
           const c = nb + (half << 2);
-          const dst = out + <usize>c;
           const n = min(nLeft - (half << 2), 4);
           if (n <= 0) continue;
+          if (wide) {
+            const dst = out + (<usize>c << 1);
+            const a = i16x8.min_s(i16x8.max_s(p16a, lov), hiv);
+            const b = i16x8.min_s(i16x8.max_s(p16b, lov), hiv);
+            storePixel16(dst + <usize>(oy * W + ox) * outStride, i64x2.extract_lane(a, 0), n);
+            if (ox + 1 < W) storePixel16(dst + <usize>(oy * W + ox + 1) * outStride, i64x2.extract_lane(a, 1), n);
+            if (oy + 1 < H) {
+              storePixel16(dst + <usize>((oy + 1) * W + ox) * outStride, i64x2.extract_lane(b, 0), n);
+              if (ox + 1 < W) storePixel16(dst + <usize>((oy + 1) * W + ox + 1) * outStride, i64x2.extract_lane(b, 1), n);
+            }
+            continue;
+          }
+          const bytes = i8x16.min_u(i8x16.max_u(i8x16.narrow_i16x8_u(p16a, p16b), lov), hiv);
+          const dst = out + <usize>c;
           storePixel(dst + <usize>(oy * W + ox) * outStride, bytes, 0, n);
           if (ox + 1 < W) storePixel(dst + <usize>(oy * W + ox + 1) * outStride, bytes, 1, n);
           if (oy + 1 < H) {
@@ -195,6 +239,17 @@ function storePixel(dst: usize, v: v128, g: i32, n: i32): void {
   for (let i = 0; i < n; i++) store<u8>(dst + <usize>i, <u8>(word >>> (i << 3)));
 }
 
+/** Stores one pixel's 4 int16 channels (`bits`), or the first n < 4. */
+// @ts-ignore: decorator
+@inline
+function storePixel16(dst: usize, bits: i64, n: i32): void {
+  if (n == 4) {
+    store<i64>(dst, bits);
+    return;
+  }
+  for (let i = 0; i < n; i++) store<u16>(dst + (<usize>i << 1), <u16>(bits >>> (<i64>i << 4)));
+}
+
 const BT: usize = memory.data<i32>([1, 0, -1, 0, 0, 1, 1, 0, 0, -1, 1, 0, 0, 1, 0, -1]);
 const AT: usize = memory.data<i32>([1, 1, 1, 0, 0, 1, -1, -1]);
 
@@ -217,7 +272,26 @@ function at(a: i32, i: i32): i32 {
 export function i8_winograd3x3_ref(
   H: i32, W: i32, C: i32, inp: usize, inStride: i32, zIn: i32, pad: usize,
   N: i32, weights: usize, out: usize, outStride: i32,
-  shift: i32, zOut: i32, qmin: i32, qmax: i32, V: usize, M: usize,
+  shift: i32, zOut: i32, qmin: i32, qmax: i32, V: usize, M: usize, wide: bool,
+): void {
+  winogradRef<u8>(H, W, C, inp, inStride, zIn, pad, N, weights, out, outStride, shift, zOut, qmin, qmax, V, M, wide);
+}
+
+/** Scalar reference of {@link i8_winograd3x3_i16in_simd}. */
+export function i8_winograd3x3_i16in_ref(
+  H: i32, W: i32, C: i32, inp: usize, inStride: i32, zIn: i32, pad: usize,
+  N: i32, weights: usize, out: usize, outStride: i32,
+  shift: i32, zOut: i32, qmin: i32, qmax: i32, V: usize, M: usize, wide: bool,
+): void {
+  winogradRef<i16>(H, W, C, inp, inStride, zIn, pad, N, weights, out, outStride, shift, zOut, qmin, qmax, V, M, wide);
+}
+
+// @ts-ignore: decorator
+@inline
+function winogradRef<T>(
+  H: i32, W: i32, C: i32, inp: usize, inStride: i32, zIn: i32, pad: usize,
+  N: i32, weights: usize, out: usize, outStride: i32,
+  shift: i32, zOut: i32, qmin: i32, qmax: i32, V: usize, M: usize, wide: bool,
 ): void {
   const tilesW = (W + 1) >> 1;
   const tiles = tilesW * ((H + 1) >> 1);
@@ -233,7 +307,7 @@ export function i8_winograd3x3_ref(
           let v = 0;
           for (let r = 0; r < 4; r++) {
             for (let s = 0; s < 4; s++) {
-              const d = c < C ? <i32>load<u8>(pixel(inp, H, W, inStride, pad, y0 + r, x0 + s) + <usize>c) - zIn : 0;
+              const d = c < C ? <i32>load<T>(pixel(inp, H, W, inStride, pad, y0 + r, x0 + s) + <usize>c * sizeof<T>()) - zIn : 0;
               v += bt(i, r) * d * bt(j, s);
             }
           }
@@ -264,7 +338,9 @@ export function i8_winograd3x3_ref(
           }
           const acc = (y >> 2) + bias;
           const scaled = requantScalar(acc, mult, shift);
-          store<u8>(out + <usize>(oy * W + ox) * outStride + <usize>n, <u8>min(max(zOut + scaled, qmin), qmax));
+          const q = min(max(zOut + scaled, qmin), qmax);
+          if (wide) store<i16>(out + <usize>(oy * W + ox) * outStride + (<usize>n << 1), <i16>q);
+          else store<u8>(out + <usize>(oy * W + ox) * outStride + <usize>n, <u8>q);
         }
       }
     }

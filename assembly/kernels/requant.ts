@@ -4,24 +4,33 @@
 //
 // x64 has no 64-bit arithmetic right shift below AVX-512 (V8 emulates i64x2.shr_s with several
 // instructions), so the SIMD form takes the high 32 bits of each product with a shuffle and
-// shifts those: floor(x / 2^s) = floor(floor(x / 2^32) / 2^(s-32)) for s >= 32, and for s < 32 the
-// product is first shifted left by 32 - s, which cannot overflow because the loader guarantees
-// |acc * mult| < 2^(31 + shift). Same result as the scalar form, fewer instructions.
+// shifts those: floor(x / 2^s) = floor(floor(x / 2^32) / 2^(s-32)) for s >= 32. For s > 32 the
+// rounding term can be added after taking the high half, in 32 bits:
+// floor((floor(P / 2^32) + 2^(s-33)) / 2^(s-32)) = floor((P + 2^(s-1)) / 2^s), since adding an
+// integer commutes with the floor. Usual layers have s in 35..42, so that is the common path. For
+// s <= 32 the rounded product is first shifted left by 32 - s, which cannot overflow because the
+// loader guarantees |acc * mult| < 2^(31 + shift). Same result as the scalar form, fewer instructions.
 
-/** Per-kernel constants: rounding term, left shift before and right shift after taking the high half. */
+/** Per-kernel rounding term: 2^(shift-33) in 32-bit lanes if shift > 32, else 2^(shift-1) in 64-bit lanes. */
 // @ts-ignore: decorator
 @inline
 export function requantRound(shift: i32): v128 {
-  return i64x2.splat(<i64>1 << <i64>(shift - 1));
+  return shift > 32 ? i32x4.splat(1 << (shift - 33)) : i64x2.splat(<i64>1 << <i64>(shift - 1));
 }
 
-/** int32 lanes of `acc` scaled by `mult` (per lane) and `shift`, plus `zOut`. */
+/** int32 lanes of `acc` scaled by `mult` (per lane) and `shift`, plus `zOut`; pre = max(0, 32 - shift), post = max(0, shift - 32). */
 // @ts-ignore: decorator
 @inline
 export function requant(acc: v128, mult: v128, round: v128, pre: i32, post: i32, zOut: v128): v128 {
-  const lo = i64x2.shl(i64x2.add(i64x2.extmul_low_i32x4_s(acc, mult), round), pre);
-  const hi = i64x2.shl(i64x2.add(i64x2.extmul_high_i32x4_s(acc, mult), round), pre);
-  return i32x4.add(i32x4.shr_s(i8x16.shuffle(lo, hi, 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31), post), zOut);
+  const lo = i64x2.extmul_low_i32x4_s(acc, mult);
+  const hi = i64x2.extmul_high_i32x4_s(acc, mult);
+  if (post > 0) {
+    const high = i8x16.shuffle(lo, hi, 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31);
+    return i32x4.add(i32x4.shr_s(i32x4.add(high, round), post), zOut);
+  }
+  const rlo = i64x2.shl(i64x2.add(lo, round), pre);
+  const rhi = i64x2.shl(i64x2.add(hi, round), pre);
+  return i32x4.add(i8x16.shuffle(rlo, rhi, 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31), zOut);
 }
 
 /** The scalar form, for the reference kernels. */

@@ -77,6 +77,6 @@ export const quantizeCommand: Command = {
     for (const c of result.candidates) {
       console.log(`${c.method.padEnd(10)} agreement ${(100 * c.agreement).toFixed(1)} %  mean |logit error| ${c.logitError.toFixed(4)}${c.method === result.chosen ? '  (chosen)' : ''}`);
     }
-    console.log(`${output}: int8, ${result.calibrationImages} calibration images, ${result.heldOutImages} held out to choose the ranges`);
+    console.log(`${output}: int8, calibrated on ${result.calibrationImages} images`);
   },
 };

@@ -7,14 +7,14 @@
  *    a histogram of the values.
  * 2. Candidates: ranges from min/max, from a percentile, and from MSE-optimal clipping.
  * 3. Select: build each candidate int8 model and keep the one that agrees best with the float
- *    model's top-1 on held-out calibration images (within one standard error: smaller logit error).
+ *    model's top-1 on the calibration images (within one standard error: smaller logit error).
  * Deterministic: the same model and images give the same bytes.
  * @packageDocumentation
  */
 import { Classifier, type ImageInput } from '../classifier.js';
 import { ArgumentError } from '../errors.js';
 import { decodeImage } from '../image/decode.js';
-import type { ConvOp, Model, Op, QuantParams, Tensor } from '../model/format.js';
+import { I16_MAX, type ConvOp, type Model, type Op, type QuantParams, type Tensor } from '../model/format.js';
 import { inferShapes } from '../model/graph.js';
 import type { Step, View } from '../runtime/plan.js';
 import { gptqQuantize, PatchCovariance } from './gptq.js';
@@ -29,14 +29,14 @@ export interface QuantizeOptions {
   methods?: RangeMethod[];
   /** Percentile of values kept by the 'percentile' method (default 99.999). */
   percentile?: number;
-  /** Every how-many-th calibration image is held out of the ranges and used to measure agreement (default 4). */
-  holdoutEvery?: number;
   /** GPTQ weight rounding against the input covariance (default true); false rounds each weight to nearest. */
   gptq?: boolean;
   /** Calibration images whose conv inputs feed GPTQ's covariance (default 32). */
   gptqImages?: number;
   /** Cross-layer equalization before choosing ranges (default true). */
   equalize?: boolean;
+  /** Keep the activations that allow it (see {@link wideTensors}) as i16 (default true); false makes every activation u8. */
+  wide?: boolean;
   /** Called as work advances: phase, done, total. */
   onProgress?: (phase: 'observe' | 'select', done: number, total: number) => void;
 }
@@ -44,7 +44,7 @@ export interface QuantizeOptions {
 /** What the quantizer measured for one candidate. */
 export interface CandidateReport {
   method: RangeMethod;
-  /** Top-1 agreement with the float model on the held-out images. */
+  /** Top-1 agreement with the float model on the calibration images. */
   agreement: number;
   /** Mean absolute logit difference to the float model. */
   logitError: number;
@@ -56,10 +56,12 @@ export interface QuantizeResult {
   chosen: RangeMethod;
   candidates: CandidateReport[];
   calibrationImages: number;
-  heldOutImages: number;
 }
 
 const BINS = 2048;
+
+/** Fewest calibration images accepted: fewer cannot measure agreement at all. */
+const MIN_IMAGES = 4;
 
 /**
  * Histogram of |values| on each side of zero with a range that doubles (merging bin pairs) as
@@ -294,8 +296,27 @@ export function buildInt8(model: Model, quant: Map<string, QuantParams>, covaria
   return { ...model, name: model.name.replace(/-f32$/, '') + '-int8', precision: 'int8', ops, tensors, quant };
 }
 
-/** The range each quantization group gets under `method`, from its histogram. */
-function groupRanges(hist: Map<string, Histogram>, method: RangeMethod, percentile: number): Map<string, [number, number]> {
+/**
+ * Activations that can be `i16`: conv outputs read only by convs, in no shared quantization group
+ * (Fire's squeeze outputs). They are the narrowest tensors of the network, so 8 bits there lose the
+ * most, and the kernels multiply in int16 anyway: wide costs nothing but their (small) memory.
+ */
+export function wideTensors(model: Model, groups: Map<string, string>): Set<string> {
+  const readers = new Map<string, Op[]>();
+  for (const op of model.ops) for (const x of op.op === 'concat' ? op.inputs : [op.input]) readers.set(x, [...(readers.get(x) ?? []), op]);
+  const groupSize = new Map<string, number>();
+  for (const g of groups.values()) groupSize.set(g, (groupSize.get(g) ?? 0) + 1);
+  return new Set(
+    model.ops.flatMap((op) =>
+      op.op === 'conv' && op.output !== model.output && groupSize.get(groups.get(op.output)!) === 1 && (readers.get(op.output) ?? []).length > 0 && readers.get(op.output)!.every((r) => r.op === 'conv')
+        ? [op.output]
+        : [],
+    ),
+  );
+}
+
+/** The range each quantization group gets under `method`, from its histogram; `wide` groups have I16_MAX steps per side. */
+function groupRanges(hist: Map<string, Histogram>, method: RangeMethod, percentile: number, wide: Set<string>): Map<string, [number, number]> {
   const ranges = new Map<string, [number, number]>();
   for (const [group, h] of hist) {
     let lo = h.min;
@@ -303,6 +324,10 @@ function groupRanges(hist: Map<string, Histogram>, method: RangeMethod, percenti
     if (method === 'percentile') {
       hi = Math.min(hi, h.percentile('pos', percentile / 100));
       lo = Math.max(lo, -h.percentile('neg', percentile / 100));
+    } else if (method === 'mse' && wide.has(group)) {
+      // Symmetric around zero: each side has I16_MAX steps.
+      if (hi > 0) hi = Math.min(hi, h.mseClip('pos', I16_MAX));
+      if (lo < 0) lo = Math.max(lo, -h.mseClip('neg', I16_MAX));
     } else if (method === 'mse') {
       // Both sides share the 255 steps in proportion to their extent.
       const span = hi - lo || 1;
@@ -314,18 +339,24 @@ function groupRanges(hist: Map<string, Histogram>, method: RangeMethod, percenti
   return ranges;
 }
 
+/** Scale covering [lo, hi] as an i16 activation: zero point 0, I16_MAX steps per side. */
+function rangeToQuant16(lo: number, hi: number): QuantParams {
+  return { scale: Math.max(-lo, hi, 1e-8) / I16_MAX, zeroPoint: 0, dtype: 'i16' };
+}
+
 /**
- * The quantization of every activation from its group's range. The input's comes from the
- * preprocessing itself; when only convs read it, it is int16 (zero point 0). Global average pools
- * feeding the output keep exact int32 sums for the float softmax; the softmax output is float.
+ * The quantization of every activation from its group's range: u8, or i16 for the `wide` ones.
+ * The input's comes from the preprocessing itself; when only convs read it, it is i16 too. Global
+ * average pools feeding the output keep exact int32 sums for the float softmax; the softmax output
+ * is float.
  */
-export function activationQuant(model: Model, groups: Map<string, string>, ranges: Map<string, [number, number]>): Map<string, QuantParams> {
+export function activationQuant(model: Model, groups: Map<string, string>, ranges: Map<string, [number, number]>, wide = new Set<string>()): Map<string, QuantParams> {
   const shapes = inferShapes(model);
   const byGroup = new Map<string, QuantParams>();
-  for (const [group, [lo, hi]] of ranges) byGroup.set(group, rangeToQuant(lo, hi));
+  for (const [group, [lo, hi]] of ranges) byGroup.set(group, wide.has(group) ? rangeToQuant16(lo, hi) : rangeToQuant(lo, hi));
   const [lo, hi] = inputRange(model);
   const onlyConvs = model.ops.every((op) => op.op === 'conv' || !(op.op === 'concat' ? op.inputs : [op.input]).includes(model.input.name));
-  byGroup.set(groups.get(model.input.name)!, onlyConvs ? { scale: Math.max(-lo, hi) / 32767, zeroPoint: 0, dtype: 'i16' } : rangeToQuant(lo, hi));
+  byGroup.set(groups.get(model.input.name)!, onlyConvs ? rangeToQuant16(lo, hi) : rangeToQuant(lo, hi));
   const quant = new Map<string, QuantParams>();
   for (const [name, group] of groups) quant.set(name, byGroup.get(group) ?? rangeToQuant(0, 1));
   for (const op of model.ops) {
@@ -345,23 +376,19 @@ export function activationQuant(model: Model, groups: Map<string, string>, range
  */
 export async function quantizeModel(model: Model, images: ImageInput[], wasm: WebAssembly.Module, options: QuantizeOptions = {}): Promise<QuantizeResult> {
   if (model.precision !== 'f32') throw new ArgumentError('E_ARGUMENT', `quantize needs a float model; ${model.name} is ${model.precision}`);
-  const every = options.holdoutEvery ?? 4;
-  if (images.length < every) throw new ArgumentError('E_ARGUMENT', `calibration needs at least ${every} images, got ${images.length}`);
+  if (images.length < MIN_IMAGES) throw new ArgumentError('E_ARGUMENT', `calibration needs at least ${MIN_IMAGES} images, got ${images.length}`);
   if (model.ops.some((op) => op.op === 'globalavgpool' && op.output !== model.output && !model.ops.some((o) => o.op === 'softmax' && o.input === op.output))) {
     throw new ArgumentError('E_ARGUMENT', 'int8 supports a global average pool only as the network output');
   }
   const progress = options.onProgress ?? (() => {});
-  // Every `every`-th image is held out: it only judges the candidates.
-  const heldOut = images.filter((_, i) => i % every === every - 1);
-  const observed = images.filter((_, i) => i % every !== every - 1);
 
   // Pass 1: per-channel ranges of the float model, for equalization.
   const channelMax = new Map<string, Float64Array>();
-  await observeAll(model, observed, wasm, (name, v, values) => {
+  await observeAll(model, images, wasm, (name, v, values) => {
     let m = channelMax.get(name);
     if (!m) channelMax.set(name, (m = new Float64Array(v.c)));
     for (let i = 0; i < values.length; i++) m[i % v.c] = Math.max(m[i % v.c], Math.abs(values[i]));
-  }, (done) => progress('observe', done, 2 * observed.length));
+  }, (done) => progress('observe', done, 2 * images.length));
   const equalized = options.equalize === false ? model : equalize(model, channelMax);
 
   // Pass 2: histograms of the equalized model's activations, per quantization group.
@@ -370,12 +397,12 @@ export async function quantizeModel(model: Model, images: ImageInput[], wasm: We
   const covariance = new Map<string, PatchCovariance>();
   const convs = new Map(equalized.ops.flatMap((op) => (op.op === 'conv' ? [[op.output, op] as const] : [])));
   const gptqImages = options.gptqImages ?? 32;
-  await observeAll(equalized, observed, wasm, (name, _v, values) => {
+  await observeAll(equalized, images, wasm, (name, _v, values) => {
     const group = groups.get(name)!;
     let h = hist.get(group);
     if (!h) hist.set(group, (h = new Histogram()));
     h.add(values);
-  }, (done) => progress('observe', observed.length + done, 2 * observed.length), (step, memory, image) => {
+  }, (done) => progress('observe', images.length + done, 2 * images.length), (step, memory, image) => {
     const op = convs.get(step.name);
     if (!op || image >= gptqImages) return;
     const x = step.inputs[0];
@@ -388,14 +415,15 @@ export async function quantizeModel(model: Model, images: ImageInput[], wasm: We
   const float = await Classifier.fromModel(model, wasm, { decode: decodeImage });
   const plan = float.planned;
 
+  const wide = options.wide === false ? new Set<string>() : new Set([...wideTensors(model, groups)].map((name) => groups.get(name)!));
   const methods = options.methods ?? ['minmax', 'percentile', 'mse'];
   const candidates: { method: RangeMethod; model: Model; report: CandidateReport }[] = [];
   for (const method of methods) {
-    const int8 = buildInt8(model, activationQuant(model, groups, groupRanges(hist, method, options.percentile ?? 99.999)), hessians);
+    const int8 = buildInt8(model, activationQuant(model, groups, groupRanges(hist, method, options.percentile ?? 99.999, wide), wide), hessians);
     candidates.push({ method, model: int8, report: { method, agreement: 0, logitError: 0 } });
   }
   const nets = await Promise.all(candidates.map((c) => Classifier.fromModel(c.model, wasm, { decode: decodeImage })));
-  heldOut.forEach((image, i) => {
+  images.forEach((image, i) => {
     float.setInput(image);
     const ref = run(plan);
     const want = topK(ref, 1)[0];
@@ -408,16 +436,16 @@ export async function quantizeModel(model: Model, images: ImageInput[], wasm: We
       got.forEach((v, c) => (err += Math.abs(v - ref[c])));
       r.logitError += err / got.length;
     });
-    progress('select', i + 1, heldOut.length);
+    progress('select', i + 1, images.length);
   });
   for (const c of candidates) {
-    c.report.agreement /= heldOut.length;
-    c.report.logitError /= heldOut.length;
+    c.report.agreement /= images.length;
+    c.report.logitError /= images.length;
   }
-  // Agreement counts decide, but a difference within one standard error of the held-out sample
-  // is noise: then the smaller logit error (a finer measure of the same agreement) wins.
+  // Agreement counts decide, but a difference within one standard error of the sample is noise:
+  // then the smaller logit error (a finer measure of the same agreement) wins.
   const top = Math.max(...candidates.map((c) => c.report.agreement));
-  const noise = Math.sqrt((top * (1 - top)) / heldOut.length) + 1 / heldOut.length;
+  const noise = Math.sqrt((top * (1 - top)) / images.length) + 1 / images.length;
   const best = candidates
     .filter((c) => c.report.agreement >= top - noise)
     .sort((a, b) => a.report.logitError - b.report.logitError)[0];
@@ -427,8 +455,7 @@ export async function quantizeModel(model: Model, images: ImageInput[], wasm: We
     model: best.model,
     chosen: best.method,
     candidates: candidates.map((c) => c.report),
-    calibrationImages: observed.length,
-    heldOutImages: heldOut.length,
+    calibrationImages: images.length,
   };
 }
 

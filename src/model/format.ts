@@ -138,10 +138,17 @@ export const OP_KINDS: readonly OpKind[] = ['conv', 'maxpool', 'avgpool', 'globa
 
 /**
  * Affine quantization of an activation: real = scale x (q - zeroPoint). `u8` activations hold
- * q in 0..255. The network input may instead be `i16` (zero point 0) when only convs read it: the
- * image then enters the first layer with 16-bit precision. An `i32` activation (a global average
- * pool feeding the output) holds sum(q - zIn) over its window, so real = scale x q, zero point 0.
+ * q in 0..255. An activation read only by convs (the network input, Fire's squeeze outputs) may
+ * instead be `i16`: zero point 0 and |q| <= {@link I16_MAX}, 32 times finer than u8 at the same cost
+ * in the kernels, which multiply in int16 anyway. An `i32` activation (a global average pool feeding
+ * the output) holds sum(q - zIn) over its window, so real = scale x q, zero point 0.
  */
+/**
+ * Largest |q| of an `i16` activation: 13 bits with the sign, so that Winograd's input transform
+ * (a sum of four inputs) still fits int16.
+ */
+export const I16_MAX = 4095;
+
 export interface QuantParams {
   scale: number;
   zeroPoint: number;

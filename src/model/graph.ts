@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 import { ModelFormatError } from '../errors.js';
-import type { ActShape, ConvOp, DType, Model, Op, Pads, QuantParams, Tensor } from './format.js';
+import { I16_MAX, type ActShape, type ConvOp, type DType, type Model, type Op, type Pads, type QuantParams, type Tensor } from './format.js';
 
 /** Largest height, width or channel count any activation may have; keeps hostile headers from asking for absurd memory. */
 export const MAX_DIM = 16384;
@@ -214,9 +214,11 @@ function checkQuantization(model: Model, shapes: Map<string, ActShape>): void {
   for (const op of model.ops) for (const x of op.op === 'concat' ? op.inputs : [op.input]) readers.set(x, [...(readers.get(x) ?? []), op]);
   const inputType = quantOf(model, model.input.name, 'input').dtype;
   if (inputType === 'i32') fail('E_MODEL_QUANT', 'the input must be quantized to u8 or i16');
+  const convOutputs = new Set(model.ops.flatMap((op) => (op.op === 'conv' ? [op.output] : [])));
   for (const [name, q] of model.quant) {
-    if (q.dtype === 'i16' && (name !== model.input.name || (readers.get(name) ?? []).some((op) => op.op !== 'conv'))) {
-      fail('E_MODEL_QUANT', `activation ${JSON.stringify(name)} is i16: only the network input, read by convs only, may be`);
+    const readByConvsOnly = (readers.get(name) ?? []).length > 0 && readers.get(name)!.every((op) => op.op === 'conv');
+    if (q.dtype === 'i16' && !((name === model.input.name || convOutputs.has(name)) && readByConvsOnly)) {
+      fail('E_MODEL_QUANT', `activation ${JSON.stringify(name)} is i16: only the input or a conv output, read by convs only, may be`);
     }
   }
 
@@ -228,7 +230,7 @@ function checkQuantization(model: Model, shapes: Map<string, ActShape>): void {
     if (ins.some((q) => q.dtype === 'i32')) fail('E_MODEL_QUANT', `${where}: reads an i32 activation; only softmax or the output may`);
     switch (op.op) {
       case 'conv':
-        if (out.dtype !== 'u8') fail('E_MODEL_QUANT', `${where}: conv output must be u8`);
+        if (out.dtype === 'i32') fail('E_MODEL_QUANT', `${where}: conv output must be u8 or i16`);
         checkRequant(model, op, ins[0], out, where);
         break;
       case 'globalavgpool': {
@@ -274,7 +276,7 @@ function checkRequant(model: Model, op: ConvOp, qIn: QuantParams, qOut: QuantPar
       if (w[k] === -128) fail('E_MODEL_QUANT', `${where}: weights must be in -127..127 (symmetric)`);
       sumAbs += Math.abs(w[k]);
     }
-    const acc = Math.abs(bias?.[n] ?? 0) + (qIn.dtype === 'i16' ? 32768 : 255) * sumAbs;
+    const acc = Math.abs(bias?.[n] ?? 0) + (qIn.dtype === 'i16' ? I16_MAX : 255) * sumAbs;
     if (acc >= MAX_REQUANT || (acc * m) / 2 ** shift >= MAX_REQUANT) {
       fail('E_MODEL_QUANT', `${where}: channel ${n} could overflow 32-bit accumulation or requantization`);
     }

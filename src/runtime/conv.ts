@@ -4,7 +4,7 @@
  * elements per (output pixel, tap); see assembly/kernels/*-igemm.ts for the layouts.
  * @packageDocumentation
  */
-import type { ConvOp, Model, QuantParams } from '../model/format.js';
+import { I16_MAX, type ConvOp, type Model, type QuantParams } from '../model/format.js';
 import type { View } from './plan.js';
 
 /** Output pixels per micro-kernel call (rows of the indirection buffer). */
@@ -156,13 +156,24 @@ export function planI8Conv(op: ConvOp, model: Model, x: View, y: View, qIn: Quan
   };
 }
 
-/** Largest input channel count for which Winograd's int32 sums cannot overflow (see i8-winograd.ts). */
-export const WINOGRAD_MAX_CHANNELS = 200;
-
-/** Whether an int8 conv can run as Winograd F(2x2, 3x3): 3x3, stride 1, pad 1, u8 input of few enough channels. */
-export function winogradApplies(op: ConvOp, x: View): boolean {
+/**
+ * Whether an int8 conv can run as Winograd F(2x2, 3x3): 3x3, stride 1, pad 1, and 4x its
+ * accumulator (the kernel's untransformed output) provably inside int32. Everything before the
+ * final shift is additions and multiplications that wrap mod 2^32, so that bound on the result
+ * is the only one needed (see i8-winograd.ts).
+ */
+export function winogradApplies(op: ConvOp, model: Model, x: View, qIn: QuantParams): boolean {
   const [kh, kw] = op.kernel;
-  return kh === 3 && kw === 3 && op.stride[0] === 1 && op.stride[1] === 1 && op.pads.every((p) => p === 1) && x.dtype === 'u8' && x.c <= WINOGRAD_MAX_CHANNELS;
+  if (!(kh === 3 && kw === 3 && op.stride[0] === 1 && op.stride[1] === 1 && op.pads.every((p) => p === 1))) return false;
+  const w = model.tensors.get(op.weight)!.data;
+  const per = 9 * x.c;
+  const maxIn = qIn.dtype === 'i16' ? I16_MAX : Math.max(qIn.zeroPoint, 255 - qIn.zeroPoint);
+  for (let n = 0; n < w.length / per; n++) {
+    let sumAbs = 0;
+    for (let i = n * per; i < (n + 1) * per; i++) sumAbs += Math.abs(w[i]);
+    if (4 * maxIn * sumAbs >= 2 ** 31) return false;
+  }
+  return true;
 }
 
 /** G' = 2G of F(2x2, 3x3): U = G' g G'^T is 4x the textbook filter transform, in integers. */
@@ -200,7 +211,7 @@ export function planI8Winograd(
   const blocks = Math.ceil(N / NR);
   const blockBytes = 64 + 16 * pairs * 32;
   const weights = allocate(blocks * blockBytes);
-  const pad = allocate(Cp + 16);
+  const pad = allocate(2 * Cp + 16);
   const w = model.tensors.get(op.weight)!.data as Int8Array;
   const bias = op.bias === undefined ? undefined : (model.tensors.get(op.bias)!.data as Int32Array);
   const mult = model.tensors.get(op.multiplier!)!.data as Int32Array;
@@ -212,7 +223,8 @@ export function planI8Winograd(
     shift: op.shift!,
     macs: y.h * y.w * N * 9 * C,
     fill(memory) {
-      new Uint8Array(memory, pad, Cp + 16).fill(qIn.zeroPoint);
+      // i16 inputs have zero point 0, so a byte fill serves both element sizes.
+      new Uint8Array(memory, pad, 2 * Cp + 16).fill(qIn.zeroPoint);
       new Uint8Array(memory, weights, blocks * blockBytes).fill(0);
       const i32 = new Int32Array(memory, weights, (blocks * blockBytes) / 4);
       const i16 = new Int16Array(memory, weights, (blocks * blockBytes) / 2);

@@ -6,7 +6,7 @@
  * runner calls in order. Nothing is allocated after this.
  * @packageDocumentation
  */
-import type { Model, Op, QuantParams } from '../model/format.js';
+import { I16_MAX, type Model, type Op, type QuantParams } from '../model/format.js';
 import { inferShapes } from '../model/graph.js';
 import { ensureMemory, type KernelExports } from '../wasm/kernels.js';
 import { planF32Conv, planI8Conv, planI8Winograd, winogradApplies, type ConvPlan, type WinogradPlan } from './conv.js';
@@ -188,24 +188,28 @@ export function planModel(model: Model, kernels: KernelExports, variant: KernelV
     switch (op.op) {
       case 'conv': {
         const x = view(op.input);
-        if (int8 && options.winograd !== false && winogradApplies(op, x)) {
-          // One scratch area serves every Winograd layer: they run one after another.
-          const maxC = Math.max(...model.ops.map((o) => (o.op === 'conv' ? shapes.get(o.input)!.c : 0)));
-          scratch ??= { v: allocate(k.i8_winograd_scratch_v(maxC)), m: allocate(k.i8_winograd_scratch_m()) };
-          const c = planI8Winograd(op, model, x, out, quant(op.input), allocate, scratch);
+        if (int8) {
+          // The output clamp: the value meaning 0.0 with ReLU, else the type's range.
           const q = quant(op.output);
-          const zIn = quant(op.input).zeroPoint;
-          const f = pick(k.i8_winograd3x3_simd, k.i8_winograd3x3_ref);
-          const qmin = op.relu ? q.zeroPoint : 0;
-          add(c.macs, () => f(x.h, x.w, x.c, x.ptr, x.stride, zIn, c.pad, out.c, c.weights, out.ptr, out.stride, c.shift, q.zeroPoint, qmin, 255, c.scratchV, c.scratchM));
-          convs.push(c);
-        } else if (int8) {
-          const c = planI8Conv(op, model, x, out, quant(op.input), allocate);
-          const q = quant(op.output);
-          const igemm = x.dtype === 'i16' ? pick(k.i8_igemm_4x8c2_i16in_simd, k.i8_igemm_i16in_ref) : pick(k.i8_igemm_4x8c2_simd, k.i8_igemm_ref);
-          const qmin = op.relu ? q.zeroPoint : 0;
-          add(c.macs, () => igemm(c.M, c.N, c.taps, c.K, c.indirection, c.weights, out.ptr, out.stride, c.shift, q.zeroPoint, qmin, 255));
-          convs.push(c);
+          const wide = q.dtype === 'i16' ? 1 : 0;
+          const qmax = wide ? I16_MAX : 255;
+          const qmin = op.relu ? q.zeroPoint : wide ? -I16_MAX : 0;
+          const i16in = x.dtype === 'i16';
+          if (options.winograd !== false && winogradApplies(op, model, x, quant(op.input))) {
+            // One scratch area serves every Winograd layer: they run one after another.
+            const maxC = Math.max(...model.ops.map((o) => (o.op === 'conv' ? shapes.get(o.input)!.c : 0)));
+            scratch ??= { v: allocate(k.i8_winograd_scratch_v(maxC)), m: allocate(k.i8_winograd_scratch_m()) };
+            const c = planI8Winograd(op, model, x, out, quant(op.input), allocate, scratch);
+            const zIn = quant(op.input).zeroPoint;
+            const f = i16in ? pick(k.i8_winograd3x3_i16in_simd, k.i8_winograd3x3_i16in_ref) : pick(k.i8_winograd3x3_simd, k.i8_winograd3x3_ref);
+            add(c.macs, () => f(x.h, x.w, x.c, x.ptr, x.stride, zIn, c.pad, out.c, c.weights, out.ptr, out.stride, c.shift, q.zeroPoint, qmin, qmax, c.scratchV, c.scratchM, wide));
+            convs.push(c);
+          } else {
+            const c = planI8Conv(op, model, x, out, quant(op.input), allocate);
+            const igemm = i16in ? pick(k.i8_igemm_4x8c2_i16in_simd, k.i8_igemm_i16in_ref) : pick(k.i8_igemm_4x8c2_simd, k.i8_igemm_ref);
+            add(c.macs, () => igemm(c.M, c.N, c.taps, c.K, c.indirection, c.weights, out.ptr, out.stride, c.shift, q.zeroPoint, qmin, qmax, wide));
+            convs.push(c);
+          }
         } else {
           const c = planF32Conv(op, model, x, out, allocate);
           const igemm = pick(k.f32_igemm_4x8_simd, k.f32_igemm_ref);

@@ -26,6 +26,8 @@ export interface KernelExports {
   i8_igemm_i16in_ref(...args: I8GemmArgs): void;
   i8_winograd3x3_simd(...args: WinogradArgs): void;
   i8_winograd3x3_ref(...args: WinogradArgs): void;
+  i8_winograd3x3_i16in_simd(...args: WinogradArgs): void;
+  i8_winograd3x3_i16in_ref(...args: WinogradArgs): void;
   i8_winograd_scratch_v(C: number): number;
   i8_winograd_scratch_m(): number;
   u8_maxpool_simd(...args: PoolArgs): void;
@@ -38,11 +40,11 @@ export interface KernelExports {
   u8_copy_ref(inp: Ptr, P: number, C: number, inStride: number, out: Ptr, outStride: number, lo: number): void;
 }
 
-/** H, W, C, inp, inStride, zIn, pad, N, weights, out, outStride, shift, zOut, qmin, qmax, V, M */
-export type WinogradArgs = [number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number];
+/** H, W, C, inp, inStride, zIn, pad, N, weights, out, outStride, shift, zOut, qmin, qmax, V, M, wide (int16 output) */
+export type WinogradArgs = [number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number];
 
-/** M, N, taps, K, indirection, weights, out, outStride, shift, zOut, qmin, qmax */
-export type I8GemmArgs = [number, number, number, number, number, number, number, number, number, number, number, number];
+/** M, N, taps, K, indirection, weights, out, outStride, shift, zOut, qmin, qmax, wide (int16 output) */
+export type I8GemmArgs = [number, number, number, number, number, number, number, number, number, number, number, number, number];
 
 /** inp, H, W, C, inStride, out, OH, OW, outStride, kh, kw, sh, sw, pt, pl */
 export type PoolArgs = [number, number, number, number, number, number, number, number, number, number, number, number, number, number, number];

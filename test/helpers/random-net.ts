@@ -1,5 +1,5 @@
 import type { ConvOp, Model, Op, Pads, Tensor } from '../../src/model/format.js';
-import { activationQuant, buildInt8, quantGroups, rangeToQuant } from '../../src/convert/quantize.js';
+import { activationQuant, buildInt8, quantGroups, rangeToQuant, wideTensors } from '../../src/convert/quantize.js';
 import { referenceRun } from './reference-net.js';
 import { randInt } from './wasm.js';
 
@@ -75,7 +75,7 @@ export function randomFireNet(r: () => number, opts: { softmax?: boolean } = {})
  * A random int8 network: a {@link randomFireNet} quantized with activation ranges taken from a
  * float64 run on a random input, so values span the quantized ranges as in real use.
  */
-export function randomInt8Net(r: () => number, opts: { i16Input: boolean }): Model {
+export function randomInt8Net(r: () => number, opts: { i16Input: boolean; wide?: boolean }): Model {
   const model = randomFireNet(r);
   const { height: h, width: w } = model.input;
   const acts = referenceRun(model, { c: 3, h, w, data: Float64Array.from({ length: 3 * h * w }, () => r() * 4 - 2) });
@@ -86,7 +86,7 @@ export function randomInt8Net(r: () => number, opts: { i16Input: boolean }): Mod
     const data = acts.get(name)!.data;
     ranges.set(group, [Math.min(lo, ...data), Math.max(hi, ...data)]);
   }
-  const quant = activationQuant(model, groups, ranges);
+  const quant = activationQuant(model, groups, ranges, opts.wide ? wideTensors(model, groups) : undefined);
   if (!opts.i16Input) quant.set('data', rangeToQuant(-2, 2));
   return buildInt8(model, quant);
 }

@@ -32,18 +32,21 @@ function layout(k: KernelExports, r: () => number, M: number, N: number, taps: n
 }
 
 describe('i8_igemm_4x8c2_simd', () => {
-  it('equals the scalar reference bit for bit on random shapes, odd K, channel and row tails', async () => {
+  it('equals the scalar reference bit for bit on random shapes, odd K, channel and row tails, u8 and i16 outputs', async () => {
     const k = await freshKernels(8 << 20);
     const r = rng(31);
-    for (let trial = 0; trial < 150; trial++) {
+    for (let trial = 0; trial < 200; trial++) {
+      const wide = trial % 2;
       const M = randInt(r, 1, 23), N = randInt(r, 1, 37), taps = randInt(r, 1, 9), K = randInt(r, 1, 41);
-      const outStride = N + randInt(r, 0, 7);
+      const outStride = (N + randInt(r, 0, 7)) << wide;
       const { ind, w, outs } = layout(k, r, M, N, taps, K, outStride);
-      const shift = randInt(r, 28, 44), z = randInt(r, 0, 255);
-      const qmin = randInt(r, 0, 1) * randInt(r, 0, 128), qmax = 255 - randInt(r, 0, 1) * randInt(r, 0, 100);
+      const shift = randInt(r, 28, 44), z = wide ? 0 : randInt(r, 0, 255);
+      const [qmin, qmax] = wide
+        ? [randInt(r, 0, 1) * randInt(r, -4095, 0), 4095 - randInt(r, 0, 1) * randInt(r, 0, 2000)]
+        : [randInt(r, 0, 1) * randInt(r, 0, 128), 255 - randInt(r, 0, 1) * randInt(r, 0, 100)];
       for (const [i, out] of outs.entries()) {
         new Uint8Array(k.memory.buffer, out, M * outStride).fill(0xa5);
-        (i === 0 ? k.i8_igemm_4x8c2_simd : k.i8_igemm_ref)(M, N, taps, K, ind, w, out, outStride, shift, z, qmin, qmax);
+        (i === 0 ? k.i8_igemm_4x8c2_simd : k.i8_igemm_ref)(M, N, taps, K, ind, w, out, outStride, shift, z, qmin, qmax, wide);
       }
       const [a, b] = outs.map((o) => new Uint8Array(k.memory.buffer, o, M * outStride));
       expect(a).toEqual(b);
@@ -84,7 +87,7 @@ describe('requantization edge cases (both variants)', () => {
     const expected = requant(bias + a * wv, mult, shift, z, qmin, qmax);
     for (const f of [k.i8_igemm_4x8c2_simd, k.i8_igemm_ref]) {
       new Uint8Array(mem, out, 1).fill(0xa5);
-      f(1, 1, 1, 1, ind, w, out, 1, shift, z, qmin, qmax);
+      f(1, 1, 1, 1, ind, w, out, 1, shift, z, qmin, qmax, 0);
       expect(new Uint8Array(mem, out, 1)[0]).toBe(expected);
     }
   });

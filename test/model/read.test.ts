@@ -113,7 +113,7 @@ describe('model file', () => {
 });
 
 describe('int8 model file', () => {
-  const int8 = randomInt8Net(rng(9), { i16Input: true });
+  const int8 = randomInt8Net(rng(9), { i16Input: true, wide: true });
   const int8File = writeModel(int8);
 
   /** The int8 file after `edit`, encoded without the writer's validation so the reader sees it. */
@@ -126,6 +126,7 @@ describe('int8 model file', () => {
   it('round-trips quantization parameters and integer tensors', () => {
     const back = readModel(int8File);
     expect(back.precision).toBe('int8');
+    expect(back.quant!.get('fire2.sq')!.dtype).toBe('i16');
     expect(back.quant).toEqual(int8.quant);
     for (const [name, t] of int8.tensors) expect(back.tensors.get(name)!.data).toEqual(t.data);
   });
@@ -151,6 +152,11 @@ describe('int8 model file', () => {
       const conv = m.ops.find((o) => o.op === 'conv') as ConvOp;
       (m.tensors.get(conv.bias!)!.data as Int32Array)[0] = 2 ** 31 - 1;
     }, /could overflow/],
+    ['an i16 activation that a pool reads', (m: Model) => {
+      const stem = m.ops.find((o) => o.op === 'conv')!.output;
+      m.quant!.set(stem, { scale: 0.01, zeroPoint: 0, dtype: 'i16' });
+    }, /is i16: only the input or a conv output, read by convs only/],
+    ['an i16 activation with a zero point', (m: Model) => m.quant!.set('fire2.sq', { ...m.quant!.get('fire2.sq')!, zeroPoint: 3 }), /zero point must be 0/],
     ['float weights in an int8 model', (m: Model) => {
       const conv = m.ops.find((o) => o.op === 'conv') as ConvOp;
       const w = m.tensors.get(conv.weight)!;

@@ -32,12 +32,12 @@ describe('the packed npm package', { timeout: 60_000 }, () => {
   });
 
   it('classifies through the ESM API', () => {
-    writeFileSync(join(project, 'esm.mjs'), `import { loadClassifier } from 'squeezewasm';
+    writeFileSync(join(project, 'esm.mjs'), `import { loadClassifier, quantizeModel, convertOnnx } from 'squeezewasm';
 import { readFileSync } from 'node:fs';
 const net = await loadClassifier();
 const { top } = await net.classify(readFileSync(${JSON.stringify(panda)}));
-console.log(JSON.stringify({ name: net.name, label: top[0].label }));`);
-    expect(JSON.parse(run('node', ['esm.mjs']))).toEqual({ name: 'squeezenet1.1-int8', label: 'giant panda' });
+console.log(JSON.stringify({ name: net.name, label: top[0].label, prepare: [typeof convertOnnx, typeof quantizeModel] }));`);
+    expect(JSON.parse(run('node', ['esm.mjs']))).toEqual({ name: 'squeezenet1.1-int8', label: 'giant panda', prepare: ['function', 'function'] });
   });
 
   it('classifies through the CommonJS API', () => {

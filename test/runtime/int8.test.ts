@@ -13,13 +13,16 @@ async function runInt8(model: Model, input: Uint8Array | Int16Array, variant: Ke
 }
 
 describe('int8 network execution', () => {
-  it('gives identical outputs with SIMD or scalar kernels, direct or Winograd 3x3 (random networks, odd channels)', async () => {
+  it('gives identical outputs with SIMD or scalar kernels, direct or Winograd 3x3, u8 or i16 squeeze outputs (random networks, odd channels)', async () => {
     const r = rng(41);
     for (let trial = 0; trial < 10; trial++) {
-      const model = randomInt8Net(r, { i16Input: trial % 2 === 0 });
+      const wide = trial % 4 < 2;
+      const model = randomInt8Net(r, { i16Input: trial % 2 === 0, wide });
+      // Wide nets carry both squeeze outputs as i16 into the expand convs (direct 1x1, Winograd 3x3).
+      expect(['fire2.sq', 'fire3.sq'].every((t) => model.quant!.get(t)!.dtype === (wide ? 'i16' : 'u8'))).toBe(true);
       const { height: h, width: w } = model.input;
       const i16 = model.quant!.get('data')!.dtype === 'i16';
-      const input = i16 ? Int16Array.from({ length: h * w * 3 }, () => Math.round((r() * 2 - 1) * 20000)) : Uint8Array.from({ length: h * w * 3 }, () => Math.floor(r() * 256));
+      const input = i16 ? Int16Array.from({ length: h * w * 3 }, () => Math.round((r() * 2 - 1) * 4095)) : Uint8Array.from({ length: h * w * 3 }, () => Math.floor(r() * 256));
       const reference = await runInt8(model, input, 'ref', false);
       for (const [variant, winograd] of [['simd', false], ['simd', true], ['ref', true]] as const) {
         expect(await runInt8(model, input, variant, winograd)).toEqual(reference);
