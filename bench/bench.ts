@@ -21,29 +21,26 @@ const models = values.model ?? BUNDLED_MODELS;
 const fixtures = packageFile('test/fixtures/images');
 const image = readFileSync(`${fixtures}/${readdirSync(fixtures).sort()[0]}`);
 
-/** Median, p10 and p90 of `fn`'s latency in ms over `runs` runs after warm-up, via tinybench. */
-async function time(name: string, fn: () => unknown): Promise<{ median: number; p10: number; p90: number }> {
-  const bench = new Bench({ name, iterations: runs, time: 0, warmupIterations: 5, warmupTime: 0, retainSamples: true });
-  bench.add(name, fn);
-  await bench.run();
-  const r = bench.tasks[0].result;
-  if (r.state !== 'completed') throw new Error(`${name}: benchmark did not complete (${r.state})`);
-  const s = [...(r.latency.samples ?? [])].sort((a, b) => a - b);
-  const q = (p: number): number => s[Math.min(s.length - 1, Math.floor(p * s.length))];
-  return { median: r.latency.p50, p10: q(0.1), p90: q(0.9) };
-}
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const rows: Record<string, unknown>[] = [];
-const layerRows: Record<string, unknown>[] = [];
-ort.env.wasm.numThreads = 1;
-
 /** Median, p10 and p90 of a list of timings. */
 const stats = (xs: number[]): { median: number; p10: number; p90: number } => {
   const s = [...xs].sort((a, b) => a - b);
   const q = (p: number): number => s[Math.min(s.length - 1, Math.floor(p * s.length))];
   return { median: q(0.5), p10: q(0.1), p90: q(0.9) };
 };
+
+/** Median (tinybench's), p10 and p90 of `fn`'s latency in ms over `runs` runs after warm-up. */
+async function time(name: string, fn: () => unknown): Promise<{ median: number; p10: number; p90: number }> {
+  const bench = new Bench({ name, iterations: runs, time: 0, warmupIterations: 5, warmupTime: 0, retainSamples: true });
+  bench.add(name, fn);
+  await bench.run();
+  const r = bench.tasks[0].result;
+  if (r.state !== 'completed') throw new Error(`${name}: benchmark did not complete (${r.state})`);
+  return { ...stats([...(r.latency.samples ?? [])]), median: r.latency.p50 };
+}
+
+const rows: Record<string, unknown>[] = [];
+const layerRows: Record<string, unknown>[] = [];
+ort.env.wasm.numThreads = 1;
 
 // The machine's speed drifts over seconds (a shared VM), so the runtimes compared on one network
 // take turns, one inference each per round, instead of one timing loop after another: their ratios
@@ -91,7 +88,7 @@ for (const base of new Set(models.map((m) => m.replace(/-(f32|int8)$/, '')))) {
   for (let i = 0; i < runs; i++) nets.forEach((net, n) => net.runTimed(() => performance.now()).ms.forEach((ms, j) => perStep[n][j].push(ms)));
   nets.forEach((net, n) =>
     net.planned.steps.forEach((step, j) => {
-      const ms = median(perStep[n][j]);
+      const ms = stats(perStep[n][j]).median;
       layerRows.push({ model: base, precision: net.model.precision, layer: step.name, op: step.op, mmacs: step.macs / 1e6, ms, gmacs: step.macs ? step.macs / ms / 1e6 : undefined });
     }),
   );

@@ -5,17 +5,7 @@
 // Windows are clipped to the input: with ceil rounding the last window may run past the edge and
 // then covers only the real pixels, which is what max pooling with ceil_mode means.
 
-// @ts-ignore: decorator
-@inline
-function windowStart(o: i32, stride: i32, pad: i32): i32 {
-  return max(o * stride - pad, 0);
-}
-
-// @ts-ignore: decorator
-@inline
-function windowEnd(o: i32, stride: i32, pad: i32, k: i32, size: i32): i32 {
-  return min(o * stride - pad + k, size);
-}
+import { windowEnd, windowStart } from './window';
 
 /** Max pool, vectorised over channels. Windows must cover at least one input pixel (the planner guarantees it). */
 export function f32_maxpool_simd(

@@ -5,17 +5,7 @@
 // zero point. Average pooling rounds with a fixed-point reciprocal; the global average pool feeds
 // the float softmax at the end and so keeps the exact integer sum instead of rounding it.
 
-// @ts-ignore: decorator
-@inline
-function windowStart(o: i32, stride: i32, pad: i32): i32 {
-  return max(o * stride - pad, 0);
-}
-
-// @ts-ignore: decorator
-@inline
-function windowEnd(o: i32, stride: i32, pad: i32, k: i32, size: i32): i32 {
-  return min(o * stride - pad + k, size);
-}
+import { windowEnd, windowStart } from './window';
 
 /** Max pool over uint8 values, 16 channels per vector. */
 export function u8_maxpool_simd(

@@ -6,7 +6,7 @@
  */
 import { ConvertError, ModelFormatError } from '../errors.js';
 import type { ActShape, InputSpec, Model, Op, Pads, Provenance, Tensor } from '../model/format.js';
-import { inferShapes, windowOutputSize } from '../model/graph.js';
+import { inferShapes, opInputs, windowOutputSize } from '../model/graph.js';
 import { ProtoReader } from './protobuf.js';
 
 /** ONNX TensorProto.DataType values the converter reads. */
@@ -626,11 +626,6 @@ const RULES: Record<string, OpRule> = {
     },
   },
 };
-
-/** Names of the tensors an op reads. */
-function opInputs(op: Op): string[] {
-  return op.op === 'concat' ? op.inputs : [op.input];
-}
 
 /**
  * Fuses each Relu into the conv before it when nothing else reads the conv's output. The fused

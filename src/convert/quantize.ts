@@ -15,7 +15,7 @@ import { Classifier, type ImageInput } from '../classifier.js';
 import { ArgumentError } from '../errors.js';
 import { decodeImage } from '../image/decode.js';
 import { I16_MAX, type ConvOp, type Model, type Op, type QuantParams, type Tensor } from '../model/format.js';
-import { inferShapes } from '../model/graph.js';
+import { inferShapes, readersOf, readOnlyByConvs } from '../model/graph.js';
 import type { Step, View } from '../runtime/plan.js';
 import { gptqQuantize, PatchCovariance } from './gptq.js';
 import { run, topK } from '../runtime/run.js';
@@ -168,8 +168,7 @@ export function equalize(model: Model, channelMax: Map<string, Float64Array>): M
     tensors.set(name, { ...t, data } as Tensor);
     return data;
   };
-  const readers = new Map<string, Op[]>();
-  for (const op of model.ops) for (const x of op.op === 'concat' ? op.inputs : [op.input]) readers.set(x, [...(readers.get(x) ?? []), op]);
+  const readers = readersOf(model.ops);
   const shapes = inferShapes(model);
   // Every conv that reads `name`, with the channel offset at which `name` appears in its input.
   const consumers = (name: string, offset: number, seen: string[]): [ConvOp, number][] | undefined => {
@@ -297,22 +296,14 @@ export function buildInt8(model: Model, quant: Map<string, QuantParams>, covaria
 }
 
 /**
- * Activations that can be `i16`: conv outputs read only by convs, in no shared quantization group
- * (Fire's squeeze outputs). They are the narrowest tensors of the network, so 8 bits there lose the
- * most, and the kernels multiply in int16 anyway: wide costs nothing but their (small) memory.
+ * Activations that can be `i16`: conv outputs read only by convs (Fire's squeeze outputs; being
+ * read by no concat, pool or ReLU, each is a quantization group of its own). They are the
+ * narrowest tensors of the network, so 8 bits there lose the most, and the kernels multiply in
+ * int16 anyway: wide costs nothing but their (small) memory.
  */
-export function wideTensors(model: Model, groups: Map<string, string>): Set<string> {
-  const readers = new Map<string, Op[]>();
-  for (const op of model.ops) for (const x of op.op === 'concat' ? op.inputs : [op.input]) readers.set(x, [...(readers.get(x) ?? []), op]);
-  const groupSize = new Map<string, number>();
-  for (const g of groups.values()) groupSize.set(g, (groupSize.get(g) ?? 0) + 1);
-  return new Set(
-    model.ops.flatMap((op) =>
-      op.op === 'conv' && op.output !== model.output && groupSize.get(groups.get(op.output)!) === 1 && (readers.get(op.output) ?? []).length > 0 && readers.get(op.output)!.every((r) => r.op === 'conv')
-        ? [op.output]
-        : [],
-    ),
-  );
+export function wideTensors(model: Model): Set<string> {
+  const readers = readersOf(model.ops);
+  return new Set(model.ops.flatMap((op) => (op.op === 'conv' && op.output !== model.output && readOnlyByConvs(readers, op.output) ? [op.output] : [])));
 }
 
 /** The range each quantization group gets under `method`, from its histogram; `wide` groups have I16_MAX steps per side. */
@@ -355,7 +346,7 @@ export function activationQuant(model: Model, groups: Map<string, string>, range
   const byGroup = new Map<string, QuantParams>();
   for (const [group, [lo, hi]] of ranges) byGroup.set(group, wide.has(group) ? rangeToQuant16(lo, hi) : rangeToQuant(lo, hi));
   const [lo, hi] = inputRange(model);
-  const onlyConvs = model.ops.every((op) => op.op === 'conv' || !(op.op === 'concat' ? op.inputs : [op.input]).includes(model.input.name));
+  const onlyConvs = readOnlyByConvs(readersOf(model.ops), model.input.name);
   byGroup.set(groups.get(model.input.name)!, onlyConvs ? rangeToQuant16(lo, hi) : rangeToQuant(lo, hi));
   const quant = new Map<string, QuantParams>();
   for (const [name, group] of groups) quant.set(name, byGroup.get(group) ?? rangeToQuant(0, 1));
@@ -415,7 +406,7 @@ export async function quantizeModel(model: Model, images: ImageInput[], wasm: We
   const float = await Classifier.fromModel(model, wasm, { decode: decodeImage });
   const plan = float.planned;
 
-  const wide = options.wide === false ? new Set<string>() : new Set([...wideTensors(model, groups)].map((name) => groups.get(name)!));
+  const wide = options.wide === false ? new Set<string>() : new Set([...wideTensors(model)].map((name) => groups.get(name)!));
   const methods = options.methods ?? ['minmax', 'percentile', 'mse'];
   const candidates: { method: RangeMethod; model: Model; report: CandidateReport }[] = [];
   for (const method of methods) {

@@ -39,6 +39,29 @@ function checkPads(v: unknown, poolWindow: [number, number] | undefined, where: 
   }
 }
 
+/** Names of the tensors an op reads. */
+export function opInputs(op: Op): string[] {
+  return op.op === 'concat' ? op.inputs : [op.input];
+}
+
+/** The ops that read each tensor, in execution order. */
+export function readersOf(ops: readonly Op[]): Map<string, Op[]> {
+  const readers = new Map<string, Op[]>();
+  for (const op of ops) for (const x of opInputs(op)) readers.set(x, [...(readers.get(x) ?? []), op]);
+  return readers;
+}
+
+/** Whether `name` is read, and only by convs: the tensors that may be i16 in an int8 model. */
+export function readOnlyByConvs(readers: Map<string, Op[]>, name: string): boolean {
+  const ops = readers.get(name) ?? [];
+  return ops.length > 0 && ops.every((op) => op.op === 'conv');
+}
+
+/** Largest |q - zeroPoint| a quantized activation can hold: the factor in every accumulator bound. */
+export function maxAbsQuantized(q: QuantParams): number {
+  return q.dtype === 'i16' ? I16_MAX : 255;
+}
+
 /**
  * Output length of a sliding window along one axis. With `ceil`, a last partial window is kept
  * unless it would start inside the trailing padding (the PyTorch / onnxruntime rule).
@@ -210,14 +233,12 @@ function checkQuantization(model: Model, shapes: Map<string, ActShape>): void {
       fail('E_MODEL_QUANT', `activation ${JSON.stringify(name)}: zero point must be ${q.dtype === 'u8' ? 'an integer in 0..255' : '0'}`);
     }
   }
-  const readers = new Map<string, Op[]>();
-  for (const op of model.ops) for (const x of op.op === 'concat' ? op.inputs : [op.input]) readers.set(x, [...(readers.get(x) ?? []), op]);
+  const readers = readersOf(model.ops);
   const inputType = quantOf(model, model.input.name, 'input').dtype;
   if (inputType === 'i32') fail('E_MODEL_QUANT', 'the input must be quantized to u8 or i16');
   const convOutputs = new Set(model.ops.flatMap((op) => (op.op === 'conv' ? [op.output] : [])));
   for (const [name, q] of model.quant) {
-    const readByConvsOnly = (readers.get(name) ?? []).length > 0 && readers.get(name)!.every((op) => op.op === 'conv');
-    if (q.dtype === 'i16' && !((name === model.input.name || convOutputs.has(name)) && readByConvsOnly)) {
+    if (q.dtype === 'i16' && !((name === model.input.name || convOutputs.has(name)) && readOnlyByConvs(readers, name))) {
       fail('E_MODEL_QUANT', `activation ${JSON.stringify(name)} is i16: only the input or a conv output, read by convs only, may be`);
     }
   }
@@ -226,7 +247,7 @@ function checkQuantization(model: Model, shapes: Map<string, ActShape>): void {
     const where = `op ${i} (${op.op} -> ${op.output})`;
     if (op.op === 'softmax') return; // float, on the host
     const out = quantOf(model, op.output, where);
-    const ins = (op.op === 'concat' ? op.inputs : [op.input]).map((x) => quantOf(model, x, where));
+    const ins = opInputs(op).map((x) => quantOf(model, x, where));
     if (ins.some((q) => q.dtype === 'i32')) fail('E_MODEL_QUANT', `${where}: reads an i32 activation; only softmax or the output may`);
     switch (op.op) {
       case 'conv':
@@ -276,7 +297,7 @@ function checkRequant(model: Model, op: ConvOp, qIn: QuantParams, qOut: QuantPar
       if (w[k] === -128) fail('E_MODEL_QUANT', `${where}: weights must be in -127..127 (symmetric)`);
       sumAbs += Math.abs(w[k]);
     }
-    const acc = Math.abs(bias?.[n] ?? 0) + (qIn.dtype === 'i16' ? I16_MAX : 255) * sumAbs;
+    const acc = Math.abs(bias?.[n] ?? 0) + maxAbsQuantized(qIn) * sumAbs;
     if (acc >= MAX_REQUANT || (acc * m) / 2 ** shift >= MAX_REQUANT) {
       fail('E_MODEL_QUANT', `${where}: channel ${n} could overflow 32-bit accumulation or requantization`);
     }

@@ -4,7 +4,8 @@
  * elements per (output pixel, tap); see assembly/kernels/*-igemm.ts for the layouts.
  * @packageDocumentation
  */
-import { I16_MAX, type ConvOp, type Model, type QuantParams } from '../model/format.js';
+import type { ConvOp, Model, QuantParams } from '../model/format.js';
+import { maxAbsQuantized } from '../model/graph.js';
 import type { View } from './plan.js';
 
 /** Output pixels per micro-kernel call (rows of the indirection buffer). */
@@ -167,7 +168,7 @@ export function winogradApplies(op: ConvOp, model: Model, x: View, qIn: QuantPar
   if (!(kh === 3 && kw === 3 && op.stride[0] === 1 && op.stride[1] === 1 && op.pads.every((p) => p === 1))) return false;
   const w = model.tensors.get(op.weight)!.data;
   const per = 9 * x.c;
-  const maxIn = qIn.dtype === 'i16' ? I16_MAX : Math.max(qIn.zeroPoint, 255 - qIn.zeroPoint);
+  const maxIn = maxAbsQuantized(qIn);
   for (let n = 0; n < w.length / per; n++) {
     let sumAbs = 0;
     for (let i = n * per; i < (n + 1) * per; i++) sumAbs += Math.abs(w[i]);

@@ -7,7 +7,7 @@
  * @packageDocumentation
  */
 import { I16_MAX, type Model, type Op, type QuantParams } from '../model/format.js';
-import { inferShapes } from '../model/graph.js';
+import { inferShapes, opInputs, readersOf } from '../model/graph.js';
 import { ensureMemory, type KernelExports } from '../wasm/kernels.js';
 import { planF32Conv, planI8Conv, planI8Winograd, winogradApplies, type ConvPlan, type WinogradPlan } from './conv.js';
 
@@ -72,23 +72,19 @@ interface Buffer {
   offset: number;
 }
 
-function opInputs(op: Op): string[] {
-  return op.op === 'concat' ? op.inputs : [op.input];
-}
 
 /**
  * Tensors that can live inside a concat's buffer: read by nothing but that one concat (every kernel
  * writes strided output). Returns tensor -> [concat output, channel offset].
  */
 function concatAliases(model: Model, channels: (name: string) => number): Map<string, [string, number]> {
-  const readers = new Map<string, number>();
-  for (const op of model.ops) for (const x of opInputs(op)) readers.set(x, (readers.get(x) ?? 0) + 1);
+  const readers = readersOf(model.ops);
   const aliases = new Map<string, [string, number]>();
   for (const op of model.ops) {
     if (op.op !== 'concat') continue;
     let offset = 0;
     for (const x of op.inputs) {
-      if (readers.get(x) === 1 && x !== model.input.name && x !== model.output) aliases.set(x, [op.output, offset]);
+      if (readers.get(x)!.length === 1 && x !== model.input.name && x !== model.output) aliases.set(x, [op.output, offset]);
       offset += channels(x);
     }
   }

@@ -86,7 +86,7 @@ export function randomInt8Net(r: () => number, opts: { i16Input: boolean; wide?:
     const data = acts.get(name)!.data;
     ranges.set(group, [Math.min(lo, ...data), Math.max(hi, ...data)]);
   }
-  const quant = activationQuant(model, groups, ranges, opts.wide ? wideTensors(model, groups) : undefined);
+  const quant = activationQuant(model, groups, ranges, opts.wide ? wideTensors(model) : undefined);
   if (!opts.i16Input) quant.set('data', rangeToQuant(-2, 2));
   return buildInt8(model, quant);
 }
