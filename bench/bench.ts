@@ -1,7 +1,8 @@
 /**
  * `npm run bench [-- --shared ../shared --runs 40]`: inference, end-to-end and per-layer latency of
  * every bundled model, single thread, with onnxruntime-web (wasm SIMD, 1 thread) timed on the same
- * network and input in the same process, in turns. Prints tables and writes bench/out/bench.json.
+ * network and input in the same process, in turns, and each layer's share of this machine's SIMD peak
+ * (bench/roofline.ts). Prints tables and writes bench/out/bench.json.
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -12,6 +13,8 @@ import { decodeImage } from '../src/image/decode.js';
 import { preprocess, toNCHW } from '../src/image/preprocess.js';
 import { BUNDLED_MODELS, loadClassifier, packageFile } from '../src/node.js';
 import { run } from '../src/runtime/run.js';
+import { measurePeaks, peakFor, printPeaks } from './roofline.js';
+import { fmt, stats, table } from './stats.js';
 
 const { values } = parseArgs({
   options: { shared: { type: 'string', default: '../shared' }, runs: { type: 'string', default: '40' }, model: { type: 'string', multiple: true } },
@@ -20,13 +23,7 @@ const runs = Number(values.runs);
 const models = values.model ?? BUNDLED_MODELS;
 const fixtures = packageFile('test/fixtures/images');
 const image = readFileSync(`${fixtures}/${readdirSync(fixtures).sort()[0]}`);
-
-/** Median, p10 and p90 of a list of timings. */
-const stats = (xs: number[]): { median: number; p10: number; p90: number } => {
-  const s = [...xs].sort((a, b) => a - b);
-  const q = (p: number): number => s[Math.min(s.length - 1, Math.floor(p * s.length))];
-  return { median: q(0.5), p10: q(0.1), p90: q(0.9) };
-};
+const peaks = await measurePeaks();
 
 /** Median (tinybench's), p10 and p90 of `fn`'s latency in ms over `runs` runs after warm-up. */
 async function time(name: string, fn: () => unknown): Promise<{ median: number; p10: number; p90: number }> {
@@ -89,7 +86,9 @@ for (const base of new Set(models.map((m) => m.replace(/-(f32|int8)$/, '')))) {
   nets.forEach((net, n) =>
     net.planned.steps.forEach((step, j) => {
       const ms = stats(perStep[n][j]).median;
-      layerRows.push({ model: base, precision: net.model.precision, layer: step.name, op: step.op, mmacs: step.macs / 1e6, ms, gmacs: step.macs ? step.macs / ms / 1e6 : undefined });
+      const gmacs = step.macs ? step.macs / ms / 1e6 : undefined;
+      const pct_of_peak = gmacs && (100 * gmacs) / peakFor(net.model.precision, peaks).gmacs;
+      layerRows.push({ model: base, precision: net.model.precision, layer: step.name, op: step.op, mmacs: step.macs / 1e6, ms, gmacs, pct_of_peak });
     }),
   );
   for (const net of nets) net.dispose();
@@ -97,16 +96,6 @@ for (const base of new Set(models.map((m) => m.replace(/-(f32|int8)$/, '')))) {
 
 const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
 console.log(`\nsqueezewasm bench: Node ${process.version}, ${cpu}, single thread, ${runs} timed runs each\n`);
-const fmt = (v: unknown, d = 2): string => (typeof v === 'number' ? v.toFixed(d) : String(v ?? ''));
-/** Prints an aligned table; the first `textColumns` columns are left-aligned, numbers right-aligned. */
-const table = (header: string[], body: string[][], textColumns: number): void => {
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i < textColumns ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  console.log(line(header));
-  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-  for (const r of body) console.log(line(r));
-  console.log();
-};
 // Speed-ups: how many times faster than onnxruntime-web f32 and than squeezewasm f32, same run.
 const speedup = (r: Record<string, unknown>, runtime: string, precision: string): string => {
   const other = rows.find((o) => o.model === r.model && o.runtime === runtime && o.precision === precision && o.what === 'inference');
@@ -120,6 +109,8 @@ table(
   ]),
   4,
 );
+console.log('WebAssembly SIMD peaks (npm run bench:roofline)');
+printPeaks(peaks);
 // Per layer, the two precisions side by side. int8 GMAC/s counts the direct convolution's MACs,
 // so Winograd layers show their effective rate.
 for (const base of new Set(layerRows.map((r) => r.model as string))) {
@@ -129,17 +120,22 @@ for (const base of new Set(layerRows.map((r) => r.model as string))) {
   const cell = (rs: Record<string, unknown>[], layer: string, key: string, d: number) => fmt(rs.find((r) => r.layer === layer)?.[key], d);
   console.log(`${base}: per layer (median of ${runs})`);
   table(
-    ['layer', 'op', 'MMAC', 'f32 ms', 'f32 GMAC/s', 'int8 ms', 'int8 GMAC/s', 'int8 speed-up'],
+    ['layer', 'op', 'MMAC', 'f32 ms', 'f32 GMAC/s', 'f32 % of peak', 'int8 ms', 'int8 GMAC/s', 'int8 % of peak', 'int8 speed-up'],
     names.map((layer) => {
       const a = f32.find((r) => r.layer === layer)?.ms as number | undefined;
       const b = int8.find((r) => r.layer === layer)?.ms as number | undefined;
       const any = (f32.length ? f32 : int8).find((r) => r.layer === layer)!;
-      return [layer, String(any.op), fmt(any.mmacs, 1), cell(f32, layer, 'ms', 3), cell(f32, layer, 'gmacs', 1), cell(int8, layer, 'ms', 3), cell(int8, layer, 'gmacs', 1), a && b ? `${(a / b).toFixed(2)}x` : ''];
+      return [
+        layer, String(any.op), fmt(any.mmacs, 1), cell(f32, layer, 'ms', 3), cell(f32, layer, 'gmacs', 1), cell(f32, layer, 'pct_of_peak', 0),
+        cell(int8, layer, 'ms', 3), cell(int8, layer, 'gmacs', 1), cell(int8, layer, 'pct_of_peak', 0), a && b ? `${(a / b).toFixed(2)}x` : '',
+      ];
     }),
     2,
   );
 }
+console.log(`% of peak: GMAC/s over the plain SIMD peak above (f32 ${fmt(peakFor('f32', peaks).gmacs, 1)}, int8 ${fmt(peakFor('int8', peaks).gmacs, 1)} GMAC/s).`);
+console.log("int8 3x3 layers that run as Winograd can exceed 100 %: their GMAC/s counts the direct convolution's MACs.\n");
 mkdirSync(packageFile('bench/out'), { recursive: true });
 const out = packageFile('bench/out/bench.json');
-writeFileSync(out, JSON.stringify({ node: process.version, cpu, runs, date: new Date().toISOString(), rows, layers: layerRows }, null, 1));
+writeFileSync(out, JSON.stringify({ node: process.version, cpu, runs, date: new Date().toISOString(), peaks, rows, layers: layerRows }, null, 1));
 console.log(`wrote ${out}`);

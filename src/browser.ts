@@ -12,6 +12,7 @@
 import type { Classifier, LoadOptions } from './classifier.js';
 import { ArgumentError } from './errors.js';
 import { createClassifier } from './index.js';
+import { KERNEL_FILES, relaxedSimdSupported } from './wasm/kernels.js';
 
 export * from './index.js';
 
@@ -20,8 +21,11 @@ export const DEFAULT_MODEL_URL = new URL('../weights/squeezenet1.1-int8.sqz', im
 
 let wasmModule: Promise<WebAssembly.Module> | undefined;
 
-/** The compiled kernels module, fetched and compiled once per page. */
-export function kernelsModule(url: URL | string = new URL('./squeezewasm.wasm', import.meta.url)): Promise<WebAssembly.Module> {
+/**
+ * The compiled kernels module, fetched and compiled once per page: by default the relaxed SIMD
+ * build where the browser runs it, else the plain SIMD one, both next to this file.
+ */
+export function kernelsModule(url: URL | string = new URL(`./${KERNEL_FILES[relaxedSimdSupported() ? 'relaxed' : 'simd']}`, import.meta.url)): Promise<WebAssembly.Module> {
   wasmModule ??= fetchBytes(url).then((bytes) => WebAssembly.compile(bytes));
   return wasmModule;
 }

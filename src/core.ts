@@ -12,3 +12,4 @@ export { readModel } from './model/read.js';
 export { writeModel } from './model/write.js';
 export type { ReadLimits } from './model/read.js';
 export type { ImageLimits } from './image/limits.js';
+export { KERNEL_FILES, relaxedSimdSupported, type KernelBuild } from './wasm/kernels.js';

@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { Classifier, type LoadOptions } from './classifier.js';
 import { ArgumentError, LimitError } from './errors.js';
 import { DEFAULT_READ_LIMITS } from './model/read.js';
+import { KERNEL_FILES, relaxedSimdSupported, type KernelBuild } from './wasm/kernels.js';
 
 export * from './index.js';
 // Model preparation (Node only: they read whole ONNX files and calibration sets).
@@ -29,12 +30,20 @@ export const BUNDLED_MODELS: readonly string[] = ['squeezenet1.1-int8', 'squeeze
 /** The model {@link loadClassifier} loads when given none. */
 export const DEFAULT_MODEL = BUNDLED_MODELS[0];
 
-let wasmModule: Promise<WebAssembly.Module> | undefined;
+const wasmModules = new Map<KernelBuild, Promise<WebAssembly.Module>>();
 
-/** The compiled kernels module, compiled once per process. */
-export function kernelsModule(): Promise<WebAssembly.Module> {
-  wasmModule ??= readFile(new URL('dist/squeezewasm.wasm', ROOT)).then((bytes) => WebAssembly.compile(bytes));
-  return wasmModule;
+/**
+ * The compiled kernels module, compiled once per process: by default the relaxed SIMD build where
+ * this Node runs it (22 and later), else the plain SIMD one.
+ * @throws ArgumentError if `build` is 'relaxed' and this Node lacks relaxed SIMD.
+ */
+export function kernelsModule(build: KernelBuild = relaxedSimdSupported() ? 'relaxed' : 'simd'): Promise<WebAssembly.Module> {
+  if (build === 'relaxed' && !relaxedSimdSupported()) {
+    return Promise.reject(new ArgumentError('E_ARGUMENT', `Node ${process.version} has no relaxed SIMD (Node 20 needs --experimental-wasm-relaxed-simd)`));
+  }
+  let module = wasmModules.get(build);
+  if (!module) wasmModules.set(build, (module = readFile(new URL(`dist/${KERNEL_FILES[build]}`, ROOT)).then((bytes) => WebAssembly.compile(bytes))));
+  return module;
 }
 
 /** Absolute path of a file shipped in the package, e.g. `weights/imagenet-labels.txt`. */

@@ -61,7 +61,9 @@ export const quantizeCommand: Command = {
       cliProgress.Presets.shades_classic,
     );
     let phase = '';
-    const result = await quantizeModel(model, images, await kernelsModule(), {
+    // The plain build on every Node: the relaxed build's FMA moves float activations in the last
+    // bits, and the same calibration must give the same bytes wherever it runs.
+    const result = await quantizeModel(model, images, await kernelsModule('simd'), {
       methods: method === 'auto' ? METHODS : [method as RangeMethod],
       onProgress(p, done, total) {
         if (p !== phase) {

@@ -70,3 +70,31 @@ export function ensureMemory(memory: WebAssembly.Memory, bytes: number): void {
   const have = memory.buffer.byteLength;
   if (bytes > have) memory.grow(Math.ceil((bytes - have) / WASM_PAGE));
 }
+
+/**
+ * The two builds of the kernels: `simd` (WebAssembly SIMD, runs everywhere squeezewasm does) and
+ * `relaxed` (the same kernels with relaxed SIMD, where the engine has it). Only the float path
+ * differs: the relaxed build fuses each multiply-add into one FMA, so float results move in the
+ * last bits (within the tolerance documented in docs/performance.md); int8 results are identical.
+ */
+export type KernelBuild = 'simd' | 'relaxed';
+
+/** File name of each build in dist/ (and in the package's exports). */
+export const KERNEL_FILES: Record<KernelBuild, string> = { simd: 'squeezewasm.wasm', relaxed: 'squeezewasm-relaxed.wasm' };
+
+// (func (param v128 v128 v128) (result v128) local.get 0 local.get 1 local.get 2 f32x4.relaxed_madd)
+const RELAXED_PROBE = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+  0x01, 0x08, 0x01, 0x60, 0x03, 0x7b, 0x7b, 0x7b, 0x01, 0x7b,
+  0x03, 0x02, 0x01, 0x00,
+  0x0a, 0x0d, 0x01, 0x0b, 0x00, 0x20, 0x00, 0x20, 0x01, 0x20, 0x02, 0xfd, 0x85, 0x02, 0x0b,
+]);
+
+/**
+ * Whether this engine accepts relaxed SIMD (Node 22+, Chrome 114+, workerd; Node 20 only with
+ * --experimental-wasm-relaxed-simd). An engine without it rejects a module using any relaxed
+ * instruction as a whole, hence a separate build rather than a branch inside one module.
+ */
+export function relaxedSimdSupported(): boolean {
+  return WebAssembly.validate(RELAXED_PROBE);
+}

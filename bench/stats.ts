@@ -1,0 +1,31 @@
+/**
+ * Timing statistics and console tables shared by the benchmark scripts.
+ * @packageDocumentation
+ */
+
+/** Median, p10 and p90 of a list of timings. */
+export interface Stats {
+  median: number;
+  p10: number;
+  p90: number;
+}
+
+/** Median, p10 and p90 of a list of timings (nearest rank, no interpolation). */
+export const stats = (xs: number[]): Stats => {
+  const s = [...xs].sort((a, b) => a - b);
+  const q = (p: number): number => s[Math.min(s.length - 1, Math.floor(p * s.length))];
+  return { median: q(0.5), p10: q(0.1), p90: q(0.9) };
+};
+
+/** A number with `d` decimals; anything else as a string, undefined as empty. */
+export const fmt = (v: unknown, d = 2): string => (typeof v === 'number' ? v.toFixed(d) : String(v ?? ''));
+
+/** Prints an aligned table; the first `textColumns` columns are left-aligned, numbers right-aligned. */
+export const table = (header: string[], body: string[][], textColumns: number): void => {
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i < textColumns ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  console.log(line(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const r of body) console.log(line(r));
+  console.log();
+};
