@@ -82,8 +82,8 @@ export type KernelBuild = 'simd' | 'relaxed';
 /** File name of each build in dist/ (and in the package's exports). */
 export const KERNEL_FILES: Record<KernelBuild, string> = { simd: 'squeezewasm.wasm', relaxed: 'squeezewasm-relaxed.wasm' };
 
-// (func (param v128 v128 v128) (result v128) local.get 0 local.get 1 local.get 2 f32x4.relaxed_madd)
-const RELAXED_PROBE = new Uint8Array([
+/** A module whose one function is `(param v128 v128 v128) (result v128) f32x4.relaxed_madd`. */
+export const RELAXED_PROBE = new Uint8Array([
   0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
   0x01, 0x08, 0x01, 0x60, 0x03, 0x7b, 0x7b, 0x7b, 0x01, 0x7b,
   0x03, 0x02, 0x01, 0x00,
