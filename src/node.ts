@@ -17,8 +17,9 @@ import { DEFAULT_READ_LIMITS } from './model/read.js';
 import { KERNEL_FILES, relaxedSimdSupported, type KernelBuild } from './wasm/kernels.js';
 
 export * from './index.js';
-// Model preparation (Node only: they read whole ONNX files and calibration sets).
+// Model preparation (Node only: they read whole source models and calibration sets).
 export { convertOnnx, type OnnxConvertMeta } from './convert/onnx.js';
+export { convertDeepCompression, type DeepCompressionMeta } from './convert/deep-compression.js';
 export { quantizeModel, type QuantizeOptions, type QuantizeResult, type CandidateReport, type RangeMethod } from './convert/quantize.js';
 import { decodeImage } from './image/decode.js';
 

@@ -9,7 +9,7 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { REFERENCE_MODELS } from '../bench/reference-models.js';
+import { bundledProvenance, REFERENCE_MODELS } from '../bench/reference-models.js';
 import { parseLabels } from '../src/convert/labels.js';
 import { convertOnnx, type OnnxConvertMeta } from '../src/convert/onnx.js';
 import { quantizeModel } from '../src/convert/quantize.js';
@@ -47,37 +47,11 @@ SqueezeNet: Iandola, Han, Moskewicz, Ashraf, Dally, Keutzer, "SqueezeNet: AlexNe
 with 50x fewer parameters and <0.5MB model size", arXiv:1602.07360, 2016.
 `;
 
-const models: { onnx: string; meta: OnnxConvertMeta }[] = [
-  {
-    onnx: 'squeezenet1.1.onnx',
-    meta: {
-      name: 'squeezenet1.1-f32',
-      input: REFERENCE_MODELS[0].input,
-      labels,
-      provenance: {
-        source: 'ONNX model zoo squeezenet1.1-7 (converted there from the MXNet Gluon model zoo), float32',
-        license: 'Apache-2.0',
-        licenseText: apacheNotice,
-        notes: 'SqueezeNet 1.1: conv1 3x3/2 with 64 filters, pools after conv1, fire3 and fire5. Input RGB 224x224, x/255 then ImageNet mean/std.',
-      },
-    },
-  },
-  {
-    onnx: 'squeezenet1.0.onnx',
-    meta: {
-      name: 'squeezenet1.0-f32',
-      // Caffe convention: BGR pixels 0..255 minus the per-channel mean, no scaling.
-      input: REFERENCE_MODELS[1].input,
-      labels,
-      provenance: {
-        source: 'Deep Compression release of SqueezeNet v1.0 (Han, Iandola et al.; github.com/songhan/SqueezeNet-Deep-Compression), decoded to float32',
-        license: 'BSD-2-Clause',
-        licenseText: bsdLicense,
-        notes: 'Pruned and weight-shared SqueezeNet v1.0 (1,248,424 parameters, many zero). Input BGR 227x227, Caffe mean subtraction (B 104, G 117, R 123).',
-      },
-    },
-  },
-];
+const licenseTexts: Record<string, string> = { 'LICENSE-squeezenet1.0.txt': bsdLicense, 'NOTICE-squeezenet1.1.txt': apacheNotice };
+const models: { onnx: string; meta: OnnxConvertMeta }[] = REFERENCE_MODELS.map((ref) => ({
+  onnx: ref.file,
+  meta: { name: ref.bundled, input: ref.input, labels, provenance: bundledProvenance(ref, licenseTexts[ref.licenseFile]) },
+}));
 
 const sampleDir = join(shared, 'imagenet-sample');
 const calibration = readdirSync(sampleDir)
@@ -109,6 +83,5 @@ for (const { onnx, meta } of models) {
   console.log(`weights/${int8.name}.sqz: ${int8Bytes.length} bytes; agreement ${report}; chose ${result.chosen}`);
 }
 writeFileSync(join(out, 'imagenet-labels.txt'), labelsText);
-writeFileSync(join(out, 'LICENSE-squeezenet1.0.txt'), bsdLicense);
-writeFileSync(join(out, 'NOTICE-squeezenet1.1.txt'), apacheNotice);
-console.log('weights/imagenet-labels.txt, LICENSE-squeezenet1.0.txt, NOTICE-squeezenet1.1.txt written');
+for (const [file, text] of Object.entries(licenseTexts)) writeFileSync(join(out, file), text);
+console.log(`weights/imagenet-labels.txt, ${Object.keys(licenseTexts).join(', ')} written`);

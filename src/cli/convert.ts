@@ -1,6 +1,8 @@
 import { readFile } from 'node:fs/promises';
+import { convertDeepCompression } from '../convert/deep-compression.js';
 import { convertOnnx } from '../convert/onnx.js';
 import { parseLabels } from '../convert/labels.js';
+import { ArgumentError } from '../errors.js';
 import type { InputSpec } from '../model/format.js';
 import { writeModel } from '../model/write.js';
 import { packageFile } from '../node.js';
@@ -21,22 +23,36 @@ function triple(value: unknown, flag: string): [number, number, number] {
   return v as [number, number, number];
 }
 
-/** `squeezewasm convert`: ONNX -> squeezewasm model file. */
+async function readInput(path: string, what: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (e) {
+    throw new ArgumentError('E_INPUT_FILE', `cannot read ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+/** `squeezewasm convert`: ONNX or Deep Compression -> squeezewasm model file. */
 export const convertCommand: Command = {
   usage: `squeezewasm convert <model.onnx> -o <model.sqz> [options]
+squeezewasm convert <compressed.net> --prototxt <deploy.prototxt> -o <model.sqz> [options]
 
   -o, --output        the model file to write (refuses to overwrite without --force)
+  --prototxt          the Caffe deploy.prototxt of a Deep Compression .net file (which is
+                      recognised by its extension or by this option)
   --name              model name (default: the output file's name)
-  --preset            imagenet (RGB, x/255, torchvision mean/std; default) or caffe (BGR, x - mean)
+  --preset            imagenet (RGB, x/255, torchvision mean/std; default for ONNX) or
+                      caffe (BGR, x - mean; default for Deep Compression)
   --channel-order     RGB or BGR          --divisor  pixel divisor before mean/std
   --mean a,b,c        --std a,b,c         (in the network's channel order)
   --resize            shorter side before the centre crop (default 256)
   --labels            labels file, one class per line ("<synset> <label>" lines are understood);
                       default: the 1000 ImageNet classes
   --source, --license provenance recorded in the file
+  --license-file      a file whose text (the license or notice) is recorded with the weights
   --force             overwrite an existing output file`,
   options: {
     output: { type: 'string', short: 'o' },
+    prototxt: { type: 'string' },
     name: { type: 'string' },
     preset: { type: 'string' },
     'channel-order': { type: 'string' },
@@ -47,13 +63,18 @@ export const convertCommand: Command = {
     labels: { type: 'string' },
     source: { type: 'string' },
     license: { type: 'string' },
+    'license-file': { type: 'string' },
     force: { type: 'boolean' },
   },
   async run(positionals, values) {
-    if (positionals.length !== 1) throw new UsageError('convert needs exactly one ONNX file');
+    if (positionals.length !== 1) throw new UsageError('convert needs exactly one ONNX or Deep Compression file');
+    const [source] = positionals;
     const output = values.output as string | undefined;
     if (!output) throw new UsageError('convert needs an output file: -o model.sqz');
-    const presetName = (values.preset as string | undefined) ?? 'imagenet';
+    const prototxt = values.prototxt as string | undefined;
+    const deepCompression = prototxt !== undefined || /\.net$/i.test(source);
+    if (deepCompression && prototxt === undefined) throw new UsageError(`${source} is a Deep Compression file: give its network with --prototxt deploy.prototxt`);
+    const presetName = (values.preset as string | undefined) ?? (deepCompression ? 'caffe' : 'imagenet');
     const preset = PRESETS[presetName];
     if (!preset) throw new UsageError(`unknown --preset "${presetName}" (presets: ${Object.keys(PRESETS).join(', ')})`);
     const input: Preprocessing = { ...preset };
@@ -67,15 +88,22 @@ export const convertCommand: Command = {
     if (values.std !== undefined) input.std = triple(values.std, '--std');
     if (values.resize !== undefined) input.resizeShorter = Number(values.resize);
     const labelsFile = (values.labels as string | undefined) ?? packageFile('weights/imagenet-labels.txt');
-    const labels = parseLabels(await readFile(labelsFile, 'utf8'));
-    const name = (values.name as string | undefined) ?? output.replace(/^.*[\\/]/, '').replace(/\.sqz$/, '');
-    const onnx = new Uint8Array(await readFile(positionals[0]));
-    const model = convertOnnx(onnx, {
-      name,
+    const labels = parseLabels((await readInput(labelsFile, 'labels file')).toString('utf8'));
+    const licenseFile = values['license-file'] as string | undefined;
+    const meta = {
+      name: (values.name as string | undefined) ?? output.replace(/^.*[\\/]/, '').replace(/\.sqz$/, ''),
       input,
       labels,
-      provenance: { source: (values.source as string | undefined) ?? positionals[0], license: (values.license as string | undefined) ?? 'unknown' },
-    });
+      provenance: {
+        source: (values.source as string | undefined) ?? source,
+        license: (values.license as string | undefined) ?? 'unknown',
+        ...(licenseFile === undefined ? {} : { licenseText: (await readInput(licenseFile, 'license file')).toString('utf8') }),
+      },
+    };
+    const bytes = new Uint8Array(await readInput(source, deepCompression ? 'Deep Compression file' : 'ONNX file'));
+    const model = prototxt === undefined
+      ? convertOnnx(bytes, meta)
+      : convertDeepCompression(bytes, (await readInput(prototxt, 'prototxt')).toString('utf8'), meta);
     await writeFileAtomic(output, writeModel(model), Boolean(values.force));
     console.log(`${output}: ${model.ops.length} ops, ${model.labels.length} classes, ${model.input.width}x${model.input.height} ${model.input.channelOrder}`);
   },

@@ -8,17 +8,20 @@ import { SqueezeError } from '../errors.js';
 import { classifyCommand } from './classify.js';
 import { UsageError, type Command } from './command.js';
 import { convertCommand } from './convert.js';
+import { infoCommand } from './info.js';
 import { modelsCommand } from './models.js';
 import { quantizeCommand } from './quantize.js';
 
-const COMMANDS: Record<string, Command> = { classify: classifyCommand, models: modelsCommand, convert: convertCommand, quantize: quantizeCommand };
+const COMMANDS: Record<string, Command> = { classify: classifyCommand, models: modelsCommand, info: infoCommand, convert: convertCommand, quantize: quantizeCommand };
 
 const HELP = `squeezewasm - SqueezeNet image classification in WebAssembly
 
 Usage:
   squeezewasm classify <image...> [--model name|file] [--top 5] [--json]
   squeezewasm models [--json]
+  squeezewasm info <name|file> [--json]
   squeezewasm convert <model.onnx> -o <model.sqz> [options]
+  squeezewasm convert <compressed.net> --prototxt <deploy.prototxt> -o <model.sqz> [options]
   squeezewasm quantize <model.sqz|name> --calibrate <dir> -o <model.int8.sqz> [options]
 
 Run "squeezewasm <command> --help" for a command's options. Add --debug to see stack traces.`;

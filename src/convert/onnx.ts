@@ -628,10 +628,11 @@ const RULES: Record<string, OpRule> = {
 };
 
 /**
- * Fuses each Relu into the conv before it when nothing else reads the conv's output. The fused
- * conv takes the Relu's output name: the pre-activation tensor no longer exists.
+ * Fuses each Relu into the conv before it when nothing else reads the conv's output and it is not
+ * the network's `output`. The fused conv takes the Relu's output name: the pre-activation tensor
+ * no longer exists. Shared by the ONNX and Deep Compression converters.
  */
-function fuseRelus(ops: Op[], output: string): Op[] {
+export function fuseRelus(ops: Op[], output: string): Op[] {
   const reads = new Map<string, number>();
   for (const op of ops) for (const name of opInputs(op)) reads.set(name, (reads.get(name) ?? 0) + 1);
   const producers = new Map(ops.map((op) => [op.output, op]));

@@ -63,6 +63,15 @@ export function maxAbsQuantized(q: QuantParams): number {
 }
 
 /**
+ * Multiply-accumulates of a convolution from `x` to `y`, counted as the direct convolution: what
+ * the planner reports for every conv step and `squeezewasm info` for every layer, whichever kernel
+ * runs it (Winograd multiplies less for the same result).
+ */
+export function convMacs(op: ConvOp, x: ActShape, y: ActShape): number {
+  return y.c * y.h * y.w * x.c * op.kernel[0] * op.kernel[1];
+}
+
+/**
  * Output length of a sliding window along one axis. With `ceil`, a last partial window is kept
  * unless it would start inside the trailing padding (the PyTorch / onnxruntime rule).
  */

@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 import type { ConvOp, Model, QuantParams } from '../model/format.js';
-import { maxAbsQuantized } from '../model/graph.js';
+import { convMacs, maxAbsQuantized } from '../model/graph.js';
 import type { View } from './plan.js';
 
 /** Output pixels per micro-kernel call (rows of the indirection buffer). */
@@ -101,7 +101,7 @@ export function planF32Conv(op: ConvOp, model: Model, x: View, y: View, allocate
     indirection,
     weights,
     shift: 0,
-    macs: g.M * g.N * g.kh * g.kw * x.c,
+    macs: convMacs(op, x, y),
     fill(memory) {
       new Float32Array(memory, pad, padBytes(op, x, y) / 4).fill(0);
       fillIndirection(memory, indirection, op, x, y, pad);
@@ -133,7 +133,7 @@ export function planI8Conv(op: ConvOp, model: Model, x: View, y: View, qIn: Quan
     indirection,
     weights,
     shift: op.shift!,
-    macs: g.M * g.N * g.kh * g.kw * x.c,
+    macs: convMacs(op, x, y),
     fill(memory) {
       // The zero point is 0 for i16 inputs, so a byte fill serves both element sizes.
       new Uint8Array(memory, pad, padBytes(op, x, y)).fill(qIn.zeroPoint);
@@ -222,7 +222,7 @@ export function planI8Winograd(
     scratchV: scratch.v,
     scratchM: scratch.m,
     shift: op.shift!,
-    macs: y.h * y.w * N * 9 * C,
+    macs: convMacs(op, x, y),
     fill(memory) {
       // i16 inputs have zero point 0, so a byte fill serves both element sizes.
       new Uint8Array(memory, pad, 2 * Cp + 16).fill(qIn.zeroPoint);

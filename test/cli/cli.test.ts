@@ -1,25 +1,15 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { readModel } from '../../src/model/read.js';
+import { bin, cli } from '../helpers/cli.js';
 import { miniSqueezeNet } from '../helpers/onnx-builder.js';
 
-// Runs the built CLI (npm test builds dist/ first) the way a user would.
-const bin = fileURLToPath(new URL('../../bin/squeezewasm.js', import.meta.url));
 const images = fileURLToPath(new URL('../fixtures/images/', import.meta.url));
 const panda = join(images, 'n02510455_giant_panda.jpg');
 const eagle = join(images, 'n01614925_bald_eagle.png');
-
-function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
 
 describe('squeezewasm CLI', () => {
   it('classify prints a top-k table with the right label for each image', async () => {
@@ -128,4 +118,31 @@ describe('squeezewasm CLI', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^squeezewasm: unsupported ONNX op "LSTM" \(node "relu1"\)/);
   });
+
+  it('convert reads a Deep Compression release with its prototxt, Caffe preprocessing by default', async () => {
+    const fixture = fileURLToPath(new URL('../fixtures/deep-compression/', import.meta.url));
+    const dir = mkdtempSync(join(tmpdir(), 'squeezewasm-cli-'));
+    const out = join(dir, 'sq10.sqz');
+    const args = ['convert', join(fixture, 'compressed_SqueezeNet.net'), '--prototxt', join(fixture, 'deploy.prototxt'), '-o', out];
+    const r = await cli(...args, '--license', 'BSD-2-Clause', '--license-file', join(fixture, 'LICENSE'));
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(`${out}: 39 ops, 1000 classes, 227x227 BGR\n`);
+    const model = readModel(new Uint8Array(readFileSync(out)));
+    expect(model.input).toMatchObject({ divisor: 1, mean: [104, 117, 123], resizeShorter: 256 });
+    expect(model.provenance).toMatchObject({ license: 'BSD-2-Clause', licenseText: readFileSync(join(fixture, 'LICENSE'), 'utf8') });
+    const classified = await cli('classify', panda, '--model', out, '--json', '--top', '1');
+    expect(JSON.parse(classified.stdout).top[0].label).toBe('giant panda');
+
+    const noPrototxt = await cli('convert', join(fixture, 'compressed_SqueezeNet.net'), '-o', join(dir, 'x.sqz'));
+    expect(noPrototxt.code).toBe(2);
+    expect(noPrototxt.stderr).toMatch(/compressed_SqueezeNet\.net is a Deep Compression file: give its network with --prototxt deploy\.prototxt/);
+    const truncated = join(dir, 'short.net');
+    writeFileSync(truncated, readFileSync(join(fixture, 'compressed_SqueezeNet.net')).subarray(0, 5000));
+    const bad = await cli('convert', truncated, '--prototxt', join(fixture, 'deploy.prototxt'), '-o', join(dir, 'x.sqz'));
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^squeezewasm: the Deep Compression file is 5000 bytes but layer "conv1"'s codes ends at byte \d+: the file is truncated, or the prototxt \(26 convolution layers\) is not this file's network\n$/);
+    const missing = await cli('convert', truncated, '--prototxt', join(dir, 'nope.prototxt'), '-o', join(dir, 'x.sqz'));
+    expect(missing.stderr).toMatch(/^squeezewasm: cannot read prototxt .*nope\.prototxt: ENOENT\n$/);
+  }, 30_000);
 });

@@ -32,12 +32,12 @@ describe('the packed npm package', { timeout: 60_000 }, () => {
   });
 
   it('classifies through the ESM API', () => {
-    writeFileSync(join(project, 'esm.mjs'), `import { loadClassifier, quantizeModel, convertOnnx } from 'squeezewasm';
+    writeFileSync(join(project, 'esm.mjs'), `import { loadClassifier, quantizeModel, convertOnnx, convertDeepCompression } from 'squeezewasm';
 import { readFileSync } from 'node:fs';
 const net = await loadClassifier();
 const { top } = await net.classify(readFileSync(${JSON.stringify(panda)}));
-console.log(JSON.stringify({ name: net.name, label: top[0].label, prepare: [typeof convertOnnx, typeof quantizeModel] }));`);
-    expect(JSON.parse(run('node', ['esm.mjs']))).toEqual({ name: 'squeezenet1.1-int8', label: 'giant panda', prepare: ['function', 'function'] });
+console.log(JSON.stringify({ name: net.name, label: top[0].label, prepare: [typeof convertOnnx, typeof convertDeepCompression, typeof quantizeModel] }));`);
+    expect(JSON.parse(run('node', ['esm.mjs']))).toEqual({ name: 'squeezenet1.1-int8', label: 'giant panda', prepare: ['function', 'function', 'function'] });
   });
 
   it('classifies through the CommonJS API', () => {
@@ -51,8 +51,8 @@ loadClassifier('squeezenet1.0-f32').then((net) => {
 
   it('exposes the dependency-free core entry', () => {
     writeFileSync(join(project, 'core.mjs'), `import * as core from 'squeezewasm/core';
-console.log(JSON.stringify({ hasClassifier: typeof core.Classifier, hasDecoder: 'decodeImage' in core }));`);
-    expect(JSON.parse(run('node', ['core.mjs']))).toEqual({ hasClassifier: 'function', hasDecoder: false });
+console.log(JSON.stringify({ hasClassifier: typeof core.Classifier, hasSummary: typeof core.summarizeModel, hasDecoder: 'decodeImage' in core }));`);
+    expect(JSON.parse(run('node', ['core.mjs']))).toEqual({ hasClassifier: 'function', hasSummary: 'function', hasDecoder: false });
   });
 
   it('runs the CLI with npx', () => {

@@ -1,0 +1,94 @@
+/**
+ * A model's architecture at a glance, as `squeezewasm info` prints it: every op's output shape,
+ * window, parameters, multiply-accumulates, weight sparsity and precision, with totals and the
+ * model's provenance.
+ * @packageDocumentation
+ */
+import type { ActShape, DType, InputSpec, Model, OpKind, Pads, Precision, Provenance } from './format.js';
+import { convMacs, inferShapes } from './graph.js';
+
+/** Element type of an activation: f32 in float models; u8, i16 or i32 in int8 models (a softmax output is f32). */
+export type ActivationType = 'f32' | 'u8' | 'i16' | 'i32';
+
+/** One op of the network. */
+export interface LayerSummary {
+  /** The op's output tensor. */
+  name: string;
+  op: OpKind;
+  /** Convs: whether ReLU is fused in. */
+  relu?: boolean;
+  output: ActShape;
+  activation: ActivationType;
+  /** Window ops (conv, maxpool, avgpool): kernel, stride and [top, left, bottom, right] padding. */
+  kernel?: [number, number];
+  stride?: [number, number];
+  pads?: Pads;
+  /** Weights and biases; 0 for ops without any. */
+  params: number;
+  /** Multiply-accumulates per image (convs; pools and copies count as 0, as in the planner). */
+  macs: number;
+  /** Convs: element type of the weights (`f32`, or `i8` in int8 models), their count, how many are zero and that as a fraction. */
+  weightType?: DType;
+  weights?: number;
+  zeroWeights?: number;
+  sparsity?: number;
+}
+
+/** A whole model: its layers, totals and provenance. */
+export interface ModelSummary {
+  name: string;
+  precision: Precision;
+  input: InputSpec & { activation: ActivationType };
+  classes: number;
+  layers: LayerSummary[];
+  totals: {
+    params: number;
+    macs: number;
+    /** Conv weights (biases not counted), and how many of them are zero. */
+    weights: number;
+    zeroWeights: number;
+    /** Size of the model file, when the summary was made from one. */
+    fileBytes?: number;
+  };
+  provenance: Provenance;
+}
+
+/**
+ * Summarizes a model: shapes from {@link inferShapes}, MACs as the planner counts them.
+ * @param model a model, as {@link readModel} returns it.
+ * @param fileBytes the size of the file it was read from, reported in the totals.
+ * @throws ModelFormatError if the model is not valid.
+ */
+export function summarizeModel(model: Model, fileBytes?: number): ModelSummary {
+  const shapes = inferShapes(model);
+  const activation = (name: string): ActivationType => (model.precision === 'int8' ? (model.quant?.get(name)?.dtype ?? 'f32') : 'f32');
+  const layers = model.ops.map((op): LayerSummary => {
+    const output = shapes.get(op.output)!;
+    const base = { name: op.output, op: op.op, output, activation: activation(op.output) };
+    const window = op.op === 'conv' || op.op === 'maxpool' || op.op === 'avgpool' ? { kernel: op.kernel, stride: op.stride, pads: op.pads } : {};
+    if (op.op !== 'conv') return { ...base, ...window, params: 0, macs: 0 };
+    const weight = model.tensors.get(op.weight)!;
+    const weights = weight.data.length;
+    let zeros = 0;
+    for (const v of weight.data) if (v === 0) zeros++;
+    const params = weights + (op.bias === undefined ? 0 : model.tensors.get(op.bias)!.data.length);
+    const macs = convMacs(op, shapes.get(op.input)!, output);
+    return { ...base, ...window, relu: op.relu, params, macs, weightType: weight.dtype, weights, zeroWeights: zeros, sparsity: zeros / weights };
+  });
+  const sum = (f: (l: LayerSummary) => number | undefined): number => layers.reduce((s, l) => s + (f(l) ?? 0), 0);
+  return {
+    name: model.name,
+    precision: model.precision,
+    input: { ...model.input, activation: activation(model.input.name) },
+    classes: model.labels.length,
+    layers,
+    totals: {
+      params: sum((l) => l.params),
+      macs: sum((l) => l.macs),
+      weights: sum((l) => l.weights),
+      zeroWeights: sum((l) => l.zeroWeights),
+      ...(fileBytes === undefined ? {} : { fileBytes }),
+    },
+    provenance: model.provenance,
+  };
+}
