@@ -14,6 +14,9 @@ export {
   i8_winograd_scratch_v, i8_winograd_scratch_m,
 } from './kernels/i8-winograd';
 export {
+  i8_spmm_16x1c2_simd, i8_spmm_ref, i8_spmm_16x1c2_i16in_simd, i8_spmm_i16in_ref, i8_spmm_scratch,
+} from './kernels/i8-sparse';
+export {
   u8_maxpool_simd, u8_maxpool_ref,
   u8_avgpool_simd, u8_avgpool_ref,
   u8_global_sum_simd, u8_global_sum_ref,

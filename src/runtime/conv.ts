@@ -249,3 +249,107 @@ export function planI8Winograd(
     },
   };
 }
+
+/**
+ * Weight density (fraction of nonzero weights) up to which an int8 1x1 conv runs on the sparse
+ * kernel. bench/sparse.ts prunes every 1x1 conv of SqueezeNet 1.0 at random and times both
+ * kernels: the sparse one breaks even at 0.4 on the narrowest layers (16 input channels, where
+ * few nonzeros per output share its fixed per-output cost), at 0.5-0.6 on the others and above
+ * 0.8 on conv_final. 0.4 makes no layer slower.
+ */
+export const SPARSE_MAX_DENSITY = 0.4;
+
+/** Fraction of a conv's weights that are nonzero. */
+export function weightDensity(op: ConvOp, model: Model): number {
+  const w = model.tensors.get(op.weight)!.data;
+  let nonzero = 0;
+  for (const v of w) if (v !== 0) nonzero++;
+  return nonzero / w.length;
+}
+
+/** Whether an int8 conv can run on the sparse kernel: 1x1, stride 1, channels addressable as u16. */
+export function sparseApplies(op: ConvOp, x: View): boolean {
+  const [kh, kw] = op.kernel;
+  return kh === 1 && kw === 1 && op.stride[0] === 1 && op.stride[1] === 1 && x.c <= 0x10000;
+}
+
+/** A run of `M` output pixels, `stride` bytes apart, starting at `ptr`. */
+export interface PixelRun {
+  ptr: number;
+  M: number;
+  stride: number;
+}
+
+/** A planned sparse conv: packed nonzeros, where the interior goes, and the border runs of a padded conv. */
+export interface SparsePlan {
+  weights: number;
+  /** Output of input pixel (0, 0), and the bytes from one output row to the next. */
+  interior: number;
+  rowStride: number;
+  /** Output pixels that see only padding: acc = bias there, written by i8_igemm with K = 0 from the weights' header. */
+  border: PixelRun[];
+  shift: number;
+  /** The dense convolution's MACs, so reported rates compare with it (as Winograd's do). */
+  macs: number;
+  fill(memory: ArrayBuffer): void;
+}
+
+/**
+ * Plans an int8 1x1 stride-1 conv for the sparse kernel: per block of 8 output channels, bias i32[8]
+ * (zero point not folded: the kernel subtracts it) and multiplier i32[8]; then per output channel
+ * the count of nonzero pairs and the pairs { c1 u16, c2 u16, w1 i16, w2 i16 }, channels ascending.
+ */
+export function planI8Sparse(op: ConvOp, model: Model, x: View, y: View, allocate: Allocate): SparsePlan {
+  const [pt, pl, pb] = op.pads;
+  const C = x.c;
+  const N = y.c;
+  const w = model.tensors.get(op.weight)!.data as Int8Array;
+  const bias = op.bias === undefined ? undefined : (model.tensors.get(op.bias)!.data as Int32Array);
+  const mult = model.tensors.get(op.multiplier!)!.data as Int32Array;
+  const nonzeros = (n: number): number[] => {
+    const cs: number[] = [];
+    for (let c = 0; c < C; c++) if (w[n * C + c] !== 0) cs.push(c);
+    return cs;
+  };
+  const header = Math.ceil(N / NR) * 64;
+  let bytes = header;
+  for (let n = 0; n < N; n++) bytes += 4 + 8 * Math.ceil(nonzeros(n).length / 2);
+  const weights = allocate(bytes);
+  const rowStride = y.w * y.stride;
+  const at = (oy: number, ox: number): number => y.ptr + oy * rowStride + ox * y.stride;
+  const border: PixelRun[] = [];
+  if (pt > 0) border.push({ ptr: at(0, 0), M: pt * y.w, stride: y.stride });
+  if (pb > 0) border.push({ ptr: at(pt + x.h, 0), M: pb * y.w, stride: y.stride });
+  for (let ox = 0; ox < y.w; ox++) if (ox < pl || ox >= pl + x.w) border.push({ ptr: at(pt, ox), M: x.h, stride: rowStride });
+  return {
+    weights,
+    interior: at(pt, pl),
+    rowStride,
+    border,
+    shift: op.shift!,
+    macs: y.h * y.w * N * C,
+    fill(memory) {
+      const i32 = new Int32Array(memory, weights, header / 4).fill(0);
+      for (let n = 0; n < N; n++) {
+        i32[Math.floor(n / NR) * 16 + (n % NR)] = bias?.[n] ?? 0;
+        i32[Math.floor(n / NR) * 16 + NR + (n % NR)] = mult[n];
+      }
+      const view = new DataView(memory, weights + header, bytes - header);
+      let o = 0;
+      for (let n = 0; n < N; n++) {
+        const cs = nonzeros(n);
+        view.setInt32(o, Math.ceil(cs.length / 2), true);
+        o += 4;
+        for (let j = 0; j < cs.length; j += 2) {
+          // An odd last nonzero pairs with itself at weight zero.
+          const c2 = cs[j + 1] ?? cs[j];
+          view.setUint16(o, cs[j], true);
+          view.setUint16(o + 2, c2, true);
+          view.setInt16(o + 4, w[n * C + cs[j]], true);
+          view.setInt16(o + 6, j + 1 < cs.length ? w[n * C + c2] : 0, true);
+          o += 8;
+        }
+      }
+    },
+  };
+}

@@ -9,7 +9,10 @@
 import { I16_MAX, type Model, type Op, type QuantParams } from '../model/format.js';
 import { inferShapes, opInputs, readersOf } from '../model/graph.js';
 import { ensureMemory, type KernelExports } from '../wasm/kernels.js';
-import { planF32Conv, planI8Conv, planI8Winograd, winogradApplies, type ConvPlan, type WinogradPlan } from './conv.js';
+import {
+  SPARSE_MAX_DENSITY, planF32Conv, planI8Conv, planI8Sparse, planI8Winograd, sparseApplies, weightDensity, winogradApplies,
+  type ConvPlan, type SparsePlan, type WinogradPlan,
+} from './conv.js';
 
 /** Element type of an activation in memory. */
 export type ActType = 'f32' | 'u8' | 'i16' | 'i32';
@@ -117,6 +120,11 @@ function placeBuffers(buffers: Buffer[]): number {
 export interface PlanOptions {
   /** Run eligible int8 3x3 convs as Winograd F(2x2, 3x3) (default true). Results are identical either way. */
   winograd?: boolean;
+  /**
+   * Largest weight density (fraction of nonzero weights) at which an int8 1x1 stride-1 conv runs on
+   * the sparse kernel (default {@link SPARSE_MAX_DENSITY}; 0 never, 1 always). Results are identical either way.
+   */
+  sparseDensity?: number;
 }
 
 export function planModel(model: Model, kernels: KernelExports, variant: KernelVariant = 'simd', options: PlanOptions = {}): Plan {
@@ -174,8 +182,12 @@ export function planModel(model: Model, kernels: KernelExports, variant: KernelV
   const k = kernels;
   const pick = <F>(simd: F, ref: F): F => (variant === 'simd' ? simd : ref);
   const steps: Step[] = [];
-  const convs: (ConvPlan | WinogradPlan)[] = [];
+  const convs: (ConvPlan | WinogradPlan | SparsePlan)[] = [];
+  // One scratch area of each kind serves every layer that needs it: they run one after another.
+  const maxC = Math.max(...model.ops.map((o) => (o.op === 'conv' ? shapes.get(o.input)!.c : 0)));
   let scratch: { v: number; m: number } | undefined;
+  let spmmScratch: number | undefined;
+  const sparseDensity = options.sparseDensity ?? SPARSE_MAX_DENSITY;
   for (const op of model.ops) {
     if (op.op === 'softmax') continue;
     const out = view(op.output);
@@ -191,12 +203,21 @@ export function planModel(model: Model, kernels: KernelExports, variant: KernelV
           const qmax = wide ? I16_MAX : 255;
           const qmin = op.relu ? q.zeroPoint : wide ? -I16_MAX : 0;
           const i16in = x.dtype === 'i16';
-          if (options.winograd !== false && winogradApplies(op, model, x, quant(op.input))) {
-            // One scratch area serves every Winograd layer: they run one after another.
-            const maxC = Math.max(...model.ops.map((o) => (o.op === 'conv' ? shapes.get(o.input)!.c : 0)));
+          const zIn = quant(op.input).zeroPoint;
+          if (sparseApplies(op, x) && weightDensity(op, model) <= sparseDensity) {
+            spmmScratch ??= allocate(k.i8_spmm_scratch(maxC));
+            const c = planI8Sparse(op, model, x, out, allocate);
+            const s = spmmScratch;
+            const spmm = i16in ? pick(k.i8_spmm_16x1c2_i16in_simd, k.i8_spmm_i16in_ref) : pick(k.i8_spmm_16x1c2_simd, k.i8_spmm_ref);
+            const border = pick(k.i8_igemm_4x8c2_simd, k.i8_igemm_ref);
+            add(c.macs, () => {
+              spmm(x.h, x.w, x.c, x.ptr, x.stride, zIn, out.c, c.weights, c.interior, out.stride, c.rowStride, c.shift, q.zeroPoint, qmin, qmax, s, wide);
+              for (const b of c.border) border(b.M, out.c, 0, 0, 0, c.weights, b.ptr, b.stride, c.shift, q.zeroPoint, qmin, qmax, wide);
+            });
+            convs.push(c);
+          } else if (options.winograd !== false && winogradApplies(op, model, x, quant(op.input))) {
             scratch ??= { v: allocate(k.i8_winograd_scratch_v(maxC)), m: allocate(k.i8_winograd_scratch_m()) };
             const c = planI8Winograd(op, model, x, out, quant(op.input), allocate, scratch);
-            const zIn = quant(op.input).zeroPoint;
             const f = i16in ? pick(k.i8_winograd3x3_i16in_simd, k.i8_winograd3x3_i16in_ref) : pick(k.i8_winograd3x3_simd, k.i8_winograd3x3_ref);
             add(c.macs, () => f(x.h, x.w, x.c, x.ptr, x.stride, zIn, c.pad, out.c, c.weights, out.ptr, out.stride, c.shift, q.zeroPoint, qmin, qmax, c.scratchV, c.scratchM, wide));
             convs.push(c);

@@ -30,6 +30,11 @@ export interface KernelExports {
   i8_winograd3x3_i16in_ref(...args: WinogradArgs): void;
   i8_winograd_scratch_v(C: number): number;
   i8_winograd_scratch_m(): number;
+  i8_spmm_16x1c2_simd(...args: SpmmArgs): void;
+  i8_spmm_ref(...args: SpmmArgs): void;
+  i8_spmm_16x1c2_i16in_simd(...args: SpmmArgs): void;
+  i8_spmm_i16in_ref(...args: SpmmArgs): void;
+  i8_spmm_scratch(C: number): number;
   u8_maxpool_simd(...args: PoolArgs): void;
   u8_maxpool_ref(...args: PoolArgs): void;
   u8_avgpool_simd(...args: [...AvgPoolArgs, number]): void;
@@ -42,6 +47,9 @@ export interface KernelExports {
 
 /** H, W, C, inp, inStride, zIn, pad, N, weights, out, outStride, shift, zOut, qmin, qmax, V, M, wide (int16 output) */
 export type WinogradArgs = [number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number];
+
+/** H, W, C, inp, inStride, zIn, N, weights, out, outStride, outRowStride, shift, zOut, qmin, qmax, scratch, wide (int16 output) */
+export type SpmmArgs = [number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number];
 
 /** M, N, taps, K, indirection, weights, out, outStride, shift, zOut, qmin, qmax, wide (int16 output) */
 export type I8GemmArgs = [number, number, number, number, number, number, number, number, number, number, number, number, number];

@@ -1,0 +1,141 @@
+import { describe, expect, it } from 'vitest';
+import type { KernelExports } from '../../src/wasm/kernels.js';
+import { freshKernels, randInt, rng } from '../helpers/wasm.js';
+
+/** A random pruned 1x1 conv: weights [N][C] with each row's density drawn from `density`. */
+function problem(r: () => number, density: () => number) {
+  const H = randInt(r, 1, 7), W = randInt(r, 1, 9), C = randInt(r, 1, 45), N = randInt(r, 1, 37);
+  const w = new Int8Array(N * C);
+  for (let n = 0; n < N; n++) {
+    const d = density();
+    for (let c = 0; c < C; c++) if (r() < d) w[n * C + c] = randInt(r, 1, 127) * (r() < 0.5 ? -1 : 1);
+  }
+  const bias = Int32Array.from({ length: N }, () => randInt(r, -200000, 200000));
+  const mult = Int32Array.from({ length: N }, () => randInt(r, 1 << 24, 2 ** 31 - 1));
+  return { H, W, C, N, w, bias, mult };
+}
+
+/** Packs `w` as i8_spmm wants it: bias/mult blocks of 8, then per row the nonzero pairs (see i8-sparse.ts). */
+function packSparse(k: KernelExports, at: number, p: ReturnType<typeof problem>): void {
+  const { C, N, w, bias, mult } = p;
+  const header = Math.ceil(N / 8) * 64;
+  const view = new DataView(k.memory.buffer);
+  for (let n = 0; n < N; n++) {
+    view.setInt32(at + Math.floor(n / 8) * 64 + (n % 8) * 4, bias[n], true);
+    view.setInt32(at + Math.floor(n / 8) * 64 + 32 + (n % 8) * 4, mult[n], true);
+  }
+  let o = at + header;
+  for (let n = 0; n < N; n++) {
+    const cs = [...Array(C).keys()].filter((c) => w[n * C + c] !== 0);
+    view.setInt32(o, Math.ceil(cs.length / 2), true);
+    o += 4;
+    for (let j = 0; j < cs.length; j += 2) {
+      const c2 = cs[j + 1] ?? cs[j];
+      view.setUint16(o, cs[j], true);
+      view.setUint16(o + 2, c2, true);
+      view.setInt16(o + 4, w[n * C + cs[j]], true);
+      view.setInt16(o + 6, j + 1 < cs.length ? w[n * C + c2] : 0, true);
+      o += 8;
+    }
+  }
+}
+
+/** Packs the same conv for i8_igemm (taps 1, K = C, zero point folded into the bias), as the planner does. */
+function packDense(k: KernelExports, at: number, p: ReturnType<typeof problem>, zIn: number): void {
+  const { C, N, w, bias, mult } = p;
+  const pairs = (C + 1) >> 1;
+  const blockBytes = 64 + pairs * 32;
+  const view = new DataView(k.memory.buffer);
+  new Uint8Array(k.memory.buffer, at, Math.ceil(N / 8) * blockBytes).fill(0);
+  for (let n = 0; n < N; n++) {
+    const block = at + Math.floor(n / 8) * blockBytes;
+    const lane = n % 8;
+    let sum = 0;
+    for (let c = 0; c < C; c++) {
+      sum += w[n * C + c];
+      view.setInt16(block + 64 + (c >> 1) * 32 + (lane >> 2) * 16 + (lane & 3) * 4 + (c & 1) * 2, w[n * C + c], true);
+    }
+    view.setInt32(block + lane * 4, bias[n] - zIn * sum, true);
+    view.setInt32(block + 32 + lane * 4, mult[n], true);
+  }
+}
+
+/** Random requantization parameters for u8 or int16 (`wide`) outputs. */
+function requantParams(r: () => number, wide: boolean) {
+  const shift = randInt(r, 28, 44);
+  const zOut = wide ? 0 : randInt(r, 0, 255);
+  const [qmin, qmax] = wide
+    ? [randInt(r, 0, 1) * randInt(r, -4095, 0), 4095 - randInt(r, 0, 1) * randInt(r, 0, 2000)]
+    : [randInt(r, 0, 1) * randInt(r, 0, 128), 255 - randInt(r, 0, 1) * randInt(r, 0, 100)];
+  return { shift, zOut, qmin, qmax };
+}
+
+/** Fills `n` input elements at `at`: bytes 0..255, or int16 within the 13 bits int16 activations use. */
+function fillInput(k: KernelExports, r: () => number, at: number, n: number, i16in: boolean): void {
+  if (i16in) new Int16Array(k.memory.buffer, at, n).forEach((_, i, a) => (a[i] = randInt(r, -4095, 4095)));
+  else new Uint8Array(k.memory.buffer, at, n).forEach((_, i, a) => (a[i] = randInt(r, 0, 255)));
+}
+
+const densities: [string, (r: () => number) => () => number][] = [
+  ['random per row, some rows empty', (r) => () => (r() < 0.15 ? 0 : r())],
+  ['all dense', () => () => 1],
+  ['all zero', () => () => 0],
+];
+
+describe.each(densities)('i8_spmm_16x1c2 (%s)', (_name, density) => {
+  it.each([false, true])('equals the scalar reference bit for bit, int16 input %s, u8 and i16 outputs, strided output with gaps', async (i16in) => {
+    const k = await freshKernels(8 << 20);
+    const r = rng(i16in ? 71 : 72);
+    const base = k.heap_base();
+    const inp = base, weights = base + (1 << 18), scratch = base + (1 << 20), outs = [base + (2 << 20), base + (3 << 20)];
+    for (let trial = 0; trial < 60; trial++) {
+      const p = problem(r, density(r));
+      const wide = trial % 2 === 1;
+      const elem = i16in ? 2 : 1;
+      const inStride = (p.C + randInt(r, 0, 3)) * elem;
+      const outStride = (p.N + randInt(r, 0, 5)) << (wide ? 1 : 0);
+      const outRowStride = p.W * outStride + randInt(r, 0, 2) * outStride;
+      const zIn = i16in ? 0 : randInt(r, 0, 255);
+      const q = requantParams(r, wide);
+      // Slack past the last pixel: the transpose reads up to 7 channels beyond C.
+      fillInput(k, r, inp, p.H * p.W * (inStride / elem) + 8, i16in);
+      packSparse(k, weights, p);
+      for (const [i, out] of outs.entries()) {
+        new Uint8Array(k.memory.buffer, out, p.H * outRowStride + 64).fill(0xa5);
+        const f = i16in ? (i === 0 ? k.i8_spmm_16x1c2_i16in_simd : k.i8_spmm_i16in_ref) : i === 0 ? k.i8_spmm_16x1c2_simd : k.i8_spmm_ref;
+        f(p.H, p.W, p.C, inp, inStride, zIn, p.N, weights, out, outStride, outRowStride, q.shift, q.zOut, q.qmin, q.qmax, scratch, wide ? 1 : 0);
+      }
+      const [a, b] = outs.map((o) => new Uint8Array(k.memory.buffer, o, p.H * outRowStride + 64));
+      expect(a).toEqual(b);
+    }
+  });
+
+  it.each([false, true])('gives the dense kernel (i8_igemm_ref) output bytes, int16 input %s', async (i16in) => {
+    const k = await freshKernels(8 << 20);
+    const r = rng(i16in ? 81 : 82);
+    const base = k.heap_base();
+    const inp = base, ind = base + (1 << 18), sparseW = base + (1 << 19), denseW = base + (1 << 20), scratch = base + (3 << 19);
+    const outs = [base + (2 << 20), base + (3 << 20)];
+    for (let trial = 0; trial < 40; trial++) {
+      const p = problem(r, density(r));
+      const wide = trial % 2 === 1;
+      const M = p.H * p.W;
+      const elem = i16in ? 2 : 1;
+      const outStride = p.N << (wide ? 1 : 0);
+      const zIn = i16in ? 0 : randInt(r, 0, 255);
+      const q = requantParams(r, wide);
+      fillInput(k, r, inp, M * p.C + 8, i16in);
+      packSparse(k, sparseW, p);
+      packDense(k, denseW, p, zIn);
+      const pointers = new Uint32Array(k.memory.buffer, ind, Math.ceil(M / 4) * 4);
+      pointers.forEach((_, i) => (pointers[i] = inp + Math.min(i, M - 1) * p.C * elem));
+      for (const out of outs) new Uint8Array(k.memory.buffer, out, M * outStride).fill(0xa5);
+      const sparse = i16in ? k.i8_spmm_16x1c2_i16in_simd : k.i8_spmm_16x1c2_simd;
+      const dense = i16in ? k.i8_igemm_i16in_ref : k.i8_igemm_ref;
+      sparse(p.H, p.W, p.C, inp, p.C * elem, zIn, p.N, sparseW, outs[0], outStride, p.W * outStride, q.shift, q.zOut, q.qmin, q.qmax, scratch, wide ? 1 : 0);
+      dense(M, p.N, 1, p.C, ind, denseW, outs[1], outStride, q.shift, q.zOut, q.qmin, q.qmax, wide ? 1 : 0);
+      const [a, b] = outs.map((o) => new Uint8Array(k.memory.buffer, o, M * outStride));
+      expect(a).toEqual(b);
+    }
+  });
+});
