@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 import { ModelFormatError } from '../errors.js';
-import { I16_MAX, type ActShape, type ConvOp, type DType, type Model, type Op, type Pads, type QuantParams, type Tensor } from './format.js';
+import { I16_MAX, type ActShape, type AddOp, type ConvOp, type DType, type Model, type Op, type Pads, type QuantParams, type Tensor } from './format.js';
 
 /** Largest height, width or channel count any activation may have; keeps hostile headers from asking for absurd memory. */
 export const MAX_DIM = 16384;
@@ -41,7 +41,7 @@ function checkPads(v: unknown, poolWindow: [number, number] | undefined, where: 
 
 /** Names of the tensors an op reads. */
 export function opInputs(op: Op): string[] {
-  return op.op === 'concat' ? op.inputs : [op.input];
+  return op.op === 'concat' || op.op === 'add' ? op.inputs : [op.input];
 }
 
 /** The ops that read each tensor, in execution order. */
@@ -133,6 +133,9 @@ export function inferShapes(model: Model): Map<string, ActShape> {
         checkPair(op.stride, 1, 8, 'stride', where);
         checkPads(op.pads, undefined, where);
         if (typeof op.relu !== 'boolean') fail('E_MODEL_OP', `${where}: relu must be true or false`);
+        if (op.max !== undefined && !(typeof op.max === 'number' && Number.isFinite(op.max) && op.max > 0)) {
+          fail('E_MODEL_OP', `${where}: max must be a positive finite number`);
+        }
         const w = tensorOf(model, op.weight, where, 'weight', model.precision === 'int8' ? 'i8' : 'f32');
         if (w.shape.length !== 4 || !isCount(w.shape[0], 1, MAX_DIM)) {
           fail('E_MODEL_SHAPE', `${where}: weight must be [out, in, kh, kw], got [${w.shape}]`);
@@ -180,6 +183,16 @@ export function inferShapes(model: Model): Map<string, ActShape> {
         out = { c: xs.reduce((sum, s) => sum + s.c, 0), h: xs[0].h, w: xs[0].w };
         break;
       }
+      case 'add': {
+        if (!Array.isArray(op.inputs) || op.inputs.length !== 2) fail('E_MODEL_OP', `${where}: add needs exactly 2 inputs`);
+        if (typeof op.relu !== 'boolean') fail('E_MODEL_OP', `${where}: relu must be true or false`);
+        const [a, b] = op.inputs.map((n) => get(n, where));
+        if (a.c !== b.c || a.h !== b.h || a.w !== b.w) {
+          fail('E_MODEL_SHAPE', `${where}: add inputs differ in shape: [${a.c}, ${a.h}, ${a.w}] and [${b.c}, ${b.h}, ${b.w}]`);
+        }
+        out = { ...a };
+        break;
+      }
       default:
         fail('E_MODEL_OP', `op ${i}: unknown op ${JSON.stringify((op as { op: unknown }).op)}`);
     }
@@ -197,7 +210,10 @@ export function inferShapes(model: Model): Map<string, ActShape> {
   }
   if (model.precision === 'int8') checkQuantization(model, shapes);
   else if (model.precision !== 'f32') fail('E_MODEL_HEADER', `precision must be "f32" or "int8", got ${JSON.stringify(model.precision)}`);
-  else if (model.quant !== undefined || model.ops.some((op) => op.op === 'conv' && (op.multiplier ?? op.weightScale ?? op.shift) !== undefined)) {
+  else if (
+    model.quant !== undefined ||
+    model.ops.some((op) => (op.op === 'conv' && (op.multiplier ?? op.weightScale ?? op.shift) !== undefined) || (op.op === 'add' && (op.multipliers ?? op.shift) !== undefined))
+  ) {
     fail('E_MODEL_QUANT', 'a f32 model must not carry quantization parameters');
   }
   return shapes;
@@ -254,6 +270,10 @@ function checkQuantization(model: Model, shapes: Map<string, ActShape>): void {
         if (out.dtype === 'i32') fail('E_MODEL_QUANT', `${where}: conv output must be u8 or i16`);
         checkRequant(model, op, ins[0], out, where);
         break;
+      case 'add':
+        if (out.dtype !== 'u8' || ins.some((q) => q.dtype !== 'u8')) fail('E_MODEL_QUANT', `${where}: add reads and writes u8 activations`);
+        checkAddRequant(op, ins, out, where);
+        break;
       case 'globalavgpool': {
         const s = shapes.get(op.input)!;
         const expected = ins[0].scale / (s.h * s.w);
@@ -302,4 +322,21 @@ function checkRequant(model: Model, op: ConvOp, qIn: QuantParams, qOut: QuantPar
       fail('E_MODEL_QUANT', `${where}: channel ${n} could overflow 32-bit accumulation or requantization`);
     }
   }
+}
+
+/**
+ * An int8 add's multipliers must match the scales, and |m0 (q0 - z0) + m1 (q1 - z1)| / 2^shift
+ * stay below 2^31: the kernel's 64-bit sum then cannot overflow when shifted into int32 lanes.
+ */
+function checkAddRequant(op: AddOp, ins: QuantParams[], out: QuantParams, where: string): void {
+  const { multipliers: m, shift } = op;
+  if (!isCount(shift, 1, 62)) fail('E_MODEL_QUANT', `${where}: shift must be an integer in 1..62, got ${JSON.stringify(shift)}`);
+  if (!Array.isArray(m) || m.length !== 2 || !m.every((v) => isCount(v, 0, 2 ** 31 - 1))) {
+    fail('E_MODEL_QUANT', `${where}: multipliers must be two integers in 0..2^31-1, got ${JSON.stringify(m)}`);
+  }
+  ins.forEach((q, i) => {
+    const exact = (q.scale / out.scale) * 2 ** shift;
+    if (Math.abs(m[i] - exact) > 1) fail('E_MODEL_QUANT', `${where}: multiplier ${i} is ${m[i]} but the scales give ${exact.toFixed(1)}`);
+  });
+  if ((255 * (m[0] + m[1])) / 2 ** shift >= MAX_REQUANT) fail('E_MODEL_QUANT', `${where}: the rescaled sum could overflow 32 bits`);
 }
