@@ -7,11 +7,12 @@ import { requantRound, roundShift, roundShiftScalar } from './requant';
 // int8: the two inputs have their own scales and zero points. Each is rescaled to the output
 // scale and both are summed in one 64-bit fixed-point step, rounded once (half up):
 //
-//   q_out = clamp(zOut + ((m0 (q0 - z0) + m1 (q1 - z1) + 2^(shift-1)) >> shift), qmin, 255)
+//   q_out = clamp(zOut + ((m0 (q0 - z0) + m1 (q1 - z1) + 2^(shift-1)) >> shift), qmin, qmax)
 //
 // with m_i = round(s_i / s_out * 2^shift). This is TFLite's quantized Add (rescale both inputs to
 // a common fixed-point scale, add, requantize) with the left shift folded into the multipliers and
-// one rounding instead of three; the loader checks that the shifted sum fits int32.
+// one rounding instead of three; the loader checks that the shifted sum fits int32. Inputs are
+// both uint8 or both int16 (zero point 0, the quantizer's wide tensors), the output either.
 
 /** out = a + b, clamped at zero when `relu` != 0, 4 channels per vector. */
 export function f32_add_simd(a: usize, aStride: i32, b: usize, bStride: i32, P: i32, C: i32, out: usize, outStride: i32, relu: i32): void {
@@ -44,26 +45,55 @@ export function f32_add_ref(a: usize, aStride: i32, b: usize, bStride: i32, P: i
   }
 }
 
-/** uint8 add with per-input rescaling (see above), 8 channels per step. `qmin` is zOut with ReLU, else 0. */
+/**
+ * Quantized add over uint8 inputs (see above), 8 channels per step. The output is uint8, or int16
+ * when `wide`; it is clamped to [qmin, qmax] (qmin is zOut with ReLU).
+ */
 export function u8_add_simd(
-  a: usize, aStride: i32, za: i32, ma: i32,
-  b: usize, bStride: i32, zb: i32, mb: i32,
-  P: i32, C: i32, out: usize, outStride: i32, shift: i32, zOut: i32, qmin: i32,
+  a: usize, aStride: i32, za: i32, ma: i32, b: usize, bStride: i32, zb: i32, mb: i32,
+  P: i32, C: i32, out: usize, outStride: i32, shift: i32, zOut: i32, qmin: i32, qmax: i32, wide: bool,
 ): void {
+  add<u8>(a, aStride, za, ma, b, bStride, zb, mb, P, C, out, outStride, shift, zOut, qmin, qmax, wide);
+}
+
+/** The same over int16 inputs (zero point 0): residual streams kept wide. */
+export function i16_add_simd(
+  a: usize, aStride: i32, za: i32, ma: i32, b: usize, bStride: i32, zb: i32, mb: i32,
+  P: i32, C: i32, out: usize, outStride: i32, shift: i32, zOut: i32, qmin: i32, qmax: i32, wide: bool,
+): void {
+  add<i16>(a, aStride, za, ma, b, bStride, zb, mb, P, C, out, outStride, shift, zOut, qmin, qmax, wide);
+}
+
+/** Eight input values as int16 lanes. */
+// @ts-ignore: decorator
+@inline
+function load8<T>(p: usize): v128 {
+  if (sizeof<T>() == 1) return v128.load8x8_u(p);
+  return v128.load(p);
+}
+
+// @ts-ignore: decorator
+@inline
+function add<T>(
+  a: usize, aStride: i32, za: i32, ma: i32, b: usize, bStride: i32, zb: i32, mb: i32,
+  P: i32, C: i32, out: usize, outStride: i32, shift: i32, zOut: i32, qmin: i32, qmax: i32, wide: bool,
+): void {
+  const inSize = <usize>sizeof<T>();
   const C8 = C & ~7;
   const zav = i16x8.splat(<i16>za), zbv = i16x8.splat(<i16>zb);
   const mav = i32x4.splat(ma), mbv = i32x4.splat(mb);
   const round = requantRound(shift);
   const pre = max(0, 32 - shift), post = max(0, shift - 32);
   const zv = i32x4.splat(zOut);
-  const lov = i8x16.splat(<i8>qmin);
+  const lov = wide ? i16x8.splat(<i16>qmin) : i8x16.splat(<i8>qmin);
+  const hiv = wide ? i16x8.splat(<i16>qmax) : i8x16.splat(<i8>qmax);
   for (let p = 0; p < P; p++) {
     const pa = a + <usize>p * aStride, pb = b + <usize>p * bStride, po = out + <usize>p * outStride;
     let c = 0;
     for (; c < C8; c += 8) {
-      // q - z fits int16 (-255..255); widened to int32 for the 64-bit products.
-      const xa = i16x8.sub(v128.load8x8_u(pa + <usize>c), zav);
-      const xb = i16x8.sub(v128.load8x8_u(pb + <usize>c), zbv);
+      // q - z fits int16 (-255..255, or the int16 values themselves); widened for the 64-bit products.
+      const xa = i16x8.sub(load8<T>(pa + <usize>c * inSize), zav);
+      const xb = i16x8.sub(load8<T>(pb + <usize>c * inSize), zbv);
       const alo = i32x4.extend_low_i16x8_s(xa), ahi = i32x4.extend_high_i16x8_s(xa);
       const blo = i32x4.extend_low_i16x8_s(xb), bhi = i32x4.extend_high_i16x8_s(xb);
       const lo = roundShift(
@@ -77,29 +107,43 @@ export function u8_add_simd(
         round, pre, post, zv,
       );
       const s16 = i16x8.narrow_i32x4_s(lo, hi);
-      v128.store64_lane(po + <usize>c, i8x16.max_u(i8x16.narrow_i16x8_u(s16, s16), lov), 0);
+      if (wide) v128.store(po + (<usize>c << 1), i16x8.min_s(i16x8.max_s(s16, lov), hiv));
+      else v128.store64_lane(po + <usize>c, i8x16.min_u(i8x16.max_u(i8x16.narrow_i16x8_u(s16, s16), lov), hiv), 0);
     }
-    for (; c < C; c++) store<u8>(po + <usize>c, addScalar(pa, pb, c, za, ma, zb, mb, shift, zOut, qmin));
+    for (; c < C; c++) addScalar<T>(pa, pb, po, c, za, ma, zb, mb, shift, zOut, qmin, qmax, wide);
   }
 }
 
 /** Scalar reference of {@link u8_add_simd}. */
 export function u8_add_ref(
-  a: usize, aStride: i32, za: i32, ma: i32,
-  b: usize, bStride: i32, zb: i32, mb: i32,
-  P: i32, C: i32, out: usize, outStride: i32, shift: i32, zOut: i32, qmin: i32,
+  a: usize, aStride: i32, za: i32, ma: i32, b: usize, bStride: i32, zb: i32, mb: i32,
+  P: i32, C: i32, out: usize, outStride: i32, shift: i32, zOut: i32, qmin: i32, qmax: i32, wide: bool,
 ): void {
   for (let p = 0; p < P; p++) {
     for (let c = 0; c < C; c++) {
-      const q = addScalar(a + <usize>p * aStride, b + <usize>p * bStride, c, za, ma, zb, mb, shift, zOut, qmin);
-      store<u8>(out + <usize>p * outStride + <usize>c, q);
+      addScalar<u8>(a + <usize>p * aStride, b + <usize>p * bStride, out + <usize>p * outStride, c, za, ma, zb, mb, shift, zOut, qmin, qmax, wide);
+    }
+  }
+}
+
+/** Scalar reference of {@link i16_add_simd}. */
+export function i16_add_ref(
+  a: usize, aStride: i32, za: i32, ma: i32, b: usize, bStride: i32, zb: i32, mb: i32,
+  P: i32, C: i32, out: usize, outStride: i32, shift: i32, zOut: i32, qmin: i32, qmax: i32, wide: bool,
+): void {
+  for (let p = 0; p < P; p++) {
+    for (let c = 0; c < C; c++) {
+      addScalar<i16>(a + <usize>p * aStride, b + <usize>p * bStride, out + <usize>p * outStride, c, za, ma, zb, mb, shift, zOut, qmin, qmax, wide);
     }
   }
 }
 
 // @ts-ignore: decorator
 @inline
-function addScalar(pa: usize, pb: usize, c: i32, za: i32, ma: i32, zb: i32, mb: i32, shift: i32, zOut: i32, qmin: i32): u8 {
-  const sum = <i64>(<i32>load<u8>(pa + <usize>c) - za) * <i64>ma + <i64>(<i32>load<u8>(pb + <usize>c) - zb) * <i64>mb;
-  return <u8>min(max(zOut + roundShiftScalar(sum, shift), qmin), 255);
+function addScalar<T>(pa: usize, pb: usize, po: usize, c: i32, za: i32, ma: i32, zb: i32, mb: i32, shift: i32, zOut: i32, qmin: i32, qmax: i32, wide: bool): void {
+  const at = <usize>c * sizeof<T>();
+  const sum = <i64>(<i32>load<T>(pa + at) - za) * <i64>ma + <i64>(<i32>load<T>(pb + at) - zb) * <i64>mb;
+  const q = min(max(zOut + roundShiftScalar(sum, shift), qmin), qmax);
+  if (wide) store<i16>(po + (<usize>c << 1), <i16>q);
+  else store<u8>(po + <usize>c, <u8>q);
 }

@@ -16,7 +16,7 @@ import { Classifier, type ImageInput } from '../classifier.js';
 import { ArgumentError } from '../errors.js';
 import { decodeImage } from '../image/decode.js';
 import { I16_MAX, type AddOp, type ConvOp, type Model, type Op, type QuantParams, type Tensor } from '../model/format.js';
-import { inferShapes, readersOf, readOnlyByConvs } from '../model/graph.js';
+import { inferShapes, readByWideKernels, readersOf, readOnlyByConvs } from '../model/graph.js';
 import type { Step, View } from '../runtime/plan.js';
 import { gptqQuantize, PatchCovariance } from './gptq.js';
 import { run, topK } from '../runtime/run.js';
@@ -332,14 +332,35 @@ export function poolLast(model: Model): Model {
 }
 
 /**
- * Activations that can be `i16`: conv outputs read only by convs (Fire's squeeze outputs; being
- * read by no concat, pool or ReLU, each is a quantization group of its own). They are the
- * narrowest tensors of the network, so 8 bits there lose the most, and the kernels multiply in
+ * Activations that can be `i16`: conv and add outputs read only by convs and adds (Fire's squeeze
+ * outputs, SqueezeNeXt's inner convs and its residual stream; being read by no concat, pool or
+ * ReLU, each is a quantization group of its own), except that an add's two inputs share one type;
+ * and a classifier conv without ReLU read only by the output pool, whose per-pixel scores are
+ * averaged into the logits. They are the narrowest tensors of the network (or the ones whose
+ * rounding accumulates over the blocks, or lands on the output), and the kernels multiply in
  * int16 anyway: wide costs nothing but their (small) memory.
  */
 export function wideTensors(model: Model): Set<string> {
   const readers = readersOf(model.ops);
-  return new Set(model.ops.flatMap((op) => (op.op === 'conv' && op.output !== model.output && readOnlyByConvs(readers, op.output) ? [op.output] : [])));
+  const onlyPooled = (name: string): boolean => readers.get(name)?.every((op) => op.op === 'globalavgpool') ?? false;
+  const wide = new Set(
+    model.ops.flatMap((op) => {
+      if ((op.op !== 'conv' && op.op !== 'add') || op.output === model.output || !readByWideKernels(readers, op.output)) return [];
+      // Into the pool only the scores of a linear classifier (poolLast's conv) go wide: SqueezeNet's
+      // last conv, with ReLU, keeps the u8 its bundled models were calibrated with.
+      return onlyPooled(op.output) && (op.op !== 'conv' || op.relu) ? [] : [op.output];
+    }),
+  );
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const op of model.ops) {
+      if (op.op === 'add' && wide.has(op.inputs[0]) !== wide.has(op.inputs[1])) {
+        for (const x of op.inputs) wide.delete(x);
+        changed = true;
+      }
+    }
+  }
+  return wide;
 }
 
 /** The range each quantization group gets under `method`, from its histogram; `wide` groups have I16_MAX steps per side. */

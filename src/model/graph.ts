@@ -51,10 +51,16 @@ export function readersOf(ops: readonly Op[]): Map<string, Op[]> {
   return readers;
 }
 
-/** Whether `name` is read, and only by convs: the tensors that may be i16 in an int8 model. */
+/** Whether `name` is read, and only by convs: an input that may be i16 in an int8 model. */
 export function readOnlyByConvs(readers: Map<string, Op[]>, name: string): boolean {
   const ops = readers.get(name) ?? [];
   return ops.length > 0 && ops.every((op) => op.op === 'conv');
+}
+
+/** Whether `name` is read, and only by convs, adds and global average pools: the kernels that take int16 activations. */
+export function readByWideKernels(readers: Map<string, Op[]>, name: string): boolean {
+  const ops = readers.get(name) ?? [];
+  return ops.length > 0 && ops.every((op) => op.op === 'conv' || op.op === 'add' || op.op === 'globalavgpool');
 }
 
 /** Largest |q - zeroPoint| a quantized activation can hold: the factor in every accumulator bound. */
@@ -252,10 +258,10 @@ function checkQuantization(model: Model, shapes: Map<string, ActShape>): void {
   const readers = readersOf(model.ops);
   const inputType = quantOf(model, model.input.name, 'input').dtype;
   if (inputType === 'i32') fail('E_MODEL_QUANT', 'the input must be quantized to u8 or i16');
-  const convOutputs = new Set(model.ops.flatMap((op) => (op.op === 'conv' ? [op.output] : [])));
+  const wideSources = new Set(model.ops.flatMap((op) => (op.op === 'conv' || op.op === 'add' ? [op.output] : [])));
   for (const [name, q] of model.quant) {
-    if (q.dtype === 'i16' && !((name === model.input.name || convOutputs.has(name)) && readOnlyByConvs(readers, name))) {
-      fail('E_MODEL_QUANT', `activation ${JSON.stringify(name)} is i16: only the input or a conv output, read by convs only, may be`);
+    if (q.dtype === 'i16' && !((name === model.input.name || wideSources.has(name)) && readByWideKernels(readers, name))) {
+      fail('E_MODEL_QUANT', `activation ${JSON.stringify(name)} is i16: only the input or a conv or add output, read by convs, adds and global average pools only, may be`);
     }
   }
 
@@ -271,7 +277,7 @@ function checkQuantization(model: Model, shapes: Map<string, ActShape>): void {
         checkRequant(model, op, ins[0], out, where);
         break;
       case 'add':
-        if (out.dtype !== 'u8' || ins.some((q) => q.dtype !== 'u8')) fail('E_MODEL_QUANT', `${where}: add reads and writes u8 activations`);
+        if (out.dtype === 'i32' || ins[0].dtype !== ins[1].dtype) fail('E_MODEL_QUANT', `${where}: add reads two u8 or two i16 activations and writes u8 or i16`);
         checkAddRequant(op, ins, out, where);
         break;
       case 'globalavgpool': {
@@ -280,6 +286,7 @@ function checkQuantization(model: Model, shapes: Map<string, ActShape>): void {
         if (out.dtype !== 'i32' || Math.abs(out.scale - expected) > 1e-6 * expected) {
           fail('E_MODEL_QUANT', `${where}: an int8 global average pool outputs i32 sums with scale inputScale / ${s.h * s.w}`);
         }
+        if (maxAbsQuantized(ins[0]) * s.h * s.w >= 2 ** 31) fail('E_MODEL_QUANT', `${where}: the sum over ${s.h * s.w} pixels could overflow 32 bits`);
         break;
       }
       default:
@@ -327,6 +334,7 @@ function checkRequant(model: Model, op: ConvOp, qIn: QuantParams, qOut: QuantPar
 /**
  * An int8 add's multipliers must match the scales, and |m0 (q0 - z0) + m1 (q1 - z1)| / 2^shift
  * stay below 2^31: the kernel's 64-bit sum then cannot overflow when shifted into int32 lanes.
+ * (i32 inputs were refused before: only softmax reads those.)
  */
 function checkAddRequant(op: AddOp, ins: QuantParams[], out: QuantParams, where: string): void {
   const { multipliers: m, shift } = op;
@@ -338,5 +346,7 @@ function checkAddRequant(op: AddOp, ins: QuantParams[], out: QuantParams, where:
     const exact = (q.scale / out.scale) * 2 ** shift;
     if (Math.abs(m[i] - exact) > 1) fail('E_MODEL_QUANT', `${where}: multiplier ${i} is ${m[i]} but the scales give ${exact.toFixed(1)}`);
   });
-  if ((255 * (m[0] + m[1])) / 2 ** shift >= MAX_REQUANT) fail('E_MODEL_QUANT', `${where}: the rescaled sum could overflow 32 bits`);
+  if ((maxAbsQuantized(ins[0]) * m[0] + maxAbsQuantized(ins[1]) * m[1]) / 2 ** shift >= MAX_REQUANT) {
+    fail('E_MODEL_QUANT', `${where}: the rescaled sum could overflow 32 bits`);
+  }
 }

@@ -240,7 +240,10 @@ export function planModel(model: Model, kernels: KernelExports, variant: KernelV
       }
       case 'globalavgpool': {
         const x = view(op.input);
-        if (int8) {
+        if (int8 && x.dtype === 'i16') {
+          const f = pick(k.i16_global_sum_simd, k.i16_global_sum_ref);
+          add(0, () => f(x.ptr, x.h * x.w, x.c, x.stride, out.ptr));
+        } else if (int8) {
           const f = pick(k.u8_global_sum_simd, k.u8_global_sum_ref);
           const zp = quant(op.input).zeroPoint;
           add(0, () => f(x.ptr, x.h * x.w, x.c, x.stride, zp, out.ptr));
@@ -257,8 +260,10 @@ export function planModel(model: Model, kernels: KernelExports, variant: KernelV
           const [qa, qb] = op.inputs.map(quant);
           const zOut = quant(op.output).zeroPoint;
           const [ma, mb] = op.multipliers!;
-          const f = pick(k.u8_add_simd, k.u8_add_ref);
-          add(0, () => f(a.ptr, a.stride, qa.zeroPoint, ma, b.ptr, b.stride, qb.zeroPoint, mb, P, out.c, out.ptr, out.stride, op.shift!, zOut, op.relu ? zOut : 0));
+          const wide = out.dtype === 'i16' ? 1 : 0;
+          const qmin = op.relu ? zOut : wide ? -I16_MAX : 0;
+          const f = a.dtype === 'i16' ? pick(k.i16_add_simd, k.i16_add_ref) : pick(k.u8_add_simd, k.u8_add_ref);
+          add(0, () => f(a.ptr, a.stride, qa.zeroPoint, ma, b.ptr, b.stride, qb.zeroPoint, mb, P, out.c, out.ptr, out.stride, op.shift!, zOut, qmin, wide ? I16_MAX : 255, wide));
         } else {
           const f = pick(k.f32_add_simd, k.f32_add_ref);
           add(0, () => f(a.ptr, a.stride, b.ptr, b.stride, P, out.c, out.ptr, out.stride, op.relu ? 1 : 0));

@@ -118,7 +118,17 @@ describe('quantizing residual networks with a classifier after the pool', () => 
     }
   });
 
-  it('the reader checks an int8 add: its multipliers against the scales, the overflow bound, u8 activations', async () => {
+  it('keeps the residual stream wide: add outputs read by convs and adds are i16, and each add reads one type', async () => {
+    const { model: int8 } = await quantizeModel(model, calibration, kernelsModule(), { methods: ['minmax'], gptq: false });
+    const dtype = (name: string) => int8.quant!.get(name)!.dtype;
+    // b1 feeds two convs, b2 a conv and the add b3, b3 the classifier conv (moved in front of the pool).
+    expect(['b1', 'b2', 'b3'].map(dtype)).toEqual(['i16', 'i16', 'i16']);
+    for (const op of int8.ops) if (op.op === 'add') expect(dtype(op.inputs[0])).toBe(dtype(op.inputs[1]));
+    const narrow = await quantizeModel(model, calibration, kernelsModule(), { methods: ['minmax'], gptq: false, wide: false });
+    expect(['b1', 'b2', 'b3'].map((name) => narrow.model.quant!.get(name)!.dtype)).toEqual(['u8', 'u8', 'u8']);
+  });
+
+  it('the reader checks an int8 add: its multipliers against the scales, the overflow bound, its activation types', async () => {
     const { model: int8 } = await quantizeModel(model, calibration, kernelsModule(), { methods: ['minmax'], gptq: false });
     const at = int8.ops.findIndex((op) => op.op === 'add');
     const edit = (change: Partial<AddOp>): Model => ({ ...int8, ops: int8.ops.map((op, i) => (i === at ? { ...op, ...change } : op)) as Model['ops'] });
@@ -128,7 +138,8 @@ describe('quantizing residual networks with a classifier after the pool', () => 
     expect(() => writeModel(edit({ multipliers: [2 ** 31 - 1, 2 ** 31 - 1], shift: 1 }))).toThrow(/multiplier 0|could overflow/);
     expect(() => writeModel(edit({ multipliers: undefined }))).toThrow(/multipliers must be two integers/);
     const quant = new Map(int8.quant);
-    quant.set(add.inputs[0], { ...quant.get(add.inputs[0])!, dtype: 'i16', zeroPoint: 0 });
-    expect(() => writeModel({ ...int8, quant })).toThrow(/add reads and writes u8 activations|i16/);
+    const other = quant.get(add.inputs[1])!.dtype === 'i16' ? 'u8' : 'i16';
+    quant.set(add.inputs[0], { ...quant.get(add.inputs[0])!, dtype: other, zeroPoint: 0 });
+    expect(() => writeModel({ ...int8, quant })).toThrow(/add reads two u8 or two i16 activations and writes u8 or i16/);
   });
 });

@@ -24,13 +24,33 @@ describe('add kernels: SIMD equals scalar reference bit for bit', () => {
     });
   });
 
-  it('uint8 with two input scales and zero points, with and without ReLU', async () => {
+  it('uint8 with two input scales and zero points, with and without ReLU, uint8 or int16 out', async () => {
     await compare(32, 'u8', (k, r, inp, out, v) => {
       const g = geometry(r);
       const q = requant(r);
-      const qmin = randInt(r, 0, 1) * q.zOut;
-      (v === 'simd' ? k.u8_add_simd : k.u8_add_ref)(inp, g.aStride, q.za, q.ma, inp + (512 << 10), g.bStride, q.zb, q.mb, g.P, g.C, out, g.outStride, q.shift, q.zOut, qmin);
-      return g.P * g.outStride;
+      const wide = randInt(r, 0, 1);
+      const zOut = wide ? 0 : q.zOut;
+      const qmin = randInt(r, 0, 1) ? zOut : wide ? -4095 : 0;
+      (v === 'simd' ? k.u8_add_simd : k.u8_add_ref)(inp, g.aStride, q.za, q.ma, inp + (512 << 10), g.bStride, q.zb, q.mb, g.P, g.C, out, g.outStride * 2, q.shift, zOut, qmin, wide ? 4095 : 255, wide);
+      return g.P * g.outStride * 2;
+    });
+  });
+
+  it('int16 inputs (|q| <= 4095, zero point 0), uint8 or int16 out', async () => {
+    await compare(34, 'u8', (k, r, inp, out, v) => {
+      const g = geometry(r);
+      const q = requant(r);
+      // int16 values in -4095..4095 derived from the random bytes (both variants derive the same).
+      const n = 64 << 10;
+      const src = new Uint16Array(k.memory.buffer, inp, n);
+      const x = new Int16Array(k.memory.buffer, inp + (256 << 10), n);
+      for (let i = 0; i < n; i++) x[i] = (src[i] % 8191) - 4095;
+      const wide = randInt(r, 0, 1);
+      const zOut = wide ? 0 : q.zOut;
+      const qmin = randInt(r, 0, 1) ? zOut : wide ? -4095 : 0;
+      const a = inp + (256 << 10), b = a + (64 << 10);
+      (v === 'simd' ? k.i16_add_simd : k.i16_add_ref)(a, g.aStride * 2, 0, q.ma, b, g.bStride * 2, 0, q.mb, g.P, g.C, out, g.outStride * 2, q.shift, zOut, qmin, wide ? 4095 : 255, wide);
+      return g.P * g.outStride * 2;
     });
   });
 });
@@ -49,7 +69,7 @@ describe('u8_add arithmetic', () => {
       const q = requant(r);
       const relu = trial % 2;
       for (const f of [k.u8_add_simd, k.u8_add_ref]) {
-        f(base, 256, q.za, q.ma, base + 65536, 256, q.zb, q.mb, 256, 256, base + 131072, 256, q.shift, q.zOut, relu * q.zOut);
+        f(base, 256, q.za, q.ma, base + 65536, 256, q.zb, q.mb, 256, 256, base + 131072, 256, q.shift, q.zOut, relu * q.zOut, 255, 0);
         const out = new Uint8Array(mem, base + 131072, 65536);
         for (let qa = 0; qa < 256; qa += 5) {
           for (let qb = 0; qb < 256; qb += 3) {
