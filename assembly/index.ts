@@ -8,6 +8,7 @@ export {
   f32_global_avgpool_simd, f32_global_avgpool_ref,
   f32_copy_simd, f32_copy_ref,
 } from './kernels/f32-pool';
+export { f32_add_simd, f32_add_ref, u8_add_simd, u8_add_ref, i16_add_simd, i16_add_ref } from './kernels/add';
 export { i8_igemm_4x8c2_simd, i8_igemm_ref, i8_igemm_4x8c2_i16in_simd, i8_igemm_i16in_ref } from './kernels/i8-igemm';
 export {
   i8_winograd3x3_simd, i8_winograd3x3_ref, i8_winograd3x3_i16in_simd, i8_winograd3x3_i16in_ref,
@@ -20,6 +21,7 @@ export {
   u8_maxpool_simd, u8_maxpool_ref,
   u8_avgpool_simd, u8_avgpool_ref,
   u8_global_sum_simd, u8_global_sum_ref,
+  i16_global_sum_simd, i16_global_sum_ref,
   u8_copy_simd, u8_copy_ref,
 } from './kernels/u8-pool';
 

@@ -1,6 +1,6 @@
 // f32 indirect GEMM: the one convolution kernel of the float path (XNNPACK's f32-igemm idea).
 //
-//   out[p][n] = act(bias[n] + sum over t < taps, k < K of A(p, t)[k] * W[t][k][n])
+//   out[p][n] = clamp(bias[n] + sum over t < taps, k < K of A(p, t)[k] * W[t][k][n], lo, hi)
 //
 // A(p, t) is a pointer read from the indirection buffer: for output pixel p and tap t it names K
 // contiguous input floats (one input pixel's channels, or a whole kernel row when the planner
@@ -48,13 +48,17 @@ function storeRow(dst: usize, lo: v128, hi: v128, n: i32): void {
   if (rest > 2) v128.store32_lane(dst, v, 2, 8);
 }
 
-/** SIMD 4x8 micro-kernel over the whole output. `relu` != 0 clamps at zero. */
+/**
+ * SIMD 4x8 micro-kernel over the whole output. The result is clamped to [lo, hi]: lo 0 is a fused
+ * ReLU, hi a folded Clip (ReLU6); -Infinity and Infinity leave it unclamped.
+ */
 export function f32_igemm_4x8_simd(
   M: i32, N: i32, taps: i32, K: i32,
-  indirection: usize, weights: usize, out: usize, outStride: i32, relu: i32,
+  indirection: usize, weights: usize, out: usize, outStride: i32, lo: f32, hi: f32,
 ): void {
   const blockBytes = <usize>(8 + taps * K * 8) << 2;
-  const zero = f32x4.splat(0);
+  const clamp = lo > -Infinity || hi < Infinity;
+  const lov = f32x4.splat(lo), hiv = f32x4.splat(hi);
   for (let nb = 0; nb < N; nb += 8) {
     const wBlock = weights + <usize>(nb >> 3) * blockBytes;
     const nLeft = N - nb;
@@ -89,11 +93,11 @@ export function f32_igemm_4x8_simd(
           w += 32;
         }
       }
-      if (relu) {
-        c0lo = f32x4.max(c0lo, zero); c0hi = f32x4.max(c0hi, zero);
-        c1lo = f32x4.max(c1lo, zero); c1hi = f32x4.max(c1hi, zero);
-        c2lo = f32x4.max(c2lo, zero); c2hi = f32x4.max(c2hi, zero);
-        c3lo = f32x4.max(c3lo, zero); c3hi = f32x4.max(c3hi, zero);
+      if (clamp) {
+        c0lo = f32x4.min(f32x4.max(c0lo, lov), hiv); c0hi = f32x4.min(f32x4.max(c0hi, lov), hiv);
+        c1lo = f32x4.min(f32x4.max(c1lo, lov), hiv); c1hi = f32x4.min(f32x4.max(c1hi, lov), hiv);
+        c2lo = f32x4.min(f32x4.max(c2lo, lov), hiv); c2hi = f32x4.min(f32x4.max(c2hi, lov), hiv);
+        c3lo = f32x4.min(f32x4.max(c3lo, lov), hiv); c3hi = f32x4.min(f32x4.max(c3hi, lov), hiv);
       }
       // Rows past M are clamped onto the last pixel; storing the highest row first lets the real
       // row's value land last, so the tail needs no branches.
@@ -110,7 +114,7 @@ export function f32_igemm_4x8_simd(
 /** Scalar reference: same layouts, same summation order per output, so results are bit-identical. */
 export function f32_igemm_ref(
   M: i32, N: i32, taps: i32, K: i32,
-  indirection: usize, weights: usize, out: usize, outStride: i32, relu: i32,
+  indirection: usize, weights: usize, out: usize, outStride: i32, lo: f32, hi: f32,
 ): void {
   const blockBytes = <usize>(8 + taps * K * 8) << 2;
   for (let p = 0; p < M; p++) {
@@ -124,7 +128,7 @@ export function f32_igemm_ref(
           acc += load<f32>(a + (<usize>k << 2)) * load<f32>(wBlock + (<usize>(8 + (t * K + k) * 8) << 2));
         }
       }
-      if (relu) acc = max<f32>(acc, 0);
+      acc = min<f32>(max<f32>(acc, lo), hi);
       store<f32>(out + <usize>p * outStride + (<usize>n << 2), acc);
     }
   }

@@ -22,8 +22,16 @@ export function requantRound(shift: i32): v128 {
 // @ts-ignore: decorator
 @inline
 export function requant(acc: v128, mult: v128, round: v128, pre: i32, post: i32, zOut: v128): v128 {
-  const lo = i64x2.extmul_low_i32x4_s(acc, mult);
-  const hi = i64x2.extmul_high_i32x4_s(acc, mult);
+  return roundShift(i64x2.extmul_low_i32x4_s(acc, mult), i64x2.extmul_high_i32x4_s(acc, mult), round, pre, post, zOut);
+}
+
+/**
+ * The second half of {@link requant} on 64-bit lanes (lo: lanes 0 and 1, hi: lanes 2 and 3), for
+ * kernels that form their own 64-bit sums: (x + 2^(shift-1)) >> shift, plus `zOut`, as int32 lanes.
+ */
+// @ts-ignore: decorator
+@inline
+export function roundShift(lo: v128, hi: v128, round: v128, pre: i32, post: i32, zOut: v128): v128 {
   if (post > 0) {
     const high = i8x16.shuffle(lo, hi, 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31);
     return i32x4.add(i32x4.shr_s(i32x4.add(high, round), post), zOut);
@@ -37,5 +45,12 @@ export function requant(acc: v128, mult: v128, round: v128, pre: i32, post: i32,
 // @ts-ignore: decorator
 @inline
 export function requantScalar(acc: i32, mult: i32, shift: i32): i32 {
-  return <i32>((<i64>acc * <i64>mult + (<i64>1 << <i64>(shift - 1))) >> <i64>shift);
+  return roundShiftScalar(<i64>acc * <i64>mult, shift);
+}
+
+/** The scalar form of {@link roundShift}. */
+// @ts-ignore: decorator
+@inline
+export function roundShiftScalar(x: i64, shift: i32): i32 {
+  return <i32>((x + (<i64>1 << <i64>(shift - 1))) >> <i64>shift);
 }

@@ -3,7 +3,8 @@
 // Max pooling, copies and ReLU need no arithmetic on the quantized values: they keep the input's
 // scale and zero point (the format requires it), so max is a byte max and ReLU is a clamp at the
 // zero point. Average pooling rounds with a fixed-point reciprocal; the global average pool feeds
-// the float softmax at the end and so keeps the exact integer sum instead of rounding it.
+// the float softmax at the end and so keeps the exact integer sum instead of rounding it (over
+// uint8, or over int16 when the quantizer keeps the pool's input wide).
 
 import { windowEnd, windowStart } from './window';
 
@@ -176,6 +177,39 @@ export function u8_global_sum_ref(inp: usize, P: i32, C: i32, inStride: i32, zp:
   for (let c = 0; c < C; c++) {
     let s = -P * zp;
     for (let p = 0; p < P; p++) s += load<u8>(inp + <usize>p * inStride + <usize>c);
+    store<i32>(out + (<usize>c << 2), s);
+  }
+}
+
+/**
+ * {@link u8_global_sum_simd} over int16 values (zero point 0): a classifier's per-pixel scores kept
+ * wide before the pool. |q| <= 4095, so the sum is exact for up to 2^19 pixels (the loader checks).
+ */
+export function i16_global_sum_simd(inp: usize, P: i32, C: i32, inStride: i32, out: usize): void {
+  const C8 = C & ~7;
+  let c = 0;
+  for (; c < C8; c += 8) {
+    let lo = i32x4.splat(0), hi = i32x4.splat(0);
+    for (let p = 0; p < P; p++) {
+      const v = v128.load(inp + <usize>p * inStride + (<usize>c << 1));
+      lo = i32x4.add(lo, i32x4.extend_low_i16x8_s(v));
+      hi = i32x4.add(hi, i32x4.extend_high_i16x8_s(v));
+    }
+    v128.store(out + (<usize>c << 2), lo);
+    v128.store(out + (<usize>c << 2), hi, 16);
+  }
+  for (; c < C; c++) {
+    let s = 0;
+    for (let p = 0; p < P; p++) s += load<i16>(inp + <usize>p * inStride + (<usize>c << 1));
+    store<i32>(out + (<usize>c << 2), s);
+  }
+}
+
+/** Scalar reference of {@link i16_global_sum_simd}. */
+export function i16_global_sum_ref(inp: usize, P: i32, C: i32, inStride: i32, out: usize): void {
+  for (let c = 0; c < C; c++) {
+    let s = 0;
+    for (let p = 0; p < P; p++) s += load<i16>(inp + <usize>p * inStride + (<usize>c << 1));
     store<i32>(out + (<usize>c << 2), s);
   }
 }

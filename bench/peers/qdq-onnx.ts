@@ -90,6 +90,7 @@ export function int8ModelToQdqOnnx(model: Model): Uint8Array {
   ];
 
   const conv = (op: ConvOp): void => {
+    if (op.max !== undefined) throw new Error(`qdq-onnx: ${model.name}: a conv clamped at ${op.max} is not translated`);
     const w = model.tensors.get(op.weight)!;
     const ws = model.tensors.get(op.weightScale!)!.data as Float32Array;
     const oc = w.shape[0];
@@ -137,6 +138,7 @@ export function int8ModelToQdqOnnx(model: Model): Uint8Array {
       case 'globalavgpool': nodes.push({ opType: 'GlobalAveragePool', inputs: [ref(op.input)], outputs: y }); break;
       case 'concat': nodes.push({ opType: 'Concat', inputs: op.inputs.map(ref), outputs: y, attributes: [{ name: 'axis', i: 1 }] }); break;
       case 'relu': nodes.push({ opType: 'Relu', inputs: [ref(op.input)], outputs: y }); break;
+      case 'add': throw new Error(`qdq-onnx: ${model.name}: op add is not translated (the bundled SqueezeNets have none)`);
       case 'softmax':
         // Only ever the last op (the format says so): it writes the graph output.
         nodes.push({ opType: 'Flatten', inputs: [ref(op.input)], outputs: [`${op.input}_flat`] });

@@ -81,6 +81,7 @@ function translate(model: Model, constants: tf.Tensor[]): (x: tf.Tensor4D) => tf
   for (const op of model.ops) {
     switch (op.op) {
       case 'conv': {
+        if (op.max !== undefined) throw new Error(`tfjs-wasm: ${model.name}: a conv clamped at ${op.max} is not translated`);
         const w = model.tensors.get(op.weight)!;
         const filter = toHWIO(w.data as Float32Array, w.shape);
         constants.push(filter);
@@ -114,7 +115,8 @@ function translate(model: Model, constants: tf.Tensor[]): (x: tf.Tensor4D) => tf
       case 'softmax':
         break;
       case 'avgpool':
-        // Neither SqueezeNet has one; its padding and ceil semantics would need their own check.
+      case 'add':
+        // Neither bundled SqueezeNet has one (avgpool's padding and ceil semantics would need their own check).
         throw new Error(`tfjs-wasm: ${model.name}: op ${op.op} is not translated`);
     }
   }

@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 import { ConvertError, ModelFormatError } from '../errors.js';
-import type { ActShape, InputSpec, Model, Op, Pads, Provenance, Tensor } from '../model/format.js';
+import type { ActShape, ConvOp, InputSpec, Model, Op, Pads, Provenance, Tensor } from '../model/format.js';
 import { inferShapes, opInputs, windowOutputSize } from '../model/graph.js';
 import { ProtoReader } from './protobuf.js';
 
@@ -284,6 +284,10 @@ class NodeView {
     return this.attr(name, OnnxAttrType.INTS)?.ints ?? fallback;
   }
 
+  float(name: string, fallback: number): number {
+    return this.attr(name, OnnxAttrType.FLOAT)?.f ?? fallback;
+  }
+
   str(name: string, fallback: string): string {
     const s = this.attr(name, OnnxAttrType.STRING)?.s;
     return s ? new TextDecoder().decode(s) : fallback;
@@ -436,23 +440,56 @@ class Converter {
     return t;
   }
 
+  /** The values of the float constant a node reads at input `i`, checked to have `shape` (when given) and to be finite. */
+  floats(n: NodeView, i: number, role: string, shape?: number[]): Float32Array {
+    const t = this.constant(n, i, role);
+    const fail: (m: string) => never = (m) => n.fail('E_CONVERT_TENSOR', `${role} "${n.node.inputs[i]}" ${m}`);
+    if (shape && (t.dims.length !== shape.length || t.dims.some((d, k) => d !== shape[k]))) fail(`has shape [${t.dims}], expected [${shape}]`);
+    const data = floatValues(t, fail);
+    if (!data.every(Number.isFinite)) fail('holds NaN or infinite values');
+    return data;
+  }
+
   /** Adds the float constant a node reads at input `i` to the model's tensors (once, however many ops use it); returns its name. */
   weight(n: NodeView, i: number, role: string, shape: number[]): string {
-    const t = this.constant(n, i, role);
     const name = n.node.inputs[i];
-    const fail: (m: string) => never = (m) => n.fail('E_CONVERT_TENSOR', `${role} "${name}" ${m}`);
-    if (t.dims.length !== shape.length || t.dims.some((d, k) => d !== shape[k])) fail(`has shape [${t.dims}], expected [${shape}]`);
-    if (!this.tensors.has(name)) {
-      const data = floatValues(t, fail);
-      if (!data.every(Number.isFinite)) fail('holds NaN or infinite values');
-      this.tensors.set(name, { dtype: 'f32', shape: [...t.dims], data });
-    }
+    const data = this.floats(n, i, role, shape);
+    if (!this.tensors.has(name)) this.tensors.set(name, { dtype: 'f32', shape: [...shape], data });
     return name;
+  }
+
+  /**
+   * Stores a constant computed from the initializer `name` (a folded or transposed weight): under
+   * that name when only one node reads the initializer, else under a name of its own for `owner`.
+   */
+  derived(name: string, owner: string, shape: number[], data: Float32Array): string {
+    const key = (this.readers.get(name)?.length ?? 0) <= 1 ? name : `${name}.${owner}`;
+    this.tensors.set(key, { dtype: 'f32', shape, data });
+    return key;
+  }
+
+  /**
+   * The conv that computed a node's input `i`, if the node can be folded into it: the conv's
+   * output goes straight to this node and nowhere else. `what` says what needs it, for the error.
+   */
+  foldInto(n: NodeView, i: number, what: string): ConvOp {
+    const name = n.node.inputs[i];
+    const op = this.acts.get(name)?.name === name ? this.ops.find((o) => o.output === name) : undefined;
+    if (op?.op !== 'conv' || this.readers.get(name)?.length !== 1 || this.graph.outputs.some((o) => o.name === name)) {
+      n.fail('E_CONVERT_GRAPH', `${what} is supported only right after a Conv, Gemm or MatMul whose output nothing else reads: squeezewasm folds it into that layer`);
+    }
+    return op;
   }
 
   /** Records an alias: the node's output is the same data as `a` (an op that squeezewasm removes). */
   alias(n: NodeView, a: Act, rank: 2 | 4 = a.rank): void {
     this.define(n, { ...a, rank });
+  }
+
+  /** Records that `conv` now computes the node's output: the node was folded into it. */
+  folded(n: NodeView, conv: ConvOp, from: Act): void {
+    conv.output = n.node.outputs[0] ?? '';
+    this.define(n, { ...from, name: conv.output });
   }
 
   /** Appends `op` and records the node's output activation. */
@@ -495,6 +532,35 @@ function pool(c: Converter, n: NodeView, kind: 'maxpool' | 'avgpool'): void {
   c.emit(n, kind === 'maxpool' ? { op: 'maxpool', ...base } : { op: 'avgpool', ...base, countIncludePad: n.int('count_include_pad', 0) !== 0 }, shape);
 }
 
+/**
+ * Gemm or MatMul of a [1,K] activation with a constant matrix: y = alpha x B + beta C, as a 1x1
+ * conv on the [K,1,1] map (weight [N,K,1,1], bias beta C). After a global average pool the
+ * quantizer moves it in front of the pool, which is exact (both are linear).
+ */
+function dense(c: Converter, n: NodeView, transB: boolean, alpha: number, beta: number): void {
+  const x = c.act(n, 0);
+  if (x.rank !== 2) n.fail('E_CONVERT_GRAPH', `input "${n.node.inputs[0]}" is [1,${x.shape.c},${x.shape.h},${x.shape.w}]; squeezewasm converts ${n.node.opType} of a flattened [1,K] activation`);
+  const dims = c.constant(n, 1, 'weight').dims;
+  const K = x.shape.c;
+  const N = dims[transB ? 0 : 1];
+  if (dims.length !== 2 || dims[transB ? 1 : 0] !== K) {
+    n.fail('E_CONVERT_TENSOR', `weight "${n.node.inputs[1]}" has shape [${dims}]; a [1,${K}] input needs ${transB ? `[N,${K}]` : `[${K},N]`}`);
+  }
+  const b = c.floats(n, 1, 'weight');
+  const weight = Float32Array.from({ length: N * K }, (_, i) => alpha * b[transB ? i : (i % K) * N + Math.floor(i / K)]);
+  const output = n.node.outputs[0];
+  const op: ConvOp = { op: 'conv', input: x.name, output, weight: c.derived(n.node.inputs[1], output, [N, K, 1, 1], weight), kernel: [1, 1], stride: [1, 1], pads: [0, 0, 0, 0], relu: false };
+  if (beta !== 0) {
+    const cDims = c.constant(n, 2, 'bias').dims;
+    if (!(cDims.length <= 2 && cDims.every((d, i) => d === 1 || (i === cDims.length - 1 && d === N)))) {
+      n.fail('E_CONVERT_TENSOR', `bias "${n.node.inputs[2]}" has shape [${cDims}]; squeezewasm needs [${N}], [1,${N}] or a scalar`);
+    }
+    const v = c.floats(n, 2, 'bias');
+    op.bias = c.derived(n.node.inputs[2], output, [N], Float32Array.from({ length: N }, (_, o) => beta * v[v.length === 1 ? 0 : o]));
+  }
+  c.emit(n, op, { c: N, h: 1, w: 1 }, 2);
+}
+
 /** How one ONNX op type converts: the attributes it understands (any other is refused) and the translation. */
 interface OpRule {
   attrs: readonly string[];
@@ -529,6 +595,100 @@ const RULES: Record<string, OpRule> = {
       const x = c.act(n, 0);
       c.emit(n, { op: 'relu', input: x.name, output: n.node.outputs[0] }, x.shape, x.rank);
     },
+  },
+  BatchNormalization: {
+    attrs: ['epsilon', 'momentum', 'spatial', 'training_mode'],
+    convert(c, n) {
+      if (n.int('training_mode', 0) !== 0) n.fail('E_CONVERT_ATTR', 'training_mode 1 is not supported; export the model for inference');
+      if (n.int('spatial', 1) !== 1) n.fail('E_CONVERT_ATTR', 'spatial 0 (per-pixel statistics) is not supported');
+      const x = c.act4(n, 0);
+      const conv = c.foldInto(n, 0, 'BatchNormalization');
+      const oc = x.shape.c;
+      const [gamma, beta, mean, variance] = ['scale', 'B', 'mean', 'var'].map((role, i) => c.floats(n, i + 1, role, [oc]));
+      const epsilon = n.float('epsilon', 1e-5);
+      // y = (conv(x) - mean) * gamma / sqrt(var + eps) + beta: a per-channel scale and shift, which
+      // the conv absorbs exactly (in float64, rounded once to float32).
+      const scale = Float64Array.from(gamma, (g, o) => g / Math.sqrt(variance[o] + epsilon));
+      if (!scale.every(Number.isFinite)) n.fail('E_CONVERT_TENSOR', 'var + epsilon must be positive');
+      const w = c.tensors.get(conv.weight)!;
+      const per = w.data.length / oc;
+      const weight = Float32Array.from(w.data as Float32Array, (v, i) => v * scale[Math.floor(i / per)]);
+      const bias0 = conv.bias === undefined ? undefined : c.tensors.get(conv.bias)!.data;
+      const bias = Float32Array.from(scale, (sc, o) => ((bias0?.[o] ?? 0) - mean[o]) * sc + beta[o]);
+      const out = n.node.outputs[0];
+      conv.weight = c.derived(conv.weight, out, w.shape, weight);
+      conv.bias = c.derived(conv.bias ?? n.node.inputs[2], out, [oc], bias);
+      c.folded(n, conv, x);
+    },
+  },
+  Add: {
+    attrs: [],
+    convert(c, n) {
+      if (n.node.inputs.length !== 2) n.fail('E_CONVERT_GRAPH', `has ${n.node.inputs.length} inputs, expected 2`);
+      const k = n.node.inputs.findIndex((name) => c.consts.has(name));
+      if (k >= 0) {
+        // A constant addend is a bias (a MatMul's, typically): fold it into the layer before.
+        const x = c.act(n, 1 - k);
+        const conv = c.foldInto(n, 1 - k, 'adding a constant');
+        const t = c.constant(n, k, 'addend');
+        const dims = [...Array(Math.max(0, x.rank - t.dims.length)).fill(1), ...t.dims];
+        const perChannel = dims.length === x.rank && dims.every((d, i) => d === 1 || (i === 1 && d === x.shape.c));
+        if (!perChannel) n.fail('E_CONVERT_GRAPH', `adding a constant of shape [${t.dims}] is not supported; squeezewasm folds a per-channel constant ([C], [1,C] or [C,1,1]) into the bias`);
+        const v = c.floats(n, k, 'addend');
+        const old = conv.bias === undefined ? undefined : c.tensors.get(conv.bias)!.data;
+        const bias = Float32Array.from({ length: x.shape.c }, (_, o) => (old?.[o] ?? 0) + v[v.length === 1 ? 0 : o]);
+        conv.bias = c.derived(conv.bias ?? n.node.inputs[k], n.node.outputs[0], [x.shape.c], bias);
+        c.folded(n, conv, x);
+        return;
+      }
+      const [a, b] = [c.act(n, 0), c.act(n, 1)];
+      if (a.rank !== b.rank || a.shape.c !== b.shape.c || a.shape.h !== b.shape.h || a.shape.w !== b.shape.w) {
+        n.fail('E_CONVERT_GRAPH', `inputs differ in shape ([${a.shape.c},${a.shape.h},${a.shape.w}] and [${b.shape.c},${b.shape.h},${b.shape.w}]); squeezewasm adds tensors of the same shape only (no broadcasting)`);
+      }
+      c.emit(n, { op: 'add', inputs: [a.name, b.name], output: n.node.outputs[0], relu: false }, a.shape, a.rank);
+    },
+  },
+  Clip: {
+    attrs: ['min', 'max'],
+    convert(c, n) {
+      // Opset 11 moved the bounds from attributes to optional scalar inputs.
+      const bound = (i: number, attr: string, fallback: number): number => {
+        if (c.opset < 11) return n.float(attr, fallback);
+        if (!n.node.inputs[i]) return fallback;
+        const v = c.floats(n, i, attr);
+        if (v.length !== 1) n.fail('E_CONVERT_TENSOR', `${attr} "${n.node.inputs[i]}" must be a scalar`);
+        return v[0];
+      };
+      // Exporters write "no bound" as +-FLT_MAX.
+      const lo = bound(1, 'min', -Infinity);
+      const hi = bound(2, 'max', Infinity);
+      const min = lo <= -3.4e38 ? -Infinity : lo;
+      const max = hi >= 3.4e38 ? Infinity : hi;
+      if ((min !== 0 && min !== -Infinity) || !(max > 0)) {
+        n.fail('E_CONVERT_ATTR', `Clip to [${lo}, ${hi}] is not supported; squeezewasm converts Clip with min 0 or none and a positive max or none (ReLU, ReLU6)`);
+      }
+      const x = c.act(n, 0);
+      if (max === Infinity) {
+        if (min === 0) c.emit(n, { op: 'relu', input: x.name, output: n.node.outputs[0] }, x.shape, x.rank);
+        else c.alias(n, x);
+        return;
+      }
+      const conv = c.foldInto(n, 0, `Clip with max ${max}`);
+      conv.relu = min === 0;
+      conv.max = max;
+      c.folded(n, conv, x);
+    },
+  },
+  Gemm: {
+    attrs: ['alpha', 'beta', 'transA', 'transB'],
+    convert(c, n) {
+      if (n.int('transA', 0) !== 0) n.fail('E_CONVERT_ATTR', 'transA 1 is not supported; the activation must be the [1,K] left operand');
+      dense(c, n, n.int('transB', 0) !== 0, n.float('alpha', 1), n.node.inputs[2] ? n.float('beta', 1) : 0);
+    },
+  },
+  MatMul: {
+    attrs: [],
+    convert: (c, n) => dense(c, n, false, 1, 0),
   },
   MaxPool: {
     attrs: ['auto_pad', 'ceil_mode', 'dilations', 'kernel_shape', 'pads', 'storage_order', 'strides'],
@@ -618,9 +778,8 @@ const RULES: Record<string, OpRule> = {
     convert(c, n) {
       const out = n.node.outputs[0] ?? '';
       const t = n.tensor('value') ?? n.fail('E_CONVERT_ATTR', 'only a tensor "value" is supported');
-      if ((c.readers.get(out) ?? []).some((r) => r.opType !== 'Reshape' || r.inputs[1] !== out) || c.graph.outputs.some((o) => o.name === out)) {
-        n.fail('E_CONVERT_GRAPH', 'a Constant is supported only as the target shape of a Reshape');
-      }
+      // Its readers take it as a weight, bias, bound or shape; one that needs an activation refuses it.
+      if (c.graph.outputs.some((o) => o.name === out)) n.fail('E_CONVERT_GRAPH', 'a Constant cannot be the graph output');
       if (c.consts.has(out) || c.acts.has(out)) n.fail('E_CONVERT_GRAPH', `output "${out}" is defined more than once`);
       c.consts.set(out, t);
     },
@@ -628,9 +787,9 @@ const RULES: Record<string, OpRule> = {
 };
 
 /**
- * Fuses each Relu into the conv before it when nothing else reads the conv's output and it is not
- * the network's `output`. The fused conv takes the Relu's output name: the pre-activation tensor
- * no longer exists. Shared by the ONNX and Deep Compression converters.
+ * Fuses each Relu into the conv or add before it when nothing else reads that op's output and it
+ * is not the network's `output`. The fused op takes the Relu's output name: the pre-activation
+ * tensor no longer exists. Shared by the ONNX and Deep Compression converters.
  */
 export function fuseRelus(ops: Op[], output: string): Op[] {
   const reads = new Map<string, number>();
@@ -638,10 +797,10 @@ export function fuseRelus(ops: Op[], output: string): Op[] {
   const producers = new Map(ops.map((op) => [op.output, op]));
   return ops.filter((op) => {
     if (op.op !== 'relu') return true;
-    const conv = producers.get(op.input);
-    if (conv?.op !== 'conv' || conv.relu || reads.get(conv.output) !== 1 || conv.output === output) return true;
-    conv.relu = true;
-    conv.output = op.output;
+    const producer = producers.get(op.input);
+    if ((producer?.op !== 'conv' && producer?.op !== 'add') || producer.relu || reads.get(producer.output) !== 1 || producer.output === output) return true;
+    producer.relu = true;
+    producer.output = op.output;
     return false;
   });
 }
@@ -675,11 +834,15 @@ function graphInput(graph: OnnxGraph, meta: OnnxConvertMeta): { name: string; he
 /**
  * Converts an ONNX SqueezeNet-style classifier into a squeezewasm {@link Model}.
  *
- * Supports Conv, Relu (fused into the preceding Conv when it is that Conv's only reader), MaxPool,
- * AveragePool, GlobalAveragePool, Concat along channels, Softmax over classes (last op only), and
- * removes Dropout, Identity, and the Flatten / Reshape of a [1,C,1,1] output to [1,C]. Weights keep
- * the initializer names and ONNX layout; activations keep their ONNX names, the final one takes
- * the name of the ONNX graph output.
+ * Supports Conv, Relu (fused into the preceding Conv or Add when it is that op's only reader),
+ * MaxPool, AveragePool, GlobalAveragePool, Concat along channels, Add of two activations (a
+ * residual connection), Gemm and MatMul of a flattened activation (as 1x1 convs), Softmax over
+ * classes (last op only). Folds BatchNormalization, an Add of a per-channel constant and a
+ * Clip with min 0 or none (ReLU6) into the Conv, Gemm or MatMul before them, and removes Dropout,
+ * Identity, and the Flatten / Reshape of a [1,C,1,1] output to [1,C]. The graph may branch and
+ * join (a DAG in topological order). Weights keep the initializer names (folded ones too, unless
+ * the initializer is shared) and ONNX layout; activations keep their ONNX names, the final one
+ * takes the name of the ONNX graph output.
  * @param bytes an ONNX ModelProto (weights inside the file, float32, opset 7 or newer).
  * @param meta name, preprocessing, labels and provenance, which ONNX does not record.
  * @throws ConvertError naming the node and the problem when the model uses anything unsupported,
@@ -726,6 +889,9 @@ export function convertOnnx(bytes: Uint8Array, meta: OnnxConvertMeta): Model {
   const last = ops.find((op) => op.output === y.name);
   if (last && y.name !== outName && !ops.some((op) => opInputs(op).includes(y.name))) last.output = outName;
 
+  // Folding may leave an initializer behind (a shared one, copied per folded layer).
+  const used = new Set(ops.flatMap((op) => (op.op === 'conv' ? [op.weight, op.bias ?? ''] : [])));
+  for (const name of c.tensors.keys()) if (!used.has(name)) c.tensors.delete(name);
   const model: Model = {
     name: meta.name,
     precision: 'f32',

@@ -2,6 +2,7 @@
  * Post-training quantization (Jacob et al. 2018; docs/quantization.md): turns a float model into
  * an integer-only int8 one, calibrating activation ranges on real images.
  *
+ * 0. A classifier after the global average pool is moved in front of it ({@link poolLast}).
  * 1. Observe: run the float model on every calibration image and record, for every group of
  *    activations that must share quantization (a concat and its inputs, a pool and its input),
  *    a histogram of the values.
@@ -14,8 +15,8 @@
 import { Classifier, type ImageInput } from '../classifier.js';
 import { ArgumentError } from '../errors.js';
 import { decodeImage } from '../image/decode.js';
-import { I16_MAX, type ConvOp, type Model, type Op, type QuantParams, type Tensor } from '../model/format.js';
-import { inferShapes, readersOf, readOnlyByConvs } from '../model/graph.js';
+import { I16_MAX, type AddOp, type ConvOp, type Model, type Op, type QuantParams, type Tensor } from '../model/format.js';
+import { inferShapes, readByWideKernels, readersOf, readOnlyByConvs } from '../model/graph.js';
 import type { Step, View } from '../runtime/plan.js';
 import { gptqQuantize, PatchCovariance } from './gptq.js';
 import { run, topK } from '../runtime/run.js';
@@ -286,24 +287,80 @@ function quantizeConv(op: ConvOp, model: Model, qIn: QuantParams, qOut: QuantPar
   return out;
 }
 
+/**
+ * An add's fixed-point rescaling: m_i = round(s_i / s_out * 2^shift), with the largest shift that
+ * keeps both multipliers below 2^31 (docs/quantization.md).
+ */
+function quantizeAdd(op: AddOp, quant: Map<string, QuantParams>): AddOp {
+  const out = quant.get(op.output)!.scale;
+  const real = op.inputs.map((x) => quant.get(x)!.scale / out);
+  const shift = Math.max(1, Math.min(62, Math.floor(Math.log2((2 ** 31 - 1) / Math.max(...real)))));
+  const [m0, m1] = real.map((m) => Math.min(2 ** 31 - 1, Math.round(m * 2 ** shift)));
+  return { ...op, multipliers: [m0, m1], shift };
+}
+
 /** Builds the int8 model for one choice of activation quantization; `covariance` (per conv output) enables GPTQ rounding. */
 export function buildInt8(model: Model, quant: Map<string, QuantParams>, covariance = new Map<string, Float64Array>()): Model {
   const tensors = new Map<string, Tensor>();
-  const ops: Op[] = model.ops.map((op) =>
-    op.op === 'conv' ? quantizeConv(op, model, quant.get(op.input)!, quant.get(op.output)!, tensors, covariance.get(op.output)) : op,
-  );
+  const ops: Op[] = model.ops.map((op) => {
+    if (op.op === 'conv') return quantizeConv(op, model, quant.get(op.input)!, quant.get(op.output)!, tensors, covariance.get(op.output));
+    return op.op === 'add' ? quantizeAdd(op, quant) : op;
+  });
   return { ...model, name: model.name.replace(/-f32$/, '') + '-int8', precision: 'int8', ops, tensors, quant };
 }
 
 /**
- * Activations that can be `i16`: conv outputs read only by convs (Fire's squeeze outputs; being
- * read by no concat, pool or ReLU, each is a quantization group of its own). They are the
- * narrowest tensors of the network, so 8 bits there lose the most, and the kernels multiply in
+ * Moves each global average pool behind the 1x1 conv that reads it when that conv has no ReLU or
+ * clamp (a Gemm classifier after the pool): both are linear, so mean(W x + b) = W mean(x) + b, and
+ * the pool becomes the network output, the one place int8 has it (exact int32 sums for the float
+ * softmax). The conv then runs on every pixel instead of once, a small cost for a classifier.
+ * Other models are returned unchanged.
+ */
+export function poolLast(model: Model): Model {
+  const readers = readersOf(model.ops);
+  const ops = [...model.ops];
+  ops.forEach((pool, i) => {
+    if (pool.op !== 'globalavgpool' || pool.output === model.output) return;
+    const [conv, ...others] = readers.get(pool.output) ?? [];
+    if (others.length > 0 || conv?.op !== 'conv' || conv.relu || conv.max !== undefined) return;
+    if (conv.kernel.some((k) => k !== 1) || conv.stride.some((k) => k !== 1) || conv.pads.some((p) => p !== 0)) return;
+    // The conv takes the pool's place and output name; the pool takes the conv's, so readers of the result are unchanged.
+    ops[ops.indexOf(conv)] = { op: 'globalavgpool', input: pool.output, output: conv.output };
+    ops[i] = { ...conv, input: pool.input, output: pool.output };
+  });
+  return { ...model, ops };
+}
+
+/**
+ * Activations that can be `i16`: conv and add outputs read only by convs and adds (Fire's squeeze
+ * outputs, SqueezeNeXt's inner convs and its residual stream; being read by no concat, pool or
+ * ReLU, each is a quantization group of its own), except that an add's two inputs share one type;
+ * and a classifier conv without ReLU read only by the output pool, whose per-pixel scores are
+ * averaged into the logits. They are the narrowest tensors of the network (or the ones whose
+ * rounding accumulates over the blocks, or lands on the output), and the kernels multiply in
  * int16 anyway: wide costs nothing but their (small) memory.
  */
 export function wideTensors(model: Model): Set<string> {
   const readers = readersOf(model.ops);
-  return new Set(model.ops.flatMap((op) => (op.op === 'conv' && op.output !== model.output && readOnlyByConvs(readers, op.output) ? [op.output] : [])));
+  const onlyPooled = (name: string): boolean => readers.get(name)?.every((op) => op.op === 'globalavgpool') ?? false;
+  const wide = new Set(
+    model.ops.flatMap((op) => {
+      if ((op.op !== 'conv' && op.op !== 'add') || op.output === model.output || !readByWideKernels(readers, op.output)) return [];
+      // Into the pool only the scores of a linear classifier (poolLast's conv) go wide: SqueezeNet's
+      // last conv, with ReLU, keeps the u8 its bundled models were calibrated with.
+      return onlyPooled(op.output) && (op.op !== 'conv' || op.relu) ? [] : [op.output];
+    }),
+  );
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const op of model.ops) {
+      if (op.op === 'add' && wide.has(op.inputs[0]) !== wide.has(op.inputs[1])) {
+        for (const x of op.inputs) wide.delete(x);
+        changed = true;
+      }
+    }
+  }
+  return wide;
 }
 
 /** The range each quantization group gets under `method`, from its histogram; `wide` groups have I16_MAX steps per side. */
@@ -368,8 +425,9 @@ export function activationQuant(model: Model, groups: Map<string, string>, range
 export async function quantizeModel(model: Model, images: ImageInput[], wasm: WebAssembly.Module, options: QuantizeOptions = {}): Promise<QuantizeResult> {
   if (model.precision !== 'f32') throw new ArgumentError('E_ARGUMENT', `quantize needs a float model; ${model.name} is ${model.precision}`);
   if (images.length < MIN_IMAGES) throw new ArgumentError('E_ARGUMENT', `calibration needs at least ${MIN_IMAGES} images, got ${images.length}`);
+  model = poolLast(model);
   if (model.ops.some((op) => op.op === 'globalavgpool' && op.output !== model.output && !model.ops.some((o) => o.op === 'softmax' && o.input === op.output))) {
-    throw new ArgumentError('E_ARGUMENT', 'int8 supports a global average pool only as the network output');
+    throw new ArgumentError('E_ARGUMENT', 'int8 supports a global average pool only as the network output, or followed by a 1x1 conv without ReLU (a Gemm classifier), which is moved in front of it');
   }
   const progress = options.onProgress ?? (() => {});
 

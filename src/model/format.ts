@@ -73,6 +73,11 @@ export interface ConvOp {
   stride: [number, number];
   pads: Pads;
   relu: boolean;
+  /**
+   * Upper clamp of the output, applied after the bias and any ReLU: an ONNX Clip folded into the
+   * conv (ReLU6 is `relu: true, max: 6`). Absent means no upper bound.
+   */
+  max?: number;
   /** int8 only: f32 [outC] tensor of weight scales. */
   weightScale?: string;
   /** int8 only: i32 [outC] tensor of fixed-point requantization multipliers. */
@@ -118,7 +123,23 @@ export interface ConcatOp {
   output: string;
 }
 
-/** Stand-alone ReLU (the converter fuses it into a preceding conv when it can). */
+/**
+ * Element-wise sum of two activations of the same shape (a residual connection), optionally
+ * followed by ReLU. In an int8 model both inputs are rescaled to the output scale in one fixed-point
+ * step: q_out = zOut + ((m0 (q0 - z0) + m1 (q1 - z1) + 2^(shift-1)) >> shift), with a 64-bit sum.
+ */
+export interface AddOp {
+  op: 'add';
+  inputs: [string, string];
+  output: string;
+  relu: boolean;
+  /** int8 only: the multipliers m0, m1 of the two inputs, round(inputScale[i] / outputScale * 2^shift). */
+  multipliers?: [number, number];
+  /** int8 only: right shift after the multiply-add, 1..62. */
+  shift?: number;
+}
+
+/** Stand-alone ReLU (the converter fuses it into a preceding conv or add when it can). */
 export interface ReluOp {
   op: 'relu';
   input: string;
@@ -132,9 +153,9 @@ export interface SoftmaxOp {
   output: string;
 }
 
-export type Op = ConvOp | MaxPoolOp | AvgPoolOp | GlobalAvgPoolOp | ConcatOp | ReluOp | SoftmaxOp;
+export type Op = ConvOp | MaxPoolOp | AvgPoolOp | GlobalAvgPoolOp | ConcatOp | AddOp | ReluOp | SoftmaxOp;
 export type OpKind = Op['op'];
-export const OP_KINDS: readonly OpKind[] = ['conv', 'maxpool', 'avgpool', 'globalavgpool', 'concat', 'relu', 'softmax'];
+export const OP_KINDS: readonly OpKind[] = ['conv', 'maxpool', 'avgpool', 'globalavgpool', 'concat', 'add', 'relu', 'softmax'];
 
 /**
  * Affine quantization of an activation: real = scale x (q - zeroPoint). `u8` activations hold

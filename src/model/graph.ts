@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 import { ModelFormatError } from '../errors.js';
-import { I16_MAX, type ActShape, type ConvOp, type DType, type Model, type Op, type Pads, type QuantParams, type Tensor } from './format.js';
+import { I16_MAX, type ActShape, type AddOp, type ConvOp, type DType, type Model, type Op, type Pads, type QuantParams, type Tensor } from './format.js';
 
 /** Largest height, width or channel count any activation may have; keeps hostile headers from asking for absurd memory. */
 export const MAX_DIM = 16384;
@@ -41,7 +41,7 @@ function checkPads(v: unknown, poolWindow: [number, number] | undefined, where: 
 
 /** Names of the tensors an op reads. */
 export function opInputs(op: Op): string[] {
-  return op.op === 'concat' ? op.inputs : [op.input];
+  return op.op === 'concat' || op.op === 'add' ? op.inputs : [op.input];
 }
 
 /** The ops that read each tensor, in execution order. */
@@ -51,10 +51,16 @@ export function readersOf(ops: readonly Op[]): Map<string, Op[]> {
   return readers;
 }
 
-/** Whether `name` is read, and only by convs: the tensors that may be i16 in an int8 model. */
+/** Whether `name` is read, and only by convs: an input that may be i16 in an int8 model. */
 export function readOnlyByConvs(readers: Map<string, Op[]>, name: string): boolean {
   const ops = readers.get(name) ?? [];
   return ops.length > 0 && ops.every((op) => op.op === 'conv');
+}
+
+/** Whether `name` is read, and only by convs, adds and global average pools: the kernels that take int16 activations. */
+export function readByWideKernels(readers: Map<string, Op[]>, name: string): boolean {
+  const ops = readers.get(name) ?? [];
+  return ops.length > 0 && ops.every((op) => op.op === 'conv' || op.op === 'add' || op.op === 'globalavgpool');
 }
 
 /** Largest |q - zeroPoint| a quantized activation can hold: the factor in every accumulator bound. */
@@ -142,6 +148,9 @@ export function inferShapes(model: Model): Map<string, ActShape> {
         checkPair(op.stride, 1, 8, 'stride', where);
         checkPads(op.pads, undefined, where);
         if (typeof op.relu !== 'boolean') fail('E_MODEL_OP', `${where}: relu must be true or false`);
+        if (op.max !== undefined && !(typeof op.max === 'number' && Number.isFinite(op.max) && op.max > 0)) {
+          fail('E_MODEL_OP', `${where}: max must be a positive finite number`);
+        }
         const w = tensorOf(model, op.weight, where, 'weight', model.precision === 'int8' ? 'i8' : 'f32');
         if (w.shape.length !== 4 || !isCount(w.shape[0], 1, MAX_DIM)) {
           fail('E_MODEL_SHAPE', `${where}: weight must be [out, in, kh, kw], got [${w.shape}]`);
@@ -189,6 +198,16 @@ export function inferShapes(model: Model): Map<string, ActShape> {
         out = { c: xs.reduce((sum, s) => sum + s.c, 0), h: xs[0].h, w: xs[0].w };
         break;
       }
+      case 'add': {
+        if (!Array.isArray(op.inputs) || op.inputs.length !== 2) fail('E_MODEL_OP', `${where}: add needs exactly 2 inputs`);
+        if (typeof op.relu !== 'boolean') fail('E_MODEL_OP', `${where}: relu must be true or false`);
+        const [a, b] = op.inputs.map((n) => get(n, where));
+        if (a.c !== b.c || a.h !== b.h || a.w !== b.w) {
+          fail('E_MODEL_SHAPE', `${where}: add inputs differ in shape: [${a.c}, ${a.h}, ${a.w}] and [${b.c}, ${b.h}, ${b.w}]`);
+        }
+        out = { ...a };
+        break;
+      }
       default:
         fail('E_MODEL_OP', `op ${i}: unknown op ${JSON.stringify((op as { op: unknown }).op)}`);
     }
@@ -206,7 +225,10 @@ export function inferShapes(model: Model): Map<string, ActShape> {
   }
   if (model.precision === 'int8') checkQuantization(model, shapes);
   else if (model.precision !== 'f32') fail('E_MODEL_HEADER', `precision must be "f32" or "int8", got ${JSON.stringify(model.precision)}`);
-  else if (model.quant !== undefined || model.ops.some((op) => op.op === 'conv' && (op.multiplier ?? op.weightScale ?? op.shift) !== undefined)) {
+  else if (
+    model.quant !== undefined ||
+    model.ops.some((op) => (op.op === 'conv' && (op.multiplier ?? op.weightScale ?? op.shift) !== undefined) || (op.op === 'add' && (op.multipliers ?? op.shift) !== undefined))
+  ) {
     fail('E_MODEL_QUANT', 'a f32 model must not carry quantization parameters');
   }
   return shapes;
@@ -245,10 +267,10 @@ function checkQuantization(model: Model, shapes: Map<string, ActShape>): void {
   const readers = readersOf(model.ops);
   const inputType = quantOf(model, model.input.name, 'input').dtype;
   if (inputType === 'i32') fail('E_MODEL_QUANT', 'the input must be quantized to u8 or i16');
-  const convOutputs = new Set(model.ops.flatMap((op) => (op.op === 'conv' ? [op.output] : [])));
+  const wideSources = new Set(model.ops.flatMap((op) => (op.op === 'conv' || op.op === 'add' ? [op.output] : [])));
   for (const [name, q] of model.quant) {
-    if (q.dtype === 'i16' && !((name === model.input.name || convOutputs.has(name)) && readOnlyByConvs(readers, name))) {
-      fail('E_MODEL_QUANT', `activation ${JSON.stringify(name)} is i16: only the input or a conv output, read by convs only, may be`);
+    if (q.dtype === 'i16' && !((name === model.input.name || wideSources.has(name)) && readByWideKernels(readers, name))) {
+      fail('E_MODEL_QUANT', `activation ${JSON.stringify(name)} is i16: only the input or a conv or add output, read by convs, adds and global average pools only, may be`);
     }
   }
 
@@ -263,12 +285,17 @@ function checkQuantization(model: Model, shapes: Map<string, ActShape>): void {
         if (out.dtype === 'i32') fail('E_MODEL_QUANT', `${where}: conv output must be u8 or i16`);
         checkRequant(model, op, ins[0], out, where);
         break;
+      case 'add':
+        if (out.dtype === 'i32' || ins[0].dtype !== ins[1].dtype) fail('E_MODEL_QUANT', `${where}: add reads two u8 or two i16 activations and writes u8 or i16`);
+        checkAddRequant(op, ins, out, where);
+        break;
       case 'globalavgpool': {
         const s = shapes.get(op.input)!;
         const expected = ins[0].scale / (s.h * s.w);
         if (out.dtype !== 'i32' || Math.abs(out.scale - expected) > 1e-6 * expected) {
           fail('E_MODEL_QUANT', `${where}: an int8 global average pool outputs i32 sums with scale inputScale / ${s.h * s.w}`);
         }
+        if (maxAbsQuantized(ins[0]) * s.h * s.w >= 2 ** 31) fail('E_MODEL_QUANT', `${where}: the sum over ${s.h * s.w} pixels could overflow 32 bits`);
         break;
       }
       default:
@@ -310,5 +337,25 @@ function checkRequant(model: Model, op: ConvOp, qIn: QuantParams, qOut: QuantPar
     if (acc >= MAX_REQUANT || (acc * m) / 2 ** shift >= MAX_REQUANT) {
       fail('E_MODEL_QUANT', `${where}: channel ${n} could overflow 32-bit accumulation or requantization`);
     }
+  }
+}
+
+/**
+ * An int8 add's multipliers must match the scales, and |m0 (q0 - z0) + m1 (q1 - z1)| / 2^shift
+ * stay below 2^31: the kernel's 64-bit sum then cannot overflow when shifted into int32 lanes.
+ * (i32 inputs were refused before: only softmax reads those.)
+ */
+function checkAddRequant(op: AddOp, ins: QuantParams[], out: QuantParams, where: string): void {
+  const { multipliers: m, shift } = op;
+  if (!isCount(shift, 1, 62)) fail('E_MODEL_QUANT', `${where}: shift must be an integer in 1..62, got ${JSON.stringify(shift)}`);
+  if (!Array.isArray(m) || m.length !== 2 || !m.every((v) => isCount(v, 0, 2 ** 31 - 1))) {
+    fail('E_MODEL_QUANT', `${where}: multipliers must be two integers in 0..2^31-1, got ${JSON.stringify(m)}`);
+  }
+  ins.forEach((q, i) => {
+    const exact = (q.scale / out.scale) * 2 ** shift;
+    if (Math.abs(m[i] - exact) > 1) fail('E_MODEL_QUANT', `${where}: multiplier ${i} is ${m[i]} but the scales give ${exact.toFixed(1)}`);
+  });
+  if ((maxAbsQuantized(ins[0]) * m[0] + maxAbsQuantized(ins[1]) * m[1]) / 2 ** shift >= MAX_REQUANT) {
+    fail('E_MODEL_QUANT', `${where}: the rescaled sum could overflow 32 bits`);
   }
 }

@@ -200,7 +200,9 @@ export function planModel(model: Model, kernels: KernelExports, variant: KernelV
           // The output clamp: the value meaning 0.0 with ReLU, else the type's range.
           const q = quant(op.output);
           const wide = q.dtype === 'i16' ? 1 : 0;
-          const qmax = wide ? I16_MAX : 255;
+          // A folded Clip's upper bound is the value nearest `max`; calibration has already kept
+          // the range below it, so this rarely bites.
+          const qmax = Math.min(wide ? I16_MAX : 255, op.max === undefined ? Infinity : q.zeroPoint + Math.round(op.max / q.scale));
           const qmin = op.relu ? q.zeroPoint : wide ? -I16_MAX : 0;
           const i16in = x.dtype === 'i16';
           const zIn = quant(op.input).zeroPoint;
@@ -230,7 +232,9 @@ export function planModel(model: Model, kernels: KernelExports, variant: KernelV
         } else {
           const c = planF32Conv(op, model, x, out, allocate);
           const igemm = pick(k.f32_igemm_4x8_simd, k.f32_igemm_ref);
-          add(c.macs, () => igemm(c.M, c.N, c.taps, c.K, c.indirection, c.weights, out.ptr, out.stride, op.relu ? 1 : 0));
+          const lo = op.relu ? 0 : -Infinity;
+          const hi = op.max ?? Infinity;
+          add(c.macs, () => igemm(c.M, c.N, c.taps, c.K, c.indirection, c.weights, out.ptr, out.stride, lo, hi));
           convs.push(c);
         }
         break;
@@ -257,13 +261,33 @@ export function planModel(model: Model, kernels: KernelExports, variant: KernelV
       }
       case 'globalavgpool': {
         const x = view(op.input);
-        if (int8) {
+        if (int8 && x.dtype === 'i16') {
+          const f = pick(k.i16_global_sum_simd, k.i16_global_sum_ref);
+          add(0, () => f(x.ptr, x.h * x.w, x.c, x.stride, out.ptr));
+        } else if (int8) {
           const f = pick(k.u8_global_sum_simd, k.u8_global_sum_ref);
           const zp = quant(op.input).zeroPoint;
           add(0, () => f(x.ptr, x.h * x.w, x.c, x.stride, zp, out.ptr));
         } else {
           const f = pick(k.f32_global_avgpool_simd, k.f32_global_avgpool_ref);
           add(0, () => f(x.ptr, x.h * x.w, x.c, x.stride, out.ptr));
+        }
+        break;
+      }
+      case 'add': {
+        const [a, b] = inputs;
+        const P = out.h * out.w;
+        if (int8) {
+          const [qa, qb] = op.inputs.map(quant);
+          const zOut = quant(op.output).zeroPoint;
+          const [ma, mb] = op.multipliers!;
+          const wide = out.dtype === 'i16' ? 1 : 0;
+          const qmin = op.relu ? zOut : wide ? -I16_MAX : 0;
+          const f = a.dtype === 'i16' ? pick(k.i16_add_simd, k.i16_add_ref) : pick(k.u8_add_simd, k.u8_add_ref);
+          add(0, () => f(a.ptr, a.stride, qa.zeroPoint, ma, b.ptr, b.stride, qb.zeroPoint, mb, P, out.c, out.ptr, out.stride, op.shift!, zOut, qmin, wide ? I16_MAX : 255, wide));
+        } else {
+          const f = pick(k.f32_add_simd, k.f32_add_ref);
+          add(0, () => f(a.ptr, a.stride, b.ptr, b.stride, P, out.c, out.ptr, out.stride, op.relu ? 1 : 0));
         }
         break;
       }

@@ -10,8 +10,8 @@ type Ptr = number;
 export interface KernelExports {
   memory: WebAssembly.Memory;
   heap_base(): Ptr;
-  f32_igemm_4x8_simd(M: number, N: number, taps: number, K: number, ind: Ptr, w: Ptr, out: Ptr, outStride: number, relu: number): void;
-  f32_igemm_ref(M: number, N: number, taps: number, K: number, ind: Ptr, w: Ptr, out: Ptr, outStride: number, relu: number): void;
+  f32_igemm_4x8_simd(M: number, N: number, taps: number, K: number, ind: Ptr, w: Ptr, out: Ptr, outStride: number, lo: number, hi: number): void;
+  f32_igemm_ref(M: number, N: number, taps: number, K: number, ind: Ptr, w: Ptr, out: Ptr, outStride: number, lo: number, hi: number): void;
   f32_maxpool_simd(...args: PoolArgs): void;
   f32_maxpool_ref(...args: PoolArgs): void;
   f32_avgpool_simd(...args: AvgPoolArgs): void;
@@ -20,6 +20,12 @@ export interface KernelExports {
   f32_global_avgpool_ref(inp: Ptr, P: number, C: number, inStride: number, out: Ptr): void;
   f32_copy_simd(inp: Ptr, P: number, C: number, inStride: number, out: Ptr, outStride: number, relu: number): void;
   f32_copy_ref(inp: Ptr, P: number, C: number, inStride: number, out: Ptr, outStride: number, relu: number): void;
+  f32_add_simd(a: Ptr, aStride: number, b: Ptr, bStride: number, P: number, C: number, out: Ptr, outStride: number, relu: number): void;
+  f32_add_ref(a: Ptr, aStride: number, b: Ptr, bStride: number, P: number, C: number, out: Ptr, outStride: number, relu: number): void;
+  u8_add_simd(...args: I8AddArgs): void;
+  u8_add_ref(...args: I8AddArgs): void;
+  i16_add_simd(...args: I8AddArgs): void;
+  i16_add_ref(...args: I8AddArgs): void;
   i8_igemm_4x8c2_simd(...args: I8GemmArgs): void;
   i8_igemm_ref(...args: I8GemmArgs): void;
   i8_igemm_4x8c2_i16in_simd(...args: I8GemmArgs): void;
@@ -41,6 +47,8 @@ export interface KernelExports {
   u8_avgpool_ref(...args: [...AvgPoolArgs, number]): void;
   u8_global_sum_simd(inp: Ptr, P: number, C: number, inStride: number, zp: number, out: Ptr): void;
   u8_global_sum_ref(inp: Ptr, P: number, C: number, inStride: number, zp: number, out: Ptr): void;
+  i16_global_sum_simd(inp: Ptr, P: number, C: number, inStride: number, out: Ptr): void;
+  i16_global_sum_ref(inp: Ptr, P: number, C: number, inStride: number, out: Ptr): void;
   u8_copy_simd(inp: Ptr, P: number, C: number, inStride: number, out: Ptr, outStride: number, lo: number): void;
   u8_copy_ref(inp: Ptr, P: number, C: number, inStride: number, out: Ptr, outStride: number, lo: number): void;
 }
@@ -53,6 +61,9 @@ export type SpmmArgs = [number, number, number, number, number, number, number, 
 
 /** M, N, taps, K, indirection, weights, out, outStride, shift, zOut, qmin, qmax, wide (int16 output) */
 export type I8GemmArgs = [number, number, number, number, number, number, number, number, number, number, number, number, number];
+
+/** a, aStride, za, ma, b, bStride, zb, mb, P, C, out, outStride, shift, zOut, qmin, qmax, wide (int16 output) */
+export type I8AddArgs = [number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number];
 
 /** inp, H, W, C, inStride, out, OH, OW, outStride, kh, kw, sh, sw, pt, pl */
 export type PoolArgs = [number, number, number, number, number, number, number, number, number, number, number, number, number, number, number];

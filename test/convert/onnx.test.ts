@@ -213,8 +213,8 @@ describe('refusals', () => {
 
   it('describes an unnamed node by position and output', () => {
     expectRefusal((g) => {
-      replace(g, 'relu1', { op: 'BatchNormalization', inputs: ['conv1_out', 'a', 'b', 'c', 'd'], outputs: ['relu1_out'] });
-    }, 'E_CONVERT_OP', /unsupported ONNX op "BatchNormalization" \(node #1, unnamed, output "relu1_out"\)/);
+      replace(g, 'relu1', { op: 'LRN', inputs: ['conv1_out'], outputs: ['relu1_out'] });
+    }, 'E_CONVERT_OP', /unsupported ONNX op "LRN" \(node #1, unnamed, output "relu1_out"\)/);
   });
 
   it('refuses ops from other domains', () => {
@@ -256,10 +256,14 @@ describe('refusals', () => {
     ['a Reshape with a computed shape', (g) => {
       replace(g, 'flatten', { op: 'Reshape', name: 'reshape', inputs: ['gap_out', 'relu1_out'], outputs: ['logits'] });
     }, 'E_CONVERT_GRAPH', /shape "relu1_out" must be an initializer or Constant/],
-    ['a Constant feeding something else', (g) => {
+    ['a Constant where an activation belongs', (g) => {
       g.nodes.unshift({ op: 'Constant', name: 'k', inputs: [], outputs: ['k_out'], attrs: { value: { tensor: { dims: [1], floats: [1] } } } });
       node(g, 'fire/concat').inputs.push('k_out');
-    }, 'E_CONVERT_GRAPH', /Constant node "k": a Constant is supported only as the target shape of a Reshape/],
+    }, 'E_CONVERT_GRAPH', /Concat node "fire\/concat": input "k_out" is a constant; squeezewasm needs a computed activation there/],
+    ['a Constant as the graph output', (g) => {
+      g.nodes.push({ op: 'Constant', name: 'k', inputs: [], outputs: ['k_out'], attrs: { value: { tensor: { dims: [1, 5], floats: [1, 2, 3, 4, 5] } } } });
+      g.outputs = [{ name: 'k_out', dims: [1, 5] }];
+    }, 'E_CONVERT_GRAPH', /Constant node "k": a Constant cannot be the graph output/],
     ['a Dropout in training mode', (g) => {
       replace(g, 'relu1', { op: 'Dropout', name: 'drop', inputs: ['conv1_out', '', 'train'], outputs: ['relu1_out'] });
     }, 'E_CONVERT_GRAPH', /Dropout node "drop": a training_mode input is not supported/],

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { Classifier, type Pixels } from '../../src/classifier.js';
-import { equalize, quantizeModel, rangeToQuant } from '../../src/convert/quantize.js';
+import { equalize, poolLast, quantizeModel, rangeToQuant } from '../../src/convert/quantize.js';
+import type { AddOp, Model } from '../../src/model/format.js';
 import { writeModel } from '../../src/model/write.js';
 import { readModel } from '../../src/model/read.js';
 import { run } from '../../src/runtime/run.js';
-import { randomFireNet } from '../helpers/random-net.js';
+import { randomFireNet, randomResidualNet } from '../helpers/random-net.js';
 import { kernelsModule, randInt, rng } from '../helpers/wasm.js';
 
 /** Smooth random images (so neighbouring pixels correlate, as in photos). */
@@ -76,5 +77,69 @@ describe('quantizeModel', () => {
       expect(q.scale * (255 - q.zeroPoint)).toBeGreaterThanOrEqual(Math.max(hi, 0) - q.scale);
       expect(q.scale * (0 - q.zeroPoint)).toBeLessThanOrEqual(Math.min(lo, 0) + q.scale);
     }
+  });
+});
+
+describe('quantizing residual networks with a classifier after the pool', () => {
+  const model = randomResidualNet(rng(78));
+  const calibration = images(6, 8);
+
+  it('poolLast moves the global average pool behind the 1x1 conv without changing the float function', async () => {
+    const moved = poolLast(model);
+    expect(moved.ops.slice(-2)).toEqual([
+      { ...model.ops.at(-1), input: 'b3', output: 'gap' },
+      { op: 'globalavgpool', input: 'gap', output: 'fc' },
+    ]);
+    expect(poolLast(randomFireNet(rng(1))).ops).toEqual(randomFireNet(rng(1)).ops);
+    const a = await Classifier.fromModel(model, kernelsModule());
+    const b = await Classifier.fromModel(moved, kernelsModule());
+    for (const image of calibration) {
+      const x = a.classifySync(image).logits, y = b.classifySync(image).logits;
+      x.forEach((v, i) => expect(Math.abs(v - y[i])).toBeLessThan(1e-5 * (1 + Math.abs(v))));
+    }
+  });
+
+  it('writes a valid int8 model with requantizing adds whose outputs follow the float model', async () => {
+    const { model: int8 } = await quantizeModel(model, calibration, kernelsModule(), { methods: ['minmax', 'mse'] });
+    const back = readModel(writeModel(int8));
+    const adds = back.ops.filter((op): op is AddOp => op.op === 'add');
+    expect(adds).toHaveLength(3);
+    for (const op of adds) {
+      const out = back.quant!.get(op.output)!.scale;
+      op.inputs.forEach((x, i) => expect(Math.abs(op.multipliers![i] - (back.quant!.get(x)!.scale / out) * 2 ** op.shift!)).toBeLessThanOrEqual(0.5));
+    }
+    const f = await Classifier.fromModel(model, kernelsModule());
+    const q = await Classifier.fromModel(back, kernelsModule());
+    for (const image of images(98, 6)) {
+      const want = f.classifySync(image).logits;
+      const got = q.classifySync(image).logits;
+      const range = Math.max(...want) - Math.min(...want);
+      got.forEach((v, i) => expect(Math.abs(v - want[i])).toBeLessThan(0.1 * range + 1e-3));
+    }
+  });
+
+  it('keeps the residual stream wide: add outputs read by convs and adds are i16, and each add reads one type', async () => {
+    const { model: int8 } = await quantizeModel(model, calibration, kernelsModule(), { methods: ['minmax'], gptq: false });
+    const dtype = (name: string) => int8.quant!.get(name)!.dtype;
+    // b1 feeds two convs, b2 a conv and the add b3, b3 the classifier conv (moved in front of the pool).
+    expect(['b1', 'b2', 'b3'].map(dtype)).toEqual(['i16', 'i16', 'i16']);
+    for (const op of int8.ops) if (op.op === 'add') expect(dtype(op.inputs[0])).toBe(dtype(op.inputs[1]));
+    const narrow = await quantizeModel(model, calibration, kernelsModule(), { methods: ['minmax'], gptq: false, wide: false });
+    expect(['b1', 'b2', 'b3'].map((name) => narrow.model.quant!.get(name)!.dtype)).toEqual(['u8', 'u8', 'u8']);
+  });
+
+  it('the reader checks an int8 add: its multipliers against the scales, the overflow bound, its activation types', async () => {
+    const { model: int8 } = await quantizeModel(model, calibration, kernelsModule(), { methods: ['minmax'], gptq: false });
+    const at = int8.ops.findIndex((op) => op.op === 'add');
+    const edit = (change: Partial<AddOp>): Model => ({ ...int8, ops: int8.ops.map((op, i) => (i === at ? { ...op, ...change } : op)) as Model['ops'] });
+    const add = int8.ops[at] as AddOp;
+    expect(() => writeModel(edit({ multipliers: [add.multipliers![0] + 2, add.multipliers![1]] }))).toThrow(/multiplier 0 is \d+ but the scales give/);
+    expect(() => writeModel(edit({ shift: 0 }))).toThrow(/shift must be an integer in 1\.\.62/);
+    expect(() => writeModel(edit({ multipliers: [2 ** 31 - 1, 2 ** 31 - 1], shift: 1 }))).toThrow(/multiplier 0|could overflow/);
+    expect(() => writeModel(edit({ multipliers: undefined }))).toThrow(/multipliers must be two integers/);
+    const quant = new Map(int8.quant);
+    const other = quant.get(add.inputs[1])!.dtype === 'i16' ? 'u8' : 'i16';
+    quant.set(add.inputs[0], { ...quant.get(add.inputs[0])!, dtype: other, zeroPoint: 0 });
+    expect(() => writeModel({ ...int8, quant })).toThrow(/add reads two u8 or two i16 activations and writes u8 or i16/);
   });
 });

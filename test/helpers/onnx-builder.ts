@@ -40,7 +40,9 @@ export class ProtoWriter {
     return this.fixed(field, 1, 8, (d) => d.setFloat64(0, v, true));
   }
   bytes(field: number, b: Uint8Array | number[]): this {
-    this.key(field, 2).out.push(...varintBytes(b.length), ...b);
+    this.key(field, 2).out.push(...varintBytes(b.length));
+    // One push per byte: spreading a weight tensor's bytes would overflow the call stack.
+    for (const x of b) this.out.push(x);
     return this;
   }
   string(field: number, s: string): this {

@@ -1,5 +1,5 @@
 import type { ConvOp, Model, Op, Pads, Tensor } from '../../src/model/format.js';
-import { activationQuant, buildInt8, quantGroups, rangeToQuant, wideTensors } from '../../src/convert/quantize.js';
+import { activationQuant, buildInt8, poolLast, quantGroups, rangeToQuant, wideTensors } from '../../src/convert/quantize.js';
 import { referenceRun } from './reference-net.js';
 import { randInt } from './wasm.js';
 
@@ -72,11 +72,65 @@ export function randomFireNet(r: () => number, opts: { softmax?: boolean } = {})
 }
 
 /**
- * A random int8 network: a {@link randomFireNet} quantized with activation ranges taken from a
- * float64 run on a random input, so values span the quantized ranges as in real use.
+ * A small random residual network in the SqueezeNeXt manner, a DAG: a strided stem, a block with
+ * an identity skip (1x1, 3x1, 1x3, 1x1 and an add with ReLU), a downsampling block with a strided
+ * 1x1 shortcut, a long skip across two convs (one clamped like ReLU6) into an add without ReLU, a
+ * global average pool and a 1x1 conv on the pooled features (a Gemm classifier).
  */
-export function randomInt8Net(r: () => number, opts: { i16Input: boolean; wide?: boolean }): Model {
-  const model = randomFireNet(r);
+export function randomResidualNet(r: () => number): Model {
+  const tensors = new Map<string, Tensor>();
+  const ops: Op[] = [];
+  const channels = new Map<string, number>([['data', 3]]);
+  const conv = (input: string, output: string, oc: number, kernel: [number, number], stride: number, pads: Pads, relu: boolean, max?: number): string => {
+    const ic = channels.get(input)!;
+    const n = ic * kernel[0] * kernel[1];
+    const w = Float32Array.from({ length: oc * n }, () => (r() * 2 - 1) * Math.sqrt(3 / n));
+    tensors.set(`${output}.w`, { dtype: 'f32', shape: [oc, ic, ...kernel], data: w });
+    tensors.set(`${output}.b`, { dtype: 'f32', shape: [oc], data: Float32Array.from({ length: oc }, () => r() * 0.2 - 0.1) });
+    ops.push({ op: 'conv', input, output, weight: `${output}.w`, bias: `${output}.b`, kernel, stride: [stride, stride], pads, relu, ...(max === undefined ? {} : { max }) });
+    channels.set(output, oc);
+    return output;
+  };
+  const add = (a: string, b: string, output: string, relu: boolean): string => {
+    ops.push({ op: 'add', inputs: [a, b], output, relu });
+    channels.set(output, channels.get(a)!);
+    return output;
+  };
+  const none: Pads = [0, 0, 0, 0];
+  const c0 = randInt(r, 3, 13), c1 = randInt(r, 4, 19);
+  const stem = conv('data', 'stem', c0, [3, 3], 2, [1, 1, 1, 1], true);
+  let y = conv(stem, 'b1.sq', randInt(r, 2, 9), [1, 1], 1, none, true);
+  y = conv(y, 'b1.k31', randInt(r, 2, 9), [3, 1], 1, [1, 0, 1, 0], true);
+  y = conv(y, 'b1.k13', randInt(r, 2, 9), [1, 3], 1, [0, 1, 0, 1], true);
+  const b1 = add(conv(y, 'b1.ex', c0, [1, 1], 1, none, false), stem, 'b1', true);
+  y = conv(b1, 'b2.sq', randInt(r, 2, 9), [1, 1], 2, none, true);
+  const b2 = add(conv(y, 'b2.ex', c1, [1, 1], 1, none, false), conv(b1, 'b2.short', c1, [1, 1], 2, none, false), 'b2', r() < 0.5);
+  y = conv(b2, 'b3.k33', randInt(r, 2, 9), [3, 3], 1, [1, 1, 1, 1], true, 0.5 + r());
+  const b3 = add(b2, conv(y, 'b3.ex', c1, [1, 1], 1, none, false), 'b3', false);
+  ops.push({ op: 'globalavgpool', input: b3, output: 'gap' });
+  channels.set('gap', c1);
+  const classes = randInt(r, 3, 11);
+  conv('gap', 'fc', classes, [1, 1], 1, none, false);
+  const size = randInt(r, 15, 30);
+  return {
+    name: 'random-residual',
+    precision: 'f32',
+    input: { name: 'data', height: size, width: size + randInt(r, -3, 3), channelOrder: 'RGB', resizeShorter: 64, divisor: 255, mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] },
+    ops,
+    output: 'fc',
+    labels: Array.from({ length: classes }, (_, i) => `class ${i}`),
+    tensors,
+    provenance: { source: 'test', license: 'none' },
+  };
+}
+
+/**
+ * A random int8 network: `model` (default a {@link randomFireNet}; global average pools moved
+ * last, as the quantizer does) quantized with activation ranges taken from a float64 run on a
+ * random input, so values span the quantized ranges as in real use.
+ */
+export function randomInt8Net(r: () => number, opts: { i16Input: boolean; wide?: boolean; model?: Model }): Model {
+  const model = poolLast(opts.model ?? randomFireNet(r));
   const { height: h, width: w } = model.input;
   const acts = referenceRun(model, { c: 3, h, w, data: Float64Array.from({ length: 3 * h * w }, () => r() * 4 - 2) });
   const groups = quantGroups(model);

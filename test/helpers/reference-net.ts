@@ -38,7 +38,7 @@ export function referenceRun(model: Model, input: Chw): Map<string, Chw> {
                     const ix = ox * op.stride[1] - op.pads[1] + kx;
                     if (iy >= 0 && iy < x.h && ix >= 0 && ix < x.w) acc += at(x, c, iy, ix) * w[((o * x.c + c) * kh + ky) * kw + kx];
                   }
-              out.data[(o * s.h + oy) * s.w + ox] = op.relu ? Math.max(acc, 0) : acc;
+              out.data[(o * s.h + oy) * s.w + ox] = Math.min(op.relu ? Math.max(acc, 0) : acc, op.max ?? Infinity);
             }
         break;
       }
@@ -84,6 +84,11 @@ export function referenceRun(model: Model, input: Chw): Map<string, Chw> {
           out.data.set(x.data, off);
           off += x.data.length;
         }
+        break;
+      }
+      case 'add': {
+        const [a, b] = op.inputs.map((name) => acts.get(name)!.data);
+        a.forEach((v, i) => (out.data[i] = op.relu ? Math.max(v + b[i], 0) : v + b[i]));
         break;
       }
       case 'relu':

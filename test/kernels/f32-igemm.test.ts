@@ -3,7 +3,7 @@ import { freshKernels, randInt, rng } from '../helpers/wasm.js';
 
 // The SIMD micro-kernel and its scalar reference sum in the same order, so they must agree bit for bit.
 describe('f32_igemm_4x8_simd', () => {
-  it('equals the scalar reference on random shapes, tails and padding taps', async () => {
+  it('equals the scalar reference on random shapes, tails, padding taps and clamps', async () => {
     const k = await freshKernels(8 << 20);
     const r = rng(1);
     for (let trial = 0; trial < 60; trial++) {
@@ -12,7 +12,9 @@ describe('f32_igemm_4x8_simd', () => {
       const taps = randInt(r, 1, 9);
       const K = randInt(r, 1, 41);
       const outStride = (N + randInt(r, 0, 5)) * 4;
-      const relu = randInt(r, 0, 1);
+      // Unclamped, ReLU, ReLU6-style upper bound, or both.
+      const lo = r() < 0.5 ? -Infinity : 0;
+      const hi = r() < 0.5 ? Infinity : Math.fround(r());
       const f32 = new Float32Array(k.memory.buffer);
       const u32 = new Uint32Array(k.memory.buffer);
       let top = k.heap_base();
@@ -36,8 +38,8 @@ describe('f32_igemm_4x8_simd', () => {
       }
       f32.fill(NaN, outA / 4, (outA + M * outStride) / 4);
       f32.fill(NaN, outB / 4, (outB + M * outStride) / 4);
-      k.f32_igemm_4x8_simd(M, N, taps, K, ind, w, outA, outStride, relu);
-      k.f32_igemm_ref(M, N, taps, K, ind, w, outB, outStride, relu);
+      k.f32_igemm_4x8_simd(M, N, taps, K, ind, w, outA, outStride, lo, hi);
+      k.f32_igemm_ref(M, N, taps, K, ind, w, outB, outStride, lo, hi);
       const a = new Float32Array(k.memory.buffer, outA, (M * outStride) / 4);
       const b = new Float32Array(k.memory.buffer, outB, (M * outStride) / 4);
       // Same bits everywhere, including the untouched NaN gaps between pixels of a strided output.

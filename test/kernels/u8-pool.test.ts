@@ -25,6 +25,18 @@ describe('uint8 pooling kernels: SIMD equals scalar reference bit for bit', () =
       return C * 4;
     });
   });
+  it('global sum of int16 values (|q| <= 4095)', async () => {
+    await compare(25, 'u8', (k, r, inp, out, v) => {
+      const C = randInt(r, 1, 70), P = randInt(r, 1, 300), stride = (C + randInt(r, 0, 9)) * 2;
+      // int16 values derived from the random bytes, the same for both variants.
+      const n = 128 << 10;
+      const src = new Uint16Array(k.memory.buffer, inp, n);
+      const x = new Int16Array(k.memory.buffer, inp + (256 << 10), n);
+      for (let i = 0; i < n; i++) x[i] = (src[i] % 8191) - 4095;
+      (v === 'simd' ? k.i16_global_sum_simd : k.i16_global_sum_ref)(inp + (256 << 10), P, C, stride, out);
+      return C * 4;
+    });
+  });
   it('strided copy with and without a clamp', async () => {
     await compare(24, 'u8', (k, r, inp, out, v) => {
       const C = randInt(r, 1, 70), P = randInt(r, 1, 200);

@@ -155,7 +155,7 @@ describe('int8 model file', () => {
     ['an i16 activation that a pool reads', (m: Model) => {
       const stem = m.ops.find((o) => o.op === 'conv')!.output;
       m.quant!.set(stem, { scale: 0.01, zeroPoint: 0, dtype: 'i16' });
-    }, /is i16: only the input or a conv output, read by convs only/],
+    }, /is i16: only the input or a conv or add output, read by convs, adds and global average pools only/],
     ['an i16 activation with a zero point', (m: Model) => m.quant!.set('fire2.sq', { ...m.quant!.get('fire2.sq')!, zeroPoint: 3 }), /zero point must be 0/],
     ['float weights in an int8 model', (m: Model) => {
       const conv = m.ops.find((o) => o.op === 'conv') as ConvOp;

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { Model } from '../../src/model/format.js';
 import { planModel, type KernelVariant } from '../../src/runtime/plan.js';
 import { run } from '../../src/runtime/run.js';
-import { randomInt8Net } from '../helpers/random-net.js';
+import { randomInt8Net, randomResidualNet } from '../helpers/random-net.js';
+import { referenceRun } from '../helpers/reference-net.js';
 import { freshKernels, rng } from '../helpers/wasm.js';
 
 async function runInt8(model: Model, input: Uint8Array | Int16Array, variant: KernelVariant, winograd: boolean): Promise<Float32Array> {
@@ -28,6 +29,25 @@ describe('int8 network execution', () => {
         expect(await runInt8(model, input, variant, winograd)).toEqual(reference);
       }
       expect(reference.some((v) => v !== 0)).toBe(true);
+    }
+  });
+
+  it('runs residual networks (int8 adds with and without ReLU, a clamped conv, the pool moved last) identically with SIMD or scalar kernels, close to float', async () => {
+    const r = rng(43);
+    for (let trial = 0; trial < 6; trial++) {
+      const float = randomResidualNet(r);
+      const model = randomInt8Net(r, { i16Input: false, wide: trial % 2 === 0, model: float });
+      expect(model.ops.at(-1)).toMatchObject({ op: 'globalavgpool', output: 'fc' });
+      expect(model.ops.filter((op) => op.op === 'add').every((op) => op.op === 'add' && op.shift! > 0 && op.multipliers!.length === 2)).toBe(true);
+      const { height: h, width: w } = model.input;
+      const qIn = model.quant!.get('data')!;
+      const x = Float64Array.from({ length: 3 * h * w }, () => r() * 4 - 2);
+      const input = Uint8Array.from({ length: h * w * 3 }, (_, i) => Math.min(255, Math.max(0, Math.round(x[(i % 3) * h * w + Math.floor(i / 3)] / qIn.scale) + qIn.zeroPoint)));
+      const reference = await runInt8(model, input, 'ref', false);
+      expect(await runInt8(model, input, 'simd', true)).toEqual(reference);
+      const want = referenceRun(float, { c: 3, h, w, data: x }).get('fc')!.data;
+      const range = Math.max(...want) - Math.min(...want);
+      reference.forEach((v, i) => expect(Math.abs(v - want[i])).toBeLessThan(0.1 * range));
     }
   });
 });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { planModel } from '../../src/runtime/plan.js';
 import { run } from '../../src/runtime/run.js';
 import { inferShapes } from '../../src/model/graph.js';
-import { randomFireNet } from '../helpers/random-net.js';
+import { randomFireNet, randomResidualNet } from '../helpers/random-net.js';
 import { referenceRun } from '../helpers/reference-net.js';
 import { freshKernels, rng } from '../helpers/wasm.js';
 
@@ -27,6 +27,48 @@ describe('planModel + run', () => {
         expect(plan.endsInSoftmax).toBe(trial % 2 === 0);
       }
     }
+  });
+
+  it('runs residual DAGs (adds, a skip across several ops, strided 1x1, 3x1 and 1x3 convs, a clamped conv, a conv after the pool) like the reference', async () => {
+    const r = rng(11);
+    for (let trial = 0; trial < 8; trial++) {
+      const model = randomResidualNet(r);
+      const { height: h, width: w } = model.input;
+      const chw = Float64Array.from({ length: 3 * h * w }, () => r() * 2 - 1);
+      const expected = referenceRun(model, { c: 3, h, w, data: chw });
+      for (const variant of ['simd', 'ref'] as const) {
+        const plan = planModel(model, await freshKernels(), variant);
+        const input = new Float32Array(plan.kernels.memory.buffer, plan.input.ptr, h * w * 3);
+        for (let c = 0; c < 3; c++) for (let i = 0; i < h * w; i++) input[i * 3 + c] = chw[c * h * w + i];
+        // Every step's output, read right after it runs, against the reference.
+        for (const step of plan.steps) {
+          step.run();
+          const v = step.output;
+          const want = expected.get(step.name)!;
+          const f = new Float32Array(plan.kernels.memory.buffer);
+          const scale = Math.max(1, ...Array.from(want.data, Math.abs));
+          for (let p = 0; p < v.h * v.w; p++) {
+            for (let c = 0; c < v.c; c++) expect(Math.abs(f[(v.ptr + p * v.stride) / 4 + c] - want.data[c * v.h * v.w + p])).toBeLessThan(1e-5 * scale);
+          }
+        }
+      }
+    }
+  });
+
+  it('keeps a skip branch alive until its add and reuses memory around it', async () => {
+    const model = randomResidualNet(rng(5));
+    const plan = planModel(model, await freshKernels());
+    const bytes = (v: { ptr: number; stride: number; h: number; w: number }): [number, number] => [v.ptr, v.ptr + v.h * v.w * v.stride];
+    const overlap = (a: [number, number], b: [number, number]): boolean => a[0] < b[1] && b[0] < a[1];
+    // b2 is written before b3.k33 and b3.ex and read by the add b3: nothing in between may write over it.
+    const steps = plan.steps.map((s) => s.name);
+    const b2 = bytes(plan.steps[steps.indexOf('b2')].output);
+    for (const name of ['b3.k33', 'b3.ex']) expect(overlap(bytes(plan.steps[steps.indexOf(name)].output), b2)).toBe(false);
+    expect(plan.steps[steps.indexOf('b3')].inputs.map((v) => v.ptr)).toContain(b2[0]);
+    const shapes = inferShapes(model);
+    let total = 0;
+    for (const [, s] of shapes) total += s.c * s.h * s.w * 4;
+    expect(plan.arenaBytes).toBeLessThan(total);
   });
 
   it('writes Fire expand outputs straight into the concat buffer and shares arena memory', async () => {

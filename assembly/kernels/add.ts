@@ -1,0 +1,149 @@
+import { requantRound, roundShift, roundShiftScalar } from './requant';
+
+// Element-wise addition of two NHWC activations of the same shape: the residual connections of
+// SqueezeNeXt-style networks. Inputs and output are addressed by pointer and pixel stride in
+// bytes, like every other kernel, so any of them may be a channel slice of a wider tensor.
+//
+// int8: the two inputs have their own scales and zero points. Each is rescaled to the output
+// scale and both are summed in one 64-bit fixed-point step, rounded once (half up):
+//
+//   q_out = clamp(zOut + ((m0 (q0 - z0) + m1 (q1 - z1) + 2^(shift-1)) >> shift), qmin, qmax)
+//
+// with m_i = round(s_i / s_out * 2^shift). This is TFLite's quantized Add (rescale both inputs to
+// a common fixed-point scale, add, requantize) with the left shift folded into the multipliers and
+// one rounding instead of three; the loader checks that the shifted sum fits int32. Inputs are
+// both uint8 or both int16 (zero point 0, the quantizer's wide tensors), the output either.
+
+/** out = a + b, clamped at zero when `relu` != 0, 4 channels per vector. */
+export function f32_add_simd(a: usize, aStride: i32, b: usize, bStride: i32, P: i32, C: i32, out: usize, outStride: i32, relu: i32): void {
+  const C4 = C & ~3;
+  const zero = f32x4.splat(0);
+  for (let p = 0; p < P; p++) {
+    const pa = a + <usize>p * aStride, pb = b + <usize>p * bStride, po = out + <usize>p * outStride;
+    let c = 0;
+    for (; c < C4; c += 4) {
+      let v = f32x4.add(v128.load(pa + (<usize>c << 2)), v128.load(pb + (<usize>c << 2)));
+      if (relu) v = f32x4.max(v, zero);
+      v128.store(po + (<usize>c << 2), v);
+    }
+    for (; c < C; c++) {
+      let v = load<f32>(pa + (<usize>c << 2)) + load<f32>(pb + (<usize>c << 2));
+      if (relu) v = max<f32>(v, 0);
+      store<f32>(po + (<usize>c << 2), v);
+    }
+  }
+}
+
+/** Scalar reference of {@link f32_add_simd}. */
+export function f32_add_ref(a: usize, aStride: i32, b: usize, bStride: i32, P: i32, C: i32, out: usize, outStride: i32, relu: i32): void {
+  for (let p = 0; p < P; p++) {
+    for (let c = 0; c < C; c++) {
+      let v = load<f32>(a + <usize>p * aStride + (<usize>c << 2)) + load<f32>(b + <usize>p * bStride + (<usize>c << 2));
+      if (relu) v = max<f32>(v, 0);
+      store<f32>(out + <usize>p * outStride + (<usize>c << 2), v);
+    }
+  }
+}
+
+/**
+ * Quantized add over uint8 inputs (see above), 8 channels per step. The output is uint8, or int16
+ * when `wide`; it is clamped to [qmin, qmax] (qmin is zOut with ReLU).
+ */
+export function u8_add_simd(
+  a: usize, aStride: i32, za: i32, ma: i32, b: usize, bStride: i32, zb: i32, mb: i32,
+  P: i32, C: i32, out: usize, outStride: i32, shift: i32, zOut: i32, qmin: i32, qmax: i32, wide: bool,
+): void {
+  add<u8>(a, aStride, za, ma, b, bStride, zb, mb, P, C, out, outStride, shift, zOut, qmin, qmax, wide);
+}
+
+/** The same over int16 inputs (zero point 0): residual streams kept wide. */
+export function i16_add_simd(
+  a: usize, aStride: i32, za: i32, ma: i32, b: usize, bStride: i32, zb: i32, mb: i32,
+  P: i32, C: i32, out: usize, outStride: i32, shift: i32, zOut: i32, qmin: i32, qmax: i32, wide: bool,
+): void {
+  add<i16>(a, aStride, za, ma, b, bStride, zb, mb, P, C, out, outStride, shift, zOut, qmin, qmax, wide);
+}
+
+/** Eight input values as int16 lanes. */
+// @ts-ignore: decorator
+@inline
+function load8<T>(p: usize): v128 {
+  if (sizeof<T>() == 1) return v128.load8x8_u(p);
+  return v128.load(p);
+}
+
+// @ts-ignore: decorator
+@inline
+function add<T>(
+  a: usize, aStride: i32, za: i32, ma: i32, b: usize, bStride: i32, zb: i32, mb: i32,
+  P: i32, C: i32, out: usize, outStride: i32, shift: i32, zOut: i32, qmin: i32, qmax: i32, wide: bool,
+): void {
+  const inSize = <usize>sizeof<T>();
+  const C8 = C & ~7;
+  const zav = i16x8.splat(<i16>za), zbv = i16x8.splat(<i16>zb);
+  const mav = i32x4.splat(ma), mbv = i32x4.splat(mb);
+  const round = requantRound(shift);
+  const pre = max(0, 32 - shift), post = max(0, shift - 32);
+  const zv = i32x4.splat(zOut);
+  const lov = wide ? i16x8.splat(<i16>qmin) : i8x16.splat(<i8>qmin);
+  const hiv = wide ? i16x8.splat(<i16>qmax) : i8x16.splat(<i8>qmax);
+  for (let p = 0; p < P; p++) {
+    const pa = a + <usize>p * aStride, pb = b + <usize>p * bStride, po = out + <usize>p * outStride;
+    let c = 0;
+    for (; c < C8; c += 8) {
+      // q - z fits int16 (-255..255, or the int16 values themselves); widened for the 64-bit products.
+      const xa = i16x8.sub(load8<T>(pa + <usize>c * inSize), zav);
+      const xb = i16x8.sub(load8<T>(pb + <usize>c * inSize), zbv);
+      const alo = i32x4.extend_low_i16x8_s(xa), ahi = i32x4.extend_high_i16x8_s(xa);
+      const blo = i32x4.extend_low_i16x8_s(xb), bhi = i32x4.extend_high_i16x8_s(xb);
+      const lo = roundShift(
+        i64x2.add(i64x2.extmul_low_i32x4_s(alo, mav), i64x2.extmul_low_i32x4_s(blo, mbv)),
+        i64x2.add(i64x2.extmul_high_i32x4_s(alo, mav), i64x2.extmul_high_i32x4_s(blo, mbv)),
+        round, pre, post, zv,
+      );
+      const hi = roundShift(
+        i64x2.add(i64x2.extmul_low_i32x4_s(ahi, mav), i64x2.extmul_low_i32x4_s(bhi, mbv)),
+        i64x2.add(i64x2.extmul_high_i32x4_s(ahi, mav), i64x2.extmul_high_i32x4_s(bhi, mbv)),
+        round, pre, post, zv,
+      );
+      const s16 = i16x8.narrow_i32x4_s(lo, hi);
+      if (wide) v128.store(po + (<usize>c << 1), i16x8.min_s(i16x8.max_s(s16, lov), hiv));
+      else v128.store64_lane(po + <usize>c, i8x16.min_u(i8x16.max_u(i8x16.narrow_i16x8_u(s16, s16), lov), hiv), 0);
+    }
+    for (; c < C; c++) addScalar<T>(pa, pb, po, c, za, ma, zb, mb, shift, zOut, qmin, qmax, wide);
+  }
+}
+
+/** Scalar reference of {@link u8_add_simd}. */
+export function u8_add_ref(
+  a: usize, aStride: i32, za: i32, ma: i32, b: usize, bStride: i32, zb: i32, mb: i32,
+  P: i32, C: i32, out: usize, outStride: i32, shift: i32, zOut: i32, qmin: i32, qmax: i32, wide: bool,
+): void {
+  for (let p = 0; p < P; p++) {
+    for (let c = 0; c < C; c++) {
+      addScalar<u8>(a + <usize>p * aStride, b + <usize>p * bStride, out + <usize>p * outStride, c, za, ma, zb, mb, shift, zOut, qmin, qmax, wide);
+    }
+  }
+}
+
+/** Scalar reference of {@link i16_add_simd}. */
+export function i16_add_ref(
+  a: usize, aStride: i32, za: i32, ma: i32, b: usize, bStride: i32, zb: i32, mb: i32,
+  P: i32, C: i32, out: usize, outStride: i32, shift: i32, zOut: i32, qmin: i32, qmax: i32, wide: bool,
+): void {
+  for (let p = 0; p < P; p++) {
+    for (let c = 0; c < C; c++) {
+      addScalar<i16>(a + <usize>p * aStride, b + <usize>p * bStride, out + <usize>p * outStride, c, za, ma, zb, mb, shift, zOut, qmin, qmax, wide);
+    }
+  }
+}
+
+// @ts-ignore: decorator
+@inline
+function addScalar<T>(pa: usize, pb: usize, po: usize, c: i32, za: i32, ma: i32, zb: i32, mb: i32, shift: i32, zOut: i32, qmin: i32, qmax: i32, wide: bool): void {
+  const at = <usize>c * sizeof<T>();
+  const sum = <i64>(<i32>load<T>(pa + at) - za) * <i64>ma + <i64>(<i32>load<T>(pb + at) - zb) * <i64>mb;
+  const q = min(max(zOut + roundShiftScalar(sum, shift), qmin), qmax);
+  if (wide) store<i16>(po + (<usize>c << 1), <i16>q);
+  else store<u8>(po + <usize>c, <u8>q);
+}
