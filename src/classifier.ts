@@ -7,7 +7,7 @@ import { ArgumentError } from './errors.js';
 import type { ImageLimits } from './image/limits.js';
 import { preprocess } from './image/preprocess.js';
 import { I16_MAX, type InputSpec, type Model, type Provenance, type QuantParams } from './model/format.js';
-import { DEFAULT_READ_LIMITS, readModel, type ReadLimits } from './model/read.js';
+import { readModel, type ReadLimits } from './model/read.js';
 import { planModel, type KernelVariant, type Plan } from './runtime/plan.js';
 import { run, runTimed, softmax, topK } from './runtime/run.js';
 import { instantiateKernels } from './wasm/kernels.js';
@@ -81,7 +81,7 @@ export class Classifier {
 
   /** Reads and validates `modelBytes`, instantiates `wasm` and plans the network in its memory. */
   static async create(modelBytes: Uint8Array, wasm: WebAssembly.Module, options: LoadOptions = {}): Promise<Classifier> {
-    return Classifier.fromModel(readModel(modelBytes, { ...DEFAULT_READ_LIMITS, ...options.modelLimits }), wasm, options);
+    return Classifier.fromModel(readModel(modelBytes, options.modelLimits), wasm, options);
   }
 
   /** Plans an in-memory model that has passed {@link inferShapes} (as converters and the quantizer build them). */

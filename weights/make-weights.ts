@@ -4,24 +4,27 @@
  * the ImageNet label list, and the license / notice files that must travel with them.
  * Deterministic: the same inputs give the same bytes. Needs the built wasm (npm run build:wasm).
  *
- * Usage: npm run weights -- [sharedDir]   (default: ../shared next to the repository)
+ * Usage: npm run weights -- [sharedDir] [--only squeezenet1.0|squeezenet1.1]
+ * (sharedDir defaults to ../shared next to the repository; --only rebuilds that model's two files)
  */
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { bundledProvenance, REFERENCE_MODELS } from '../bench/reference-models.js';
+import { INT8_MODEL_BUDGETS } from '../bench/sizes.js';
 import { parseLabels } from '../src/convert/labels.js';
 import { convertOnnx, type OnnxConvertMeta } from '../src/convert/onnx.js';
 import { quantizeModel } from '../src/convert/quantize.js';
 import { writeModel } from '../src/model/write.js';
 
+const { values: args, positionals } = parseArgs({ options: { only: { type: 'string' } }, allowPositionals: true });
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const shared = resolve(repo, process.argv[2] ?? '../shared');
+const shared = resolve(repo, positionals[0] ?? '../shared');
 const out = join(repo, 'weights');
 
-/** Size budgets of the bundled models: all ship in the npm package. */
+/** Size budget of the bundled float models (the int8 ones: bench/sizes.ts); all ship in the npm package. */
 const MAX_MODEL_BYTES = 6 * 1024 * 1024;
-const MAX_INT8_BYTES = 1.4e6;
 
 const labelsText = readFileSync(join(shared, 'imagenet-sample/labels.txt'), 'utf8');
 const labels = parseLabels(labelsText);
@@ -53,6 +56,9 @@ const models: { onnx: string; meta: OnnxConvertMeta }[] = REFERENCE_MODELS.map((
   meta: { name: ref.bundled, input: ref.input, labels, provenance: bundledProvenance(ref, licenseTexts[ref.licenseFile]) },
 }));
 
+const selected = models.filter(({ meta }) => args.only === undefined || meta.name === `${args.only}-f32`);
+if (selected.length === 0) throw new Error(`--only ${args.only}: no such model; use ${models.map(({ meta }) => meta.name.replace(/-f32$/, '')).join(' or ')}`);
+
 const sampleDir = join(shared, 'imagenet-sample');
 const calibration = readdirSync(sampleDir)
   .filter((f) => f.endsWith('.JPEG'))
@@ -61,7 +67,7 @@ const calibration = readdirSync(sampleDir)
 const wasm = new WebAssembly.Module(readFileSync(join(repo, 'dist/squeezewasm.wasm')));
 
 mkdirSync(out, { recursive: true });
-for (const { onnx, meta } of models) {
+for (const { onnx, meta } of selected) {
   const model = convertOnnx(new Uint8Array(readFileSync(join(shared, 'models', onnx))), meta);
   const bytes = writeModel(model);
   if (bytes.length > MAX_MODEL_BYTES) throw new Error(`${meta.name} is ${bytes.length} bytes, over the ${MAX_MODEL_BYTES}-byte budget`);
@@ -77,7 +83,8 @@ for (const { onnx, meta } of models) {
     },
   };
   const int8Bytes = writeModel(int8);
-  if (int8Bytes.length > MAX_INT8_BYTES) throw new Error(`${int8.name} is ${int8Bytes.length} bytes, over the ${MAX_INT8_BYTES}-byte budget`);
+  const budget = INT8_MODEL_BUDGETS[int8.name];
+  if (int8Bytes.length > budget) throw new Error(`${int8.name} is ${int8Bytes.length} bytes, over the ${budget}-byte budget`);
   writeFileSync(join(out, `${int8.name}.sqz`), int8Bytes);
   const report = result.candidates.map((c) => `${c.method} ${(100 * c.agreement).toFixed(1)}%`).join(', ');
   console.log(`weights/${int8.name}.sqz: ${int8Bytes.length} bytes; agreement ${report}; chose ${result.chosen}`);

@@ -114,9 +114,38 @@ function inverseFromCholesky(l: Float64Array, k: number): Float64Array {
   return inv;
 }
 
+/** GPTQ's factor of a damped covariance: lower L with H^-1 = L L^T (GPTQ walks its transpose, the upper factor). */
+function inverseFactor(h: Float64Array, k: number): Float64Array {
+  const l = Float64Array.from(h);
+  cholesky(l, k);
+  const hinv = inverseFromCholesky(l, k);
+  cholesky(hinv, k);
+  return hinv;
+}
+
+/**
+ * GPTQ on one row: quantizes the `m` weights in `w` in order, pushing each rounding error onto
+ * the later ones along the factor `f` (m x m, from {@link inverseFactor}), and stores weight i's
+ * int8 value at `q[at[i]]`.
+ */
+function quantizeRow(w: Float64Array, m: number, f: Float64Array, s: number, q: Int8Array, at: ArrayLike<number>): void {
+  for (let i = 0; i < m; i++) {
+    const v = w[i];
+    const qi = Math.max(-127, Math.min(127, Math.round(v / s)));
+    q[at[i]] = qi;
+    const err = (v - qi * s) / f[i * m + i];
+    for (let j = i + 1; j < m; j++) w[j] -= err * f[j * m + i];
+  }
+}
+
 /**
  * Quantizes `weights` ([rows][k], one row per output channel) to int8 on the grid of `scales`
  * (one per row), GPTQ-style with the input covariance `h` (k x k).
+ *
+ * A weight that is exactly zero is a pruned one (SqueezeNet 1.0 from Deep Compression) and stays
+ * zero: its error is then zero, and GPTQ's objective (w - q)^T H (w - q) restricted to the row's
+ * other weights F is the same problem with H_FF, so those rows run GPTQ on the factor of H_FF.
+ * Pushing errors through the full H instead would move pruned weights off zero and lose the sparsity.
  */
 export function gptqQuantize(weights: Float32Array, rows: number, h: Float64Array, scales: Float32Array): Int8Array {
   const k = weights.length / rows;
@@ -129,6 +158,7 @@ export function gptqQuantize(weights: Float32Array, rows: number, h: Float64Arra
   for (let i = 0; i < k; i++) mean += hd[i * k + i] / k;
   const w = new Float64Array(weights.length);
   for (let r = 0; r < rows; r++) for (let i = 0; i < k; i++) w[r * k + i] = weights[r * k + order[i]];
+  const pruned = Uint8Array.from(w, (v) => (v === 0 ? 1 : 0));
   for (let i = 0; i < k; i++) {
     // An input that is always zero carries no information: its weights do not matter.
     if (hd[i * k + i] === 0) {
@@ -137,20 +167,21 @@ export function gptqQuantize(weights: Float32Array, rows: number, h: Float64Arra
     }
     hd[i * k + i] += DAMP * mean + 1e-12;
   }
-  cholesky(hd, k);
-  const hinv = inverseFromCholesky(hd, k);
-  cholesky(hinv, k); // lower L with H^-1 = L L^T; GPTQ walks its transpose, the upper factor
+  let dense: Float64Array | undefined;
   const q = new Int8Array(weights.length);
   for (let r = 0; r < rows; r++) {
-    const s = scales[r];
-    const row = r * k;
-    for (let i = 0; i < k; i++) {
-      const v = w[row + i];
-      const qi = Math.max(-127, Math.min(127, Math.round(v / s)));
-      q[row + order[i]] = qi;
-      const err = (v - qi * s) / hinv[i * k + i];
-      for (let j = i + 1; j < k; j++) w[row + j] -= err * hinv[j * k + i];
+    const row = w.subarray(r * k, (r + 1) * k);
+    const free: number[] = [];
+    for (let i = 0; i < k; i++) if (!pruned[r * k + i]) free.push(i);
+    if (free.length === k) {
+      dense ??= inverseFactor(hd, k);
+      quantizeRow(row, k, dense, scales[r], q.subarray(r * k), order);
+      continue;
     }
+    const m = free.length;
+    const sub = new Float64Array(m * m);
+    for (let a = 0; a < m; a++) for (let b = 0; b < m; b++) sub[a * m + b] = hd[free[a] * k + free[b]];
+    quantizeRow(Float64Array.from(free, (i) => row[i]), m, inverseFactor(sub, m), scales[r], q.subarray(r * k), free.map((i) => order[i]));
   }
   return q;
 }

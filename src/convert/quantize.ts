@@ -256,12 +256,17 @@ function inputRange(model: Model): [number, number] {
   return [Math.min(...ends), Math.max(...ends)];
 }
 
+/** A conv's weights as int8: real = scales[n] * q, per output channel n. */
+export interface Int8Weights {
+  q: Int8Array;
+  scales: Float32Array;
+}
+
 /**
- * Per-output-channel symmetric int8 weights, int32 bias, and the fixed-point requantization: a
- * multiplier per channel and one shift per layer, the largest that keeps every multiplier below 2^31.
+ * Symmetric per-output-channel int8 weights (scale max|w| / 127), rounded with GPTQ against the
+ * input covariance `covariance` when given, else to nearest. Zero weights stay zero either way.
  */
-function quantizeConv(op: ConvOp, model: Model, qIn: QuantParams, qOut: QuantParams, tensors: Map<string, Tensor>, covariance?: Float64Array): ConvOp {
-  const w = model.tensors.get(op.weight)!;
+function roundWeights(w: Tensor, covariance?: Float64Array): Int8Weights {
   const oc = w.shape[0];
   const per = w.data.length / oc;
   const scales = new Float32Array(oc);
@@ -273,11 +278,20 @@ function quantizeConv(op: ConvOp, model: Model, qIn: QuantParams, qOut: QuantPar
   const q = covariance
     ? gptqQuantize(w.data as Float32Array, oc, covariance, scales)
     : Int8Array.from(w.data, (v, i) => Math.round(v / scales[Math.floor(i / per)]));
+  return { q, scales };
+}
+
+/**
+ * A conv with int8 `weights`, int32 bias, and the fixed-point requantization: a multiplier per
+ * channel and one shift per layer, the largest that keeps every multiplier below 2^31.
+ */
+function quantizeConv(op: ConvOp, model: Model, qIn: QuantParams, qOut: QuantParams, tensors: Map<string, Tensor>, { q, scales }: Int8Weights): ConvOp {
+  const oc = scales.length;
   const real = Array.from(scales, (s) => (qIn.scale * s) / qOut.scale);
   const shift = Math.max(1, Math.min(62, Math.floor(Math.log2((2 ** 31 - 1) / Math.max(...real)))));
   const multipliers = Int32Array.from(real, (m) => Math.min(2 ** 31 - 1, Math.round(m * 2 ** shift)));
   const out: ConvOp = { ...op, weightScale: `${op.weight}.scale`, multiplier: `${op.weight}.multiplier`, shift };
-  tensors.set(op.weight, { dtype: 'i8', shape: w.shape, data: q });
+  tensors.set(op.weight, { dtype: 'i8', shape: model.tensors.get(op.weight)!.shape, data: q });
   tensors.set(out.weightScale!, { dtype: 'f32', shape: [oc], data: scales });
   tensors.set(out.multiplier!, { dtype: 'i32', shape: [oc], data: multipliers });
   if (op.bias !== undefined) {
@@ -299,11 +313,16 @@ function quantizeAdd(op: AddOp, quant: Map<string, QuantParams>): AddOp {
   return { ...op, multipliers: [m0, m1], shift };
 }
 
-/** Builds the int8 model for one choice of activation quantization; `covariance` (per conv output) enables GPTQ rounding. */
-export function buildInt8(model: Model, quant: Map<string, QuantParams>, covariance = new Map<string, Float64Array>()): Model {
+/**
+ * Builds the int8 model for one choice of activation quantization. `weights` (per conv output)
+ * are the convs' int8 weights, e.g. from GPTQ; a conv without any gets its weights rounded to nearest.
+ */
+export function buildInt8(model: Model, quant: Map<string, QuantParams>, weights = new Map<string, Int8Weights>()): Model {
   const tensors = new Map<string, Tensor>();
   const ops: Op[] = model.ops.map((op) => {
-    if (op.op === 'conv') return quantizeConv(op, model, quant.get(op.input)!, quant.get(op.output)!, tensors, covariance.get(op.output));
+    if (op.op === 'conv') {
+      return quantizeConv(op, model, quant.get(op.input)!, quant.get(op.output)!, tensors, weights.get(op.output) ?? roundWeights(model.tensors.get(op.weight)!));
+    }
     return op.op === 'add' ? quantizeAdd(op, quant) : op;
   });
   return { ...model, name: model.name.replace(/-f32$/, '') + '-int8', precision: 'int8', ops, tensors, quant };
@@ -460,7 +479,9 @@ export async function quantizeModel(model: Model, images: ImageInput[], wasm: We
     cov.add(memory, x, step.output.h, step.output.w, 256);
   });
   model = equalized;
-  const hessians = new Map(options.gptq === false ? [] : [...covariance].map(([name, c]) => [name, c.matrix()] as const));
+  // GPTQ depends on the weights and their input covariance, not on the activation ranges: round
+  // once for every candidate.
+  const weights = new Map(options.gptq === false ? [] : [...covariance].map(([name, c]) => [name, roundWeights(model.tensors.get(convs.get(name)!.weight)!, c.matrix())] as const));
   const float = await Classifier.fromModel(model, wasm, { decode: decodeImage });
   const plan = float.planned;
 
@@ -468,7 +489,7 @@ export async function quantizeModel(model: Model, images: ImageInput[], wasm: We
   const methods = options.methods ?? ['minmax', 'percentile', 'mse'];
   const candidates: { method: RangeMethod; model: Model; report: CandidateReport }[] = [];
   for (const method of methods) {
-    const int8 = buildInt8(model, activationQuant(model, groups, groupRanges(hist, method, options.percentile ?? 99.999, wide), wide), hessians);
+    const int8 = buildInt8(model, activationQuant(model, groups, groupRanges(hist, method, options.percentile ?? 99.999, wide), wide), weights);
     candidates.push({ method, model: int8, report: { method, agreement: 0, logitError: 0 } });
   }
   const nets = await Promise.all(candidates.map((c) => Classifier.fromModel(c.model, wasm, { decode: decodeImage })));

@@ -6,8 +6,13 @@
 
 /** "SQZW" read as a little-endian u32. */
 export const MAGIC = 0x575a5153;
-/** The format version this code reads and writes. */
-export const FORMAT_VERSION = 1;
+/**
+ * The newest format version this code reads and writes. Version 2 added sparse tensor encodings;
+ * the writer marks a file with every tensor dense as version 1, which is byte-identical to it.
+ */
+export const FORMAT_VERSION = 2;
+/** The oldest format version this code reads. */
+export const MIN_FORMAT_VERSION = 1;
 /** Byte length of the fixed binary header that precedes the JSON header. */
 export const FIXED_HEADER_BYTES = 32;
 /** Every tensor blob starts at a multiple of this many bytes from the start of the file. */
@@ -15,6 +20,15 @@ export const BLOB_ALIGN = 64;
 
 /** Element types of stored tensors. `i8` and `i32` hold quantized weights and biases. */
 export type DType = 'f32' | 'i8' | 'i32';
+
+/** Bytes per element of each {@link DType}. */
+export const ELEMENT_BYTES: Readonly<Record<DType, number>> = { f32: 4, i8: 1, i32: 4 };
+
+/**
+ * How a tensor's blob stores its elements: `dense`, all of them in order; `bitmask`, one bit per
+ * element (set where the element is not all-zero bits) followed by the elements whose bit is set.
+ */
+export type TensorEncoding = 'dense' | 'bitmask';
 
 /** Typed array for each {@link DType}. */
 export interface DTypeArray {

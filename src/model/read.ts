@@ -7,9 +7,11 @@ import { LimitError, ModelFormatError } from '../errors.js';
 import { crc32 } from './crc32.js';
 import {
   BLOB_ALIGN,
+  ELEMENT_BYTES,
   FIXED_HEADER_BYTES,
   FORMAT_VERSION,
   MAGIC,
+  MIN_FORMAT_VERSION,
   OP_KINDS,
   type DType,
   type InputSpec,
@@ -19,8 +21,10 @@ import {
   type Provenance,
   type QuantParams,
   type Tensor,
+  type TensorEncoding,
 } from './format.js';
 import { inferShapes, MAX_DIM } from './graph.js';
+import { decodeBitmask } from './sparse.js';
 
 /** One row of the header's tensor table. */
 export interface TensorEntryJson {
@@ -29,8 +33,10 @@ export interface TensorEntryJson {
   shape: number[];
   /** Byte offset from the start of the file, a multiple of 64. */
   offset: number;
-  /** Byte length: product(shape) x element size. */
+  /** Byte length of the stored blob: product(shape) x element size when dense. */
   length: number;
+  /** How the blob stores the elements (format version 2); absent means dense. */
+  encoding?: TensorEncoding;
 }
 
 /** The JSON header as stored in the file. */
@@ -56,16 +62,23 @@ export interface ReadLimits {
   maxHeaderBytes: number;
   /** Largest element count of one stored tensor. */
   maxTensorElements: number;
+  /**
+   * Largest total size of all tensors once decoded, in bytes. A sparse tensor decodes to up to 32
+   * times its stored size, so the file size alone no longer bounds the memory a file asks for.
+   */
+  maxTensorBytes: number;
 }
 
-/** Defaults: generous for SqueezeNet-sized models (about 5 MB), far below what would hurt a Worker. */
+/**
+ * Defaults: generous for SqueezeNet-sized models (about 5 MB), far below what would hurt a Worker.
+ * A sparse file may decode to no more than the largest dense file accepted.
+ */
 export const DEFAULT_READ_LIMITS: ReadLimits = {
   maxFileBytes: 64 * 1024 * 1024,
   maxHeaderBytes: 4 * 1024 * 1024,
   maxTensorElements: 16 * 1024 * 1024,
+  maxTensorBytes: 64 * 1024 * 1024,
 };
-
-const ELEMENT_BYTES: Record<DType, number> = { f32: 4, i8: 1, i32: 4 };
 
 function fail(code: string, message: string): never {
   throw new ModelFormatError(code, message);
@@ -126,10 +139,13 @@ function checkOps(v: unknown): Op[] {
 }
 
 /**
- * Parses and validates a model file.
- * @throws ModelFormatError for anything malformed (code says which check failed), LimitError if the file is larger than allowed.
+ * Parses and validates a model file (format version 1 or 2) and decodes every tensor to its dense form.
+ * @param overrides limits that replace those of {@link DEFAULT_READ_LIMITS}.
+ * @throws ModelFormatError for anything malformed (code says which check failed), LimitError if the
+ * file, its header or its decoded tensors would be larger than allowed.
  */
-export function readModel(bytes: Uint8Array, limits: ReadLimits = DEFAULT_READ_LIMITS): Model {
+export function readModel(bytes: Uint8Array, overrides: Partial<ReadLimits> = {}): Model {
+  const limits = { ...DEFAULT_READ_LIMITS, ...overrides };
   if (bytes.length > limits.maxFileBytes) {
     throw new LimitError('maxFileBytes', `model file is ${bytes.length} bytes, more than the limit of ${limits.maxFileBytes}`);
   }
@@ -137,12 +153,12 @@ export function readModel(bytes: Uint8Array, limits: ReadLimits = DEFAULT_READ_L
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (view.getUint32(0, true) !== MAGIC) fail('E_MODEL_MAGIC', 'not a squeezewasm model (the file does not start with "SQZW")');
   const version = view.getUint32(4, true);
-  if (version !== FORMAT_VERSION) {
+  if (version < MIN_FORMAT_VERSION || version > FORMAT_VERSION) {
     fail(
       'E_MODEL_VERSION',
       version > FORMAT_VERSION
-        ? `model format version ${version} is newer than this squeezewasm reads (${FORMAT_VERSION}); upgrade squeezewasm`
-        : `model format version ${version} is not supported (this squeezewasm reads ${FORMAT_VERSION}); convert the model again`,
+        ? `model format version ${version} is newer than this squeezewasm reads (${MIN_FORMAT_VERSION} to ${FORMAT_VERSION}); upgrade squeezewasm`
+        : `model format version ${version} is not supported (this squeezewasm reads ${MIN_FORMAT_VERSION} to ${FORMAT_VERSION}); convert the model again`,
     );
   }
   const fileLength = view.getUint32(8, true);
@@ -174,14 +190,17 @@ export function readModel(bytes: Uint8Array, limits: ReadLimits = DEFAULT_READ_L
   }
   if (!Array.isArray(header.tensors) || header.tensors.length > 4096) fail('E_MODEL_HEADER', 'header.tensors must be a list');
 
-  const tensors = new Map<string, Tensor>();
-  const spans: [number, number, string][] = [];
+  // Pass 1 checks the whole table, so nothing is allocated for a file that asks for too much.
+  const entries: { name: string; dtype: DType; shape: number[]; elements: number; start: number; length: number; encoding: TensorEncoding }[] = [];
+  const names = new Set<string>();
+  let decodedBytes = 0;
   header.tensors.forEach((e: unknown, i: number) => {
     if (!isObject(e) || !isString(e.name, 256) || e.name === '') fail('E_MODEL_HEADER', `header.tensors[${i}] must have a name`);
     const where = `tensor ${JSON.stringify(e.name)}`;
-    if (tensors.has(e.name)) fail('E_MODEL_TENSOR', `${where} appears twice in the tensor table`);
+    if (names.has(e.name)) fail('E_MODEL_TENSOR', `${where} appears twice in the tensor table`);
+    names.add(e.name);
     const dtype = e.dtype as DType;
-    if (!(typeof dtype === 'string' && dtype in ELEMENT_BYTES)) fail('E_MODEL_TENSOR', `${where} has unknown dtype ${JSON.stringify(e.dtype)}`);
+    if (!(typeof dtype === 'string' && Object.hasOwn(ELEMENT_BYTES, dtype))) fail('E_MODEL_TENSOR', `${where} has unknown dtype ${JSON.stringify(e.dtype)}`);
     const shape = e.shape;
     if (!Array.isArray(shape) || shape.length > 4 || !shape.every((d) => Number.isInteger(d) && d >= 1 && d <= MAX_DIM)) {
       fail('E_MODEL_SHAPE', `${where} has an invalid shape ${JSON.stringify(shape)}`);
@@ -190,22 +209,39 @@ export function readModel(bytes: Uint8Array, limits: ReadLimits = DEFAULT_READ_L
     if (elements > limits.maxTensorElements) {
       throw new LimitError('maxTensorElements', `${where} has ${elements} elements, more than the limit of ${limits.maxTensorElements}`);
     }
+    const denseLength = elements * ELEMENT_BYTES[dtype];
+    decodedBytes += denseLength;
+    const encoding = e.encoding ?? 'dense';
+    if (encoding !== 'dense' && encoding !== 'bitmask') fail('E_MODEL_ENCODING', `${where} has unknown encoding ${JSON.stringify(encoding)}; this reader knows dense, bitmask`);
+    if (e.encoding !== undefined && version < 2) fail('E_MODEL_ENCODING', `${where} has an encoding, which needs format version 2, but the file is version ${version}`);
     const { offset, length } = e;
-    if (!Number.isInteger(offset) || !Number.isInteger(length) || length !== elements * ELEMENT_BYTES[dtype]) {
+    if (!Number.isInteger(offset) || !Number.isInteger(length)) fail('E_MODEL_RANGE', `${where}: offset and length must be integers`);
+    if (encoding === 'dense' && length !== denseLength) {
       fail('E_MODEL_RANGE', `${where}: byte length ${String(length)} does not match its shape [${shape}] of ${dtype}`);
     }
     const start = offset as number;
     if (start % BLOB_ALIGN !== 0 || start < dataOffset || start + (length as number) > bytes.length) {
       fail('E_MODEL_RANGE', `${where}: bytes ${start}..${start + (length as number)} lie outside the data section or are misaligned`);
     }
-    spans.push([start, start + (length as number), e.name]);
-    const raw = bytes.slice(start, start + (length as number));
-    const data = dtype === 'f32' ? new Float32Array(raw.buffer) : dtype === 'i8' ? new Int8Array(raw.buffer) : new Int32Array(raw.buffer);
-    tensors.set(e.name, { dtype, shape: shape as number[], data } as Tensor);
+    entries.push({ name: e.name, dtype, shape: shape as number[], elements, start, length: length as number, encoding });
   });
-  spans.sort((a, b) => a[0] - b[0]);
+  if (decodedBytes > limits.maxTensorBytes) {
+    throw new LimitError('maxTensorBytes', `the tensors decode to ${decodedBytes} bytes, more than the limit of ${limits.maxTensorBytes}`);
+  }
+  const spans = [...entries].sort((a, b) => a.start - b.start);
   for (let i = 1; i < spans.length; i++) {
-    if (spans[i][0] < spans[i - 1][1]) fail('E_MODEL_RANGE', `tensors ${spans[i - 1][2]} and ${spans[i][2]} overlap`);
+    if (spans[i].start < spans[i - 1].start + spans[i - 1].length) fail('E_MODEL_RANGE', `tensors ${spans[i - 1].name} and ${spans[i].name} overlap`);
+  }
+
+  const tensors = new Map<string, Tensor>();
+  for (const { name, dtype, shape, elements, start, length, encoding } of entries) {
+    let data: Tensor['data'];
+    if (encoding === 'bitmask') data = decodeBitmask(bytes.subarray(start, start + length), dtype, elements, `tensor ${JSON.stringify(name)}`);
+    else {
+      const raw = bytes.slice(start, start + length);
+      data = dtype === 'f32' ? new Float32Array(raw.buffer) : dtype === 'i8' ? new Int8Array(raw.buffer) : new Int32Array(raw.buffer);
+    }
+    tensors.set(name, { dtype, shape, data } as Tensor);
   }
   for (const [, t] of tensors) {
     if (t.dtype === 'f32' && !t.data.every(Number.isFinite)) fail('E_MODEL_TENSOR', 'a float tensor holds NaN or infinity');

@@ -3,9 +3,10 @@
  * @packageDocumentation
  */
 import { crc32 } from './crc32.js';
-import { BLOB_ALIGN, FIXED_HEADER_BYTES, FORMAT_VERSION, MAGIC, type Model } from './format.js';
+import { BLOB_ALIGN, FIXED_HEADER_BYTES, FORMAT_VERSION, MAGIC, MIN_FORMAT_VERSION, type Model } from './format.js';
 import { inferShapes } from './graph.js';
 import { readModel, type HeaderJson, type TensorEntryJson } from './read.js';
+import { encodeBitmask } from './sparse.js';
 
 const align = (n: number, a: number): number => Math.ceil(n / a) * a;
 
@@ -21,17 +22,27 @@ export function writeModel(model: Model): Uint8Array {
   return out;
 }
 
-/** Encodes `model` without validating it (tests use this to build hostile files). */
+/**
+ * Encodes `model` without validating it (tests use this to build hostile files). Each tensor is
+ * stored as a bitmask when that makes its 64-byte-aligned blob, and so the file, smaller; the file
+ * is marked version 1 when every tensor is dense, so older readers still read it.
+ */
 export function encodeModel(model: Model): Uint8Array {
   const names = [...model.tensors.keys()];
   const entries: TensorEntryJson[] = [];
+  const blobs: Uint8Array[] = [];
   // Offsets depend on the header length, which depends on the offsets' digits: lay out the blobs
   // relative to zero first, then shift them all once the header size is known.
   let rel = 0;
   for (const name of names) {
     const t = model.tensors.get(name)!;
-    entries.push({ name, dtype: t.dtype, shape: t.shape, offset: rel, length: t.data.byteLength });
-    rel = align(rel + t.data.byteLength, BLOB_ALIGN);
+    const dense = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+    const sparse = encodeBitmask(t.data);
+    const bitmask = align(sparse.length, BLOB_ALIGN) < align(dense.length, BLOB_ALIGN);
+    const blob = bitmask ? sparse : dense;
+    entries.push({ name, dtype: t.dtype, shape: t.shape, offset: rel, length: blob.length, ...(bitmask ? { encoding: 'bitmask' as const } : {}) });
+    blobs.push(blob);
+    rel = align(rel + blob.length, BLOB_ALIGN);
   }
   const header: HeaderJson = {
     name: model.name,
@@ -57,15 +68,12 @@ export function encodeModel(model: Model): Uint8Array {
   const out = new Uint8Array(fileLength);
   const view = new DataView(out.buffer);
   view.setUint32(0, MAGIC, true);
-  view.setUint32(4, FORMAT_VERSION, true);
+  view.setUint32(4, entries.some((e) => e.encoding) ? FORMAT_VERSION : MIN_FORMAT_VERSION, true);
   view.setUint32(8, fileLength, true);
   view.setUint32(16, jsonBytes.length, true);
   view.setUint32(20, dataOffset, true);
   out.set(jsonBytes, FIXED_HEADER_BYTES);
-  entries.forEach((e, i) => {
-    const t = model.tensors.get(names[i])!;
-    out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), dataOffset + e.offset);
-  });
+  entries.forEach((e, i) => out.set(blobs[i], dataOffset + e.offset));
   view.setUint32(12, crc32(out.subarray(16)), true);
   return out;
 }

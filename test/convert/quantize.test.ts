@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Classifier, type Pixels } from '../../src/classifier.js';
 import { equalize, poolLast, quantizeModel, rangeToQuant } from '../../src/convert/quantize.js';
-import type { AddOp, Model } from '../../src/model/format.js';
+import type { AddOp, Model, Tensor } from '../../src/model/format.js';
 import { writeModel } from '../../src/model/write.js';
 import { readModel } from '../../src/model/read.js';
 import { run } from '../../src/runtime/run.js';
@@ -49,6 +49,30 @@ describe('quantizeModel', () => {
       const range = Math.max(...want) - Math.min(...want);
       got.forEach((v, i) => expect(Math.abs(v - want[i])).toBeLessThan(0.1 * range + 1e-3));
     }
+  });
+
+  it('keeps pruned weights at zero through equalization and GPTQ', async () => {
+    const r = rng(31);
+    const tensors = new Map(model.tensors);
+    for (const op of model.ops) {
+      if (op.op !== 'conv') continue;
+      const t = model.tensors.get(op.weight)!;
+      tensors.set(op.weight, { ...t, data: Float32Array.from(t.data, (v) => (r() < 0.6 ? 0 : v)) } as Tensor);
+    }
+    const pruned: Model = { ...model, tensors };
+    const { model: int8 } = await quantizeModel(pruned, calibration, kernelsModule());
+    let zeros = 0;
+    for (const op of pruned.ops) {
+      if (op.op !== 'conv') continue;
+      const w = pruned.tensors.get(op.weight)!.data;
+      const q = int8.tensors.get(op.weight)!.data;
+      w.forEach((v, i) => {
+        if (v !== 0) return;
+        zeros++;
+        expect(q[i]).toBe(0);
+      });
+    }
+    expect(zeros).toBeGreaterThan(100);
   });
 
   it('equalization leaves the float network function unchanged', async () => {

@@ -3,7 +3,7 @@ import { LimitError, ModelFormatError } from '../../src/errors.js';
 import { crc32 } from '../../src/model/crc32.js';
 import { readModel } from '../../src/model/read.js';
 import { encodeModel, writeModel } from '../../src/model/write.js';
-import type { ConvOp, Model } from '../../src/model/format.js';
+import { FORMAT_VERSION, type ConvOp, type Model, type Tensor } from '../../src/model/format.js';
 import { randomFireNet, randomInt8Net } from '../helpers/random-net.js';
 import { rng } from '../helpers/wasm.js';
 
@@ -16,9 +16,15 @@ function seal(bytes: Uint8Array): Uint8Array {
   return bytes;
 }
 
+/** The JSON header of a model file. */
+function headerOf(bytes: Uint8Array): Record<string, any> {
+  const len = new DataView(bytes.buffer, bytes.byteOffset).getUint32(16, true);
+  return JSON.parse(new TextDecoder().decode(bytes.subarray(32, 32 + len)));
+}
+
 /** Rewrites the JSON header (same length, so offsets stay valid) and re-seals. */
-function editHeader(edit: (h: Record<string, any>) => void): Uint8Array {
-  const bytes = file.slice();
+function editHeader(edit: (h: Record<string, any>) => void, source = file): Uint8Array {
+  const bytes = source.slice();
   const view = new DataView(bytes.buffer);
   const len = view.getUint32(16, true);
   const header = JSON.parse(new TextDecoder().decode(bytes.subarray(32, 32 + len)));
@@ -56,9 +62,12 @@ describe('model file', () => {
   });
 
   it('aligns every tensor blob to 64 bytes', () => {
-    const len = new DataView(file.buffer).getUint32(16, true);
-    const header = JSON.parse(new TextDecoder().decode(file.subarray(32, 32 + len)));
-    for (const t of header.tensors) expect(t.offset % 64).toBe(0);
+    for (const t of headerOf(file).tensors) expect(t.offset % 64).toBe(0);
+  });
+
+  it('marks a file whose tensors are all dense as version 1, which older readers read', () => {
+    expect(new DataView(file.buffer).getUint32(4, true)).toBe(1);
+    expect(headerOf(file).tensors.every((t: Record<string, unknown>) => !('encoding' in t))).toBe(true);
   });
 
   it('rejects truncated files at every kind of boundary', () => {
@@ -70,7 +79,7 @@ describe('model file', () => {
     magic[0] = 0x50;
     rejects(magic, 'E_MODEL_MAGIC', /not a squeezewasm model/);
     const newer = file.slice();
-    new DataView(newer.buffer).setUint32(4, 2, true);
+    new DataView(newer.buffer).setUint32(4, FORMAT_VERSION + 1, true);
     rejects(newer, 'E_MODEL_VERSION', /upgrade squeezewasm/);
     const older = file.slice();
     new DataView(older.buffer).setUint32(4, 0, true);
@@ -108,7 +117,107 @@ describe('model file', () => {
   });
 
   it('refuses files over the size limit before looking at them', () => {
-    expect(() => readModel(file, { maxFileBytes: 1000, maxHeaderBytes: 1 << 20, maxTensorElements: 1 << 20 })).toThrow(LimitError);
+    expect(() => readModel(file, { maxFileBytes: 1000 })).toThrow(LimitError);
+  });
+});
+
+describe('sparse tensors in a model file', () => {
+  const r = rng(21);
+  /** Odd-sized extra tensors (a file may hold tensors no op reads) with the given share of nonzeros. */
+  const extra = (dtype: Tensor['dtype'], shape: number[], density: number): Tensor => {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const values = Array.from({ length: n }, () => (r() < density ? 1 + Math.floor(r() * 100) : 0));
+    const data = dtype === 'f32' ? Float32Array.from(values, (v) => v / 7) : dtype === 'i8' ? Int8Array.from(values) : Int32Array.from(values);
+    return { dtype, shape, data } as Tensor;
+  };
+  const sparseModel: Model = {
+    ...model,
+    tensors: new Map([
+      ...model.tensors,
+      ['pruned.f32', extra('f32', [5, 7, 9, 11], 0.3)],
+      ['pruned.i8', extra('i8', [3, 5, 7, 11], 0.2)],
+      ['zeros.i32', extra('i32', [1001], 0)],
+      ['full.f32', extra('f32', [1001], 1)],
+      ['mostly.i8', extra('i8', [1001], 0.95)],
+    ]),
+  };
+  const sparseFile = writeModel(sparseModel);
+  const encodingOf = (name: string): string | undefined => headerOf(sparseFile).tensors.find((t: Record<string, unknown>) => t.name === name).encoding;
+
+  /** `sparseFile` with the tensor table entry of `name` edited, or its blob (from the entry's offset) edited, re-sealed. */
+  function editSparse(name: string, edit: { entry?: (e: Record<string, any>) => void; blob?: (b: Uint8Array) => void }): Uint8Array {
+    const edited = editHeader((h) => edit.entry?.(h.tensors.find((t: Record<string, unknown>) => t.name === name)), sparseFile);
+    const at = headerOf(sparseFile).tensors.find((t: Record<string, unknown>) => t.name === name).offset;
+    edit.blob?.(edited.subarray(at));
+    return seal(edited);
+  }
+
+  it('stores a tensor as a bitmask exactly when that makes the file smaller, and marks the file version 2', () => {
+    expect(new DataView(sparseFile.buffer).getUint32(4, true)).toBe(2);
+    expect(encodingOf('pruned.f32')).toBe('bitmask');
+    expect(encodingOf('pruned.i8')).toBe('bitmask');
+    expect(encodingOf('zeros.i32')).toBe('bitmask');
+    expect(encodingOf('full.f32')).toBeUndefined();
+    expect(encodingOf('mostly.i8')).toBeUndefined();
+    // The network's own random tensors have no zeros: dense.
+    for (const name of model.tensors.keys()) expect(encodingOf(name)).toBeUndefined();
+    const entry = headerOf(sparseFile).tensors.find((t: Record<string, unknown>) => t.name === 'pruned.f32');
+    const stored = Array.from(sparseModel.tensors.get('pruned.f32')!.data).filter((v) => v !== 0).length;
+    expect(entry.length).toBe(Math.ceil(3465 / 8) + 4 * stored);
+  });
+
+  it('round-trips: read(write(model)) has the same tensor bits, and writing it again gives the same file', () => {
+    const back = readModel(sparseFile);
+    expect([...back.tensors.keys()]).toEqual([...sparseModel.tensors.keys()]);
+    for (const [name, t] of sparseModel.tensors) {
+      const got = back.tensors.get(name)!;
+      expect(got.dtype).toBe(t.dtype);
+      expect(got.shape).toEqual(t.shape);
+      expect(got.data).toEqual(t.data);
+    }
+    expect(writeModel(back)).toEqual(sparseFile);
+  });
+
+  it('rejects a truncated or corrupted sparse file through its length and checksum', () => {
+    const at = headerOf(sparseFile).tensors.find((t: Record<string, unknown>) => t.name === 'pruned.i8').offset;
+    rejects(sparseFile.subarray(0, at + 10), 'E_MODEL_TRUNCATED', /truncated/);
+    const bad = sparseFile.slice();
+    bad[at + 3] ^= 0x01;
+    rejects(bad, 'E_MODEL_CHECKSUM', /checksum/);
+  });
+
+  it.each([
+    ['a flipped mask bit', { blob: (b: Uint8Array) => void (b[3] ^= 0x01) }, /marks \d+ stored elements but the blob holds \d+/],
+    ['a length one value short', { entry: (e: Record<string, any>) => void (e.length -= 1) }, /marks \d+ stored elements but the blob holds \d+/],
+    ['a length shorter than the mask', { entry: (e: Record<string, any>) => void (e.length = 10) }, /not a 145-byte bitmask of 1155 elements/],
+    ['a mask bit past the last element', { blob: (b: Uint8Array) => void (b[144] |= 0x80) }, /past the tensor's 1155/],
+    ['an unknown encoding', { entry: (e: Record<string, any>) => void (e.encoding = 'rle') }, /unknown encoding "rle"/],
+  ])('rejects %s with E_MODEL_ENCODING', (_what, edit, message) => {
+    rejects(editSparse('pruned.i8', edit), 'E_MODEL_ENCODING', message);
+  });
+
+  it('rejects a sparse blob that would reach past the file with E_MODEL_RANGE', () => {
+    rejects(editSparse('zeros.i32', { entry: (e) => (e.length = sparseFile.length) }), 'E_MODEL_RANGE', /outside the data section/);
+  });
+
+  it('rejects an encoding in a version 1 file', () => {
+    const v1 = sparseFile.slice();
+    new DataView(v1.buffer).setUint32(4, 1, true);
+    rejects(seal(v1), 'E_MODEL_ENCODING', /needs format version 2, but the file is version 1/);
+  });
+
+  it('checks what the tensors decode to against maxTensorBytes before decoding any', () => {
+    // A 126-byte all-zero mask declared as 16 Mi i32 elements would decode to 64 MiB on its own.
+    const huge = editSparse('zeros.i32', { entry: (e) => (e.shape = [16384, 1024]) });
+    let error: unknown;
+    try {
+      readModel(huge);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(LimitError);
+    expect((error as LimitError).limit).toBe('maxTensorBytes');
+    expect(() => readModel(sparseFile, { maxTensorBytes: 1000 })).toThrow(/decode to \d+ bytes, more than the limit of 1000/);
   });
 });
 

@@ -1,13 +1,15 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createClassifier } from '../../src/index.js';
+import { readModel } from '../../src/model/read.js';
 import { run, topK } from '../../src/runtime/run.js';
 import { readNpy } from '../helpers/npy.js';
 import { kernelsModule } from '../helpers/wasm.js';
 
 const fixtures = new URL('../fixtures/', import.meta.url);
 const images = readdirSync(new URL('images/', fixtures)).sort();
-const load = (name: string) => createClassifier(kernelsModule(), new Uint8Array(readFileSync(new URL(`../../weights/${name}.sqz`, import.meta.url))));
+const weights = (name: string) => new Uint8Array(readFileSync(new URL(`../../weights/${name}.sqz`, import.meta.url)));
+const load = (name: string) => createClassifier(kernelsModule(), weights(name));
 
 // Goldens: onnxruntime-web 1.30 on the same preprocessed fixtures (test/fixtures/make-goldens.ts).
 describe.each([
@@ -67,5 +69,29 @@ describe.each(['squeezenet1.1', 'squeezenet1.0'])('%s-int8 on the fixtures', (ba
     const { ptr, c } = int8.planned.output;
     expect(Array.from(new Int32Array(int8.planned.kernels.memory.buffer, ptr, c))).toEqual(goldens[file].outputSums);
     expect(result.top[0].index).toBe(f32.classifySync(bytes).top[0].index);
+  });
+});
+
+describe('bundled weights', () => {
+  it('squeezenet1.0-int8 keeps the pruning: every weight zero in squeezenet1.0-f32 is zero, and the file stores them sparse', () => {
+    const f32 = readModel(weights('squeezenet1.0-f32'));
+    const int8 = readModel(weights('squeezenet1.0-int8'));
+    let pruned = 0;
+    for (const op of f32.ops) {
+      if (op.op !== 'conv') continue;
+      const w = f32.tensors.get(op.weight)!.data;
+      const q = int8.tensors.get(op.weight)!.data;
+      for (let i = 0; i < w.length; i++) {
+        if (w[i] !== 0) continue;
+        pruned++;
+        if (q[i] !== 0) expect.fail(`${op.weight}[${i}] is pruned in the f32 model but ${q[i]} in the int8 one`);
+      }
+    }
+    expect(pruned).toBe(828527);
+    expect(new DataView(weights('squeezenet1.0-int8').buffer).getUint32(4, true)).toBe(2);
+  });
+
+  it('the dense squeezenet1.1 files have no sparse tensor: version 1, readable by older readers', () => {
+    for (const name of ['squeezenet1.1-int8', 'squeezenet1.1-f32']) expect(new DataView(weights(name).buffer).getUint32(4, true)).toBe(1);
   });
 });
