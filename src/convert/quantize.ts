@@ -258,8 +258,10 @@ function inputRange(model: Model): [number, number] {
 /**
  * Per-output-channel symmetric int8 weights, int32 bias, and the fixed-point requantization: a
  * multiplier per channel and one shift per layer, the largest that keeps every multiplier below 2^31.
+ * Reads the float weight and bias of `op` from `model`, writes the int8 constants into `tensors` and
+ * returns the op with its quantization fields; `covariance` (of the conv's input patches) enables GPTQ rounding.
  */
-function quantizeConv(op: ConvOp, model: Model, qIn: QuantParams, qOut: QuantParams, tensors: Map<string, Tensor>, covariance?: Float64Array): ConvOp {
+export function quantizeConv(op: ConvOp, model: Model, qIn: QuantParams, qOut: QuantParams, tensors: Map<string, Tensor>, covariance?: Float64Array): ConvOp {
   const w = model.tensors.get(op.weight)!;
   const oc = w.shape[0];
   const per = w.data.length / oc;
