@@ -12,9 +12,11 @@
  */
 import { Classifier, type LoadOptions } from './classifier.js';
 import { decodeImage } from './image/decode.js';
+import { FeatureExtractor } from './transfer/features.js';
 
 export * from './core.js';
 export { decodeImage, DEFAULT_IMAGE_LIMITS } from './image/decode.js';
+export { FeatureExtractor, type ExtractedFeatures, type FeatureMap } from './transfer/features.js';
 
 /**
  * Loads a model into a new instance of the kernels module, with the image decoder wired in.
@@ -24,4 +26,15 @@ export { decodeImage, DEFAULT_IMAGE_LIMITS } from './image/decode.js';
  */
 export function createClassifier(wasm: WebAssembly.Module, model: Uint8Array, options: LoadOptions = {}): Promise<Classifier> {
   return Classifier.create(model, wasm, { decode: decodeImage, ...options });
+}
+
+/**
+ * Loads a model's feature network (the model cut before its classifier, globally averaged) into a
+ * new instance of the kernels module, with the image decoder wired in.
+ * @param wasm the compiled kernels module (dist/squeezewasm.wasm).
+ * @param model the bytes of a model file whose network ends in a convolution and a global average pool.
+ * @throws ModelFormatError if the model file is invalid, ArgumentError if it has no feature layer.
+ */
+export function createFeatureExtractor(wasm: WebAssembly.Module, model: Uint8Array, options: LoadOptions = {}): Promise<FeatureExtractor> {
+  return FeatureExtractor.create(model, wasm, { decode: decodeImage, ...options });
 }

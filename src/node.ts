@@ -21,7 +21,12 @@ export * from './index.js';
 export { convertOnnx, type OnnxConvertMeta } from './convert/onnx.js';
 export { convertDeepCompression, type DeepCompressionMeta } from './convert/deep-compression.js';
 export { quantizeModel, type QuantizeOptions, type QuantizeResult, type CandidateReport, type RangeMethod } from './convert/quantize.js';
+// Transfer learning: a new classifier head trained on a network's features.
+export { trainClassifier, type TrainExample, type TrainOptions, type TrainReport, type TrainResult } from './transfer/train.js';
+export { trainSoftmax, type LinearHead, type SoftmaxOptions, type SoftmaxReport } from './transfer/softmax.js';
+export { headModel, type HeadModelOptions } from './transfer/head.js';
 import { decodeImage } from './image/decode.js';
+import { FeatureExtractor } from './transfer/features.js';
 
 // src/node.ts and its bundle dist/node.js both sit one level below the package root.
 const ROOT = new URL('../', import.meta.url);
@@ -80,4 +85,14 @@ export async function readModelFile(nameOrPath: string, maxBytes = DEFAULT_READ_
 export async function loadClassifier(source: string | Uint8Array = DEFAULT_MODEL, options: LoadOptions = {}): Promise<Classifier> {
   const bytes = typeof source === 'string' ? await readModelFile(source, options.modelLimits?.maxFileBytes) : source;
   return Classifier.create(bytes, await kernelsModule(), { decode: decodeImage, ...options });
+}
+
+/**
+ * Loads the feature network of a model (default {@link DEFAULT_MODEL}: the 512 channels of
+ * SqueezeNet 1.1's fire9, averaged): a bundled model's name, a file path, or the bytes of a model file.
+ * @throws ModelFormatError if the file is not a valid model, ArgumentError if it cannot be read or has no feature layer.
+ */
+export async function loadFeatureExtractor(source: string | Uint8Array = DEFAULT_MODEL, options: LoadOptions = {}): Promise<FeatureExtractor> {
+  const bytes = typeof source === 'string' ? await readModelFile(source, options.modelLimits?.maxFileBytes) : source;
+  return FeatureExtractor.create(bytes, await kernelsModule(), { decode: decodeImage, ...options });
 }

@@ -1,4 +1,5 @@
-import { open, rename, rm } from 'node:fs/promises';
+import { open, readdir, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { ArgumentError } from '../errors.js';
 
 /**
@@ -29,4 +30,15 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array, force: bo
     if (e instanceof ArgumentError) throw e;
     throw new ArgumentError('E_OUTPUT_WRITE', `cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
+}
+
+/** The JPEG and PNG files in `dir`, sorted so that results do not depend on directory order. */
+export async function imageFiles(dir: string, what: string, code: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (e) {
+    throw new ArgumentError(code, `cannot read ${what} ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  return names.filter((n) => /\.(jpe?g|png)$/i.test(n)).sort().map((n) => join(dir, n));
 }

@@ -8,11 +8,15 @@ import { SqueezeError } from '../errors.js';
 import { classifyCommand } from './classify.js';
 import { UsageError, type Command } from './command.js';
 import { convertCommand } from './convert.js';
+import { featuresCommand } from './features.js';
 import { infoCommand } from './info.js';
 import { modelsCommand } from './models.js';
 import { quantizeCommand } from './quantize.js';
+import { trainCommand } from './train.js';
 
-const COMMANDS: Record<string, Command> = { classify: classifyCommand, models: modelsCommand, info: infoCommand, convert: convertCommand, quantize: quantizeCommand };
+const COMMANDS: Record<string, Command> = {
+  classify: classifyCommand, models: modelsCommand, info: infoCommand, convert: convertCommand, quantize: quantizeCommand, features: featuresCommand, train: trainCommand,
+};
 
 const HELP = `squeezewasm - SqueezeNet image classification in WebAssembly
 
@@ -23,6 +27,8 @@ Usage:
   squeezewasm convert <model.onnx> -o <model.sqz> [options]
   squeezewasm convert <compressed.net> --prototxt <deploy.prototxt> -o <model.sqz> [options]
   squeezewasm quantize <model.sqz|name> --calibrate <dir> -o <model.int8.sqz> [options]
+  squeezewasm features <image...> [--model name|file] [--json]
+  squeezewasm train <dir of class folders> -o <model.sqz> [options]
 
 Run "squeezewasm <command> --help" for a command's options. Add --debug to see stack traces.`;
 

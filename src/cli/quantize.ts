@@ -1,5 +1,4 @@
-import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import cliProgress from 'cli-progress';
 import { quantizeModel, type RangeMethod } from '../convert/quantize.js';
 import { ArgumentError } from '../errors.js';
@@ -7,20 +6,9 @@ import { readModel } from '../model/read.js';
 import { writeModel } from '../model/write.js';
 import { kernelsModule, readModelFile } from '../node.js';
 import { UsageError, type Command } from './command.js';
-import { writeFileAtomic } from './files.js';
+import { imageFiles, writeFileAtomic } from './files.js';
 
 const METHODS: RangeMethod[] = ['minmax', 'percentile', 'mse'];
-
-/** Image files of a calibration folder, sorted so the result does not depend on directory order. */
-export async function imageFiles(dir: string): Promise<string[]> {
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch (e) {
-    throw new ArgumentError('E_CALIBRATION_DIR', `cannot read calibration folder ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  return names.filter((n) => /\.(jpe?g|png)$/i.test(n)).sort().map((n) => join(dir, n));
-}
 
 /** `squeezewasm quantize`: float model -> int8 model, calibrated on a folder of images. */
 export const quantizeCommand: Command = {
@@ -46,7 +34,7 @@ export const quantizeCommand: Command = {
     if (!output) throw new UsageError('quantize needs an output file: -o model.int8.sqz');
     const method = (values.method as string | undefined) ?? 'auto';
     if (method !== 'auto' && !METHODS.includes(method as RangeMethod)) throw new UsageError(`--method must be auto, ${METHODS.join(', ')}`);
-    let files = await imageFiles(dir);
+    let files = await imageFiles(dir, 'calibration folder', 'E_CALIBRATION_DIR');
     if (values.limit !== undefined) {
       const limit = Number(values.limit);
       if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit must be a positive integer');

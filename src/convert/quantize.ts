@@ -266,7 +266,7 @@ export interface Int8Weights {
  * Symmetric per-output-channel int8 weights (scale max|w| / 127), rounded with GPTQ against the
  * input covariance `covariance` when given, else to nearest. Zero weights stay zero either way.
  */
-function roundWeights(w: Tensor, covariance?: Float64Array): Int8Weights {
+export function roundWeights(w: Tensor, covariance?: Float64Array): Int8Weights {
   const oc = w.shape[0];
   const per = w.data.length / oc;
   const scales = new Float32Array(oc);
@@ -283,9 +283,11 @@ function roundWeights(w: Tensor, covariance?: Float64Array): Int8Weights {
 
 /**
  * A conv with int8 `weights`, int32 bias, and the fixed-point requantization: a multiplier per
- * channel and one shift per layer, the largest that keeps every multiplier below 2^31.
+ * channel and one shift per layer, the largest that keeps every multiplier below 2^31. Reads the
+ * float bias of `op` from `model`, writes the int8 constants into `tensors` and returns the op with
+ * its quantization fields.
  */
-function quantizeConv(op: ConvOp, model: Model, qIn: QuantParams, qOut: QuantParams, tensors: Map<string, Tensor>, { q, scales }: Int8Weights): ConvOp {
+export function quantizeConv(op: ConvOp, model: Model, qIn: QuantParams, qOut: QuantParams, tensors: Map<string, Tensor>, { q, scales }: Int8Weights): ConvOp {
   const oc = scales.length;
   const real = Array.from(scales, (s) => (qIn.scale * s) / qOut.scale);
   const shift = Math.max(1, Math.min(62, Math.floor(Math.log2((2 ** 31 - 1) / Math.max(...real)))));

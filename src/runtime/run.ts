@@ -4,9 +4,12 @@
  */
 import type { Plan } from './plan.js';
 
-/** Runs every step of `plan` on whatever its input slot holds and returns a copy of the output. */
-export function run(plan: Plan): Float32Array {
-  for (const step of plan.steps) step.run();
+/**
+ * Runs every step of `plan` on whatever its input slot holds and returns a copy of the output.
+ * From step `from` on, it runs only the tail of the network, on activations put in place by the caller.
+ */
+export function run(plan: Plan, from = 0): Float32Array {
+  for (let i = from; i < plan.steps.length; i++) plan.steps[i].run();
   return outputOf(plan);
 }
 

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { expect } from 'vitest';
 import { windowOutputSize } from '../../src/model/graph.js';
+import { mulberry32 } from '../../src/transfer/softmax.js';
 import { instantiateKernels, type KernelExports } from '../../src/wasm/kernels.js';
 
 let compiled: WebAssembly.Module | undefined;
@@ -20,16 +21,7 @@ export async function freshKernels(bytes = 1 << 20): Promise<KernelExports> {
 }
 
 /** Deterministic pseudo-random numbers (mulberry32), so failures reproduce. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = mulberry32;
 
 /** Random integer in lo..hi inclusive. */
 export function randInt(r: () => number, lo: number, hi: number): number {

@@ -1,0 +1,45 @@
+import { readFile } from 'node:fs/promises';
+import { ArgumentError } from '../errors.js';
+import { loadFeatureExtractor } from '../node.js';
+import { UsageError, type Command } from './command.js';
+
+/** Six significant digits: as much as features carry that matters, in a tenth of the characters of float64. */
+const short = (v: number): number => Number(v.toPrecision(6));
+
+/** A CSV field, quoted when it has to be. */
+const csv = (s: string): string => (/[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+
+/** `squeezewasm features`: the pooled feature vector of each image, as CSV or JSON lines. */
+export const featuresCommand: Command = {
+  usage: `squeezewasm features <image...> [--model name|file] [--json]
+
+  --model   the network (a bundled model's name or a model file; default: the default model): the
+            features are the channels its classifier reads, averaged over the image (SqueezeNet 1.1:
+            fire9, 512 values)
+  --json    one JSON object per image and line: {"file", "features": [...]}
+
+Prints CSV by default: a header row (file, then one column per feature, named layer[channel]) and
+one row per image. Values have 6 significant digits.`,
+  options: { model: { type: 'string' }, json: { type: 'boolean' } },
+  async run(files, values) {
+    if (files.length === 0) throw new UsageError('features needs at least one image file');
+    const extractor = await loadFeatureExtractor(values.model as string | undefined);
+    if (!values.json) console.log(['file', ...Array.from({ length: extractor.dim }, (_, i) => `${extractor.layer}[${i}]`)].map(csv).join(','));
+    for (const file of files) {
+      let bytes: Uint8Array;
+      try {
+        bytes = new Uint8Array(await readFile(file));
+      } catch (e) {
+        throw new ArgumentError('E_IMAGE_FILE', `cannot read image ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      }
+      let features: number[];
+      try {
+        features = Array.from(extractor.features(bytes), short);
+      } catch (e) {
+        if (e instanceof Error) e.message = `${file}: ${e.message}`;
+        throw e;
+      }
+      console.log(values.json ? JSON.stringify({ file, features }) : [csv(file), ...features].join(','));
+    }
+  },
+};

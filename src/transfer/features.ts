@@ -1,0 +1,209 @@
+/**
+ * Feature extraction for transfer learning. A classification network here ends in a convolution
+ * (the classifier) followed by a global average pool; the tensor that convolution reads, globally
+ * averaged, is the image's feature vector (SqueezeNet 1.1: fire9's 512 channels). The extractor runs
+ * the network cut after that tensor with a global average pool as its output, planned once, so
+ * features cost less than a classification. On an int8 network the pool keeps exact int32 sums:
+ * the features are the exact mean of the dequantized activations.
+ * @packageDocumentation
+ */
+import { Classifier, type ImageInput, type LoadOptions } from '../classifier.js';
+import { ArgumentError } from '../errors.js';
+import type { ConvOp, GlobalAvgPoolOp, Model, Op, QuantParams, Tensor } from '../model/format.js';
+import { inferShapes, opInputs } from '../model/graph.js';
+import { DEFAULT_READ_LIMITS, readModel } from '../model/read.js';
+import type { Plan } from '../runtime/plan.js';
+import { run } from '../runtime/run.js';
+
+/** Where a network's classifier starts: the conv that reads the feature layer and the pool after it. */
+export interface ClassifierOps {
+  /** The classifier convolution (SqueezeNet's conv10), which reads {@link layer}. */
+  conv: ConvOp;
+  /** The global average pool of the classifier's output. */
+  pool: GlobalAvgPoolOp;
+  /** The feature layer: the activation the classifier reads (SqueezeNet 1.1: `fire7`, the concat of fire9). */
+  layer: string;
+}
+
+/**
+ * Finds the classifier of `model`: the network output (or the softmax's input) must be a global
+ * average pool of a convolution's output.
+ * @throws ArgumentError if the network does not end that way.
+ */
+export function classifierOps(model: Model): ClassifierOps {
+  const last = model.ops[model.ops.length - 1];
+  const pooled = last.op === 'softmax' ? last.input : model.output;
+  const pool = model.ops.find((op) => op.output === pooled);
+  const conv = pool?.op === 'globalavgpool' ? model.ops.find((op) => op.output === pool.input) : undefined;
+  if (pool?.op !== 'globalavgpool' || conv?.op !== 'conv') {
+    throw new ArgumentError('E_ARGUMENT', `${model.name} does not end in a convolution and a global average pool, so it has no feature layer to extract`);
+  }
+  if (model.precision === 'int8' && model.quant!.get(conv.input)!.dtype !== 'u8') {
+    throw new ArgumentError('E_ARGUMENT', `${model.name}: the feature layer ${conv.input} is not a u8 activation, which the int8 global pool needs`);
+  }
+  return { conv, pool, layer: conv.input };
+}
+
+/** The ops that compute `tensor`, in execution order: everything after it, and every branch it does not need, is dropped. */
+export function opsUpTo(model: Model, tensor: string): Op[] {
+  const producer = new Map(model.ops.map((op) => [op.output, op] as const));
+  const needed = new Set<string>();
+  const pending = [tensor];
+  while (pending.length > 0) {
+    const name = pending.pop()!;
+    if (needed.has(name)) continue;
+    needed.add(name);
+    const op = producer.get(name);
+    if (op) pending.push(...opInputs(op));
+  }
+  return model.ops.filter((op) => needed.has(op.output));
+}
+
+/** The constants `ops` refer to, taken from `model`. */
+export function tensorsOf(model: Model, ops: readonly Op[]): Map<string, Tensor> {
+  const tensors = new Map<string, Tensor>();
+  for (const op of ops) {
+    if (op.op !== 'conv') continue;
+    for (const name of [op.weight, op.bias, op.weightScale, op.multiplier]) if (name !== undefined) tensors.set(name, model.tensors.get(name)!);
+  }
+  return tensors;
+}
+
+/** `base`, or `base` with a numeric suffix, whichever is not yet an activation or constant name among `taken`. */
+export function freshName(base: string, taken: ReadonlySet<string>): string {
+  let name = base;
+  for (let i = 2; taken.has(name); i++) name = `${base}_${i}`;
+  return name;
+}
+
+/** Every activation and constant name in `ops` and `tensors`, and the input's. */
+export function namesIn(model: Model, ops: readonly Op[], tensors: ReadonlyMap<string, Tensor>): Set<string> {
+  return new Set([model.input.name, ...ops.flatMap((op) => [op.output, ...opInputs(op)]), ...tensors.keys()]);
+}
+
+/**
+ * The feature network of `model`: its ops up to the feature layer, then a global average pool as the
+ * output (one "label" per channel, named `layer[c]`). int8: the pool outputs exact int32 sums.
+ */
+export function featureModel(model: Model): Model {
+  const { layer } = classifierOps(model);
+  const ops = opsUpTo(model, layer);
+  const tensors = tensorsOf(model, ops);
+  const output = freshName(`${layer}_mean`, namesIn(model, ops, tensors));
+  ops.push({ op: 'globalavgpool', input: layer, output });
+  const { c, h, w } = inferShapes(model).get(layer)!;
+  let quant: Map<string, QuantParams> | undefined;
+  if (model.precision === 'int8') {
+    const kept = new Set([model.input.name, ...ops.map((op) => op.output)]);
+    quant = new Map([...model.quant!].filter(([name]) => kept.has(name)));
+    quant.set(output, { scale: quant.get(layer)!.scale / (h * w), zeroPoint: 0, dtype: 'i32' });
+  }
+  const labels = Array.from({ length: c }, (_, i) => `${layer}[${i}]`);
+  const features: Model = { ...model, name: `${model.name}/${layer}`, ops, output, labels, tensors, quant };
+  inferShapes(features);
+  return features;
+}
+
+/**
+ * The feature layer of one image before pooling, as the runtime holds it: [h][w][c] (NHWC); for an
+ * int8 network the quantized bytes (real = quant.scale x (q - quant.zeroPoint)), else floats.
+ */
+export interface FeatureMap {
+  data: Uint8Array | Float32Array;
+  h: number;
+  w: number;
+  c: number;
+  /** int8 networks: how the bytes map to real values. */
+  quant?: QuantParams;
+}
+
+/** What {@link FeatureExtractor.extract} returns for one image. */
+export interface ExtractedFeatures {
+  /** The feature vector: the mean of every channel of the feature layer. */
+  pooled: Float32Array;
+  /** The feature layer itself (about 87 KB with SqueezeNet 1.1 int8); training uses it to calibrate an int8 head. */
+  map: FeatureMap;
+}
+
+/**
+ * Turns images into feature vectors with a classification network cut before its classifier.
+ * Create with a platform entry's `loadFeatureExtractor` (Node) or `createFeatureExtractor`.
+ *
+ * ```ts
+ * const fx = await loadFeatureExtractor();               // int8 SqueezeNet 1.1: 512 features of fire9
+ * const v = fx.features(readFileSync('cat.jpg'));        // Float32Array(512)
+ * ```
+ */
+export class FeatureExtractor {
+  /** The whole network the features come from (its classifier included), e.g. to build a new head on. */
+  readonly base: Model;
+  /** Name of the feature layer in {@link base}. */
+  readonly layer: string;
+  /** Length of a feature vector: the feature layer's channels. */
+  readonly dim: number;
+  /** The compiled kernels module the extractor runs on (training plans the new model on it too). */
+  readonly wasm: WebAssembly.Module;
+  private net: Classifier | undefined;
+
+  private constructor(base: Model, layer: string, wasm: WebAssembly.Module, net: Classifier) {
+    this.base = base;
+    this.layer = layer;
+    this.dim = net.planned.output.c;
+    this.wasm = wasm;
+    this.net = net;
+  }
+
+  /**
+   * Reads `modelBytes` (a classification network ending in conv + global average pool) and plans its feature network.
+   * @throws ModelFormatError if the file is invalid, ArgumentError if the network has no classifier to cut off.
+   */
+  static async create(modelBytes: Uint8Array, wasm: WebAssembly.Module, options: LoadOptions = {}): Promise<FeatureExtractor> {
+    return FeatureExtractor.fromModel(readModel(modelBytes, { ...DEFAULT_READ_LIMITS, ...options.modelLimits }), wasm, options);
+  }
+
+  /** As {@link create}, from a model already read. */
+  static async fromModel(base: Model, wasm: WebAssembly.Module, options: LoadOptions = {}): Promise<FeatureExtractor> {
+    const { layer } = classifierOps(base);
+    return new FeatureExtractor(base, layer, wasm, await Classifier.fromModel(featureModel(base), wasm, options));
+  }
+
+  private get planned(): Plan {
+    return this.classifier.planned;
+  }
+
+  private get classifier(): Classifier {
+    if (!this.net) throw new ArgumentError('E_DISPOSED', 'this feature extractor was disposed; load the model again');
+    return this.net;
+  }
+
+  /**
+   * The feature vector of one image (JPEG/PNG bytes or RGBA pixels), preprocessed as the network's input says.
+   * @throws ImageError / LimitError for bad or oversized images, ArgumentError for bad arguments.
+   */
+  features(image: ImageInput): Float32Array {
+    this.classifier.setInput(image);
+    return run(this.planned);
+  }
+
+  /** The feature vector and the feature layer it averages, for training a quantized head. */
+  extract(image: ImageInput): ExtractedFeatures {
+    const pooled = this.features(image);
+    const plan = this.planned;
+    // The pool is the last step, so its input is still intact.
+    const v = plan.steps[plan.steps.length - 1].inputs[0];
+    const memory = plan.kernels.memory.buffer;
+    const int8 = v.dtype === 'u8';
+    const data = int8 ? new Uint8Array(v.h * v.w * v.c) : new Float32Array(v.h * v.w * v.c);
+    for (let p = 0; p < v.h * v.w; p++) {
+      const at = v.ptr + p * v.stride;
+      data.set(int8 ? new Uint8Array(memory, at, v.c) : new Float32Array(memory, at, v.c), p * v.c);
+    }
+    return { pooled, map: { data, h: v.h, w: v.w, c: v.c, quant: this.base.quant?.get(this.layer) } };
+  }
+
+  /** Frees the extractor's wasm instance and memory. */
+  dispose(): void {
+    this.net?.dispose();
+    this.net = undefined;
+  }
+}
