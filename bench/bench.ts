@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-web';
 import { Bench } from 'tinybench';
 import { decodeImage } from '../src/image/decode.js';
-import { preprocess, toNCHW } from '../src/image/preprocess.js';
+import { preprocessNCHW } from '../src/image/preprocess.js';
 import { BUNDLED_MODELS, loadClassifier, packageFile } from '../src/node.js';
 import { run } from '../src/runtime/run.js';
 import { measurePeaks, peakFor, printPeaks } from './roofline.js';
@@ -55,9 +55,7 @@ for (const base of new Set(models.map((m) => m.replace(/-(f32|int8)$/, '')))) {
     session = await ort.InferenceSession.create(readFileSync(onnx), { executionProviders: ['wasm'] });
     const { h, w } = nets[0].planned.input;
     const pixels = decodeImage(image);
-    const nhwc = new Float32Array(h * w * 3);
-    preprocess(pixels.data, pixels.width, pixels.height, nets[0].model.input, nhwc);
-    const feeds = { [session.inputNames[0]]: new ort.Tensor('float32', toNCHW(nhwc, h, w), [1, 3, h, w]) };
+    const feeds = { [session.inputNames[0]]: new ort.Tensor('float32', preprocessNCHW(pixels.data, pixels.width, pixels.height, nets[0].model.input), [1, 3, h, w]) };
     contenders.push({ runtime: 'onnxruntime-web', precision: 'f32', run: () => session!.run(feeds) });
   } else {
     console.warn(`(${onnx} not found: onnxruntime-web not timed; pass --shared <dir>)`);

@@ -19,8 +19,7 @@ import { Classifier, type Pixels } from '../src/classifier.js';
 import { convertOnnx } from '../src/convert/onnx.js';
 import { quantizeModel } from '../src/convert/quantize.js';
 import { decodeImage } from '../src/image/decode.js';
-import { preprocess, toNCHW } from '../src/image/preprocess.js';
-import type { Model } from '../src/model/format.js';
+import { preprocessNCHW } from '../src/image/preprocess.js';
 import { writeModel } from '../src/model/write.js';
 import { kernelsModule } from '../src/node.js';
 import { run, topK } from '../src/runtime/run.js';
@@ -47,13 +46,6 @@ const decode = (files: string[]): Pixels[] => files.map((f) => decodeImage(new U
 const calibration = decode(sample.filter((_, i) => i % 2 === 0).slice(0, calibrate));
 const heldOut = decode(sample.filter((_, i) => i % 2 === 1).slice(0, calibrate));
 
-/** The network input onnxruntime gets: the same preprocessing as squeezewasm's, NCHW. */
-function nchw(image: Pixels, model: Model): Float32Array {
-  const { height: h, width: w } = model.input;
-  const nhwc = new Float32Array(h * w * 3);
-  preprocess(image.data as Uint8Array, image.width, image.height, model.input, nhwc);
-  return toNCHW(nhwc, h, w);
-}
 
 function logitsOf(net: Classifier, image: Pixels): Float32Array {
   net.setInput(image);
@@ -96,7 +88,7 @@ for (const m of MODELS) {
   const session = await ort.InferenceSession.create(onnx);
   const { height: h, width: w } = model.input;
   const reference = async (image: Pixels): Promise<Float32Array> => {
-    const out = await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', nchw(image, model), [1, 3, h, w]) });
+    const out = await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', preprocessNCHW(image.data as Uint8Array, image.width, image.height, model.input), [1, 3, h, w]) });
     return out[session.outputNames[0]].data as Float32Array;
   };
   const f32 = await Classifier.fromModel(model, wasm);

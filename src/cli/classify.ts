@@ -1,7 +1,6 @@
-import { readFile } from 'node:fs/promises';
-import { ArgumentError } from '../errors.js';
 import { loadClassifier } from '../node.js';
 import { UsageError, type Command } from './command.js';
+import { inFile, readImageFile } from './files.js';
 
 /** `squeezewasm classify`: top-k labels for each image, as a table or as JSON lines. */
 export const classifyCommand: Command = {
@@ -17,20 +16,9 @@ export const classifyCommand: Command = {
     if (!Number.isInteger(top) || top < 1) throw new UsageError(`--top must be a positive integer, got "${String(values.top)}"`);
     const net = await loadClassifier(values.model as string | undefined);
     for (const file of files) {
-      let bytes: Uint8Array;
-      try {
-        bytes = new Uint8Array(await readFile(file));
-      } catch (e) {
-        throw new ArgumentError('E_IMAGE_FILE', `cannot read image ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-      }
+      const bytes = await readImageFile(file);
       const t0 = performance.now();
-      let result;
-      try {
-        result = net.classifySync(bytes, { top });
-      } catch (e) {
-        if (e instanceof Error) e.message = `${file}: ${e.message}`;
-        throw e;
-      }
+      const result = inFile(file, () => net.classifySync(bytes, { top }));
       const ms = performance.now() - t0;
       if (values.json) {
         console.log(JSON.stringify({ file, top: result.top, ms: Math.round(ms * 100) / 100 }));

@@ -1,7 +1,6 @@
-import { readFile } from 'node:fs/promises';
-import { ArgumentError } from '../errors.js';
 import { loadFeatureExtractor } from '../node.js';
 import { UsageError, type Command } from './command.js';
+import { inFile, readImageFile } from './files.js';
 
 /** Six significant digits: as much as features carry that matters, in a tenth of the characters of float64. */
 const short = (v: number): number => Number(v.toPrecision(6));
@@ -26,19 +25,8 @@ one row per image. Values have 6 significant digits.`,
     const extractor = await loadFeatureExtractor(values.model as string | undefined);
     if (!values.json) console.log(['file', ...Array.from({ length: extractor.dim }, (_, i) => `${extractor.layer}[${i}]`)].map(csv).join(','));
     for (const file of files) {
-      let bytes: Uint8Array;
-      try {
-        bytes = new Uint8Array(await readFile(file));
-      } catch (e) {
-        throw new ArgumentError('E_IMAGE_FILE', `cannot read image ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-      }
-      let features: number[];
-      try {
-        features = Array.from(extractor.features(bytes), short);
-      } catch (e) {
-        if (e instanceof Error) e.message = `${file}: ${e.message}`;
-        throw e;
-      }
+      const bytes = await readImageFile(file);
+      const features = inFile(file, () => Array.from(extractor.features(bytes), short));
       console.log(values.json ? JSON.stringify({ file, features }) : [csv(file), ...features].join(','));
     }
   },

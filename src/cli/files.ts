@@ -1,4 +1,4 @@
-import { open, readdir, rename, rm } from 'node:fs/promises';
+import { open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ArgumentError } from '../errors.js';
 
@@ -41,4 +41,23 @@ export async function imageFiles(dir: string, what: string, code: string): Promi
     throw new ArgumentError(code, `cannot read ${what} ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   return names.filter((n) => /\.(jpe?g|png)$/i.test(n)).sort().map((n) => join(dir, n));
+}
+
+/** The bytes of an image file named on the command line. */
+export async function readImageFile(file: string): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await readFile(file));
+  } catch (e) {
+    throw new ArgumentError('E_IMAGE_FILE', `cannot read image ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+/** Runs `work` on one file's contents; an error it throws names the file first. */
+export function inFile<T>(file: string, work: () => T): T {
+  try {
+    return work();
+  } catch (e) {
+    if (e instanceof Error) e.message = `${file}: ${e.message}`;
+    throw e;
+  }
 }

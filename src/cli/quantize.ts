@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import cliProgress from 'cli-progress';
 import { quantizeModel, type RangeMethod } from '../convert/quantize.js';
 import { ArgumentError } from '../errors.js';
@@ -6,7 +5,7 @@ import { readModel } from '../model/read.js';
 import { writeModel } from '../model/write.js';
 import { kernelsModule, readModelFile } from '../node.js';
 import { UsageError, type Command } from './command.js';
-import { imageFiles, writeFileAtomic } from './files.js';
+import { imageFiles, readImageFile, writeFileAtomic } from './files.js';
 
 const METHODS: RangeMethod[] = ['minmax', 'percentile', 'mse'];
 
@@ -43,7 +42,7 @@ export const quantizeCommand: Command = {
     if (files.length < 4) throw new ArgumentError('E_CALIBRATION_DIR', `${dir} has ${files.length} images; calibration needs at least 4`);
 
     const model = readModel(await readModelFile(positionals[0]));
-    const images = await Promise.all(files.map(async (f) => new Uint8Array(await readFile(f))));
+    const images = await Promise.all(files.map(readImageFile));
     const bar = new cliProgress.SingleBar(
       { format: 'quantize {phase} {bar} {value}/{total}', hideCursor: true, stream: process.stderr },
       cliProgress.Presets.shades_classic,

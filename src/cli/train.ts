@@ -1,4 +1,4 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import cliProgress from 'cli-progress';
 import { ArgumentError } from '../errors.js';
@@ -9,7 +9,7 @@ import { FeatureExtractor } from '../transfer/features.js';
 import { SOFTMAX_DEFAULTS } from '../transfer/softmax.js';
 import { trainClassifier, type TrainExample } from '../transfer/train.js';
 import { UsageError, type Command } from './command.js';
-import { imageFiles, writeFileAtomic } from './files.js';
+import { imageFiles, inFile, readImageFile, writeFileAtomic } from './files.js';
 
 /** The class folders of a training folder, sorted by name, with their images. */
 async function classFolders(dir: string): Promise<{ label: string; files: string[] }[]> {
@@ -93,10 +93,10 @@ The same folder and options give the same file, byte for byte.`,
     const examples: TrainExample[] = [];
     for (const { file, label } of files) {
       try {
-        examples.push({ features: extractor.extract(new Uint8Array(await readFile(file))), label });
+        const bytes = await readImageFile(file);
+        examples.push({ features: inFile(file, () => extractor.extract(bytes)), label });
       } catch (e) {
         bar.stop();
-        if (e instanceof Error) e.message = `${file}: ${e.message}`;
         throw e;
       }
       bar.increment();

@@ -12,11 +12,11 @@
  * longer runs of zeros are bridged by filler entries whose code selects the codebook's zero.
  * @packageDocumentation
  */
-import { ConvertError, LimitError, ModelFormatError } from '../errors.js';
+import { ConvertError, LimitError } from '../errors.js';
 import type { ActShape, Model, Op, Pads, Tensor } from '../model/format.js';
-import { inferShapes, MAX_DIM, windowOutputSize } from '../model/graph.js';
+import { MAX_DIM, windowOutputSize } from '../model/graph.js';
 import { DEFAULT_READ_LIMITS } from '../model/read.js';
-import { fuseRelus, type OnnxConvertMeta } from './onnx.js';
+import { checkConverted, fuseRelus, type OnnxConvertMeta } from './onnx.js';
 import { parsePrototxt, PrototxtMessage, type PrototxtScalar } from './prototxt.js';
 
 /**
@@ -422,11 +422,5 @@ export function convertDeepCompression(net: Uint8Array, prototxt: string, meta: 
     tensors,
     provenance: meta.provenance,
   };
-  try {
-    inferShapes(model);
-  } catch (e) {
-    if (e instanceof ModelFormatError) throw new ConvertError('E_CONVERT_GRAPH', `the converted network is not valid: ${e.message}`);
-    throw e;
-  }
-  return model;
+  return checkConverted(model);
 }

@@ -904,6 +904,15 @@ export function convertOnnx(bytes: Uint8Array, meta: OnnxConvertMeta): Model {
   };
   const long = [input.name, ...ops.map((op) => op.output), ...c.tensors.keys()].find((s) => s.length > MAX_NAME_LENGTH);
   if (long) throw new ConvertError('E_CONVERT_GRAPH', `tensor name "${long.slice(0, 40)}..." is longer than the model format's ${MAX_NAME_LENGTH} characters`);
+  return checkConverted(model);
+}
+
+/**
+ * Returns `model` once its graph is valid (shapes infer, every tensor exists), a converter's last
+ * step: a network the reader would refuse is a ConvertError, not a file written and failing later.
+ * Shared by the ONNX and Deep Compression converters.
+ */
+export function checkConverted(model: Model): Model {
   try {
     inferShapes(model);
   } catch (e) {

@@ -126,3 +126,10 @@ export function toNCHW(nhwc: Float32Array, height: number, width: number): Float
   }
   return out;
 }
+
+/** {@link preprocess} into a new tensor in NCHW order: the input an ONNX runtime takes for the same network. */
+export function preprocessNCHW(rgba: Uint8Array, width: number, height: number, input: InputSpec): Float32Array {
+  const nhwc = new Float32Array(input.height * input.width * 3);
+  preprocess(rgba, width, height, input, nhwc);
+  return toNCHW(nhwc, input.height, input.width);
+}

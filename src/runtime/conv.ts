@@ -306,15 +306,7 @@ export function planI8Sparse(op: ConvOp, model: Model, x: View, y: View, allocat
   const w = model.tensors.get(op.weight)!.data as Int8Array;
   const bias = op.bias === undefined ? undefined : (model.tensors.get(op.bias)!.data as Int32Array);
   const mult = model.tensors.get(op.multiplier!)!.data as Int32Array;
-  const nonzeros = (n: number): number[] => {
-    const cs: number[] = [];
-    for (let c = 0; c < C; c++) if (w[n * C + c] !== 0) cs.push(c);
-    return cs;
-  };
-  const header = Math.ceil(N / NR) * 64;
-  let bytes = header;
-  for (let n = 0; n < N; n++) bytes += 4 + 8 * Math.ceil(nonzeros(n).length / 2);
-  const weights = allocate(bytes);
+  const weights = allocate(sparseWeightBytes(w, N, C));
   const rowStride = y.w * y.stride;
   const at = (oy: number, ox: number): number => y.ptr + oy * rowStride + ox * y.stride;
   const border: PixelRun[] = [];
@@ -329,27 +321,50 @@ export function planI8Sparse(op: ConvOp, model: Model, x: View, y: View, allocat
     shift: op.shift!,
     macs: y.h * y.w * N * C,
     fill(memory) {
-      const i32 = new Int32Array(memory, weights, header / 4).fill(0);
-      for (let n = 0; n < N; n++) {
-        i32[Math.floor(n / NR) * 16 + (n % NR)] = bias?.[n] ?? 0;
-        i32[Math.floor(n / NR) * 16 + NR + (n % NR)] = mult[n];
-      }
-      const view = new DataView(memory, weights + header, bytes - header);
-      let o = 0;
-      for (let n = 0; n < N; n++) {
-        const cs = nonzeros(n);
-        view.setInt32(o, Math.ceil(cs.length / 2), true);
-        o += 4;
-        for (let j = 0; j < cs.length; j += 2) {
-          // An odd last nonzero pairs with itself at weight zero.
-          const c2 = cs[j + 1] ?? cs[j];
-          view.setUint16(o, cs[j], true);
-          view.setUint16(o + 2, c2, true);
-          view.setInt16(o + 4, w[n * C + cs[j]], true);
-          view.setInt16(o + 6, j + 1 < cs.length ? w[n * C + c2] : 0, true);
-          o += 8;
-        }
-      }
+      packSparseWeights(memory, weights, w, N, C, bias, mult);
     },
   };
+}
+
+/** The nonzero input channels of output channel `n` of weights [N][C], ascending. */
+function nonzeros(w: Int8Array, C: number, n: number): number[] {
+  const cs: number[] = [];
+  for (let c = 0; c < C; c++) if (w[n * C + c] !== 0) cs.push(c);
+  return cs;
+}
+
+/** Bytes of {@link packSparseWeights}' layout for int8 weights [N][C]. */
+export function sparseWeightBytes(w: Int8Array, N: number, C: number): number {
+  let bytes = Math.ceil(N / NR) * 64;
+  for (let n = 0; n < N; n++) bytes += 4 + 8 * Math.ceil(nonzeros(w, C, n).length / 2);
+  return bytes;
+}
+
+/**
+ * Writes int8 weights [N][C] at `at` in the sparse kernel's layout (see {@link planI8Sparse}):
+ * bias and multiplier blocks of 8 channels, then per output channel its nonzero pairs.
+ */
+export function packSparseWeights(memory: ArrayBuffer, at: number, w: Int8Array, N: number, C: number, bias: Int32Array | undefined, mult: Int32Array): void {
+  const header = Math.ceil(N / NR) * 64;
+  const i32 = new Int32Array(memory, at, header / 4).fill(0);
+  for (let n = 0; n < N; n++) {
+    i32[Math.floor(n / NR) * 16 + (n % NR)] = bias?.[n] ?? 0;
+    i32[Math.floor(n / NR) * 16 + NR + (n % NR)] = mult[n];
+  }
+  const view = new DataView(memory, at + header);
+  let o = 0;
+  for (let n = 0; n < N; n++) {
+    const cs = nonzeros(w, C, n);
+    view.setInt32(o, Math.ceil(cs.length / 2), true);
+    o += 4;
+    for (let j = 0; j < cs.length; j += 2) {
+      // An odd last nonzero pairs with itself at weight zero.
+      const c2 = cs[j + 1] ?? cs[j];
+      view.setUint16(o, cs[j], true);
+      view.setUint16(o + 2, c2, true);
+      view.setInt16(o + 4, w[n * C + cs[j]], true);
+      view.setInt16(o + 6, j + 1 < cs.length ? w[n * C + c2] : 0, true);
+      o += 8;
+    }
+  }
 }

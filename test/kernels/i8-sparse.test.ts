@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { packSparseWeights } from '../../src/runtime/conv.js';
 import type { KernelExports } from '../../src/wasm/kernels.js';
 import { freshKernels, randInt, rng } from '../helpers/wasm.js';
 
@@ -13,31 +14,6 @@ function problem(r: () => number, density: () => number) {
   const bias = Int32Array.from({ length: N }, () => randInt(r, -200000, 200000));
   const mult = Int32Array.from({ length: N }, () => randInt(r, 1 << 24, 2 ** 31 - 1));
   return { H, W, C, N, w, bias, mult };
-}
-
-/** Packs `w` as i8_spmm wants it: bias/mult blocks of 8, then per row the nonzero pairs (see i8-sparse.ts). */
-function packSparse(k: KernelExports, at: number, p: ReturnType<typeof problem>): void {
-  const { C, N, w, bias, mult } = p;
-  const header = Math.ceil(N / 8) * 64;
-  const view = new DataView(k.memory.buffer);
-  for (let n = 0; n < N; n++) {
-    view.setInt32(at + Math.floor(n / 8) * 64 + (n % 8) * 4, bias[n], true);
-    view.setInt32(at + Math.floor(n / 8) * 64 + 32 + (n % 8) * 4, mult[n], true);
-  }
-  let o = at + header;
-  for (let n = 0; n < N; n++) {
-    const cs = [...Array(C).keys()].filter((c) => w[n * C + c] !== 0);
-    view.setInt32(o, Math.ceil(cs.length / 2), true);
-    o += 4;
-    for (let j = 0; j < cs.length; j += 2) {
-      const c2 = cs[j + 1] ?? cs[j];
-      view.setUint16(o, cs[j], true);
-      view.setUint16(o + 2, c2, true);
-      view.setInt16(o + 4, w[n * C + cs[j]], true);
-      view.setInt16(o + 6, j + 1 < cs.length ? w[n * C + c2] : 0, true);
-      o += 8;
-    }
-  }
 }
 
 /** Packs the same conv for i8_igemm (taps 1, K = C, zero point folded into the bias), as the planner does. */
@@ -99,7 +75,7 @@ describe.each(densities)('i8_spmm_16x1c2 (%s)', (_name, density) => {
       const q = requantParams(r, wide);
       // Slack past the last pixel: the transpose reads up to 7 channels beyond C.
       fillInput(k, r, inp, p.H * p.W * (inStride / elem) + 8, i16in);
-      packSparse(k, weights, p);
+      packSparseWeights(k.memory.buffer, weights, p.w, p.N, p.C, p.bias, p.mult);
       for (const [i, out] of outs.entries()) {
         new Uint8Array(k.memory.buffer, out, p.H * outRowStride + 64).fill(0xa5);
         const f = i16in ? (i === 0 ? k.i8_spmm_16x1c2_i16in_simd : k.i8_spmm_i16in_ref) : i === 0 ? k.i8_spmm_16x1c2_simd : k.i8_spmm_ref;
@@ -125,7 +101,7 @@ describe.each(densities)('i8_spmm_16x1c2 (%s)', (_name, density) => {
       const zIn = i16in ? 0 : randInt(r, 0, 255);
       const q = requantParams(r, wide);
       fillInput(k, r, inp, M * p.C + 8, i16in);
-      packSparse(k, sparseW, p);
+      packSparseWeights(k.memory.buffer, sparseW, p.w, p.N, p.C, p.bias, p.mult);
       packDense(k, denseW, p, zIn);
       const pointers = new Uint32Array(k.memory.buffer, ind, Math.ceil(M / 4) * 4);
       pointers.forEach((_, i) => (pointers[i] = inp + Math.min(i, M - 1) * p.C * elem));

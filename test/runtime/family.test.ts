@@ -4,7 +4,7 @@ import { Classifier, type Pixels } from '../../src/classifier.js';
 import { convertOnnx } from '../../src/convert/onnx.js';
 import { quantizeModel } from '../../src/convert/quantize.js';
 import { decodeImage } from '../../src/image/decode.js';
-import { preprocess, toNCHW } from '../../src/image/preprocess.js';
+import { preprocessNCHW } from '../../src/image/preprocess.js';
 import type { GraphSpec } from '../helpers/onnx-builder.js';
 import { buildOnnx } from '../helpers/onnx-builder.js';
 import { readModel } from '../../src/model/read.js';
@@ -40,12 +40,6 @@ function convert(spec: GraphSpec): Model {
   });
 }
 
-function nchw(model: Model, image: Pixels): Float32Array {
-  const { height: h, width: w } = model.input;
-  const nhwc = new Float32Array(h * w * 3);
-  preprocess(image.data as Uint8Array, image.width, image.height, model.input, nhwc);
-  return toNCHW(nhwc, h, w);
-}
 
 /** Max |a - b| over the range of `ref`. */
 function relativeError(got: Float32Array, ref: Float32Array): number {
@@ -68,7 +62,7 @@ describe.each<[string, (seed: number) => GraphSpec]>([
 
   it(`f32 agrees with onnxruntime-web on the fixture images (max |logit difference| <= ${F32_TOLERANCE} of the range, same top-1)`, async () => {
     const { height: h, width: w } = model.input;
-    const want = await ortRunAll(buildOnnx(make(7)), 'input', [1, 3, h, w], images.map((img) => nchw(model, img)));
+    const want = await ortRunAll(buildOnnx(make(7)), 'input', [1, 3, h, w], images.map((img) => preprocessNCHW(img.data as Uint8Array, img.width, img.height, model.input)));
     const net = await Classifier.fromModel(model, kernelsModule());
     images.forEach((image, i) => {
       const ref = [...want[i].values()][0];
