@@ -3,11 +3,12 @@
  * (src/node.ts, ...) only add how the wasm module and bundled models are found.
  * @packageDocumentation
  */
-import { ArgumentError } from './errors.js';
+import { ArgumentError, ModelFormatError } from './errors.js';
 import type { ImageLimits } from './image/limits.js';
 import { preprocess } from './image/preprocess.js';
+import { resolveLimits, type Limits } from './limits.js';
 import { I16_MAX, type InputSpec, type Model, type Provenance, type QuantParams } from './model/format.js';
-import { readModel, type ReadLimits } from './model/read.js';
+import { readModel } from './model/read.js';
 import { planModel, type KernelVariant, type Plan } from './runtime/plan.js';
 import { run, runTimed, softmax, topK } from './runtime/run.js';
 import { instantiateKernels } from './wasm/kernels.js';
@@ -53,10 +54,8 @@ export type Decoder = (bytes: Uint8Array, limits: Partial<ImageLimits>) => Pixel
 export interface LoadOptions {
   /** Image decoder for {@link Classifier.classify} on encoded bytes (the platform entries set it). */
   decode?: Decoder;
-  /** Limits applied to the model file. */
-  modelLimits?: Partial<ReadLimits>;
-  /** Limits applied to every image this classifier decodes. */
-  imageLimits?: Partial<ImageLimits>;
+  /** Overrides of {@link DEFAULT_LIMITS} for the model file, the network and every image this classifier decodes. */
+  limits?: Partial<Limits>;
   /** Kernel variant; 'ref' runs the scalar reference kernels (slow; for verification). */
   kernels?: KernelVariant;
 }
@@ -66,28 +65,32 @@ export class Classifier {
   /** The model as read from its file. */
   readonly model: Model;
   private plan: Plan | undefined;
-  private readonly imageLimits: Partial<ImageLimits>;
+  private readonly limits: Limits;
   /** Float input of an int8 model before quantization, allocated on first use. */
   private scratch: Float32Array | undefined;
 
   private readonly decode: Decoder | undefined;
 
-  private constructor(model: Model, plan: Plan, options: LoadOptions) {
+  private constructor(model: Model, plan: Plan, limits: Limits, decode: Decoder | undefined) {
     this.model = model;
     this.plan = plan;
-    this.imageLimits = options.imageLimits ?? {};
-    this.decode = options.decode;
+    this.limits = limits;
+    this.decode = decode;
   }
 
-  /** Reads and validates `modelBytes`, instantiates `wasm` and plans the network in its memory. */
+  /**
+   * Reads and validates `modelBytes`, instantiates `wasm` and plans the network in its memory.
+   * @throws ModelFormatError if the file is invalid, LimitError if it or its network exceeds a limit.
+   */
   static async create(modelBytes: Uint8Array, wasm: WebAssembly.Module, options: LoadOptions = {}): Promise<Classifier> {
-    return Classifier.fromModel(readModel(modelBytes, options.modelLimits), wasm, options);
+    return Classifier.fromModel(readModel(modelBytes, resolveLimits(options.limits)), wasm, options);
   }
 
   /** Plans an in-memory model that has passed {@link inferShapes} (as converters and the quantizer build them). */
   static async fromModel(model: Model, wasm: WebAssembly.Module, options: LoadOptions = {}): Promise<Classifier> {
+    const limits = resolveLimits(options.limits);
     const kernels = await instantiateKernels(wasm);
-    return new Classifier(model, planModel(model, kernels, options.kernels), options);
+    return new Classifier(model, planModel(model, kernels, options.kernels, { limits }), limits, options.decode);
   }
 
   /** Model name, e.g. `squeezenet1.1-f32`. */
@@ -136,7 +139,7 @@ export class Classifier {
     let pixels: Pixels;
     if (image instanceof Uint8Array) {
       if (!this.decode) throw new ArgumentError('E_NO_DECODER', 'this classifier has no image decoder: pass RGBA pixels, or load it through the main squeezewasm entry');
-      pixels = this.decode(image, this.imageLimits);
+      pixels = this.decode(image, this.limits);
     } else {
       pixels = image;
     }
@@ -163,12 +166,17 @@ export class Classifier {
     return { classification: this.result(output, 5), ms };
   }
 
-  /** Frees the model's wasm instance and memory. The classifier cannot be used afterwards. */
+  /** Frees the model's wasm instance and memory. The classifier cannot be used afterwards (methods throw `E_DISPOSED`). */
   dispose(): void {
     this.plan = undefined;
   }
 
   private result(logits: Float32Array, top: number): Classification {
+    // Finite weights can still overflow float32 (or a hostile std divide by almost nothing):
+    // refuse rather than rank NaNs.
+    if (!logits.every(Number.isFinite)) {
+      throw new ModelFormatError('E_MODEL_NUMERIC', `${this.model.name}: the network output is not finite (NaN or infinity); its weights or normalisation overflow float32`);
+    }
     const probabilities = softmax(logits);
     return {
       top: topK(probabilities, top).map((index) => ({ index, label: this.model.labels[index], probability: probabilities[index] })),

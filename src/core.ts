@@ -11,6 +11,8 @@ export type { InputSpec, Model, Provenance } from './model/format.js';
 export { readModel } from './model/read.js';
 export { writeModel } from './model/write.js';
 export { summarizeModel, type ActivationType, type LayerSummary, type ModelSummary } from './model/summary.js';
+export { DEFAULT_LIMITS, type Limits } from './limits.js';
 export type { ReadLimits } from './model/read.js';
 export type { ImageLimits } from './image/limits.js';
+export type { RunLimits } from './runtime/plan.js';
 export { KERNEL_FILES, relaxedSimdSupported, type KernelBuild } from './wasm/kernels.js';

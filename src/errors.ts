@@ -29,7 +29,7 @@ export class ArgumentError extends SqueezeError {}
 
 /** A configured limit (file size, pixels, memory, ...) would be exceeded. Names the limit. */
 export class LimitError extends SqueezeError {
-  /** Name of the limit that was hit, as in {@link Limits}. */
+  /** Name of the limit that was hit: a field of `Limits`, or `engineMemory` when the engine itself runs out. */
   readonly limit: string;
   constructor(limit: string, message: string) {
     super('E_LIMIT', message);

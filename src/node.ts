@@ -9,11 +9,13 @@
  * ```
  * @packageDocumentation
  */
-import { readFile, stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { Classifier, type LoadOptions } from './classifier.js';
-import { ArgumentError, LimitError } from './errors.js';
-import { DEFAULT_READ_LIMITS } from './model/read.js';
+import { ArgumentError, SqueezeError } from './errors.js';
+import { readBoundedFile } from './files.js';
+import { DEFAULT_LIMITS, resolveLimits } from './limits.js';
 import { KERNEL_FILES, relaxedSimdSupported, type KernelBuild } from './wasm/kernels.js';
 
 export * from './index.js';
@@ -66,16 +68,27 @@ export function bundledModelPath(name: string): string | undefined {
  * Reads model bytes from a bundled model's name or a file path.
  * @throws ArgumentError if the file cannot be read, LimitError if it is too large to be a model.
  */
-export async function readModelFile(nameOrPath: string, maxBytes = DEFAULT_READ_LIMITS.maxFileBytes): Promise<Uint8Array> {
-  const path = bundledModelPath(nameOrPath) ?? nameOrPath;
-  let size: number;
-  try {
-    size = (await stat(path)).size;
-  } catch {
+export async function readModelFile(nameOrPath: string, maxBytes = DEFAULT_LIMITS.maxFileBytes): Promise<Uint8Array> {
+  const path = bundledModelPath(nameOrPath);
+  if (!path && !existsSync(nameOrPath)) {
     throw new ArgumentError('E_MODEL_FILE', `cannot read model ${JSON.stringify(nameOrPath)}: no such file and not a bundled model (${BUNDLED_MODELS.join(', ')})`);
   }
-  if (size > maxBytes) throw new LimitError('maxFileBytes', `model file ${path} is ${size} bytes, more than the limit of ${maxBytes}`);
-  return new Uint8Array(await readFile(path));
+  return readBoundedFile(path ?? nameOrPath, maxBytes, { what: 'model file', code: 'E_MODEL_FILE', limit: 'maxFileBytes' });
+}
+
+/**
+ * Runs `load` on the bytes of a model given by name, path or bytes; a typed error it throws names
+ * the model first, so "checksum does not match" says which file.
+ */
+export async function withModelBytes<T>(source: string | Uint8Array, load: (bytes: Uint8Array) => T | Promise<T>, maxBytes = DEFAULT_LIMITS.maxFileBytes): Promise<T> {
+  if (typeof source !== 'string') return load(source);
+  const bytes = await readModelFile(source, maxBytes);
+  try {
+    return await load(bytes);
+  } catch (e) {
+    if (e instanceof SqueezeError) e.message = `${bundledModelPath(source) ? source : `model ${source}`}: ${e.message}`;
+    throw e;
+  }
 }
 
 /**
@@ -83,8 +96,8 @@ export async function readModelFile(nameOrPath: string, maxBytes = DEFAULT_READ_
  * @throws ModelFormatError if the file is not a valid model, ArgumentError if it cannot be read.
  */
 export async function loadClassifier(source: string | Uint8Array = DEFAULT_MODEL, options: LoadOptions = {}): Promise<Classifier> {
-  const bytes = typeof source === 'string' ? await readModelFile(source, options.modelLimits?.maxFileBytes) : source;
-  return Classifier.create(bytes, await kernelsModule(), { decode: decodeImage, ...options });
+  const wasm = await kernelsModule();
+  return withModelBytes(source, (bytes) => Classifier.create(bytes, wasm, { decode: decodeImage, ...options }), resolveLimits(options.limits).maxFileBytes);
 }
 
 /**
@@ -93,6 +106,6 @@ export async function loadClassifier(source: string | Uint8Array = DEFAULT_MODEL
  * @throws ModelFormatError if the file is not a valid model, ArgumentError if it cannot be read or has no feature layer.
  */
 export async function loadFeatureExtractor(source: string | Uint8Array = DEFAULT_MODEL, options: LoadOptions = {}): Promise<FeatureExtractor> {
-  const bytes = typeof source === 'string' ? await readModelFile(source, options.modelLimits?.maxFileBytes) : source;
-  return FeatureExtractor.create(bytes, await kernelsModule(), { decode: decodeImage, ...options });
+  const wasm = await kernelsModule();
+  return withModelBytes(source, (bytes) => FeatureExtractor.create(bytes, wasm, { decode: decodeImage, ...options }), resolveLimits(options.limits).maxFileBytes);
 }

@@ -1,5 +1,5 @@
 import { loadClassifier } from '../node.js';
-import { UsageError, type Command } from './command.js';
+import { eachFile, UsageError, type Command } from './command.js';
 import { inFile, readImageFile } from './files.js';
 
 /** `squeezewasm classify`: top-k labels for each image, as a table or as JSON lines. */
@@ -15,20 +15,20 @@ export const classifyCommand: Command = {
     const top = Number(values.top ?? 5);
     if (!Number.isInteger(top) || top < 1) throw new UsageError(`--top must be a positive integer, got "${String(values.top)}"`);
     const net = await loadClassifier(values.model as string | undefined);
-    for (const file of files) {
+    await eachFile(files, 'images', async (file) => {
       const bytes = await readImageFile(file);
       const t0 = performance.now();
       const result = inFile(file, () => net.classifySync(bytes, { top }));
       const ms = performance.now() - t0;
       if (values.json) {
         console.log(JSON.stringify({ file, top: result.top, ms: Math.round(ms * 100) / 100 }));
-        continue;
+        return;
       }
       console.log(`${file}  (${net.name}, ${ms.toFixed(1)} ms)`);
       const width = Math.max(...result.top.map((p) => p.label.length));
       result.top.forEach((p, i) => {
         console.log(`  ${String(i + 1).padStart(2)}. ${p.label.padEnd(width)}  ${(p.probability * 100).toFixed(2).padStart(6)} %  (class ${p.index})`);
       });
-    }
+    });
   },
 };

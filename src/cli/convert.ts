@@ -1,8 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import { convertDeepCompression } from '../convert/deep-compression.js';
 import { convertOnnx } from '../convert/onnx.js';
 import { parseLabels } from '../convert/labels.js';
-import { ArgumentError } from '../errors.js';
+import { readBoundedFile } from '../files.js';
 import type { InputSpec } from '../model/format.js';
 import { writeModel } from '../model/write.js';
 import { packageFile } from '../node.js';
@@ -23,12 +22,13 @@ function triple(value: unknown, flag: string): [number, number, number] {
   return v as [number, number, number];
 }
 
-async function readInput(path: string, what: string): Promise<Buffer> {
-  try {
-    return await readFile(path);
-  } catch (e) {
-    throw new ArgumentError('E_INPUT_FILE', `cannot read ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
+/** Source models are read whole; far beyond any SqueezeNet (5 MB), short of exhausting memory. */
+const MAX_SOURCE_BYTES = 2 ** 30;
+
+const text = (bytes: Uint8Array): string => new TextDecoder().decode(bytes);
+
+function readInput(path: string, what: string): Promise<Uint8Array> {
+  return readBoundedFile(path, MAX_SOURCE_BYTES, { what, code: 'E_INPUT_FILE', limit: 'maxSourceBytes' });
 }
 
 /** `squeezewasm convert`: ONNX or Deep Compression -> squeezewasm model file. */
@@ -88,7 +88,7 @@ squeezewasm convert <compressed.net> --prototxt <deploy.prototxt> -o <model.sqz>
     if (values.std !== undefined) input.std = triple(values.std, '--std');
     if (values.resize !== undefined) input.resizeShorter = Number(values.resize);
     const labelsFile = (values.labels as string | undefined) ?? packageFile('weights/imagenet-labels.txt');
-    const labels = parseLabels((await readInput(labelsFile, 'labels file')).toString('utf8'));
+    const labels = parseLabels(text(await readInput(labelsFile, 'labels file')));
     const licenseFile = values['license-file'] as string | undefined;
     const meta = {
       name: (values.name as string | undefined) ?? output.replace(/^.*[\\/]/, '').replace(/\.sqz$/, ''),
@@ -97,13 +97,13 @@ squeezewasm convert <compressed.net> --prototxt <deploy.prototxt> -o <model.sqz>
       provenance: {
         source: (values.source as string | undefined) ?? source,
         license: (values.license as string | undefined) ?? 'unknown',
-        ...(licenseFile === undefined ? {} : { licenseText: (await readInput(licenseFile, 'license file')).toString('utf8') }),
+        ...(licenseFile === undefined ? {} : { licenseText: text(await readInput(licenseFile, 'license file')) }),
       },
     };
-    const bytes = new Uint8Array(await readInput(source, deepCompression ? 'Deep Compression file' : 'ONNX file'));
+    const bytes = await readInput(source, deepCompression ? 'Deep Compression file' : 'ONNX file');
     const model = prototxt === undefined
       ? convertOnnx(bytes, meta)
-      : convertDeepCompression(bytes, (await readInput(prototxt, 'prototxt')).toString('utf8'), meta);
+      : convertDeepCompression(bytes, text(await readInput(prototxt, 'prototxt')), meta);
     await writeFileAtomic(output, writeModel(model), Boolean(values.force));
     console.log(`${output}: ${model.ops.length} ops, ${model.labels.length} classes, ${model.input.width}x${model.input.height} ${model.input.channelOrder}`);
   },

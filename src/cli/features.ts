@@ -1,5 +1,5 @@
 import { loadFeatureExtractor } from '../node.js';
-import { UsageError, type Command } from './command.js';
+import { eachFile, UsageError, type Command } from './command.js';
 import { inFile, readImageFile } from './files.js';
 
 /** Six significant digits: as much as features carry that matters, in a tenth of the characters of float64. */
@@ -24,10 +24,10 @@ one row per image. Values have 6 significant digits.`,
     if (files.length === 0) throw new UsageError('features needs at least one image file');
     const extractor = await loadFeatureExtractor(values.model as string | undefined);
     if (!values.json) console.log(['file', ...Array.from({ length: extractor.dim }, (_, i) => `${extractor.layer}[${i}]`)].map(csv).join(','));
-    for (const file of files) {
+    await eachFile(files, 'images', async (file) => {
       const bytes = await readImageFile(file);
       const features = inFile(file, () => Array.from(extractor.features(bytes), short));
       console.log(values.json ? JSON.stringify({ file, features }) : [csv(file), ...features].join(','));
-    }
+    });
   },
 };

@@ -1,6 +1,8 @@
-import { open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { open, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ArgumentError } from '../errors.js';
+import { fsReason, readBoundedFile } from '../files.js';
+import { DEFAULT_LIMITS } from '../limits.js';
 
 /**
  * Writes `bytes` to `path` through a temporary file and a rename, so an interrupted run never
@@ -26,9 +28,10 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array, force: bo
     }
     await rename(tmp, path);
   } catch (e) {
-    await rm(tmp, { force: true });
+    // The write's own error is the one to report, not a failed clean-up.
+    await rm(tmp, { force: true }).catch(() => undefined);
     if (e instanceof ArgumentError) throw e;
-    throw new ArgumentError('E_OUTPUT_WRITE', `cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new ArgumentError('E_OUTPUT_WRITE', `cannot write ${path}: ${fsReason(e)}`);
   }
 }
 
@@ -38,18 +41,17 @@ export async function imageFiles(dir: string, what: string, code: string): Promi
   try {
     names = await readdir(dir);
   } catch (e) {
-    throw new ArgumentError(code, `cannot read ${what} ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new ArgumentError(code, `cannot read ${what} ${dir}: ${fsReason(e)}`);
   }
   return names.filter((n) => /\.(jpe?g|png)$/i.test(n)).sort().map((n) => join(dir, n));
 }
 
-/** The bytes of an image file named on the command line. */
-export async function readImageFile(file: string): Promise<Uint8Array> {
-  try {
-    return new Uint8Array(await readFile(file));
-  } catch (e) {
-    throw new ArgumentError('E_IMAGE_FILE', `cannot read image ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
+/**
+ * The bytes of an image file named on the command line, refused before reading if it is larger
+ * than `maxBytes` (a 10 GB "image" must not be read into memory to find out it is not one).
+ */
+export function readImageFile(file: string, maxBytes = DEFAULT_LIMITS.maxImageBytes): Promise<Uint8Array> {
+  return readBoundedFile(file, maxBytes, { what: 'image', code: 'E_IMAGE_FILE', limit: 'maxImageBytes' });
 }
 
 /** Runs `work` on one file's contents; an error it throws names the file first. */

@@ -1,6 +1,6 @@
 import { readModel } from '../model/read.js';
 import { summarizeModel, type LayerSummary, type ModelSummary } from '../model/summary.js';
-import { readModelFile } from '../node.js';
+import { withModelBytes } from '../node.js';
 import { UsageError, type Command } from './command.js';
 
 const count = (n: number): string => n.toLocaleString('en-US');
@@ -81,8 +81,7 @@ weights, weight and activation types), its totals, and its provenance with the l
   options: { json: { type: 'boolean' } },
   async run(positionals, values) {
     if (positionals.length !== 1) throw new UsageError('info needs exactly one model (a bundled name or a file)');
-    const bytes = await readModelFile(positionals[0]);
-    const summary = summarizeModel(readModel(bytes), bytes.length);
+    const summary = await withModelBytes(positionals[0], (bytes) => summarizeModel(readModel(bytes), bytes.length));
     console.log(values.json ? JSON.stringify(summary) : formatSummary(summary));
   },
 };

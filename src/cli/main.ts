@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import { SqueezeError } from '../errors.js';
 import { classifyCommand } from './classify.js';
-import { UsageError, type Command } from './command.js';
+import { printError, UsageError, type Command } from './command.js';
 import { convertCommand } from './convert.js';
 import { featuresCommand } from './features.js';
 import { infoCommand } from './info.js';
@@ -57,11 +57,10 @@ const argv = process.argv.slice(2);
 main(argv).catch((error: unknown) => {
   const debug = argv.includes('--debug');
   if (error instanceof UsageError) {
-    process.stderr.write(`squeezewasm: ${error.message}\nTry "squeezewasm --help".\n`);
+    printError(`${error.message}\nTry "squeezewasm --help".`);
     process.exitCode = 2;
   } else {
-    const message = error instanceof SqueezeError ? error.message : `unexpected error: ${(error as Error)?.message ?? String(error)}`;
-    process.stderr.write(`squeezewasm: ${message}\n`);
+    printError(error instanceof SqueezeError ? error.message : `unexpected error: ${(error as Error)?.message ?? String(error)} (please report it; --debug shows where)`);
     process.exitCode = 1;
   }
   if (debug && error instanceof Error) process.stderr.write(`${error.stack}\n`);

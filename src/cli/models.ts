@@ -1,4 +1,4 @@
-import { BUNDLED_MODELS, DEFAULT_MODEL, readModelFile } from '../node.js';
+import { BUNDLED_MODELS, DEFAULT_MODEL, withModelBytes } from '../node.js';
 import { readModel } from '../model/read.js';
 import type { Command } from './command.js';
 
@@ -9,8 +9,7 @@ export const modelsCommand: Command = {
   async run(_positionals, values) {
     const rows = [];
     for (const name of BUNDLED_MODELS) {
-      const bytes = await readModelFile(name);
-      const m = readModel(bytes);
+      const [bytes, m] = await withModelBytes(name, (b) => [b, readModel(b)] as const);
       rows.push({ name, default: name === DEFAULT_MODEL, bytes: bytes.length, input: `${m.input.width}x${m.input.height} ${m.input.channelOrder}`, classes: m.labels.length, license: m.provenance.license });
     }
     if (values.json) {

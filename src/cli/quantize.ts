@@ -3,7 +3,7 @@ import { quantizeModel, type RangeMethod } from '../convert/quantize.js';
 import { ArgumentError } from '../errors.js';
 import { readModel } from '../model/read.js';
 import { writeModel } from '../model/write.js';
-import { kernelsModule, readModelFile } from '../node.js';
+import { kernelsModule, withModelBytes } from '../node.js';
 import { UsageError, type Command } from './command.js';
 import { imageFiles, readImageFile, writeFileAtomic } from './files.js';
 
@@ -41,8 +41,8 @@ export const quantizeCommand: Command = {
     }
     if (files.length < 4) throw new ArgumentError('E_CALIBRATION_DIR', `${dir} has ${files.length} images; calibration needs at least 4`);
 
-    const model = readModel(await readModelFile(positionals[0]));
-    const images = await Promise.all(files.map(readImageFile));
+    const model = await withModelBytes(positionals[0], readModel);
+    const images = await Promise.all(files.map((f) => readImageFile(f)));
     const bar = new cliProgress.SingleBar(
       { format: 'quantize {phase} {bar} {value}/{total}', hideCursor: true, stream: process.stderr },
       cliProgress.Presets.shades_classic,

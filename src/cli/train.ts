@@ -1,10 +1,11 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import cliProgress from 'cli-progress';
+import { fsReason } from '../files.js';
 import { ArgumentError } from '../errors.js';
 import { decodeImage } from '../image/decode.js';
 import { writeModel } from '../model/write.js';
-import { DEFAULT_MODEL, kernelsModule, readModelFile } from '../node.js';
+import { DEFAULT_MODEL, kernelsModule, withModelBytes } from '../node.js';
 import { FeatureExtractor } from '../transfer/features.js';
 import { SOFTMAX_DEFAULTS } from '../transfer/softmax.js';
 import { trainClassifier, type TrainExample } from '../transfer/train.js';
@@ -17,7 +18,7 @@ async function classFolders(dir: string): Promise<{ label: string; files: string
   try {
     names = await readdir(dir);
   } catch (e) {
-    throw new ArgumentError('E_TRAINING_DIR', `cannot read training folder ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new ArgumentError('E_TRAINING_DIR', `cannot read training folder ${dir}: ${fsReason(e)}`);
   }
   const classes = [];
   for (const name of names.filter((n) => !n.startsWith('.')).sort()) {
@@ -87,7 +88,8 @@ The same folder and options give the same file, byte for byte.`,
     const files = classes.flatMap((c, label) => c.files.map((file) => ({ file, label })));
     // The plain build on every Node: with a float base, the relaxed build's FMA would move the
     // features in the last bits, and the same folder must give the same bytes wherever it runs.
-    const extractor = await FeatureExtractor.create(await readModelFile((values.model as string | undefined) ?? DEFAULT_MODEL), await kernelsModule('simd'), { decode: decodeImage });
+    const wasm = await kernelsModule('simd');
+    const extractor = await withModelBytes((values.model as string | undefined) ?? DEFAULT_MODEL, (bytes) => FeatureExtractor.create(bytes, wasm, { decode: decodeImage }));
     const bar = new cliProgress.SingleBar({ format: 'features {bar} {value}/{total}', hideCursor: true, stream: process.stderr }, cliProgress.Presets.shades_classic);
     bar.start(files.length, 0);
     const examples: TrainExample[] = [];

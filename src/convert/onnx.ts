@@ -805,6 +805,18 @@ export function fuseRelus(ops: Op[], output: string): Op[] {
   });
 }
 
+/** The ops the output depends on, in order: the model format refuses dead branches. */
+function liveOps(ops: Op[], output: string): Op[] {
+  const needed = new Set([output]);
+  const live: Op[] = [];
+  for (let i = ops.length - 1; i >= 0; i--) {
+    if (!needed.has(ops[i].output)) continue;
+    live.push(ops[i]);
+    for (const x of opInputs(ops[i])) needed.add(x);
+  }
+  return live.reverse();
+}
+
 function graphInput(graph: OnnxGraph, meta: OnnxConvertMeta): { name: string; height: number; width: number } {
   const initNames = new Set(graph.initializers.map((t) => t.name));
   const inputs = graph.inputs.filter((v) => !initNames.has(v.name));
@@ -883,7 +895,7 @@ export function convertOnnx(bytes: Uint8Array, meta: OnnxConvertMeta): Model {
   const outName = graph.outputs[0].name;
   const y = c.acts.get(outName);
   if (!y) throw new ConvertError('E_CONVERT_GRAPH', `the ONNX graph output "${outName}" is not computed by any supported node`);
-  const ops = fuseRelus(c.ops, y.name);
+  const ops = liveOps(fuseRelus(c.ops, y.name), y.name);
   const { channelOrder, resizeShorter, divisor, mean, std } = meta.input;
   // Name the output as ONNX does when it was renamed by a removed Flatten / Reshape and nothing else reads it.
   const last = ops.find((op) => op.output === y.name);

@@ -31,7 +31,7 @@ const SUPPORTED = 'supported formats are JPEG (baseline or progressive) and PNG'
  *   (lossless, arithmetic-coded or 12-bit JPEG; interlaced PNG below 8 bits per sample);
  *   `E_IMAGE_DECODE` for truncated or corrupt files.
  * @throws {@link ArgumentError} if `bytes` is not a Uint8Array or a limit is not a positive number.
- * @throws {@link LimitError} `maxImagePixels` / `maxImageSide` when the header declares a larger image.
+ * @throws {@link LimitError} `maxImageBytes` for a larger file, `maxImagePixels` / `maxImageSide` when the header declares a larger image.
  */
 export function decodeImage(bytes: Uint8Array, limits: Partial<ImageLimits> = {}): DecodedImage {
   if (!(bytes instanceof Uint8Array)) {
@@ -39,6 +39,7 @@ export function decodeImage(bytes: Uint8Array, limits: Partial<ImageLimits> = {}
   }
   const lim = resolveLimits(limits);
   if (bytes.length === 0) throw new ImageError('E_IMAGE_FORMAT', `the image is empty (0 bytes); ${SUPPORTED}`);
+  if (bytes.length > lim.maxImageBytes) throw new LimitError('maxImageBytes', `the image file is ${bytes.length} bytes, more than maxImageBytes ${lim.maxImageBytes}`);
   if (isJpeg(bytes)) return decodeJpeg(bytes, lim);
   if (isPng(bytes)) return decodePngRgba(bytes, lim);
   throw new ImageError('E_IMAGE_FORMAT', `not a JPEG or PNG image (first bytes ${hex(bytes.subarray(0, 8))}); ${SUPPORTED}`);
@@ -46,10 +47,11 @@ export function decodeImage(bytes: Uint8Array, limits: Partial<ImageLimits> = {}
 
 function resolveLimits(limits: Partial<ImageLimits>): ImageLimits {
   const lim = {
+    maxImageBytes: limits.maxImageBytes ?? DEFAULT_IMAGE_LIMITS.maxImageBytes,
     maxImagePixels: limits.maxImagePixels ?? DEFAULT_IMAGE_LIMITS.maxImagePixels,
     maxImageSide: limits.maxImageSide ?? DEFAULT_IMAGE_LIMITS.maxImageSide,
   };
-  for (const key of ['maxImagePixels', 'maxImageSide'] as const) {
+  for (const key of ['maxImageBytes', 'maxImagePixels', 'maxImageSide'] as const) {
     if (!(typeof lim[key] === 'number' && lim[key] > 0)) {
       throw new ArgumentError('E_ARGUMENT', `image limit ${key} must be a positive number, got ${String(lim[key])}`);
     }

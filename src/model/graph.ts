@@ -223,6 +223,7 @@ export function inferShapes(model: Model): Map<string, ActShape> {
   if (model.labels.length !== y.c) {
     fail('E_MODEL_SHAPE', `the network has ${y.c} outputs but the file has ${model.labels.length} labels`);
   }
+  checkNoDeadOps(model);
   if (model.precision === 'int8') checkQuantization(model, shapes);
   else if (model.precision !== 'f32') fail('E_MODEL_HEADER', `precision must be "f32" or "int8", got ${JSON.stringify(model.precision)}`);
   else if (
@@ -232,6 +233,19 @@ export function inferShapes(model: Model): Map<string, ActShape> {
     fail('E_MODEL_QUANT', 'a f32 model must not carry quantization parameters');
   }
   return shapes;
+}
+
+/**
+ * Every activation but the output is read by some op: a dead branch would be planned and run for
+ * nothing. (Constant tensors no op reads are allowed and ignored; their size is bounded by the reader.)
+ */
+function checkNoDeadOps(model: Model): void {
+  const read = new Set<string>(model.ops.flatMap(opInputs));
+  for (const op of model.ops) {
+    if (op.output !== model.output && !read.has(op.output)) {
+      fail('E_MODEL_GRAPH', `op ${op.op} -> ${op.output}: its output is never read (a dangling branch)`);
+    }
+  }
 }
 
 /** Largest |accumulator| x multiplier / 2^shift a requantization may see: keeps the kernels' int32 lanes from wrapping. */

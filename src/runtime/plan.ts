@@ -6,8 +6,9 @@
  * runner calls in order. Nothing is allocated after this.
  * @packageDocumentation
  */
-import { I16_MAX, type Model, type Op, type QuantParams } from '../model/format.js';
-import { inferShapes, opInputs, readersOf } from '../model/graph.js';
+import { LimitError } from '../errors.js';
+import { I16_MAX, type ActShape, type Model, type Op, type QuantParams } from '../model/format.js';
+import { convMacs, inferShapes, opInputs, readersOf } from '../model/graph.js';
 import { ensureMemory, type KernelExports } from '../wasm/kernels.js';
 import {
   SPARSE_MAX_DENSITY, planF32Conv, planI8Conv, planI8Sparse, planI8Winograd, sparseApplies, weightDensity, winogradApplies,
@@ -113,9 +114,32 @@ function placeBuffers(buffers: Buffer[]): number {
 }
 
 /**
- * Lays `model` out in the memory of `kernels` and binds every step.
- * @param variant 'ref' binds the scalar reference kernels instead of SIMD (used by tests).
+ * Limits on what a model may ask of the machine once its file has been accepted: a valid file can
+ * still describe a network that needs gigabytes or minutes per image.
  */
+export interface RunLimits {
+  /** Largest wasm memory a model may use: activation arena, packed weights and indirection, in bytes. */
+  maxMemoryBytes: number;
+  /** Largest work per inference: convolution multiply-accumulates plus one per element a pooling window reads. */
+  maxMacs: number;
+}
+
+/** 256 MiB (the bundled models use 5 to 12 MiB) and 10 G MACs (SqueezeNet 1.0 does 0.86 G). */
+export const DEFAULT_RUN_LIMITS: Readonly<RunLimits> = Object.freeze({ maxMemoryBytes: 256 * 2 ** 20, maxMacs: 10e9 });
+
+/** Work of one op per inference, as {@link RunLimits.maxMacs} counts it. */
+function opWork(op: Op, x: ActShape, y: ActShape): number {
+  switch (op.op) {
+    case 'conv':
+      return convMacs(op, x, y);
+    case 'maxpool':
+    case 'avgpool':
+      return y.c * y.h * y.w * op.kernel[0] * op.kernel[1];
+    default:
+      return x.c * x.h * x.w;
+  }
+}
+
 /** Planner options. */
 export interface PlanOptions {
   /** Run eligible int8 3x3 convs as Winograd F(2x2, 3x3) (default true). Results are identical either way. */
@@ -125,10 +149,23 @@ export interface PlanOptions {
    * the sparse kernel (default {@link SPARSE_MAX_DENSITY}; 0 never, 1 always). Results are identical either way.
    */
   sparseDensity?: number;
+  /** Overrides of {@link DEFAULT_RUN_LIMITS}. */
+  limits?: Partial<RunLimits>;
 }
 
+/**
+ * Lays `model` out in the memory of `kernels` and binds every step.
+ * @param variant 'ref' binds the scalar reference kernels instead of SIMD (used by tests).
+ * @throws ModelFormatError if the model is invalid, LimitError if it needs more memory or work than allowed.
+ */
 export function planModel(model: Model, kernels: KernelExports, variant: KernelVariant = 'simd', options: PlanOptions = {}): Plan {
   const shapes = inferShapes(model);
+  const { maxMemoryBytes, maxMacs } = { ...DEFAULT_RUN_LIMITS, ...options.limits };
+  const work = model.ops.reduce((sum, op) => sum + opWork(op, shapes.get(opInputs(op)[0])!, shapes.get(op.output)!), 0);
+  if (work > maxMacs) throw new LimitError('maxMacs', `the network needs ${work.toExponential(2)} multiply-accumulates per image, more than the limit of ${maxMacs.toExponential(2)}`);
+  const tooBig = (bytes: number): never => {
+    throw new LimitError('maxMemoryBytes', `the network needs at least ${bytes} bytes of wasm memory, more than the limit of ${maxMemoryBytes}`);
+  };
   const int8 = model.precision === 'int8';
   const quant = (name: string): QuantParams => model.quant!.get(name)!;
   const dtype = (name: string): ActType => (int8 ? quant(name).dtype : 'f32');
@@ -162,6 +199,7 @@ export function planModel(model: Model, kernels: KernelExports, variant: KernelV
   });
   touch(outputName, model.ops.length);
   const arenaBytes = placeBuffers([...buffers.values()]);
+  if (arenaBytes > maxMemoryBytes) tooBig(arenaBytes);
 
   const arena = kernels.heap_base();
   const view = (name: string): View => {
@@ -309,6 +347,7 @@ export function planModel(model: Model, kernels: KernelExports, variant: KernelV
     }
   }
 
+  if (top - arena > maxMemoryBytes) tooBig(top - arena);
   // Packing waits until here: growing memory detaches earlier views of it.
   ensureMemory(kernels.memory, top);
   for (const c of convs) c.fill(kernels.memory.buffer);

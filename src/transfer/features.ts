@@ -11,7 +11,8 @@ import { Classifier, type ImageInput, type LoadOptions } from '../classifier.js'
 import { ArgumentError } from '../errors.js';
 import type { ConvOp, GlobalAvgPoolOp, Model, Op, QuantParams, Tensor } from '../model/format.js';
 import { inferShapes, opInputs } from '../model/graph.js';
-import { DEFAULT_READ_LIMITS, readModel } from '../model/read.js';
+import { readModel } from '../model/read.js';
+import { resolveLimits } from '../limits.js';
 import type { Plan } from '../runtime/plan.js';
 import { run } from '../runtime/run.js';
 
@@ -158,7 +159,7 @@ export class FeatureExtractor {
    * @throws ModelFormatError if the file is invalid, ArgumentError if the network has no classifier to cut off.
    */
   static async create(modelBytes: Uint8Array, wasm: WebAssembly.Module, options: LoadOptions = {}): Promise<FeatureExtractor> {
-    return FeatureExtractor.fromModel(readModel(modelBytes, { ...DEFAULT_READ_LIMITS, ...options.modelLimits }), wasm, options);
+    return FeatureExtractor.fromModel(readModel(modelBytes, resolveLimits(options.limits)), wasm, options);
   }
 
   /** As {@link create}, from a model already read. */

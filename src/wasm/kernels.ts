@@ -4,6 +4,8 @@
  * @packageDocumentation
  */
 
+import { LimitError } from '../errors.js';
+
 type Ptr = number;
 
 /** Exports of dist/squeezewasm.wasm (see assembly/index.ts). */
@@ -84,10 +86,18 @@ export async function instantiateKernels(module: WebAssembly.Module): Promise<Ke
   return instance.exports as unknown as KernelExports;
 }
 
-/** Grows `memory` so that it holds at least `bytes` bytes. */
+/**
+ * Grows `memory` so that it holds at least `bytes` bytes.
+ * @throws LimitError `engineMemory` if the engine cannot grow it (out of memory, or past 4 GiB).
+ */
 export function ensureMemory(memory: WebAssembly.Memory, bytes: number): void {
   const have = memory.buffer.byteLength;
-  if (bytes > have) memory.grow(Math.ceil((bytes - have) / WASM_PAGE));
+  if (bytes <= have) return;
+  try {
+    memory.grow(Math.ceil((bytes - have) / WASM_PAGE));
+  } catch {
+    throw new LimitError('engineMemory', `the WebAssembly engine could not grow memory to ${bytes} bytes (out of memory)`);
+  }
 }
 
 /**

@@ -42,10 +42,10 @@ describe('squeezewasm CLI', () => {
   });
 
   it.each([
-    [['classify', 'missing.jpg'], 1, /^squeezewasm: cannot read image missing\.jpg: ENOENT\n$/],
+    [['classify', 'missing.jpg'], 1, /^squeezewasm: cannot read image missing\.jpg: no such file or folder\n$/],
     [['classify', bin], 1, /^squeezewasm: .*squeezewasm\.js: .*(JPEG|PNG).*\n$/],
     [['classify', panda, '--model', 'nope.sqz'], 1, /^squeezewasm: cannot read model "nope\.sqz".*\n$/],
-    [['classify', panda, '--model', panda], 1, /^squeezewasm: not a squeezewasm model.*\n$/],
+    [['classify', panda, '--model', panda], 1, /^squeezewasm: model .*panda\.jpg: not a squeezewasm model.*\n$/],
     [['classify', panda, '--top', 'x'], 2, /--top must be a positive integer/],
     [['classify'], 2, /needs at least one image/],
     [['frobnicate'], 2, /unknown command "frobnicate"/],
@@ -143,6 +143,6 @@ describe('squeezewasm CLI', () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/^squeezewasm: the Deep Compression file is 5000 bytes but layer "conv1"'s codes ends at byte \d+: the file is truncated, or the prototxt \(26 convolution layers\) is not this file's network\n$/);
     const missing = await cli('convert', truncated, '--prototxt', join(dir, 'nope.prototxt'), '-o', join(dir, 'x.sqz'));
-    expect(missing.stderr).toMatch(/^squeezewasm: cannot read prototxt .*nope\.prototxt: ENOENT\n$/);
+    expect(missing.stderr).toMatch(/^squeezewasm: cannot read prototxt .*nope\.prototxt: no such file or folder\n$/);
   }, 30_000);
 });

@@ -71,7 +71,7 @@ describe('squeezewasm info', () => {
   it.each([
     [[], 2, /info needs exactly one model/],
     [['nope.sqz'], 1, /^squeezewasm: cannot read model "nope\.sqz": no such file and not a bundled model/],
-    [[weights('imagenet-labels.txt')], 1, /^squeezewasm: not a squeezewasm model/],
+    [[weights('imagenet-labels.txt')], 1, /^squeezewasm: model .*imagenet-labels\.txt: not a squeezewasm model/],
   ])('%j fails with one clear line and exit code %i', async (args, code, message) => {
     const r = await cli('info', ...args);
     expect(r.code).toBe(code);

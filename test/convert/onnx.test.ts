@@ -130,7 +130,9 @@ describe('graph rewriting', () => {
       g.nodes.push({ op: 'Relu', name: 'r', inputs: ['scores'], outputs: ['unused'] });
       g.outputs = [{ name: 'scores' }];
     }).bytes, { labels: ['a', 'b', 'c', 'd', 'e'] });
-    expect(ops(m).slice(-2)).toEqual(['conv:scores', 'relu:unused']);
+    // The dead ReLU is dropped, not fused: the output stays the conv's, negative scores included.
+    expect(ops(m).slice(-2)).toEqual(['globalavgpool:gap_out', 'conv:scores']);
+    expect(m.ops.at(-1)).toMatchObject({ op: 'conv', relu: false });
     expect(m.output).toBe('scores');
   });
 

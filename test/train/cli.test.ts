@@ -72,7 +72,7 @@ describe('squeezewasm train and features', () => {
   it.each([
     [['train', join(dir, 'one'), '-o', join(dir, 'x.sqz')], { a: ['n01614925_bald_eagle.png'] }, 1, /has 1 class folder\(s\); training needs one sub-folder per class, at least 2/],
     [['train', join(dir, 'empty'), '-o', join(dir, 'x.sqz')], { a: ['n01614925_bald_eagle.png'], b: [] }, 1, /class folder .*b has no JPEG or PNG images/],
-    [['train', join(dir, 'missing'), '-o', join(dir, 'x.sqz')], undefined, 1, /cannot read training folder .*missing: ENOENT/],
+    [['train', join(dir, 'missing'), '-o', join(dir, 'x.sqz')], undefined, 1, /cannot read training folder .*missing: no such file or folder/],
     [['train', dir], undefined, 2, /needs an output file/],
     [['train', dir, '-o', join(dir, 'x.sqz'), '--val', '1'], undefined, 2, /--val must be a fraction in \[0, 1\), got "1"/],
     [['train', dir, '-o', join(dir, 'x.sqz'), '--epochs', '2.5'], undefined, 2, /--epochs must be a positive integer/],
