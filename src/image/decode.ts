@@ -7,7 +7,9 @@
 
 import decodeJpegJs from 'jpeg-js/lib/decoder.js';
 import { decode as decodePng, type DecodedPng } from 'fast-png';
+import { Unzlib } from 'fflate';
 import { ArgumentError, ImageError, LimitError } from '../errors.js';
+import { crc32 } from '../model/crc32.js';
 
 import { DEFAULT_IMAGE_LIMITS, type ImageLimits } from './limits.js';
 
@@ -25,10 +27,18 @@ const SUPPORTED = 'supported formats are JPEG (baseline or progressive) and PNG'
 /**
  * Decodes a JPEG or PNG image (recognised by its first bytes, not by a file name) to 8-bit RGBA.
  * Greyscale, palette, 16-bit and alpha PNGs are converted; alpha is passed through, not composited.
+ *
+ * Hostile files cost about what a genuine file of their size and declared dimensions costs: the
+ * structure is checked (PNG chunk CRCs before anything is inflated, JPEG segment lengths), a file
+ * too short to hold the pixels it declares is refused before a decoder allocates for them, PNG
+ * image data is inflated in bounded steps and stops at the size the header implies, ancillary PNG
+ * chunks (compressed ICC profiles and text) are not inflated at all, and a JPEG may have at most
+ * {@link MAX_JPEG_SCANS} scans.
  * @param bytes - The whole file.
  * @param limits - Overrides of {@link DEFAULT_IMAGE_LIMITS}.
  * @throws {@link ImageError} `E_IMAGE_FORMAT` for empty input, other formats and unsupported variants
- *   (lossless, arithmetic-coded or 12-bit JPEG; interlaced PNG below 8 bits per sample);
+ *   (lossless, arithmetic-coded or 12-bit JPEG; 4-component JPEG without an Adobe marker; more than
+ *   {@link MAX_JPEG_SCANS} scans; interlaced PNG below 8 bits per sample; unknown critical PNG chunks);
  *   `E_IMAGE_DECODE` for truncated or corrupt files.
  * @throws {@link ArgumentError} if `bytes` is not a Uint8Array or a limit is not a positive number.
  * @throws {@link LimitError} `maxImageBytes` for a larger file, `maxImagePixels` / `maxImageSide` when the header declares a larger image.
@@ -78,76 +88,172 @@ const isJpeg = (b: Uint8Array): boolean => b.length >= 3 && b[0] === 0xff && b[1
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 const isPng = (b: Uint8Array): boolean => b.length >= 8 && PNG_SIGNATURE.every((v, i) => b[i] === v);
 
+/**
+ * Most scans a JPEG may have. Encoders write one to three for a baseline JPEG and about ten for a
+ * progressive one; jpeg-js walks every block of the frame in every scan, so without a bound a
+ * progressive file of a few kilobytes per scan could keep it busy for minutes.
+ */
+export const MAX_JPEG_SCANS = 100;
+
+interface JpegComponent {
+  /** Horizontal and vertical sampling factors, 1..4. */
+  h: number;
+  v: number;
+}
+
 interface JpegFrame {
   width: number;
   height: number;
-  components: number;
+  components: JpegComponent[];
   /** Largest horizontal and vertical sampling factors: the MCU is 8·maxH × 8·maxV pixels. */
   maxH: number;
   maxV: number;
 }
 
-/** Walks the marker segments up to the start-of-frame and returns what it declares. */
-function readJpegFrame(b: Uint8Array): JpegFrame {
-  const truncated = (): never => {
-    throw new ImageError('E_IMAGE_DECODE', 'JPEG is truncated before its frame header (SOF)');
+function corruptJpeg(why: string): never {
+  throw new ImageError('E_IMAGE_DECODE', `JPEG is corrupt: ${why}`);
+}
+
+const isRst = (marker: number): boolean => marker >= 0xd0 && marker <= 0xd7;
+
+/**
+ * Walks every marker segment and scan up to the end of the image, checks that each segment is
+ * exactly as long as its tables, and refuses the file before jpeg-js allocates anything if it
+ * declares a frame over the limits or is too short to hold the frame's blocks. Checking lengths
+ * exactly keeps jpeg-js, which reads tables without looking at segment lengths, on the same
+ * segments, so the scans counted here are the scans it decodes.
+ */
+function readJpeg(b: Uint8Array, lim: ImageLimits): JpegFrame {
+  const truncated = (where: string): never => {
+    throw new ImageError('E_IMAGE_DECODE', `JPEG is truncated ${where}`);
   };
+  let frame: JpegFrame | undefined;
+  let adobe = false;
+  let scans = 0;
+  let scanBytes = 0;
   let p = 2;
   for (;;) {
-    if (p + 4 > b.length) truncated();
-    if (b[p] !== 0xff) throw new ImageError('E_IMAGE_DECODE', `JPEG is corrupt: expected a marker at byte ${p}`);
+    if (p + 2 > b.length) truncated(frame ? 'before its end-of-image marker' : 'before its frame header (SOF)');
+    if (b[p] !== 0xff) corruptJpeg(`expected a marker at byte ${p}`);
     const marker = b[p + 1];
     if (marker === 0xff) {
       p++; // fill byte
       continue;
     }
+    if (marker === 0xd9) break;
+    if (p + 4 > b.length) truncated(`in the segment at byte ${p}`);
     const length = (b[p + 2] << 8) | b[p + 3];
-    if (length < 2) throw new ImageError('E_IMAGE_DECODE', `JPEG is corrupt: segment at byte ${p} has length ${length}`);
-    if (marker === 0xda) throw new ImageError('E_IMAGE_DECODE', 'JPEG is corrupt: image data (SOS) before the frame header (SOF)');
+    if (length < 2) corruptJpeg(`segment at byte ${p} has length ${length}`);
+    const end = p + 2 + length;
+    if (end > b.length) truncated(`in the segment at byte ${p}`);
+    const seg = b.subarray(p + 4, end);
     const isSof = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
-    if (!isSof) {
-      p += 2 + length;
+    if (isSof) {
+      if (frame) corruptJpeg(`a second frame header (SOF) at byte ${p}`);
+      frame = readSof(marker, seg);
+      checkSize('JPEG', frame.width, frame.height, lim);
+    } else if (marker === 0xc4) {
+      checkTables(seg, p, 'DHT', (q) => 17 + seg.subarray(q + 1, q + 17).reduce((a, c) => a + c, 0));
+    } else if (marker === 0xdb) {
+      checkTables(seg, p, 'DQT', (q) => 1 + 64 * ((seg[q] >> 4) + 1));
+    } else if (marker === 0xdd || marker === 0xdc) {
+      if (length !== 4) corruptJpeg(`${marker === 0xdd ? 'DRI' : 'DNL'} segment at byte ${p} has length ${length}, not 4`);
+    } else if (marker === 0xda) {
+      if (!frame) corruptJpeg('image data (SOS) before the frame header (SOF)');
+      const ns = seg[0];
+      if (ns < 1 || ns > 4 || length !== 6 + 2 * ns) corruptJpeg(`scan header (SOS) at byte ${p} has ${ns} components and length ${length}`);
+      if (++scans > MAX_JPEG_SCANS) {
+        throw new ImageError('E_IMAGE_FORMAT', `JPEG has more than ${MAX_JPEG_SCANS} scans (a progressive JPEG has about 10); re-save it`);
+      }
+      // Entropy-coded data runs to the next marker that is neither a stuffed 0xff nor a restart.
+      let q = end;
+      while (q + 1 < b.length && !(b[q] === 0xff && b[q + 1] !== 0 && !isRst(b[q + 1]))) q++;
+      scanBytes += q - end;
+      p = q;
       continue;
+    } else if (marker === 0xee) {
+      adobe ||= String.fromCharCode(...seg.subarray(0, 6)) === 'Adobe\0';
+    } else if (!(marker >= 0xe0 && marker <= 0xef) && marker !== 0xfe) {
+      corruptJpeg(`unexpected marker 0xff${marker.toString(16)} at byte ${p}`);
     }
-    if (marker > 0xc2) {
-      throw new ImageError(
-        'E_IMAGE_FORMAT',
-        `JPEG uses an unsupported coding (SOF marker 0x${marker.toString(16)}: lossless, hierarchical or arithmetic); ${SUPPORTED}`,
-      );
-    }
-    if (p + 10 > b.length) truncated();
-    const precision = b[p + 4];
-    const height = (b[p + 5] << 8) | b[p + 6];
-    const width = (b[p + 7] << 8) | b[p + 8];
-    const components = b[p + 9];
-    if (precision !== 8) throw new ImageError('E_IMAGE_FORMAT', `JPEG has ${precision}-bit samples; only 8-bit JPEGs are supported`);
-    if (components !== 1 && components !== 3 && components !== 4) {
-      throw new ImageError('E_IMAGE_DECODE', `JPEG declares ${components} colour components; expected 1, 3 or 4`);
-    }
-    if (p + 10 + 3 * components > b.length) truncated();
-    let maxH = 1;
-    let maxV = 1;
-    for (let i = 0; i < components; i++) {
-      const s = b[p + 11 + 3 * i];
-      const h = s >> 4;
-      const v = s & 15;
-      if (h < 1 || h > 4 || v < 1 || v > 4) throw new ImageError('E_IMAGE_DECODE', `JPEG is corrupt: sampling factors ${h}x${v}`);
-      maxH = Math.max(maxH, h);
-      maxV = Math.max(maxV, v);
-    }
-    return { width, height, components, maxH, maxV };
+    p = end;
   }
+  if (!frame) return corruptJpeg('it has no frame header (SOF)');
+  if (scans === 0) corruptJpeg('it has a frame header but no image data (SOS)');
+  if (frame.components.length === 4 && !adobe) {
+    throw new ImageError('E_IMAGE_FORMAT', 'JPEG has 4 colour components but no Adobe marker saying whether they are CMYK or YCCK; re-save it as RGB');
+  }
+  // Every block of every component is coded in some scan with at least one bit (a Huffman code
+  // for its DC coefficient), so a file with fewer bits of image data than blocks is truncated.
+  // jpeg-js would still allocate and decode the whole frame.
+  const blocks = frame.components.reduce(
+    (n, c) => n + Math.ceil((Math.ceil(frame.width / 8) * c.h) / frame.maxH) * Math.ceil((Math.ceil(frame.height / 8) * c.v) / frame.maxV),
+    0,
+  );
+  if (scanBytes * 8 < blocks) {
+    truncated(`or corrupt: its ${scanBytes} bytes of image data cannot hold the ${blocks} blocks of a ${frame.width}x${frame.height} frame`);
+  }
+  return frame;
+}
+
+/** Reads a frame header (SOF) segment, refusing codings jpeg-js does not decode. */
+function readSof(marker: number, seg: Uint8Array): JpegFrame {
+  if (marker > 0xc2) {
+    throw new ImageError(
+      'E_IMAGE_FORMAT',
+      `JPEG uses an unsupported coding (SOF marker 0x${marker.toString(16)}: lossless, hierarchical or arithmetic); ${SUPPORTED}`,
+    );
+  }
+  if (seg.length < 6) corruptJpeg(`frame header (SOF) of ${seg.length + 2} bytes`);
+  const precision = seg[0];
+  const height = (seg[1] << 8) | seg[2];
+  const width = (seg[3] << 8) | seg[4];
+  const count = seg[5];
+  if (precision !== 8) throw new ImageError('E_IMAGE_FORMAT', `JPEG has ${precision}-bit samples; only 8-bit JPEGs are supported`);
+  if (count !== 1 && count !== 3 && count !== 4) {
+    throw new ImageError('E_IMAGE_DECODE', `JPEG declares ${count} colour components; expected 1, 3 or 4`);
+  }
+  if (seg.length !== 6 + 3 * count) corruptJpeg(`frame header (SOF) of ${seg.length + 2} bytes for ${count} components`);
+  const components: JpegComponent[] = [];
+  for (let i = 0; i < count; i++) {
+    const s = seg[7 + 3 * i];
+    const h = s >> 4;
+    const v = s & 15;
+    if (h < 1 || h > 4 || v < 1 || v > 4) corruptJpeg(`sampling factors ${h}x${v}`);
+    components.push({ h, v });
+  }
+  return {
+    width,
+    height,
+    components,
+    maxH: Math.max(...components.map((c) => c.h)),
+    maxV: Math.max(...components.map((c) => c.v)),
+  };
+}
+
+/**
+ * Checks that the tables of a DHT or DQT segment fill it exactly. Each table starts with a byte
+ * holding its class (Huffman DC/AC) or precision (8/16-bit), 0 or 1, and its destination, 0..3;
+ * `size(q)` is the size of the table starting at `q`.
+ */
+function checkTables(seg: Uint8Array, at: number, name: string, size: (q: number) => number): void {
+  let q = 0;
+  while (q < seg.length) {
+    if (seg[q] >> 4 > 1 || (seg[q] & 15) > 3) corruptJpeg(`${name} segment at byte ${at} has table class/id 0x${seg[q].toString(16)}`);
+    q += size(q);
+  }
+  if (q !== seg.length) corruptJpeg(`${name} segment at byte ${at} is ${seg.length + 2} bytes long but its tables are not`);
 }
 
 function decodeJpeg(bytes: Uint8Array, lim: ImageLimits): DecodedImage {
-  const f = readJpegFrame(bytes);
-  checkSize('JPEG', f.width, f.height, lim);
+  const f = readJpeg(bytes, lim);
   // jpeg-js counts what it allocates against maxMemoryUsageInMB: per component 4 bytes of DCT
   // coefficients and 1 byte of samples per pixel of the MCU-padded frame, then the interleaved
   // samples and the RGBA output, plus tables (at most 4 bytes per byte of file). Budgeting exactly
   // that for the declared frame means a corrupt file cannot make it allocate more than a genuine one.
+  const n = f.components.length;
   const padded = Math.ceil(f.width / (8 * f.maxH)) * 8 * f.maxH * Math.ceil(f.height / (8 * f.maxV)) * 8 * f.maxV;
-  const budget = padded * 5 * f.components + f.width * f.height * (f.components + 4) + 4 * bytes.length;
+  const budget = padded * 5 * n + f.width * f.height * (n + 4) + 4 * bytes.length;
   let img: { width: number; height: number; data: Uint8Array };
   try {
     img = decodeJpegJs(bytes, {
@@ -165,26 +271,139 @@ function decodeJpeg(bytes: Uint8Array, lim: ImageLimits): DecodedImage {
 
 const PNG_INDEXED = 3;
 
+/** The bit depths each PNG colour type allows, and its samples per pixel. */
+const PNG_COLOUR_TYPES: Readonly<Partial<Record<number, { depths: readonly number[]; channels: number }>>> = {
+  0: { depths: [1, 2, 4, 8, 16], channels: 1 }, // greyscale
+  2: { depths: [8, 16], channels: 3 }, // truecolour
+  [PNG_INDEXED]: { depths: [1, 2, 4, 8], channels: 1 },
+  4: { depths: [8, 16], channels: 2 }, // greyscale + alpha
+  6: { depths: [8, 16], channels: 4 }, // truecolour + alpha
+};
+
+/** The seven Adam7 passes: first column, first row, column step, row step. */
+const ADAM7 = [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2]] as const;
+
+function corruptPng(why: string): never {
+  throw new ImageError('E_IMAGE_DECODE', `PNG is truncated or corrupt: ${why}`);
+}
+
 function decodePngRgba(bytes: Uint8Array, lim: ImageLimits): DecodedImage {
   // The first chunk must be IHDR: width, height (big-endian u32), bit depth, colour type,
   // compression, filter and interlace method.
   const ihdr = bytes.length >= 29 && String.fromCharCode(...bytes.subarray(12, 16)) === 'IHDR';
-  if (!ihdr) throw new ImageError('E_IMAGE_DECODE', 'PNG is truncated or corrupt: it does not start with an IHDR chunk');
+  if (!ihdr) corruptPng('it does not start with an IHDR chunk');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  checkSize('PNG', view.getUint32(16), view.getUint32(20), lim);
+  const width = view.getUint32(16);
+  const height = view.getUint32(20);
+  checkSize('PNG', width, height, lim);
   const depth = bytes[24];
   const colourType = bytes[25];
-  if (bytes[28] === 1 && depth < 8) {
+  const interlaced = bytes[28] === 1;
+  const type = PNG_COLOUR_TYPES[colourType];
+  if (!type?.depths.includes(depth)) corruptPng(`colour type ${colourType} with ${depth}-bit samples`);
+  if (bytes[26] !== 0 || bytes[27] !== 0 || bytes[28] > 1) corruptPng(`unknown compression, filter or interlace method (${bytes.subarray(26, 29).join(', ')})`);
+  if (interlaced && depth < 8) {
     // fast-png 8 reads these as one byte per pixel and fails or returns garbage.
     throw new ImageError('E_IMAGE_FORMAT', `interlaced PNGs with ${depth}-bit samples are not supported; re-save without interlacing or at 8 bits`);
   }
+  const { kept, idat } = readPngChunks(bytes, colourType === PNG_INDEXED);
+  // Each row of each pass is a filter byte and the row's samples, packed to whole bytes.
+  const bitsPerPixel = depth * type.channels;
+  const rowBytes = (w: number): number => 1 + Math.ceil((w * bitsPerPixel) / 8);
+  const passes = interlaced ? ADAM7 : [[0, 0, 1, 1] as const];
+  let expected = 0;
+  for (const [x0, y0, dx, dy] of passes) {
+    const w = Math.ceil((width - x0) / dx);
+    const h = Math.ceil((height - y0) / dy);
+    if (w > 0 && h > 0) expected += h * rowBytes(w);
+  }
+  checkInflatedSize(idat, expected);
   let png: DecodedPng;
   try {
-    png = decodePng(bytes, { checkCrc: true });
+    png = decodePng(kept, { checkCrc: false }); // readPngChunks checked every CRC
   } catch (e) {
     throw new ImageError('E_IMAGE_DECODE', `PNG is truncated or corrupt (fast-png: ${message(e)})`);
   }
   return { width: png.width, height: png.height, data: pngToRgba(png, colourType === PNG_INDEXED) };
+}
+
+/**
+ * Walks the chunks, checking every CRC before anything is inflated (fast-png inflates a chunk
+ * before checking its CRC), and returns the image data and the file cut down to what decoding uses:
+ * IHDR, the image data as one IDAT chunk, IEND, and PLTE and tRNS of a palette image. fast-png
+ * inflates an ICC profile (iCCP) whole and without a bound, and reads a second IHDR past the size
+ * checked here: neither reaches it. It also pays tens of microseconds per IDAT chunk, which a file
+ * of many one-byte chunks would turn into seconds: it gets one.
+ */
+function readPngChunks(b: Uint8Array, indexed: boolean): { kept: Uint8Array; idat: Uint8Array } {
+  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const kept: Uint8Array[] = [b.subarray(0, 8)];
+  const idat: Uint8Array[] = [];
+  let idatAt = -1;
+  for (let p = 8; ; ) {
+    if (p + 12 > b.length) corruptPng(`it ends at byte ${b.length}, before its IEND chunk`);
+    const length = view.getUint32(p);
+    const type = String.fromCharCode(...b.subarray(p + 4, p + 8));
+    if (!/^[A-Za-z]{4}$/.test(type)) corruptPng(`no chunk type at byte ${p + 4}`);
+    const end = p + 12 + length;
+    if (end > b.length) corruptPng(`its ${type} chunk at byte ${p} runs past the end of the file`);
+    if (crc32(b.subarray(p + 4, end - 4)) !== view.getUint32(end - 4)) corruptPng(`the CRC of the ${type} chunk at byte ${p} does not match`);
+    if (type === 'IHDR' ? p !== 8 || length !== 13 : p === 8) corruptPng(`the first chunk must be a 13-byte IHDR, and the only one (${type} at byte ${p})`);
+    if (type === 'IDAT') {
+      if (idatAt < 0) idatAt = kept.length;
+      idat.push(b.subarray(p + 8, end - 4));
+    } else if (type === 'IHDR' || type === 'IEND' || (indexed && (type === 'PLTE' || type === 'tRNS'))) {
+      kept.push(b.subarray(p, end));
+    } else if (!(b[p + 4] & 0x20) && type !== 'PLTE') {
+      // An upper-case first letter marks a chunk a decoder must understand to show the image.
+      throw new ImageError('E_IMAGE_FORMAT', `PNG has a critical chunk ${type} that this decoder does not know; ${SUPPORTED}`);
+    }
+    if (type === 'IEND') break;
+    p = end;
+  }
+  if (idatAt < 0) corruptPng('it has no image data (IDAT chunk)');
+  const data = idat.length === 1 ? idat[0] : concatBytes(idat);
+  // CRCs are checked above, so the merged chunk's is left zero (fast-png is told not to check).
+  const chunk = concatBytes([new Uint8Array(8), data, new Uint8Array(4)]);
+  new DataView(chunk.buffer).setUint32(0, data.length);
+  chunk.set([0x49, 0x44, 0x41, 0x54], 4); // IDAT
+  kept.splice(idatAt, 0, chunk);
+  return { kept: concatBytes(kept), idat: data };
+}
+
+function concatBytes(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, c) => n + c.length, 0));
+  parts.reduce((o, c) => (out.set(c, o), o + c.length), 0);
+  return out;
+}
+
+/**
+ * Inflates the IDAT data, counting and discarding the output, and requires exactly the `expected`
+ * bytes the header implies. Deflate expands at most 1032:1, so the compressed input is fed in
+ * steps of at most (bytes still expected) / 1024, or as many bytes as have been inflated so far
+ * (between 1 and 16 KiB): one step of a decompression bomb inflates about `expected` bytes or
+ * 16 MiB at most, and 1 MiB if nothing has come out yet, however much output-free padding (empty
+ * blocks) precedes it. Steps start at 1 KiB and double up to that bound, so a genuine image takes
+ * only a few.
+ */
+function checkInflatedSize(idat: Uint8Array, expected: number): void {
+  let total = 0;
+  const inflater = new Unzlib((chunk) => {
+    total += chunk.length;
+    if (total > expected) corruptPng(`its image data inflates to more than the ${expected} bytes its header implies`);
+  });
+  try {
+    for (let i = 0, step = 1 << 10; i < idat.length; ) {
+      inflater.push(idat.subarray(i, i + step));
+      i += step;
+      step = Math.min(2 * step, Math.max(Math.min(Math.max(total, 1 << 10), 1 << 14), Math.floor((expected - total) / 1024)));
+    }
+    inflater.push(new Uint8Array(0), true);
+  } catch (e) {
+    if (e instanceof ImageError) throw e;
+    corruptPng(`its image data does not inflate (${message(e)})`);
+  }
+  if (total < expected) corruptPng(`its image data inflates to ${total} of the ${expected} bytes its header implies`);
 }
 
 /** Expands every PNG colour type and bit depth to 8-bit RGBA. */

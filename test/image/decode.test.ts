@@ -1,9 +1,12 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { deflateRawSync, deflateSync } from 'node:zlib';
 import { encode as encodePng, type ImageData as PngImageData } from 'fast-png';
+import { Unzlib } from 'fflate';
 import jpeg from 'jpeg-js';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ArgumentError, ImageError, LimitError } from '../../src/errors.js';
-import { decodeImage, DEFAULT_IMAGE_LIMITS } from '../../src/image/decode.js';
+import { decodeImage, DEFAULT_IMAGE_LIMITS, MAX_JPEG_SCANS } from '../../src/image/decode.js';
+import { concat, encodeJpegFile, encodePngFile, ihdr, jpegSegments, PNG_SIGNATURE, pngChunk, pngChunks, type JpegSpec } from '../helpers/image-files.js';
 
 const dir = new URL('../fixtures/images/', import.meta.url);
 const fixture = (name: string) => new Uint8Array(readFileSync(new URL(name, dir)));
@@ -20,10 +23,10 @@ function expectImageErrorOrImage(bytes: Uint8Array): void {
   }
 }
 
-function expectImageError(bytes: Uint8Array, code: string, message?: RegExp): void {
+function expectImageError(bytes: Uint8Array, code: string, message?: RegExp, limits = {}): void {
   let error: unknown;
   try {
-    decodeImage(bytes);
+    decodeImage(bytes, limits);
   } catch (e) {
     error = e;
   }
@@ -281,5 +284,147 @@ describe('decodeImage: limits', () => {
   it('has the documented defaults', () => {
     expect(DEFAULT_IMAGE_LIMITS).toEqual({ maxImageBytes: 64 * 2 ** 20, maxImagePixels: 40e6, maxImageSide: 16384 });
     expect(Object.isFrozen(DEFAULT_IMAGE_LIMITS)).toBe(true);
+  });
+});
+
+describe('decodeImage: hostile files cost about what genuine ones do', () => {
+  /** A PNG of `ihdrs` (the first is the header) and image data `zdata`. */
+  const png = (zdata: Uint8Array, ...chunks: Uint8Array[]): Uint8Array => concat(PNG_SIGNATURE, ...chunks, pngChunk('IDAT', zdata), pngChunk('IEND'));
+  const grey = (width: number, height: number, value = 0) => deflateSync(new Uint8Array(height * (1 + width)).fill(value).map((v, i) => (i % (width + 1) === 0 ? 0 : v)));
+
+  it('stops inflating a decompression bomb in the image data at the size the header implies', () => {
+    // A 1x1 RGB image is 4 bytes of filtered data; this inflates to 64 MiB. fast-png inflated it
+    // all (about 3 GB of memory for a 1 MB file) and returned the first pixel.
+    const bomb = png(deflateSync(new Uint8Array(64 << 20)), ihdr(1, 1, 8, 2));
+    expectImageError(bomb, 'E_IMAGE_DECODE', /inflates to more than the 4 bytes its header implies/);
+  });
+
+  it('inflates in steps too small for one to go far past the size the header implies', () => {
+    // Deflate expands at most 1032:1. Empty stored blocks consume input without output: with steps
+    // that only grew, 2 MB of them made the next step 1 MiB, which a bomb inflates to 1 GB at once.
+    // While nothing has come out, steps stay at 1 KiB.
+    const emptyBlocks = new Uint8Array(2e6);
+    for (let i = 0; i < emptyBlocks.length; i += 5) emptyBlocks.set([0, 0, 0, 0xff, 0xff], i);
+    const zdata = concat([0x78, 0x9c], emptyBlocks, deflateRawSync(new Uint8Array(64 << 20)), [0, 0, 0, 1]);
+    const push = vi.spyOn(Unzlib.prototype, 'push');
+    try {
+      expectImageError(png(zdata, ihdr(1, 1, 8, 2)), 'E_IMAGE_DECODE', /inflates to more than the 4 bytes/);
+      expect(Math.max(...push.mock.calls.map(([chunk]) => chunk.length))).toBe(1 << 10);
+    } finally {
+      push.mockRestore();
+    }
+  });
+
+  it('refuses image data that inflates to more or fewer bytes than the header implies', () => {
+    const ok = grey(5, 3);
+    expect(decodeImage(png(ok, ihdr(5, 3, 8, 0))).data.length).toBe(60);
+    expectImageError(png(deflateSync(new Uint8Array(19)), ihdr(5, 3, 8, 0)), 'E_IMAGE_DECODE', /inflates to more than the 18 bytes/);
+    expectImageError(png(deflateSync(new Uint8Array(17)), ihdr(5, 3, 8, 0)), 'E_IMAGE_DECODE', /inflates to 17 of the 18 bytes/);
+    expectImageError(png(ok.subarray(0, ok.length - 6), ihdr(5, 3, 8, 0)), 'E_IMAGE_DECODE', /does not inflate/);
+  });
+
+  it('does not inflate compressed ancillary chunks (ICC profile and text bombs, corrupt ones)', () => {
+    // fast-png inflated an ICC profile whole: 2.3 s and 1 GB for a 0.5 MB file, and a corrupt one failed the image.
+    const iccBomb = pngChunk('iCCP', concat([0x49, 0x43, 0x43, 0, 0], deflateSync(new Uint8Array(64 << 20))));
+    const corruptIcc = pngChunk('iCCP', concat([0x49, 0x43, 0x43, 0, 0], [1, 2, 3, 4, 5]));
+    const textBomb = pngChunk('zTXt', concat([0x41, 0, 0], deflateSync(new Uint8Array(64 << 20))));
+    const img = decodeImage(png(grey(2, 2, 77), ihdr(2, 2, 8, 0), iccBomb, corruptIcc, textBomb));
+    expect(Array.from(img.data)).toEqual(Array(4).fill([77, 77, 77, 255]).flat());
+  });
+
+  it('checks every CRC before inflating anything', () => {
+    // fast-png inflated a chunk before checking its CRC, so a bomb with a wrong CRC still went off.
+    const bad = png(Uint8Array.from([0x78, 0x9c, 0xff, 0xff, 0xff, 0xff]), ihdr(1, 1, 8, 2));
+    bad[bad.length - 13] ^= 1;
+    expectImageError(bad, 'E_IMAGE_DECODE', /CRC of the IDAT chunk at byte 33/);
+  });
+
+  it('refuses a second IHDR, which fast-png let override the size checked against the limits', () => {
+    // 1x1 first, then 300x300 with image data to match: fast-png returned the 300x300 image
+    // however low the pixel limit, and with 65535x65535 threw a RangeError allocating the output.
+    const bytes = png(grey(300, 300), ihdr(1, 1, 8, 0), ihdr(300, 300, 8, 0));
+    expectImageError(bytes, 'E_IMAGE_DECODE', /only one \(IHDR at byte 33\)/, { maxImagePixels: 100 });
+  });
+
+  it('refuses colour type and bit depth combinations PNG does not have', () => {
+    for (const [depth, colourType] of [[4, 2], [16, 3], [2, 6], [8, 1], [8, 5], [3, 0]]) {
+      expectImageError(png(grey(1, 1), ihdr(1, 1, depth, colourType)), 'E_IMAGE_DECODE', new RegExp(`colour type ${colourType} with ${depth}-bit`));
+    }
+    expectImageError(png(grey(1, 1), ihdr(1, 1, 8, 0, 0, 1)), 'E_IMAGE_DECODE', /unknown compression/);
+  });
+
+  it('refuses unknown critical chunks and ignores unknown ancillary ones', () => {
+    expectImageError(png(grey(1, 1), ihdr(1, 1, 8, 0), pngChunk('CgBI', [0, 0, 0, 0])), 'E_IMAGE_FORMAT', /critical chunk CgBI/);
+    expect(decodeImage(png(grey(1, 1, 9), ihdr(1, 1, 8, 0), pngChunk('vpAg', [1, 2, 3]))).data[0]).toBe(9);
+  });
+
+  it('decodes image data split over many IDAT chunks', () => {
+    // fast-png pays tens of microseconds per chunk; decodeImage hands it one.
+    const spec = { width: 9, height: 7, colourType: 2, depth: 8, samples: Array.from({ length: 189 }, (_, i) => (i * 29) & 255) };
+    const whole = decodeImage(encodePngFile(spec));
+    const split = encodePngFile({ ...spec, idatSize: 1 });
+    expect(pngChunks(split).filter((c) => c.type === 'IDAT').length).toBeGreaterThan(50);
+    expect(decodeImage(split).data).toEqual(whole.data);
+  });
+
+  const rgb = (x: number, y: number): [number, number, number] => [x * 9, y * 11, 128];
+  const jpegFile = (spec: Partial<JpegSpec> = {}): Uint8Array => encodeJpegFile({ width: 24, height: 16, rgb, sampling: [[2, 2], [1, 1], [1, 1]], ...spec });
+
+  it('decodes baseline and progressive JPEGs of every sampling, with restart intervals and fill bytes', () => {
+    const samplings: [number, number][][] = [[[1, 1]], [[1, 1], [1, 1], [1, 1]], [[2, 2], [1, 1], [1, 1]], [[2, 1], [1, 1], [1, 1]], [[1, 2], [1, 1], [1, 1]]];
+    for (const sampling of samplings) {
+      for (const [progressive, restartInterval] of [[false, 0], [false, 2], [true, 0]] as const) {
+        const img = decodeImage(jpegFile({ sampling, progressive, restartInterval, quality: 95 }));
+        let error = 0;
+        for (let i = 0; i < 24 * 16; i++) {
+          const expected = sampling.length === 1 ? Array(3).fill(0.299 * rgb(i % 24, i / 24 | 0)[0] + 0.587 * rgb(i % 24, i / 24 | 0)[1] + 0.114 * 128) : rgb(i % 24, i / 24 | 0);
+          for (let c = 0; c < 3; c++) error += Math.abs(img.data[4 * i + c] - expected[c]);
+        }
+        expect(error / (24 * 16 * 3), JSON.stringify({ sampling, progressive, restartInterval })).toBeLessThan(4);
+      }
+    }
+    const bytes = jpegFile();
+    const dht = jpegSegments(bytes).find((g) => g.marker === 0xc4)!;
+    const filled = concat(bytes.subarray(0, dht.start), [0xff, 0xff, 0xff], bytes.subarray(dht.start));
+    expect(decodeImage(filled).data).toEqual(decodeImage(bytes).data);
+  });
+
+  it(`refuses a JPEG of more than ${MAX_JPEG_SCANS} scans before decoding any`, () => {
+    // jpeg-js walks every block in every scan: 2000 scans of end-of-band runs (100 KB) kept it busy for 4.4 s.
+    const bytes = jpegFile({ progressive: true });
+    const scans = jpegSegments(bytes).filter((g) => g.marker === 0xda);
+    const last = scans[scans.length - 1];
+    const withScans = (n: number) => concat(bytes.subarray(0, last.end), ...Array(n - scans.length).fill(bytes.subarray(last.start, last.end)), bytes.subarray(last.end));
+    expect(jpegSegments(withScans(MAX_JPEG_SCANS)).filter((g) => g.marker === 0xda).length).toBe(MAX_JPEG_SCANS);
+    expect(decodeImage(withScans(MAX_JPEG_SCANS)).width).toBe(24);
+    expectImageError(withScans(MAX_JPEG_SCANS + 1), 'E_IMAGE_FORMAT', new RegExp(`more than ${MAX_JPEG_SCANS} scans`));
+  });
+
+  it('refuses a JPEG too short to hold the frame it declares, before jpeg-js allocates the frame', () => {
+    // The file holds 24x16 pixels; declaring 6000x6000 made jpeg-js allocate and decode the whole
+    // frame (1.2 s, 465 MB for 140 bytes) before finding that the data ran out.
+    const bytes = jpegFile();
+    const sof = jpegSegments(bytes).find((g) => g.marker === 0xc0)!;
+    bytes.set([6000 >> 8, 6000 & 255, 6000 >> 8, 6000 & 255], sof.data + 1);
+    expectImageError(bytes, 'E_IMAGE_DECODE', /bytes of image data cannot hold the 843750 blocks of a 6000x6000 frame/);
+  });
+
+  it('refuses JPEG segments that their tables do not fill exactly, which jpeg-js reads past', () => {
+    const bytes = jpegFile();
+    for (const marker of [0xdb, 0xc4]) {
+      const g = jpegSegments(bytes).find((s) => s.marker === marker)!;
+      const longer = concat(bytes.subarray(0, g.start + 2), [(g.end - g.start - 1) >> 8, (g.end - g.start - 1) & 255], bytes.subarray(g.data, g.end), [0], bytes.subarray(g.end));
+      expectImageError(longer, 'E_IMAGE_DECODE', new RegExp(`${marker === 0xdb ? 'DQT' : 'DHT'} segment at byte ${g.start} is ${g.end - g.start - 1} bytes long but its tables are not`));
+    }
+    const sof = jpegSegments(bytes).find((s) => s.marker === 0xc0)!;
+    const twoFrames = concat(bytes.subarray(0, sof.end), bytes.subarray(sof.start, sof.end), bytes.subarray(sof.end));
+    expectImageError(twoFrames, 'E_IMAGE_DECODE', /a second frame header/);
+  });
+
+  it('refuses a 4-component JPEG without an Adobe marker as unsupported', () => {
+    const cmyk = jpegFile({ sampling: [[1, 1], [1, 1], [1, 1], [1, 1]] });
+    expect(decodeImage(cmyk).width).toBe(24);
+    const app14 = jpegSegments(cmyk).find((g) => g.marker === 0xee)!;
+    expectImageError(concat(cmyk.subarray(0, app14.start), cmyk.subarray(app14.end)), 'E_IMAGE_FORMAT', /4 colour components but no Adobe marker/);
   });
 });
