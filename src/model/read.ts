@@ -98,7 +98,7 @@ function checkInput(v: unknown): InputSpec {
       fail('E_MODEL_HEADER', `header.input.${k} must be an integer in 1..${MAX_DIM}`);
     }
   }
-  if ((resizeShorter as number) < Math.min(height as number, width as number)) {
+  if ((resizeShorter as number) < Math.max(height as number, width as number)) {
     fail('E_MODEL_HEADER', 'header.input.resizeShorter must be at least the input height and width');
   }
   if (!isFiniteNumber(divisor) || divisor <= 0) fail('E_MODEL_HEADER', 'header.input.divisor must be a positive number');

@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Classifier, type Pixels } from '../../src/classifier.js';
+import { ModelFormatError } from '../../src/errors.js';
 import { crc32 } from '../../src/model/crc32.js';
 import { BLOB_ALIGN, FIXED_HEADER_BYTES, MAGIC, type Model } from '../../src/model/format.js';
 import { writeModel } from '../../src/model/write.js';
@@ -43,17 +44,29 @@ function baseOf(name: string, bytes: Uint8Array): Base {
 /** Small networks of every kind the format holds: f32 and int8, u8 and i16 inputs, DAGs with adds, sparse (format v2) tensors. */
 function smallBases(seed: number): Base[] {
   const r = mulberry32(seed);
-  const sparse = randomFireNet(r);
-  for (const t of sparse.tensors.values()) if (t.shape.length === 4) t.data.forEach((_, i, a) => void (r() < 0.8 && (a[i] = 0)));
-  const models: [string, Model][] = [
-    ['fire-f32', randomFireNet(r, { softmax: true })],
-    ['fire-int8', randomInt8Net(r, { i16Input: false })],
-    ['fire-int8-wide', randomInt8Net(r, { i16Input: true, wide: true })],
-    ['residual-f32', randomResidualNet(r)],
-    ['residual-int8', randomInt8Net(r, { i16Input: true, model: randomResidualNet(r) })],
+  const sparse = (): Model => {
+    const m = randomFireNet(r);
+    for (const t of m.tensors.values()) if (t.shape.length === 4) t.data.forEach((_, i, a) => void (r() < 0.8 && (a[i] = 0)));
+    return m;
+  };
+  const kinds: [string, () => Model][] = [
+    ['fire-f32', () => randomFireNet(r, { softmax: true })],
+    ['fire-int8', () => randomInt8Net(r, { i16Input: false })],
+    ['fire-int8-wide', () => randomInt8Net(r, { i16Input: true, wide: true })],
+    ['residual-f32', () => randomResidualNet(r)],
+    ['residual-int8', () => randomInt8Net(r, { i16Input: true, model: randomResidualNet(r) })],
     ['fire-sparse-f32', sparse],
   ];
-  return models.map(([name, m]) => baseOf(name, writeModel(m)));
+  return kinds.map(([name, make]) => {
+    // A random int8 net can quantize to weights whose sum could overflow its accumulator: draw again.
+    for (;;) {
+      try {
+        return baseOf(name, writeModel(make()));
+      } catch (e) {
+        if (!(e instanceof ModelFormatError)) throw e;
+      }
+    }
+  });
 }
 
 const align = (n: number): number => Math.ceil(n / BLOB_ALIGN) * BLOB_ALIGN;
