@@ -20,6 +20,7 @@ import { Worker } from 'node:worker_threads';
 import { deflateSync, inflateSync } from 'node:zlib';
 import jpegJs from 'jpeg-js';
 import { decodeImage, LimitError, loadClassifier, SqueezeError, writeModel, type Classification, type Classifier, type ImageLimits } from '../../src/node.js';
+import { MAX_JPEG_SCANS } from '../../src/image/decode.js';
 import { DEFAULT_IMAGE_LIMITS } from '../../src/image/limits.js';
 import { mulberry32 } from '../../src/transfer/softmax.js';
 import {
@@ -407,10 +408,13 @@ function pngSpec(rgb: Rgb, width: number, height: number, colourType: number, de
       const grey = Math.round(luma(c));
       const alpha = (x * 37 + y * 11) & 255;
       const s = (v: number): number => scale(v, x, y);
-      samples.push(...[[s(grey)], [], [s(c[0]), s(c[1]), s(c[2])], [Math.min(n - 1, Math.floor((grey * n) / 256))], [s(grey), s(alpha)], [], [s(c[0]), s(c[1]), s(c[2]), s(alpha)]][colourType]);
+      const index = Math.min(n - 1, Math.floor((grey * n) / 256));
+      const byType = [[s(grey)], [], [s(c[0]), s(c[1]), s(c[2])], [index], [s(grey), s(alpha)], [], [s(c[0]), s(c[1]), s(c[2]), s(alpha)]];
+      samples.push(...byType[colourType]);
     }
   }
-  const palette = colourType === 3 ? Array.from({ length: n }, (_, i) => [Math.round((i * 255) / (n - 1 || 1)), (i * 97) & 255, 255 - Math.round((i * 255) / (n - 1 || 1))]) : undefined;
+  const ramp = (i: number): number => Math.round((i * 255) / (n - 1 || 1));
+  const palette = colourType === 3 ? Array.from({ length: n }, (_, i) => [ramp(i), (i * 97) & 255, 255 - ramp(i)]) : undefined;
   return { width, height, colourType, depth, samples, palette };
 }
 
@@ -835,7 +839,8 @@ function jpegSegmentEdit(r: Rng, c: Corpus): Generated {
       const n = pick(r, [1, 2, 10, 97, 98, 99, 100, 101, 200, 1000]);
       parts.splice(i + 1, 0, ...Array<Uint8Array>(n).fill(parts[i]));
       const scans = n + segs.filter((g) => g.marker === 0xda).length;
-      return { what: `${s.name}: a scan repeated ${n} more times (${scans} scans)`, input: build(), outcome: scans > 100 ? afterSize(s.width, s.height, 'E_IMAGE_FORMAT') : undefined };
+      const outcome = scans > MAX_JPEG_SCANS ? afterSize(s.width, s.height, 'E_IMAGE_FORMAT') : undefined;
+      return { what: `${s.name}: a scan repeated ${n} more times (${scans} scans)`, input: build(), outcome };
     }
     case 8: {
       const i = int(r, 1, parts.length - 2);
