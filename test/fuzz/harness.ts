@@ -69,6 +69,11 @@ export function outcomeOf(e: unknown): string | undefined {
   return undefined;
 }
 
+/** Cases that failed: every outcome that is neither `ok` nor a typed error's code (`E_...`). */
+export function failureCount(r: FuzzReport): number {
+  return Object.entries(r.outcomes).reduce((n, [k, v]) => (k === 'ok' || k.startsWith('E_') ? n : n + v), 0);
+}
+
 /** Adds `b`'s counts into `a`. */
 export function mergeReports(a: FuzzReport, b: FuzzReport): FuzzReport {
   const outcomes = { ...a.outcomes };

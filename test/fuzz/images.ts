@@ -19,10 +19,11 @@ import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { deflateSync, inflateSync } from 'node:zlib';
 import jpegJs from 'jpeg-js';
-import { decodeImage, LimitError, loadClassifier, SqueezeError, writeModel, type Classification, type Classifier, type ImageLimits } from '../../src/node.js';
+import { decodeImage, loadClassifier, SqueezeError, writeModel, type Classification, type Classifier, type ImageLimits } from '../../src/node.js';
 import { MAX_JPEG_SCANS } from '../../src/image/decode.js';
 import { DEFAULT_IMAGE_LIMITS } from '../../src/image/limits.js';
 import { mulberry32 } from '../../src/transfer/softmax.js';
+import { outcomeOf, type FuzzReport } from './harness.js';
 import {
   concat,
   encodeJpegFile,
@@ -40,24 +41,6 @@ import {
   type PngSpec,
 } from '../helpers/image-files.js';
 import { randomFireNet } from '../helpers/random-net.js';
-
-/** What a fuzz run found. */
-export interface FuzzReport {
-  /** Cases run. */
-  cases: number;
-  /** Cases that crashed, hung the check, gave a wrong result or broke the runtime (at most the first 1000). */
-  failures: { id: string; error: string }[];
-  /**
-   * How cases ended: `ok` or an error code (`E_IMAGE_DECODE`, `E_LIMIT:maxImagePixels`, ...); for
-   * failures the class of what was thrown, `wrong-result`, `inconsistent` (decodeImage and classify
-   * disagree) or `generator`. A case after which the canary images changed counts again as `runtime-changed`.
-   */
-  outcomes: Record<string, number>;
-  /** Longest time one case took (decoding it directly and classifying it). */
-  maxCaseMs: number;
-  /** Id of that case. */
-  slowest: string;
-}
 
 /**
  * Runs `cases` image fuzz cases generated from `seed`, on a classifier of a small random network
@@ -118,7 +101,7 @@ async function runCase(c: Case, rt: Runtime): Promise<{ outcome: string; error?:
       direct = 'ok';
     } catch (e) {
       if (!(e instanceof SqueezeError)) return { outcome: thrownKind(e), error: `decodeImage threw ${describe(e)}` };
-      direct = outcomeOf(e);
+      direct = outcomeOf(e)!;
     }
   }
   let outcome: string;
@@ -128,7 +111,7 @@ async function runCase(c: Case, rt: Runtime): Promise<{ outcome: string; error?:
     outcome = 'ok';
   } catch (e) {
     if (!(e instanceof SqueezeError)) return { outcome: thrownKind(e), error: `classify threw ${describe(e)}` };
-    outcome = outcomeOf(e);
+    outcome = outcomeOf(e)!;
   }
   if (direct !== undefined && direct !== outcome) return { outcome: 'inconsistent', error: `decodeImage ended in ${direct}, classify in ${outcome}` };
   if (c.outcome === 'error' ? outcome === 'ok' : c.outcome !== undefined && c.outcome !== outcome) {
@@ -138,7 +121,7 @@ async function runCase(c: Case, rt: Runtime): Promise<{ outcome: string; error?:
 }
 
 /** Image limits of the second classifier: small enough that genuine corpus files cross them. */
-const TIGHT_LIMITS: ImageLimits = { maxImagePixels: 500, maxImageSide: 30 };
+const TIGHT_LIMITS: ImageLimits = { ...DEFAULT_IMAGE_LIMITS, maxImagePixels: 500, maxImageSide: 30 };
 /** Cases between checks of every canary image. */
 const CANARY_EVERY = 64;
 /** A case running this long is a hang: the watchdog ends the process rather than let CI wait forever. */
@@ -181,7 +164,7 @@ interface Runtime {
 }
 
 async function runtime(modelBytes: Uint8Array, limits: Partial<ImageLimits>, corpus: Corpus): Promise<Runtime> {
-  const classifier = await loadClassifier(modelBytes, { imageLimits: limits });
+  const classifier = await loadClassifier(modelBytes, { limits });
   const canaries = [];
   for (const [name, input] of corpus.canaries) canaries.push({ name, input, logits: (await classifier.classify(input as Uint8Array)).logits.slice() });
   return { classifier, limits: { ...DEFAULT_IMAGE_LIMITS, ...limits }, canaries, next: 0 };
@@ -230,7 +213,6 @@ function checkClassification(r: Classification, classifier: Classifier): string 
   return r.top[0]?.probability === Math.max(...r.probabilities) ? undefined : 'top[0] is not the most probable class';
 }
 
-const outcomeOf = (e: SqueezeError): string => (e instanceof LimitError ? `E_LIMIT:${e.limit}` : e.code);
 const thrownKind = (e: unknown): string => (e instanceof Error ? e.constructor.name : `thrown ${typeof e}`);
 
 function describe(e: unknown): string {
