@@ -173,7 +173,7 @@ interface Verdict {
   growth: number;
   /** Of a least-squares line through the samples after warm-up, in bytes per 1,000 steps. */
   slopePer1k: number;
-  /** Largest growth, and largest rise of the line over the phase after warm-up, that still count as flat. */
+  /** Largest growth, and largest rise of the line over the phase after warm-up, that still count as flat; 0: no change at all. */
   tolerance: number;
   flat: boolean;
 }
@@ -181,10 +181,10 @@ interface Verdict {
 /**
  * A metric is flat when, after warm-up, neither the median of the last window nor the fitted line
  * rises above the median of the first window by more than the tolerance: {@link TOLERANCE} of that
- * median, or `floor` bytes if larger (small figures move by whole allocations; RSS by pages). A
- * floor of 0 demands that the metric never changes at all.
+ * median, or `floor` bytes if larger (small figures move by whole allocations; RSS by pages).
+ * 'unchanged' demands that the metric has one value in every sample, warm-up included.
  */
-function judge(metric: string, samples: Sample[], steps: number, value: (s: Sample) => number, floor: number): Verdict {
+function judge(metric: string, samples: Sample[], steps: number, value: (s: Sample) => number, floor: number | 'unchanged'): Verdict {
   // A short run may have no sample inside a window: then the first one after its start stands in.
   const at = (from: number, to: number): number[] => {
     const inside = samples.filter((s) => s.step >= from * steps && s.step <= to * steps);
@@ -194,10 +194,10 @@ function judge(metric: string, samples: Sample[], steps: number, value: (s: Samp
   const end = stats(at(1 - WINDOW, 1)).median;
   const after = samples.filter((s) => s.step >= WARMUP * steps);
   const { slope } = linearFit(after.map((s) => s.step), after.map(value));
+  const verdict = { metric, baseline, end, growth: end - baseline, slopePer1k: slope * 1000 };
+  if (floor === 'unchanged') return { ...verdict, tolerance: 0, flat: samples.every((s) => value(s) === value(samples[0])) };
   const tolerance = Math.max(TOLERANCE * baseline, floor);
-  const rise = slope * (1 - WARMUP) * steps;
-  const flat = floor === 0 ? samples.every((s) => value(s) === value(samples[0])) : end - baseline <= tolerance && rise <= tolerance;
-  return { metric, baseline, end, growth: end - baseline, slopePer1k: slope * 1000, tolerance, flat };
+  return { ...verdict, tolerance, flat: end - baseline <= tolerance && slope * (1 - WARMUP) * steps <= tolerance };
 }
 
 /** One phase's run, as written to soak.json. */
@@ -216,11 +216,16 @@ interface Phase {
 
 const phases: Phase[] = [];
 
-/** Logs progress every 5 %. */
-function progress(name: string, done: number, steps: number, t0: number, s: Sample): void {
-  if (Math.floor((done * 20) / steps) === Math.floor(((done - 1) * 20) / steps)) return;
-  const ms = (performance.now() - t0) / done;
-  log(`${name} ${done}/${steps} (${Math.round((done / steps) * 100)} %), ${fmt(ms, 1)} ms each, RSS ${fmt(s.rss / MiB, 1)} MiB, heap ${fmt(s.heapUsed / MiB, 1)} MiB, wasm ${fmt(s.wasm / MiB, 2)} MiB`);
+/** Logs a phase's progress at its first sample in every further 5 %, from `t0` (performance.now()) on. */
+function progressLog(name: string, steps: number, t0: number): (done: number, s: Sample) => void {
+  let logged = 0;
+  return (done, s) => {
+    const bucket = Math.floor((done * 20) / steps);
+    if (bucket === logged) return;
+    logged = bucket;
+    const ms = (performance.now() - t0) / done;
+    log(`${name} ${done}/${steps} (${bucket * 5} %), ${fmt(ms, 1)} ms each, RSS ${fmt(s.rss / MiB, 1)} MiB, heap ${fmt(s.heapUsed / MiB, 1)} MiB, wasm ${fmt(s.wasm / MiB, 2)} MiB`);
+  };
 }
 
 // --- phase 1: inferences on one classifier ---
@@ -240,6 +245,7 @@ if (inferences > 0) {
   const samples = [await sample(0, wasm)];
   log(`soak: ${inferences} inferences on ${net.name}, a bad input after every ${BAD_EVERY}th, ${gc ? 'gc() before each sample' : 'no gc()'}`);
   const t0 = performance.now();
+  const progress = progressLog('inferences', inferences, t0);
   for (let i = 0; i < inferences; i++) {
     const k = i % images.length;
     const form = Math.floor(i / images.length) % FORMS.length;
@@ -248,7 +254,7 @@ if (inferences > 0) {
     if ((i + 1) % BAD_EVERY === 0) await expectRefusal(net, BAD[((i + 1) / BAD_EVERY) % BAD.length]);
     if ((i + 1) % every === 0 || i + 1 === inferences) {
       samples.push(await sample(i + 1, wasm));
-      progress('inferences', i + 1, inferences, t0, samples[samples.length - 1]);
+      progress(i + 1, samples[samples.length - 1]);
     }
   }
   const wallSeconds = (performance.now() - t0) / 1000;
@@ -262,7 +268,7 @@ if (inferences > 0) {
     verdicts: [
       judge('RSS', samples, inferences, (s) => s.rss, 4 * MiB),
       judge('V8 heap used', samples, inferences, (s) => s.heapUsed, 2 * MiB),
-      judge('wasm memory', samples, inferences, (s) => s.wasm, 0),
+      judge('wasm memory', samples, inferences, (s) => s.wasm, 'unchanged'),
     ],
   });
   net.dispose();
@@ -286,6 +292,7 @@ if (cycles > 0) {
   const samples = [await sample(0, wasm)];
   log(`soak: ${cycles} load/classify/dispose cycles over ${BUNDLED_MODELS.join(', ')}`);
   const t0 = performance.now();
+  const progress = progressLog('cycles', cycles, t0);
   for (let c = 0; c < cycles; c++) {
     const name = BUNDLED_MODELS[c % BUNDLED_MODELS.length];
     const k = Math.floor(c / BUNDLED_MODELS.length) % images.length;
@@ -301,7 +308,7 @@ if (cycles > 0) {
     held[c % HELD] = net;
     if ((c + 1) % every === 0 || c + 1 === cycles) {
       samples.push(await sample(c + 1, wasm));
-      progress('cycles', c + 1, cycles, t0, samples[samples.length - 1]);
+      progress(c + 1, samples[samples.length - 1]);
     }
   }
   const wallSeconds = (performance.now() - t0) / 1000;
