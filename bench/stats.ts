@@ -1,5 +1,5 @@
 /**
- * Timing statistics and console tables shared by the benchmark scripts.
+ * Timing statistics, a line fit and console tables shared by the benchmark scripts.
  * @packageDocumentation
  */
 
@@ -15,6 +15,21 @@ export const stats = (xs: number[]): Stats => {
   const s = [...xs].sort((a, b) => a - b);
   const q = (p: number): number => s[Math.min(s.length - 1, Math.floor(p * s.length))];
   return { median: q(0.5), p10: q(0.1), p90: q(0.9) };
+};
+
+/** Least-squares line through the points (xs[i], ys[i]); the slope is 0 for fewer than two distinct xs. */
+export const linearFit = (xs: number[], ys: number[]): { slope: number; intercept: number } => {
+  const n = xs.length;
+  const mx = xs.reduce((a, b) => a + b, 0) / n;
+  const my = ys.reduce((a, b) => a + b, 0) / n;
+  let sxy = 0;
+  let sxx = 0;
+  for (let i = 0; i < n; i++) {
+    sxy += (xs[i] - mx) * (ys[i] - my);
+    sxx += (xs[i] - mx) ** 2;
+  }
+  const slope = sxx > 0 ? sxy / sxx : 0;
+  return { slope, intercept: my - slope * mx };
 };
 
 /** A number with `d` decimals; anything else as a string, undefined as empty. */

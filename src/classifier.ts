@@ -136,6 +136,8 @@ export class Classifier {
 
   /** Writes the preprocessed image into the network's input slot (quantized for int8 models). */
   setInput(image: ImageInput): void {
+    // Before decoding: a disposed classifier refuses without spending the decode.
+    const plan = this.planned;
     let pixels: Pixels;
     if (image instanceof Uint8Array) {
       if (!this.decode) throw new ArgumentError('E_NO_DECODER', 'this classifier has no image decoder: pass RGBA pixels, or load it through the main squeezewasm entry');
@@ -144,7 +146,6 @@ export class Classifier {
       pixels = image;
     }
     pixels = checkPixels(pixels);
-    const plan = this.planned;
     const { ptr, h, w } = plan.input;
     const memory = plan.kernels.memory.buffer;
     if (!plan.inputQuant) {
@@ -166,9 +167,13 @@ export class Classifier {
     return { classification: this.result(output, 5), ms };
   }
 
-  /** Frees the model's wasm instance and memory. The classifier cannot be used afterwards (methods throw `E_DISPOSED`). */
+  /**
+   * Frees the model's wasm instance and memory and the float input buffer; afterwards every method
+   * that runs the network throws an ArgumentError `E_DISPOSED`. {@link model} stays, for its name and labels.
+   */
   dispose(): void {
     this.plan = undefined;
+    this.scratch = undefined;
   }
 
   private result(logits: Float32Array, top: number): Classification {

@@ -1,6 +1,6 @@
 /**
- * Hand-written SVG charts for bench/RESULTS.md: latency per runtime and achieved GMAC/s per layer.
- * No dependency; text widths are estimated from the font size, with room to spare, so that labels
+ * Hand-written SVG charts for bench/RESULTS.md (latency per runtime, achieved GMAC/s per layer)
+ * and for the soak (memory over time, bench/soak.ts). No dependency; text widths are estimated from the font size, with room to spare, so that labels
  * never run into each other or out of the picture.
  * @packageDocumentation
  */
@@ -215,4 +215,79 @@ export function layerChart(title: string, subtitle: string, layers: LayerRate[],
     });
   });
   return svg(width, bottom + 48, body);
+}
+
+/** Horizontal grid lines with value labels left of a plot area, and the axis title above them. */
+function yAxis(x0: number, width: number, top: number, bottom: number, ticks: number[], end: number, title: string): string[] {
+  const out: string[] = [];
+  for (const t of ticks) {
+    const y = bottom - (t / end) * (bottom - top);
+    out.push(line(x0, y, x0 + width, y, t === 0 ? '#666' : '#e3e3e3'));
+    out.push(text(x0 - 6, y + 4, tickLabel(t), 11, 'text-anchor="end" fill="#555"'));
+  }
+  out.push(text(x0, top - 10, title, 12, 'text-anchor="middle"'));
+  return out;
+}
+
+/** One line of a {@link lineChart} panel: (x, y) points in x order. */
+export interface LineSeries {
+  /** Legend label; a label keeps its colour in every panel. */
+  label: string;
+  points: [number, number][];
+}
+
+/** A range of x shaded behind the lines, e.g. a window that a verdict compares. */
+export interface Band {
+  from: number;
+  to: number;
+  label: string;
+}
+
+/** One plot of a {@link lineChart}, on its own axes. */
+export interface LinePanel {
+  title: string;
+  xTitle: string;
+  yTitle: string;
+  series: LineSeries[];
+  bands?: Band[];
+}
+
+/**
+ * Lines over a shared legend, one panel per phase, each panel with both axes from 0 (so that a flat
+ * line looks flat at its true proportion, not magnified by a cropped axis).
+ */
+export function lineChart(title: string, subtitle: string, panels: LinePanel[]): string {
+  const width = 880;
+  const labels = [...new Set(panels.flatMap((p) => p.series.map((s) => s.label)))];
+  const color = (label: string): string => PALETTE[labels.indexOf(label) % PALETTE.length];
+  const body: string[] = [text(20, 28, title, 17, 'font-weight="bold"'), text(20, 48, subtitle, 12, 'fill="#555"')];
+  const leg = legend(20, 72, width - 40, labels.map((label) => ({ label, color: color(label) })));
+  body.push(...leg.body);
+  const plotH = 220;
+  let y = 72 + leg.height + 8;
+  for (const panel of panels) {
+    const points = panel.series.flatMap((s) => s.points);
+    const yAx = axis(Math.max(...points.map(([, v]) => v)) * 1.08);
+    const labelW = textWidth(tickLabel(yAx.ticks[yAx.ticks.length - 1]), 11) + 12;
+    const x0 = 20 + Math.max(labelW, textWidth(panel.yTitle, 12) / 2);
+    const plotW = width - x0 - 24;
+    body.push(text(20, y + 14, panel.title, 14, 'font-weight="bold"'));
+    const top = y + 44;
+    const bottom = top + plotH;
+    const xAx = axis(Math.max(...points.map(([v]) => v)));
+    const sx = (v: number): number => x0 + (v / xAx.end) * plotW;
+    const sy = (v: number): number => bottom - (v / yAx.end) * plotH;
+    for (const band of panel.bands ?? []) {
+      body.push(rect(sx(band.from), top, sx(band.to) - sx(band.from), plotH, '#f1f1f1'));
+      body.push(text((sx(band.from) + sx(band.to)) / 2, top + 12, band.label, 10, 'text-anchor="middle" fill="#777"'));
+    }
+    body.push(...xAxis(x0, plotW, top, bottom, xAx.ticks, xAx.end, panel.xTitle));
+    body.push(...yAxis(x0, plotW, top, bottom, yAx.ticks, yAx.end, panel.yTitle));
+    for (const s of panel.series) {
+      const pts = s.points.map(([a, b]) => `${num(sx(a))},${num(sy(b))}`).join(' ');
+      body.push(`<polyline points="${pts}" fill="none" stroke="${color(s.label)}" stroke-width="1.6" stroke-linejoin="round"/>`);
+    }
+    y = bottom + 48;
+  }
+  return svg(width, y, body);
 }

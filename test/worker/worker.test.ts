@@ -94,6 +94,52 @@ describe('the Cloudflare Worker example in workerd', () => {
     answers.forEach((a, i) => expectSameTop(a.top, expected.get(burst[i].file)!));
   });
 
+  // Streamed bodies hold every request open inside the isolate until all have started, then finish
+  // in shuffled order: classify() calls on the one shared classifier land while other requests are
+  // mid-body or mid-classification, and refused requests among them must not disturb the rest.
+  it('gives each of 8 overlapping streamed requests its own answer, with refused ones in flight beside them', async () => {
+    const noise = new Uint8Array(2048).fill(7);
+    const requests = [
+      ...[0, 1, 2, 3, 4, 5, 0, 3].map((k) => ({ bytes: images[k].bytes, file: images[k].file, status: 200, code: '' })),
+      { bytes: panda.bytes.slice(0, panda.bytes.length >> 1), file: '', status: 422, code: 'E_IMAGE_DECODE' },
+      { bytes: noise, file: '', status: 415, code: 'E_IMAGE_FORMAT' },
+    ];
+    // A fixed permutation: request i sends the rest of its body after finishing[i] x 15 ms.
+    const finishing = [6, 2, 9, 0, 4, 8, 1, 7, 3, 5];
+    let started = 0;
+    let release!: () => void;
+    const allStarted = new Promise<void>((resolve) => (release = resolve));
+    const body = (bytes: Uint8Array, i: number): ReadableStream<Uint8Array> => {
+      const size = Math.ceil(bytes.length / 4);
+      let offset = 0;
+      return new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          if (offset === size) {
+            if (++started === requests.length) release();
+            await allStarted;
+            await new Promise((resolve) => setTimeout(resolve, finishing[i] * 15));
+          }
+          if (offset >= bytes.length) return controller.close();
+          controller.enqueue(bytes.slice(offset, offset + size));
+          offset += size;
+        },
+      });
+    };
+    const responses = await Promise.all(
+      requests.map(async (r, i) => {
+        const res = await mf.dispatchFetch('http://worker/', { method: 'POST', body: body(r.bytes, i), duplex: 'half' });
+        return { status: res.status, body: (await res.json()) as Answer & ErrorAnswer };
+      }),
+    );
+    expect(started).toBe(requests.length);
+    responses.forEach((res, i) => {
+      const want = requests[i];
+      expect(res.status, `request ${i}`).toBe(want.status);
+      if (want.status === 200) expectSameTop(res.body.top, expected.get(want.file)!);
+      else expect(res.body.error.code, `request ${i}`).toBe(want.code);
+    });
+  });
+
   it('classifies a POSTed JPEG exactly as the Node API does', async () => {
     const res = await post(panda.bytes);
     expect(res.status).toBe(200);
