@@ -134,7 +134,11 @@ export class Classifier {
     return this.result(run(this.planned), top);
   }
 
-  /** Writes the preprocessed image into the network's input slot (quantized for int8 models). */
+  /**
+   * Writes the preprocessed image into the network's input slot (quantized for int8 models).
+   * With {@link runTimed} it is one of two steps: do not await between them while other calls
+   * may use this classifier ({@link classify} does both in one go).
+   */
   setInput(image: ImageInput): void {
     // Before decoding: a disposed classifier refuses without spending the decode.
     const plan = this.planned;
