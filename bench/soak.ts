@@ -216,6 +216,17 @@ interface Phase {
 
 const phases: Phase[] = [];
 
+/** A finished phase: its timing, and RSS and heap judged as every phase judges them, then `wasm`'s verdict. */
+function phase(name: string, unit: string, steps: number, t0: number, samples: Sample[], wasm: Verdict): Phase {
+  const wallSeconds = (performance.now() - t0) / 1000;
+  const verdicts = [
+    judge('RSS', samples, steps, (s) => s.rss, 4 * MiB),
+    judge('V8 heap used', samples, steps, (s) => s.heapUsed, 2 * MiB),
+    wasm,
+  ];
+  return { name, unit, steps, wallSeconds, msPerStep: (wallSeconds * 1000) / steps, samples, verdicts };
+}
+
 /** Logs a phase's progress at its first sample in every further 5 %, from `t0` (performance.now()) on. */
 function progressLog(name: string, steps: number, t0: number): (done: number, s: Sample) => void {
   let logged = 0;
@@ -257,20 +268,7 @@ if (inferences > 0) {
       progress(i + 1, samples[samples.length - 1]);
     }
   }
-  const wallSeconds = (performance.now() - t0) / 1000;
-  phases.push({
-    name: `inferences (${net.name})`,
-    unit: 'inference',
-    steps: inferences,
-    wallSeconds,
-    msPerStep: (wallSeconds * 1000) / inferences,
-    samples,
-    verdicts: [
-      judge('RSS', samples, inferences, (s) => s.rss, 4 * MiB),
-      judge('V8 heap used', samples, inferences, (s) => s.heapUsed, 2 * MiB),
-      judge('wasm memory', samples, inferences, (s) => s.wasm, 'unchanged'),
-    ],
-  });
+  phases.push(phase(`inferences (${net.name})`, 'inference', inferences, t0, samples, judge('wasm memory', samples, inferences, (s) => s.wasm, 'unchanged')));
   net.dispose();
 }
 
@@ -311,27 +309,14 @@ if (cycles > 0) {
       progress(c + 1, samples[samples.length - 1]);
     }
   }
-  const wallSeconds = (performance.now() - t0) / 1000;
+  const done = phase('load/dispose cycles (4 bundled models)', 'cycle', cycles, t0, samples, judge('wasm memory not collected', samples, cycles, (s) => s.wasm, 4 * MiB));
   // Collection is not immediate: a few more rounds, with the last disposed classifiers still held.
   for (let round = 0; gc && collected < cycles && round < 20; round++) {
     gc();
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   if (gc && collected < cycles) problem(`${cycles - collected} of ${cycles} disposed models' wasm memories were never garbage-collected`);
-  phases.push({
-    name: 'load/dispose cycles (4 bundled models)',
-    unit: 'cycle',
-    steps: cycles,
-    wallSeconds,
-    msPerStep: (wallSeconds * 1000) / cycles,
-    samples,
-    verdicts: [
-      judge('RSS', samples, cycles, (s) => s.rss, 4 * MiB),
-      judge('V8 heap used', samples, cycles, (s) => s.heapUsed, 2 * MiB),
-      judge('wasm memory not collected', samples, cycles, (s) => s.wasm, 4 * MiB),
-    ],
-    collected: gc ? { memories: collected, of: cycles } : undefined,
-  });
+  phases.push({ ...done, collected: gc ? { memories: collected, of: cycles } : undefined });
 }
 
 // --- report ---
