@@ -108,6 +108,8 @@ function checkInput(v: unknown): InputSpec {
     }
   }
   if (!(std as number[]).every((s) => s > 0)) fail('E_MODEL_HEADER', 'header.input.std must be positive');
+  const finite = [0, 1, 2].every((c) => Number.isFinite(1 / ((divisor as number) * (std as number[])[c])) && Number.isFinite((mean as number[])[c] / (std as number[])[c]));
+  if (!finite) fail('E_MODEL_HEADER', 'header.input: mean / std and 1 / (divisor x std) must be finite');
   return v as unknown as InputSpec;
 }
 
