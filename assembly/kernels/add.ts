@@ -114,16 +114,25 @@ function add<T>(
   }
 }
 
-/** Scalar reference of {@link u8_add_simd}. */
-export function u8_add_ref(
+// @ts-ignore: decorator
+@inline
+function addRef<T>(
   a: usize, aStride: i32, za: i32, ma: i32, b: usize, bStride: i32, zb: i32, mb: i32,
   P: i32, C: i32, out: usize, outStride: i32, shift: i32, zOut: i32, qmin: i32, qmax: i32, wide: bool,
 ): void {
   for (let p = 0; p < P; p++) {
     for (let c = 0; c < C; c++) {
-      addScalar<u8>(a + <usize>p * aStride, b + <usize>p * bStride, out + <usize>p * outStride, c, za, ma, zb, mb, shift, zOut, qmin, qmax, wide);
+      addScalar<T>(a + <usize>p * aStride, b + <usize>p * bStride, out + <usize>p * outStride, c, za, ma, zb, mb, shift, zOut, qmin, qmax, wide);
     }
   }
+}
+
+/** Scalar reference of {@link u8_add_simd}. */
+export function u8_add_ref(
+  a: usize, aStride: i32, za: i32, ma: i32, b: usize, bStride: i32, zb: i32, mb: i32,
+  P: i32, C: i32, out: usize, outStride: i32, shift: i32, zOut: i32, qmin: i32, qmax: i32, wide: bool,
+): void {
+  addRef<u8>(a, aStride, za, ma, b, bStride, zb, mb, P, C, out, outStride, shift, zOut, qmin, qmax, wide);
 }
 
 /** Scalar reference of {@link i16_add_simd}. */
@@ -131,11 +140,7 @@ export function i16_add_ref(
   a: usize, aStride: i32, za: i32, ma: i32, b: usize, bStride: i32, zb: i32, mb: i32,
   P: i32, C: i32, out: usize, outStride: i32, shift: i32, zOut: i32, qmin: i32, qmax: i32, wide: bool,
 ): void {
-  for (let p = 0; p < P; p++) {
-    for (let c = 0; c < C; c++) {
-      addScalar<i16>(a + <usize>p * aStride, b + <usize>p * bStride, out + <usize>p * outStride, c, za, ma, zb, mb, shift, zOut, qmin, qmax, wide);
-    }
-  }
+  addRef<i16>(a, aStride, za, ma, b, bStride, zb, mb, P, C, out, outStride, shift, zOut, qmin, qmax, wide);
 }
 
 // @ts-ignore: decorator

@@ -10,6 +10,7 @@ import type { ConvOp, Model, Op } from '../../src/model/format.js';
 import { readModel } from '../../src/model/read.js';
 import { writeModel } from '../../src/model/write.js';
 import { kernelsModule, randInt, rng } from '../helpers/wasm.js';
+import { expectSqueezeError, thrown } from '../helpers/errors.js';
 
 const fixtures = new URL('../fixtures/', import.meta.url);
 const weights = new URL('../../weights/', import.meta.url);
@@ -41,16 +42,7 @@ function params(op: Op): Record<string, unknown> {
 
 /** Expects `run` to throw a ConvertError with `code` whose message matches `pattern`. */
 function expectRefusal(run: () => unknown, code: string, pattern: RegExp): void {
-  let error: unknown;
-  try {
-    run();
-  } catch (e) {
-    error = e;
-  }
-  expect(error).toBeInstanceOf(ConvertError);
-  expect((error as ConvertError).code).toBe(code);
-  expect((error as Error).message).toMatch(pattern);
-  expect((error as Error).message).not.toMatch(/\n/);
+  expect(expectSqueezeError(thrown(run), ConvertError, code, pattern).message).not.toMatch(/\n/);
 }
 
 const patched = (edit: (bytes: Uint8Array, view: DataView) => void): Uint8Array => {
@@ -199,12 +191,7 @@ describe('a prototxt that does not fit the .net file', () => {
   it('with more convolution layers', () => {
     const extra = 'layer { name: "extra" type: "Convolution" bottom: "conv_final" top: "conv_final" convolution_param { num_output: 1000 kernel_size: 1 } }\n';
     const text = prototxt.replace('layer {\n  name: "pool_final"', `${extra}layer {\n  name: "pool_final"`);
-    let error: unknown;
-    try {
-      convert(net, text);
-    } catch (e) {
-      error = e;
-    }
+    const error = thrown(() => convert(net, text));
     expect(error).toBeInstanceOf(ConvertError);
     expect((error as Error).message).toMatch(/the prototxt \(27 convolution layers\) is not this file's network/);
   });

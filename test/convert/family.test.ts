@@ -6,6 +6,7 @@ import { readModel } from '../../src/model/read.js';
 import { writeModel } from '../../src/model/write.js';
 import { squeezeNext23 } from '../helpers/family-graphs.js';
 import { buildOnnx, weight, weightValues, type GraphSpec, type NodeSpec } from '../helpers/onnx-builder.js';
+import { expectSqueezeError, thrown } from '../helpers/errors.js';
 
 // How the converter maps the SqueezeNet family's extra ONNX ops onto the model format: folds,
 // lowerings and refusals. Agreement with onnxruntime is in ort-ops.test.ts and runtime/family.test.ts.
@@ -52,15 +53,7 @@ function residual(edit?: (g: GraphSpec) => void): Uint8Array {
 const node = (g: GraphSpec, name: string): NodeSpec => g.nodes.find((n) => n.name === name)!;
 
 function refusal(edit: (g: GraphSpec) => void, code: string, pattern: RegExp): void {
-  let error: unknown;
-  try {
-    convertOnnx(residual(edit), meta(5));
-  } catch (e) {
-    error = e;
-  }
-  expect(error).toBeInstanceOf(ConvertError);
-  expect((error as ConvertError).code).toBe(code);
-  expect((error as Error).message).toMatch(pattern);
+  expectSqueezeError(thrown(() => convertOnnx(residual(edit), meta(5))), ConvertError, code, pattern);
 }
 
 describe('convertOnnx on a residual block with BatchNormalization and a Gemm classifier', () => {

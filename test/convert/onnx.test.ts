@@ -7,6 +7,7 @@ import { readModel } from '../../src/model/read.js';
 import { writeModel } from '../../src/model/write.js';
 import { DT, miniSqueezeNet, ProtoWriter, weight, weightValues, type GraphSpec, type NodeSpec } from '../helpers/onnx-builder.js';
 import { rng } from '../helpers/wasm.js';
+import { expectSqueezeError, thrown } from '../helpers/errors.js';
 
 const meta: OnnxConvertMeta = {
   name: 'mini',
@@ -19,16 +20,7 @@ const convert = (bytes: Uint8Array, m: Partial<OnnxConvertMeta> = {}): Model => 
 
 /** Converts a mini SqueezeNet after `edit`, expecting a ConvertError with `code` whose message matches `pattern`. */
 function expectRefusal(edit: (g: GraphSpec) => void, code: string, pattern: RegExp): ConvertError {
-  let error: unknown;
-  try {
-    convert(miniSqueezeNet(edit).bytes);
-  } catch (e) {
-    error = e;
-  }
-  expect(error).toBeInstanceOf(ConvertError);
-  expect((error as ConvertError).code).toBe(code);
-  expect((error as Error).message).toMatch(pattern);
-  return error as ConvertError;
+  return expectSqueezeError(thrown(() => convert(miniSqueezeNet(edit).bytes)), ConvertError, code, pattern);
 }
 
 const node = (g: GraphSpec, name: string): NodeSpec => g.nodes.find((n) => n.name === name)!;

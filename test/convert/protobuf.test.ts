@@ -3,6 +3,7 @@ import { MAX_PROTO_DEPTH, ProtoReader } from '../../src/convert/protobuf.js';
 import { ConvertError } from '../../src/errors.js';
 import { ProtoWriter } from '../helpers/onnx-builder.js';
 import { rng } from '../helpers/wasm.js';
+import { expectSqueezeError, thrown } from '../helpers/errors.js';
 
 /** A reader positioned on the first field of `bytes`. */
 function first(bytes: Uint8Array | number[]): ProtoReader {
@@ -12,15 +13,7 @@ function first(bytes: Uint8Array | number[]): ProtoReader {
 }
 
 function expectProtoError(f: () => unknown, pattern: RegExp): void {
-  let error: unknown;
-  try {
-    f();
-  } catch (e) {
-    error = e;
-  }
-  expect(error).toBeInstanceOf(ConvertError);
-  expect((error as ConvertError).code).toBe('E_CONVERT_PROTOBUF');
-  expect((error as Error).message).toMatch(pattern);
+  expectSqueezeError(thrown(f), ConvertError, 'E_CONVERT_PROTOBUF', pattern);
 }
 
 /** Reads every field, descending into each length-delimited field as if it were a message: a schema-less walk for fuzzing. */

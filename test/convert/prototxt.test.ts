@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parsePrototxt, PrototxtMessage } from '../../src/convert/prototxt.js';
 import { ConvertError } from '../../src/errors.js';
+import { expectSqueezeError, thrown } from '../helpers/errors.js';
 
 /** A message as plain data: scalars as they are, messages as [name, value] lists. */
 const plain = (m: PrototxtMessage): unknown[] => m.fields.map((f) => [f.name, f.value instanceof PrototxtMessage ? plain(f.value) : f.value]);
@@ -42,15 +43,7 @@ layer {}
     ['a < b: 1 >', /"<\.\.\.>" message delimiters are not supported/],
     ['a { '.repeat(40), /nest deeper than 32 levels/],
   ])('refuses %j with the line and column', (text, pattern) => {
-    let error: unknown;
-    try {
-      parsePrototxt(text);
-    } catch (e) {
-      error = e;
-    }
-    expect(error).toBeInstanceOf(ConvertError);
-    expect((error as ConvertError).code).toBe('E_CONVERT_PROTOTXT');
-    expect((error as Error).message).toMatch(pattern);
+    expectSqueezeError(thrown(() => parsePrototxt(text)), ConvertError, 'E_CONVERT_PROTOTXT', pattern);
   });
 
   it('refuses text far larger than a network description', () => {

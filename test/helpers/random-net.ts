@@ -1,7 +1,13 @@
-import type { ConvOp, Model, Op, Pads, Tensor } from '../../src/model/format.js';
+import type { ConvOp, InputSpec, Model, Op, Pads, Tensor } from '../../src/model/format.js';
 import { activationQuant, buildInt8, poolLast, quantGroups, rangeToQuant, wideTensors } from '../../src/convert/quantize.js';
 import { referenceRun } from './reference-net.js';
 import { randInt } from './wasm.js';
+
+/** An RGB input of random size: height in lo..hi, width within 3 of it. */
+function randomInput(r: () => number, lo: number, hi: number): InputSpec {
+  const size = randInt(r, lo, hi);
+  return { name: 'data', height: size, width: size + randInt(r, -3, 3), channelOrder: 'RGB', resizeShorter: 64, divisor: 255, mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] };
+}
 
 /**
  * A small random network with every op the runtime has: a strided stem conv with random padding,
@@ -58,11 +64,10 @@ export function randomFireNet(r: () => number, opts: { softmax?: boolean } = {})
     ops.push({ op: 'softmax', input: 'gap', output: 'prob' });
     output = 'prob';
   }
-  const size = randInt(r, 17, 40);
   return {
     name: 'random-fire',
     precision: 'f32',
-    input: { name: 'data', height: size, width: size + randInt(r, -3, 3), channelOrder: 'RGB', resizeShorter: 64, divisor: 255, mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] },
+    input: randomInput(r, 17, 40),
     ops,
     output,
     labels: Array.from({ length: classes }, (_, i) => `class ${i}`),
@@ -111,11 +116,10 @@ export function randomResidualNet(r: () => number): Model {
   channels.set('gap', c1);
   const classes = randInt(r, 3, 11);
   conv('gap', 'fc', classes, [1, 1], 1, none, false);
-  const size = randInt(r, 15, 30);
   return {
     name: 'random-residual',
     precision: 'f32',
-    input: { name: 'data', height: size, width: size + randInt(r, -3, 3), channelOrder: 'RGB', resizeShorter: 64, divisor: 255, mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] },
+    input: randomInput(r, 15, 30),
     ops,
     output: 'fc',
     labels: Array.from({ length: classes }, (_, i) => `class ${i}`),

@@ -7,6 +7,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { ArgumentError, ImageError, LimitError } from '../../src/errors.js';
 import { decodeImage, DEFAULT_IMAGE_LIMITS, MAX_JPEG_SCANS } from '../../src/image/decode.js';
 import { concat, encodeJpegFile, encodePngFile, ihdr, jpegSegments, PNG_SIGNATURE, pngChunk, pngChunks, type JpegSpec } from '../helpers/image-files.js';
+import { expectLimitError, expectSqueezeError, thrown } from '../helpers/errors.js';
 
 const dir = new URL('../fixtures/images/', import.meta.url);
 const fixture = (name: string) => new Uint8Array(readFileSync(new URL(name, dir)));
@@ -24,26 +25,11 @@ function expectImageErrorOrImage(bytes: Uint8Array): void {
 }
 
 function expectImageError(bytes: Uint8Array, code: string, message?: RegExp, limits = {}): void {
-  let error: unknown;
-  try {
-    decodeImage(bytes, limits);
-  } catch (e) {
-    error = e;
-  }
-  expect(error).toBeInstanceOf(ImageError);
-  expect((error as ImageError).code).toBe(code);
-  if (message) expect((error as ImageError).message).toMatch(message);
+  expectSqueezeError(thrown(() => decodeImage(bytes, limits)), ImageError, code, message);
 }
 
 function expectLimit(bytes: Uint8Array, limit: string, limits = {}): void {
-  let error: unknown;
-  try {
-    decodeImage(bytes, limits);
-  } catch (e) {
-    error = e;
-  }
-  expect(error).toBeInstanceOf(LimitError);
-  expect((error as LimitError).limit).toBe(limit);
+  expectLimitError(thrown(() => decodeImage(bytes, limits)), limit);
 }
 
 /** A PNG that is only a signature and an IHDR chunk (CRC not even right): enough to claim a size. */

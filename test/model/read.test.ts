@@ -6,6 +6,7 @@ import { encodeModel, writeModel } from '../../src/model/write.js';
 import { FORMAT_VERSION, type ConvOp, type Model, type Tensor } from '../../src/model/format.js';
 import { randomFireNet, randomInt8Net } from '../helpers/random-net.js';
 import { rng } from '../helpers/wasm.js';
+import { expectLimitError, expectSqueezeError, thrown } from '../helpers/errors.js';
 
 const model = randomFireNet(rng(5), { softmax: true });
 const file = writeModel(model);
@@ -39,15 +40,7 @@ function editHeader(edit: (h: Record<string, any>) => void, source = file): Uint
 }
 
 function rejects(bytes: Uint8Array, code: string, message: RegExp): void {
-  let error: unknown;
-  try {
-    readModel(bytes);
-  } catch (e) {
-    error = e;
-  }
-  expect(error).toBeInstanceOf(ModelFormatError);
-  expect((error as ModelFormatError).code).toBe(code);
-  expect((error as Error).message).toMatch(message);
+  expectSqueezeError(thrown(() => readModel(bytes)), ModelFormatError, code, message);
 }
 
 describe('model file', () => {
@@ -217,14 +210,7 @@ describe('sparse tensors in a model file', () => {
   it('checks what the tensors decode to against maxTensorBytes before decoding any', () => {
     // A 126-byte all-zero mask declared as 16 Mi i32 elements would decode to 64 MiB on its own.
     const huge = editSparse('zeros.i32', { entry: (e) => (e.shape = [16384, 1024]) });
-    let error: unknown;
-    try {
-      readModel(huge);
-    } catch (e) {
-      error = e;
-    }
-    expect(error).toBeInstanceOf(LimitError);
-    expect((error as LimitError).limit).toBe('maxTensorBytes');
+    expectLimitError(thrown(() => readModel(huge)), 'maxTensorBytes');
     expect(() => readModel(sparseFile, { maxTensorBytes: 1000 })).toThrow(/decode to \d+ bytes, more than the limit of 1000/);
   });
 });
@@ -280,12 +266,7 @@ describe('int8 model file', () => {
       m.tensors.set(conv.weight, { dtype: 'f32', shape: w.shape, data: Float32Array.from(w.data) });
     }, /is f32, expected i8/],
   ])('rejects %s with E_MODEL_QUANT / E_MODEL_TENSOR', (_what, edit, message) => {
-    let error: unknown;
-    try {
-      readModel(editInt8(edit));
-    } catch (e) {
-      error = e;
-    }
+    const error = thrown(() => readModel(editInt8(edit)));
     expect(error).toBeInstanceOf(ModelFormatError);
     expect(['E_MODEL_QUANT', 'E_MODEL_TENSOR']).toContain((error as ModelFormatError).code);
     expect((error as Error).message).toMatch(message);

@@ -3,6 +3,7 @@ import { ModelFormatError } from '../../src/errors.js';
 import type { DType, Tensor } from '../../src/model/format.js';
 import { decodeBitmask, encodeBitmask } from '../../src/model/sparse.js';
 import { rng } from '../helpers/wasm.js';
+import { expectSqueezeError, thrown } from '../helpers/errors.js';
 
 /** `n` random elements of `dtype`, each nonzero with probability `density`. */
 function randomData(dtype: DType, n: number, density: number, r: () => number): Tensor['data'] {
@@ -14,15 +15,7 @@ function randomData(dtype: DType, n: number, density: number, r: () => number): 
 const bytesOf = (d: Tensor['data']): Uint8Array => new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
 
 function rejects(blob: Uint8Array, dtype: DType, n: number, message: RegExp): void {
-  let error: unknown;
-  try {
-    decodeBitmask(blob, dtype, n, 'tensor "t"');
-  } catch (e) {
-    error = e;
-  }
-  expect(error).toBeInstanceOf(ModelFormatError);
-  expect((error as ModelFormatError).code).toBe('E_MODEL_ENCODING');
-  expect((error as Error).message).toMatch(message);
+  expectSqueezeError(thrown(() => decodeBitmask(blob, dtype, n, 'tensor "t"')), ModelFormatError, 'E_MODEL_ENCODING', message);
 }
 
 describe('bitmask tensor encoding', () => {

@@ -8,16 +8,14 @@ import { encodeModel } from '../../src/model/write.js';
 import { ensureMemory } from '../../src/wasm/kernels.js';
 import { randomFireNet } from '../helpers/random-net.js';
 import { kernelsModule, rng } from '../helpers/wasm.js';
+import { expectLimitError, expectSqueezeError, rejection } from '../helpers/errors.js';
 
 const weights = (name: string) => new Uint8Array(readFileSync(new URL(`../../weights/${name}.sqz`, import.meta.url)));
 const panda = new Uint8Array(readFileSync(new URL('../fixtures/images/n02510455_giant_panda.jpg', import.meta.url)));
 
-/** Expects `work` to throw a LimitError naming `limit`. */
-async function hits(work: () => unknown, limit: string): Promise<void> {
-  const e = await Promise.resolve().then(work).then(() => undefined, (err: unknown) => err);
-  expect(e).toBeInstanceOf(LimitError);
-  expect((e as LimitError).limit).toBe(limit);
-  expect((e as LimitError).code).toBe('E_LIMIT');
+/** Expects `work` to fail with a LimitError naming `limit`. */
+async function hits(work: () => Promise<unknown>, limit: string): Promise<void> {
+  expectLimitError(await rejection(work()), limit);
 }
 
 describe('limits', () => {
@@ -46,7 +44,7 @@ describe('limits', () => {
   it('with the defaults, refuse a valid file whose input size would need gigabytes', async () => {
     const model: Model = randomFireNet(rng(3));
     model.input = { ...model.input, height: 1500, width: 1500, resizeShorter: 1500 };
-    const e = await createClassifier(kernelsModule(), encodeModel(model)).catch((err: unknown) => err);
+    const e = await rejection(createClassifier(kernelsModule(), encodeModel(model)));
     expect(e).toBeInstanceOf(LimitError);
     expect(['maxMemoryBytes', 'maxMacs']).toContain((e as LimitError).limit);
   });
@@ -69,8 +67,6 @@ describe('limits', () => {
     const model = randomFireNet(rng(4));
     model.tensors.get('final.w')!.data.fill(3e38);
     const net = await createClassifier(kernelsModule(), encodeModel(model));
-    const e = await net.classify({ data: new Uint8Array(64 * 64 * 4).fill(200), width: 64, height: 64 }).catch((err: unknown) => err);
-    expect(e).toBeInstanceOf(ModelFormatError);
-    expect((e as ModelFormatError).code).toBe('E_MODEL_NUMERIC');
+    expectSqueezeError(await rejection(net.classify({ data: new Uint8Array(64 * 64 * 4).fill(200), width: 64, height: 64 })), ModelFormatError, 'E_MODEL_NUMERIC');
   });
 });
