@@ -19,10 +19,12 @@ export {
 } from './kernels/i8-sparse';
 export {
   u8_maxpool_simd, u8_maxpool_ref,
+  i16_maxpool_simd, i16_maxpool_ref,
   u8_avgpool_simd, u8_avgpool_ref,
   u8_global_sum_simd, u8_global_sum_ref,
   i16_global_sum_simd, i16_global_sum_ref,
   u8_copy_simd, u8_copy_ref,
+  i16_copy_simd, i16_copy_ref,
 } from './kernels/u8-pool';
 
 /** First byte after the module's static data: the host may use everything from here on. */

@@ -79,7 +79,7 @@ for (const { onnx, meta } of selected) {
     ...result.model,
     provenance: {
       ...model.provenance,
-      notes: `${model.provenance.notes} Quantized to int8 by squeezewasm (per-channel int8 weights with GPTQ rounding, cross-layer equalization, uint8 activations with ${result.chosen} ranges, int16 for the input and for Fire squeeze outputs), calibrated on the ${result.calibrationImages} images of the ImageNet sample (every other class).`,
+      notes: `${model.provenance.notes} Quantized to int8 by squeezewasm (per-channel int8 weights with GPTQ rounding, cross-layer equalization, 13-bit int16 activations with ${result.chosen} ranges), calibrated on the ${result.calibrationImages} images of the ImageNet sample (every other class).`,
     },
   };
   const int8Bytes = writeModel(int8);

@@ -1,4 +1,5 @@
-// Pooling and data movement on quantized (uint8) NHWC activations.
+// Pooling and data movement on quantized (uint8, or int16 where the quantizer keeps a tensor wide)
+// NHWC activations.
 //
 // Max pooling, copies and ReLU need no arithmetic on the quantized values: they keep the input's
 // scale and zero point (the format requires it), so max is a byte max and ReLU is a clamp at the
@@ -55,6 +56,61 @@ export function u8_maxpool_ref(
           }
         }
         store<u8>(out + <usize>(oy * OW + ox) * outStride + <usize>c, <u8>m);
+      }
+    }
+  }
+}
+
+/**
+ * {@link u8_maxpool_simd} over int16 values (activations the quantizer keeps wide), 8 channels per
+ * vector. Windows are never empty (the planner checks), so starting from the smallest int16 is exact.
+ */
+export function i16_maxpool_simd(
+  inp: usize, H: i32, W: i32, C: i32, inStride: i32,
+  out: usize, OH: i32, OW: i32, outStride: i32,
+  kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32,
+): void {
+  const C8 = C & ~7;
+  for (let oy = 0; oy < OH; oy++) {
+    const y0 = windowStart(oy, sh, pt), y1 = windowEnd(oy, sh, pt, kh, H);
+    for (let ox = 0; ox < OW; ox++) {
+      const x0 = windowStart(ox, sw, pl), x1 = windowEnd(ox, sw, pl, kw, W);
+      const dst = out + <usize>(oy * OW + ox) * outStride;
+      let c = 0;
+      for (; c < C8; c += 8) {
+        let m = i16x8.splat(i16.MIN_VALUE);
+        for (let y = y0; y < y1; y++) {
+          for (let x = x0; x < x1; x++) m = i16x8.max_s(m, v128.load(inp + <usize>(y * W + x) * inStride + (<usize>c << 1)));
+        }
+        v128.store(dst + (<usize>c << 1), m);
+      }
+      for (; c < C; c++) {
+        let m: i32 = i16.MIN_VALUE;
+        for (let y = y0; y < y1; y++) {
+          for (let x = x0; x < x1; x++) m = max<i32>(m, load<i16>(inp + <usize>(y * W + x) * inStride + (<usize>c << 1)));
+        }
+        store<i16>(dst + (<usize>c << 1), <i16>m);
+      }
+    }
+  }
+}
+
+/** Scalar reference of {@link i16_maxpool_simd}. */
+export function i16_maxpool_ref(
+  inp: usize, H: i32, W: i32, C: i32, inStride: i32,
+  out: usize, OH: i32, OW: i32, outStride: i32,
+  kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32,
+): void {
+  for (let oy = 0; oy < OH; oy++) {
+    for (let ox = 0; ox < OW; ox++) {
+      for (let c = 0; c < C; c++) {
+        let m: i32 = i16.MIN_VALUE;
+        for (let y = windowStart(oy, sh, pt); y < windowEnd(oy, sh, pt, kh, H); y++) {
+          for (let x = windowStart(ox, sw, pl); x < windowEnd(ox, sw, pl, kw, W); x++) {
+            m = max<i32>(m, load<i16>(inp + <usize>(y * W + x) * inStride + (<usize>c << 1)));
+          }
+        }
+        store<i16>(out + <usize>(oy * OW + ox) * outStride + (<usize>c << 1), <i16>m);
       }
     }
   }
@@ -234,6 +290,27 @@ export function u8_copy_ref(inp: usize, P: i32, C: i32, inStride: i32, out: usiz
   for (let p = 0; p < P; p++) {
     for (let c = 0; c < C; c++) {
       store<u8>(out + <usize>p * outStride + <usize>c, <u8>max<u32>(load<u8>(inp + <usize>p * inStride + <usize>c), <u32>lo));
+    }
+  }
+}
+
+/** {@link u8_copy_simd} over int16 values: C channels of two bytes, clamped below at `lo`. */
+export function i16_copy_simd(inp: usize, P: i32, C: i32, inStride: i32, out: usize, outStride: i32, lo: i32): void {
+  const C8 = C & ~7;
+  const lov = i16x8.splat(<i16>lo);
+  for (let p = 0; p < P; p++) {
+    const src = inp + <usize>p * inStride, dst = out + <usize>p * outStride;
+    let c = 0;
+    for (; c < C8; c += 8) v128.store(dst + (<usize>c << 1), i16x8.max_s(v128.load(src + (<usize>c << 1)), lov));
+    for (; c < C; c++) store<i16>(dst + (<usize>c << 1), <i16>max<i32>(load<i16>(src + (<usize>c << 1)), lo));
+  }
+}
+
+/** Scalar reference of {@link i16_copy_simd}. */
+export function i16_copy_ref(inp: usize, P: i32, C: i32, inStride: i32, out: usize, outStride: i32, lo: i32): void {
+  for (let p = 0; p < P; p++) {
+    for (let c = 0; c < C; c++) {
+      store<i16>(out + <usize>p * outStride + (<usize>c << 1), <i16>max<i32>(load<i16>(inp + <usize>p * inStride + (<usize>c << 1)), lo));
     }
   }
 }

@@ -16,9 +16,9 @@
  * (uint8 x int8 -> int32), every concat into QLinearConcat and every max pool into a uint8 one;
  * `npx tsx bench/peers/ort.ts --check` verifies that from onnxruntime's profile.
  *
- * int16 activations (the input and Fire's squeeze outputs) are RE-QUANTIZED TO UINT8 over the
- * same range, so this graph is NOT bit-identical to squeezewasm: a squeeze output (always after a
- * ReLU) covering [0, 4095 s] as int16 becomes uint8 with scale 4095 s / 255 and zero point 0, 16x
+ * int16 activations (all of the bundled models' but the output) are RE-QUANTIZED TO UINT8 over the
+ * same range, so this graph is NOT bit-identical to squeezewasm: an activation after a ReLU
+ * covering [0, 4095 s] as int16 becomes uint8 with scale 4095 s / 255 and zero point 0, 16x
  * coarser; the input gets the uint8 quantization of the preprocessing's full range (what the
  * quantizer gives a uint8 input); the int32 bias of each conv reading one is rescaled to the new
  * input scale, b' = round(b x oldScale / newScale). docs/quantization.md measures what 8 bits
@@ -73,8 +73,15 @@ export function int8ModelToQdqOnnx(model: Model): Uint8Array {
     if (q.dtype === 'u8') return q;
     if (t === model.input.name) return inputQuant(model.input);
     const hi = I16_MAX * q.scale;
+    return rangeToQuant(nonNegative(t) ? 0 : -hi, hi);
+  };
+  /** Whether a tensor comes out of a ReLU, directly or through max pools and concats. */
+  const nonNegative = (t: string): boolean => {
     const p = producers.get(t);
-    return rangeToQuant(p?.op === 'conv' && p.relu ? 0 : -hi, hi);
+    if (p?.op === 'conv' || p?.op === 'add') return p.relu === true;
+    if (p?.op === 'relu') return true;
+    if (p?.op === 'maxpool') return nonNegative(p.input);
+    return p?.op === 'concat' && p.inputs.every(nonNegative);
   };
   // Each tensor t is computed as float `t_f`; quantized ones are read through `t_dq`.
   const ref = (t: string): string => (u8(t) ? `${t}_dq` : `${t}_f`);

@@ -17,12 +17,14 @@ export const quantizeCommand: Command = {
   -o, --output  the int8 model file to write (refuses to overwrite without --force)
   --method      auto (default: try minmax, percentile and mse; keep the best agreement) or one of them
   --limit       use at most this many images (evenly spread over the sorted folder)
+  --activations int16 (default: 13-bit activations wherever the kernels take them) or uint8
   --force       overwrite an existing output file`,
   options: {
     calibrate: { type: 'string' },
     output: { type: 'string', short: 'o' },
     method: { type: 'string' },
     limit: { type: 'string' },
+    activations: { type: 'string' },
     force: { type: 'boolean' },
   },
   async run(positionals, values) {
@@ -33,6 +35,8 @@ export const quantizeCommand: Command = {
     if (!output) throw new UsageError('quantize needs an output file: -o model.int8.sqz');
     const method = (values.method as string | undefined) ?? 'auto';
     if (method !== 'auto' && !METHODS.includes(method as RangeMethod)) throw new UsageError(`--method must be auto, ${METHODS.join(', ')}`);
+    const activations = (values.activations as string | undefined) ?? 'int16';
+    if (activations !== 'int16' && activations !== 'uint8') throw new UsageError('--activations must be int16 or uint8');
     let files = await imageFiles(dir, 'calibration folder', 'E_CALIBRATION_DIR');
     if (values.limit !== undefined) {
       const limit = Number(values.limit);
@@ -52,6 +56,7 @@ export const quantizeCommand: Command = {
     // bits, and the same calibration must give the same bytes wherever it runs.
     const result = await quantizeModel(model, images, await kernelsModule('simd'), {
       methods: method === 'auto' ? METHODS : [method as RangeMethod],
+      wide: activations === 'int16',
       onProgress(p, done, total) {
         if (p !== phase) {
           if (phase) bar.stop();
@@ -66,6 +71,6 @@ export const quantizeCommand: Command = {
     for (const c of result.candidates) {
       console.log(`${c.method.padEnd(10)} agreement ${(100 * c.agreement).toFixed(1)} %  mean |logit error| ${c.logitError.toFixed(4)}${c.method === result.chosen ? '  (chosen)' : ''}`);
     }
-    console.log(`${output}: int8, calibrated on ${result.calibrationImages} images`);
+    console.log(`${output}: int8 weights, ${activations} activations, calibrated on ${result.calibrationImages} images`);
   },
 };

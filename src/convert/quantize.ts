@@ -36,7 +36,7 @@ export interface QuantizeOptions {
   gptqImages?: number;
   /** Cross-layer equalization before choosing ranges (default true). */
   equalize?: boolean;
-  /** Keep the activations that allow it (see {@link wideTensors}) as i16 (default true); false makes every activation u8. */
+  /** Store the activations that allow it (see {@link wideTensors}) as 13-bit int16 (default true); false makes every activation uint8, the classic scheme. */
   wide?: boolean;
   /** Called as work advances: phase, done, total. */
   onProgress?: (phase: 'observe' | 'select', done: number, total: number) => void;
@@ -353,30 +353,28 @@ export function poolLast(model: Model): Model {
 }
 
 /**
- * Activations that can be `i16`: conv and add outputs read only by convs and adds (Fire's squeeze
- * outputs, SqueezeNeXt's inner convs and its residual stream; being read by no concat, pool or
- * ReLU, each is a quantization group of its own), except that an add's two inputs share one type;
- * and a classifier conv without ReLU read only by the output pool, whose per-pixel scores are
- * averaged into the logits. They are the narrowest tensors of the network (or the ones whose
- * rounding accumulates over the blocks, or lands on the output), and the kernels multiply in
- * int16 anyway: wide costs nothing but their (small) memory.
+ * Activations that can be `i16`: every quantization group (tensors joined by concat, pools and ReLU
+ * share one) made only of op outputs that int16 kernels read (all but the average pool) and that
+ * are not the network's output; an add's two inputs share one type. In SqueezeNet that is every
+ * activation but the input (whose type the preprocessing decides, see {@link activationQuant}): the
+ * kernels multiply in int16 anyway, so wide costs only memory, and 8 bits lose agreement with
+ * float (docs/quantization.md).
  */
 export function wideTensors(model: Model): Set<string> {
   const readers = readersOf(model.ops);
-  const onlyPooled = (name: string): boolean => readers.get(name)?.every((op) => op.op === 'globalavgpool') ?? false;
-  const wide = new Set(
-    model.ops.flatMap((op) => {
-      if ((op.op !== 'conv' && op.op !== 'add') || op.output === model.output || !readByWideKernels(readers, op.output)) return [];
-      // Into the pool only the scores of a linear classifier (poolLast's conv) go wide: SqueezeNet's
-      // last conv, with ReLU, keeps the u8 its bundled models were calibrated with.
-      return onlyPooled(op.output) && (op.op !== 'conv' || op.relu) ? [] : [op.output];
-    }),
-  );
+  const groups = quantGroups(model);
+  const produced = new Set(model.ops.map((op) => op.output));
+  const eligible = new Map<string, boolean>();
+  for (const [name, group] of groups) {
+    const ok = produced.has(name) && name !== model.output && readByWideKernels(readers, name);
+    eligible.set(group, (eligible.get(group) ?? true) && ok);
+  }
+  const wide = new Set([...groups].filter(([, group]) => eligible.get(group)).map(([name]) => name));
   for (let changed = true; changed; ) {
     changed = false;
     for (const op of model.ops) {
       if (op.op === 'add' && wide.has(op.inputs[0]) !== wide.has(op.inputs[1])) {
-        for (const x of op.inputs) wide.delete(x);
+        for (const x of op.inputs) for (const [name, group] of groups) if (group === groups.get(x)) wide.delete(name);
         changed = true;
       }
     }

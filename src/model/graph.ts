@@ -57,10 +57,10 @@ export function readOnlyByConvs(readers: Map<string, Op[]>, name: string): boole
   return ops.length > 0 && ops.every((op) => op.op === 'conv');
 }
 
-/** Whether `name` is read, and only by convs, adds and global average pools: the kernels that take int16 activations. */
+/** Whether `name` is read, and only by ops with int16 kernels: all but the (uint8) average pool. */
 export function readByWideKernels(readers: Map<string, Op[]>, name: string): boolean {
   const ops = readers.get(name) ?? [];
-  return ops.length > 0 && ops.every((op) => op.op === 'conv' || op.op === 'add' || op.op === 'globalavgpool');
+  return ops.length > 0 && ops.every((op) => op.op !== 'avgpool');
 }
 
 /** Largest |q - zeroPoint| a quantized activation can hold: the factor in every accumulator bound. */
@@ -281,10 +281,9 @@ function checkQuantization(model: Model, shapes: Map<string, ActShape>): void {
   const readers = readersOf(model.ops);
   const inputType = quantOf(model, model.input.name, 'input').dtype;
   if (inputType === 'i32') fail('E_MODEL_QUANT', 'the input must be quantized to u8 or i16');
-  const wideSources = new Set(model.ops.flatMap((op) => (op.op === 'conv' || op.op === 'add' ? [op.output] : [])));
   for (const [name, q] of model.quant) {
-    if (q.dtype === 'i16' && !((name === model.input.name || wideSources.has(name)) && readByWideKernels(readers, name))) {
-      fail('E_MODEL_QUANT', `activation ${JSON.stringify(name)} is i16: only the input or a conv or add output, read by convs, adds and global average pools only, may be`);
+    if (q.dtype === 'i16' && !readByWideKernels(readers, name)) {
+      fail('E_MODEL_QUANT', `activation ${JSON.stringify(name)} is i16, but an average pool reads it: only convs, adds, max pools, concats, ReLUs and global average pools read int16`);
     }
   }
 

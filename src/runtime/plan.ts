@@ -280,7 +280,7 @@ export function planModel(model: Model, kernels: KernelExports, variant: KernelV
       case 'maxpool': {
         const x = view(op.input);
         const args = [x.ptr, x.h, x.w, x.c, x.stride, out.ptr, out.h, out.w, out.stride, ...op.kernel, ...op.stride, op.pads[0], op.pads[1]] as const;
-        const f = int8 ? pick(k.u8_maxpool_simd, k.u8_maxpool_ref) : pick(k.f32_maxpool_simd, k.f32_maxpool_ref);
+        const f = !int8 ? pick(k.f32_maxpool_simd, k.f32_maxpool_ref) : x.dtype === 'i16' ? pick(k.i16_maxpool_simd, k.i16_maxpool_ref) : pick(k.u8_maxpool_simd, k.u8_maxpool_ref);
         add(0, () => f(...args));
         break;
       }
@@ -331,9 +331,10 @@ export function planModel(model: Model, kernels: KernelExports, variant: KernelV
       }
       case 'relu':
       case 'concat': {
-        // ReLU clamps at the value that means zero: 0.0, or the (shared) zero point.
-        const clamp = op.op === 'relu' ? (int8 ? quant(op.input).zeroPoint : 1) : 0;
-        const copy = int8 ? pick(k.u8_copy_simd, k.u8_copy_ref) : pick(k.f32_copy_simd, k.f32_copy_ref);
+        // ReLU clamps at the value that means zero: 0.0, or the (shared) zero point; a plain copy at
+        // the type's floor (for f32 the argument is a ReLU flag).
+        const clamp = op.op === 'relu' ? (int8 ? quant(op.input).zeroPoint : 1) : out.dtype === 'i16' ? -32768 : 0;
+        const copy = !int8 ? pick(k.f32_copy_simd, k.f32_copy_ref) : out.dtype === 'i16' ? pick(k.i16_copy_simd, k.i16_copy_ref) : pick(k.u8_copy_simd, k.u8_copy_ref);
         let offset = 0;
         for (const name of opInputs(op)) {
           const x = view(name);

@@ -39,9 +39,6 @@ export function classifierOps(model: Model): ClassifierOps {
   if (pool?.op !== 'globalavgpool' || conv?.op !== 'conv') {
     throw new ArgumentError('E_ARGUMENT', `${model.name} does not end in a convolution and a global average pool, so it has no feature layer to extract`);
   }
-  if (model.precision === 'int8' && model.quant!.get(conv.input)!.dtype !== 'u8') {
-    throw new ArgumentError('E_ARGUMENT', `${model.name}: the feature layer ${conv.input} is not a u8 activation, which the int8 global pool needs`);
-  }
   return { conv, pool, layer: conv.input };
 }
 
@@ -107,10 +104,11 @@ export function featureModel(model: Model): Model {
 
 /**
  * The feature layer of one image before pooling, as the runtime holds it: [h][w][c] (NHWC); for an
- * int8 network the quantized bytes (real = quant.scale x (q - quant.zeroPoint)), else floats.
+ * int8 network the quantized values (real = quant.scale x (q - quant.zeroPoint); uint8 or int16 as
+ * the model stores the layer), else floats.
  */
 export interface FeatureMap {
-  data: Uint8Array | Float32Array;
+  data: Uint8Array | Int16Array | Float32Array;
   h: number;
   w: number;
   c: number;
@@ -193,12 +191,9 @@ export class FeatureExtractor {
     // The pool is the last step, so its input is still intact.
     const v = plan.steps[plan.steps.length - 1].inputs[0];
     const memory = plan.kernels.memory.buffer;
-    const int8 = v.dtype === 'u8';
-    const data = int8 ? new Uint8Array(v.h * v.w * v.c) : new Float32Array(v.h * v.w * v.c);
-    for (let p = 0; p < v.h * v.w; p++) {
-      const at = v.ptr + p * v.stride;
-      data.set(int8 ? new Uint8Array(memory, at, v.c) : new Float32Array(memory, at, v.c), p * v.c);
-    }
+    const Type = v.dtype === 'u8' ? Uint8Array : v.dtype === 'i16' ? Int16Array : Float32Array;
+    const data = new Type(v.h * v.w * v.c);
+    for (let p = 0; p < v.h * v.w; p++) data.set(new Type(memory, v.ptr + p * v.stride, v.c), p * v.c);
     return { pooled, map: { data, h: v.h, w: v.w, c: v.c, quant: this.base.quant?.get(this.layer) } };
   }
 

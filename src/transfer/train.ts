@@ -83,8 +83,8 @@ async function runHead(model: Model, extractor: FeatureExtractor, maps: readonly
       const memory = plan.kernels.memory.buffer;
       for (let p = 0; p < m.h * m.w; p++) {
         const pixel = m.data.subarray(p * m.c, (p + 1) * m.c);
-        if (pixel instanceof Uint8Array) new Uint8Array(memory, x.ptr + p * x.stride, m.c).set(pixel);
-        else new Float32Array(memory, x.ptr + p * x.stride, m.c).set(pixel);
+        const Type = pixel instanceof Uint8Array ? Uint8Array : pixel instanceof Int16Array ? Int16Array : Float32Array;
+        new Type(memory, x.ptr + p * x.stride, m.c).set(pixel);
       }
       return run(plan, first);
     });

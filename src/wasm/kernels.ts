@@ -45,6 +45,8 @@ export interface KernelExports {
   i8_spmm_scratch(C: number): number;
   u8_maxpool_simd(...args: PoolArgs): void;
   u8_maxpool_ref(...args: PoolArgs): void;
+  i16_maxpool_simd(...args: PoolArgs): void;
+  i16_maxpool_ref(...args: PoolArgs): void;
   u8_avgpool_simd(...args: [...AvgPoolArgs, number]): void;
   u8_avgpool_ref(...args: [...AvgPoolArgs, number]): void;
   u8_global_sum_simd(inp: Ptr, P: number, C: number, inStride: number, zp: number, out: Ptr): void;
@@ -53,6 +55,8 @@ export interface KernelExports {
   i16_global_sum_ref(inp: Ptr, P: number, C: number, inStride: number, out: Ptr): void;
   u8_copy_simd(inp: Ptr, P: number, C: number, inStride: number, out: Ptr, outStride: number, lo: number): void;
   u8_copy_ref(inp: Ptr, P: number, C: number, inStride: number, out: Ptr, outStride: number, lo: number): void;
+  i16_copy_simd(inp: Ptr, P: number, C: number, inStride: number, out: Ptr, outStride: number, lo: number): void;
+  i16_copy_ref(inp: Ptr, P: number, C: number, inStride: number, out: Ptr, outStride: number, lo: number): void;
 }
 
 /** H, W, C, inp, inStride, zIn, pad, N, weights, out, outStride, shift, zOut, qmin, qmax, V, M, wide (int16 output) */

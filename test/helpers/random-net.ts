@@ -11,11 +11,12 @@ function randomInput(r: () => number, lo: number, hi: number): InputSpec {
 
 /**
  * A small random network with every op the runtime has: a strided stem conv with random padding,
- * ceil-mode max pool, two Fire modules (the second one's squeeze also feeds a side branch, so its
- * concat cannot be done in place), average pool, stand-alone ReLU, a 1x1 pad-1 classifier conv,
- * global average pool and optionally softmax.
+ * ceil-mode max pool, two Fire modules (the second's first expand output also feeds a side branch,
+ * a 1x1 max pool, so its concat cannot be done in place; with `fire2Side` the first's too),
+ * average pool, stand-alone ReLU, a 1x1 pad-1 classifier conv, global average pool and optionally
+ * softmax.
  */
-export function randomFireNet(r: () => number, opts: { softmax?: boolean } = {}): Model {
+export function randomFireNet(r: () => number, opts: { softmax?: boolean; fire2Side?: boolean } = {}): Model {
   const tensors = new Map<string, Tensor>();
   const ops: Op[] = [];
   const channels = new Map<string, number>([['data', 3]]);
@@ -51,7 +52,7 @@ export function randomFireNet(r: () => number, opts: { softmax?: boolean } = {})
   conv('data', 'stem', randInt(r, 4, 21), [k, k], [randInt(r, 1, 2), randInt(r, 1, 2)], [pad(), pad(), pad(), pad()], true);
   ops.push({ op: 'maxpool', input: 'stem', output: 'pool1', kernel: [3, 3], stride: [2, 2], pads: [0, 0, 0, 0], ceil: true });
   channels.set('pool1', channels.get('stem')!);
-  let x = fire('pool1', 'fire2', false);
+  let x = fire('pool1', 'fire2', opts.fire2Side ?? false);
   x = fire(x, 'fire3', true);
   ops.push({ op: 'avgpool', input: x, output: 'pool2', kernel: [2, 2], stride: [1, 1], pads: [1, 0, 0, 1], ceil: r() < 0.5, countIncludePad: r() < 0.5 });
   ops.push({ op: 'relu', input: 'pool2', output: 'relu2' });
@@ -129,12 +130,12 @@ export function randomResidualNet(r: () => number): Model {
 }
 
 /**
- * A random int8 network: `model` (default a {@link randomFireNet}; global average pools moved
- * last, as the quantizer does) quantized with activation ranges taken from a float64 run on a
+ * A random int8 network: `model` (default a {@link randomFireNet} with both side branches, so that
+ * wide nets copy an int16 concat input; global average pools moved last, as the quantizer does) quantized with activation ranges taken from a float64 run on a
  * random input, so values span the quantized ranges as in real use.
  */
 export function randomInt8Net(r: () => number, opts: { i16Input: boolean; wide?: boolean; model?: Model }): Model {
-  const model = poolLast(opts.model ?? randomFireNet(r));
+  const model = poolLast(opts.model ?? randomFireNet(r, { fire2Side: true }));
   const { height: h, width: w } = model.input;
   const acts = referenceRun(model, { c: 3, h, w, data: Float64Array.from({ length: 3 * h * w }, () => r() * 4 - 2) });
   const groups = quantGroups(model);

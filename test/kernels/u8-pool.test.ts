@@ -1,12 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { compareVariants as compare, freshKernels, poolParams, randInt } from '../helpers/wasm.js';
 
-describe('uint8 pooling kernels: SIMD equals scalar reference bit for bit', () => {
+describe('uint8 and int16 pooling kernels: SIMD equals scalar reference bit for bit', () => {
   it('max pool', async () => {
     await compare(21, 'u8', (k, r, inp, out, v) => {
       const p = poolParams(r);
       (v === 'simd' ? k.u8_maxpool_simd : k.u8_maxpool_ref)(inp, p.H, p.W, p.C, p.inStride / 4, out, p.OH, p.OW, p.outStride / 4, p.kh, p.kw, p.sh, p.sw, p.pt, p.pl);
       return (p.OH * p.OW * p.outStride) / 4;
+    });
+  });
+  it('max pool over int16 (the whole int16 range, negative values included)', async () => {
+    await compare(26, 'u8', (k, r, inp, out, v) => {
+      const p = poolParams(r);
+      (v === 'simd' ? k.i16_maxpool_simd : k.i16_maxpool_ref)(inp, p.H, p.W, p.C, p.inStride / 2, out, p.OH, p.OW, p.outStride / 2, p.kh, p.kw, p.sh, p.sw, p.pt, p.pl);
+      return (p.OH * p.OW * p.outStride) / 2;
     });
   });
   it('average pool with rounding, count_include_pad and a zero point', async () => {
@@ -44,6 +51,31 @@ describe('uint8 pooling kernels: SIMD equals scalar reference bit for bit', () =
       (v === 'simd' ? k.u8_copy_simd : k.u8_copy_ref)(inp, P, C, inStride, out, outStride, randInt(r, 0, 1) * randInt(r, 0, 255));
       return P * outStride;
     });
+  });
+  it('strided int16 copy with and without a clamp', async () => {
+    await compare(27, 'u8', (k, r, inp, out, v) => {
+      const C = randInt(r, 1, 70), P = randInt(r, 1, 200);
+      const inStride = (C + randInt(r, 0, 9)) * 2, outStride = (C + randInt(r, 0, 9)) * 2;
+      (v === 'simd' ? k.i16_copy_simd : k.i16_copy_ref)(inp, P, C, inStride, out, outStride, randInt(r, 0, 1) ? 0 : -32768);
+      return P * outStride;
+    });
+  });
+});
+
+describe('int16 max pool and copy', () => {
+  it('keep negative maxima and clamp only when asked', async () => {
+    const k = await freshKernels(1 << 20);
+    const base = k.heap_base();
+    // One channel, a 2x2 image, one 2x2 window: the max of four negative values is negative.
+    new Int16Array(k.memory.buffer, base, 4).set([-4095, -7, -300, -32768]);
+    for (const v of ['simd', 'ref'] as const) {
+      (v === 'simd' ? k.i16_maxpool_simd : k.i16_maxpool_ref)(base, 2, 2, 1, 2, base + 64, 1, 1, 2, 2, 2, 1, 1, 0, 0);
+      expect(new Int16Array(k.memory.buffer, base + 64, 1)[0]).toBe(-7);
+      (v === 'simd' ? k.i16_copy_simd : k.i16_copy_ref)(base, 4, 1, 2, base + 128, 2, -32768);
+      expect([...new Int16Array(k.memory.buffer, base + 128, 4)]).toEqual([-4095, -7, -300, -32768]);
+      (v === 'simd' ? k.i16_copy_simd : k.i16_copy_ref)(base, 4, 1, 2, base + 128, 2, 0);
+      expect([...new Int16Array(k.memory.buffer, base + 128, 4)]).toEqual([0, 0, 0, 0]);
+    }
   });
 });
 

@@ -241,7 +241,11 @@ describe('int8 model file', () => {
       (m.tensors.get(conv.multiplier!)!.data as Int32Array)[0] += 1000;
     }, /multiplier 0 is .* but the scales give/],
     ['a zero or negative scale', (m: Model) => m.quant!.set(m.ops[0].output, { ...m.quant!.get(m.ops[0].output)!, scale: 0 }), /scale must be a positive finite number/],
-    ['a zero point out of range', (m: Model) => m.quant!.set(m.ops[0].output, { ...m.quant!.get(m.ops[0].output)!, zeroPoint: 256 }), /zero point must be an integer in 0..255/],
+    ['a zero point out of range', (m: Model) => {
+      // What the average pool reads is the net's one u8 activation group.
+      const x = m.ops.find((o) => o.op === 'avgpool')!.input;
+      m.quant!.set(x, { ...m.quant!.get(x)!, zeroPoint: 256 });
+    }, /zero point must be an integer in 0..255/],
     ['a missing activation', (m: Model) => m.quant!.delete(m.ops[2].output), /has no quantization parameters/],
     ['a max pool that changes scale', (m: Model) => {
       const pool = m.ops.find((o) => o.op === 'maxpool')!;
@@ -255,10 +259,10 @@ describe('int8 model file', () => {
       const conv = m.ops.find((o) => o.op === 'conv') as ConvOp;
       (m.tensors.get(conv.bias!)!.data as Int32Array)[0] = 2 ** 31 - 1;
     }, /could overflow/],
-    ['an i16 activation that a pool reads', (m: Model) => {
-      const stem = m.ops.find((o) => o.op === 'conv')!.output;
-      m.quant!.set(stem, { scale: 0.01, zeroPoint: 0, dtype: 'i16' });
-    }, /is i16: only the input or a conv or add output, read by convs, adds and global average pools only/],
+    ['an i16 activation that an average pool reads', (m: Model) => {
+      const pool = m.ops.find((o) => o.op === 'avgpool')!;
+      m.quant!.set(pool.input, { scale: 0.01, zeroPoint: 0, dtype: 'i16' });
+    }, /is i16, but an average pool reads it/],
     ['an i16 activation with a zero point', (m: Model) => m.quant!.set('fire2.sq', { ...m.quant!.get('fire2.sq')!, zeroPoint: 3 }), /zero point must be 0/],
     ['float weights in an int8 model', (m: Model) => {
       const conv = m.ops.find((o) => o.op === 'conv') as ConvOp;

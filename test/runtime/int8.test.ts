@@ -14,13 +14,18 @@ async function runInt8(model: Model, input: Uint8Array | Int16Array, variant: Ke
 }
 
 describe('int8 network execution', () => {
-  it('gives identical outputs with SIMD or scalar kernels, direct or Winograd 3x3, u8 or i16 squeeze outputs (random networks, odd channels)', async () => {
+  it('gives identical outputs with SIMD or scalar kernels, direct or Winograd 3x3, u8 or i16 activations (random networks, odd channels)', async () => {
     const r = rng(41);
     for (let trial = 0; trial < 10; trial++) {
       const wide = trial % 4 < 2;
       const model = randomInt8Net(r, { i16Input: trial % 2 === 0, wide });
-      // Wide nets carry both squeeze outputs as i16 into the expand convs (direct 1x1, Winograd 3x3).
-      expect(['fire2.sq', 'fire3.sq'].every((t) => model.quant!.get(t)!.dtype === (wide ? 'i16' : 'u8'))).toBe(true);
+      // Wide nets carry the squeeze outputs into the expand convs (direct 1x1, Winograd 3x3), the
+      // stem through its max pool and the Fire outputs through their concats as i16; what the
+      // average pool reads stays u8.
+      const wideTensors = ['fire2.sq', 'fire3.sq', 'stem', 'pool1', 'fire2.e1', 'fire2.side', 'fire2.cat'];
+      expect(wideTensors.every((t) => model.quant!.get(t)!.dtype === (wide ? 'i16' : 'u8'))).toBe(true);
+      const pool2 = model.ops.find((op) => op.op === 'avgpool')!;
+      expect(model.quant!.get(pool2.input)!.dtype).toBe('u8');
       const { height: h, width: w } = model.input;
       const i16 = model.quant!.get('data')!.dtype === 'i16';
       const input = i16 ? Int16Array.from({ length: h * w * 3 }, () => Math.round((r() * 2 - 1) * 4095)) : Uint8Array.from({ length: h * w * 3 }, () => Math.floor(r() * 256));
