@@ -177,14 +177,6 @@ export function winogradApplies(op: ConvOp, model: Model, x: View, qIn: QuantPar
   return true;
 }
 
-/** G' = 2G of F(2x2, 3x3): U = G' g G'^T is 4x the textbook filter transform, in integers. */
-const G2 = [
-  [2, 0, 0],
-  [1, 1, 1],
-  [1, -1, 1],
-  [0, 0, 2],
-];
-
 /** A planned Winograd conv: packed weights and the scratch the kernel transforms into. */
 export interface WinogradPlan {
   weights: number;
@@ -229,20 +221,36 @@ export function planI8Winograd(
       new Uint8Array(memory, weights, blocks * blockBytes).fill(0);
       const i32 = new Int32Array(memory, weights, (blocks * blockBytes) / 4);
       const i16 = new Int16Array(memory, weights, (blocks * blockBytes) / 2);
+      // U = G' g G'^T with G' = 2G of F(2x2, 3x3), rows [2 0 0], [1 1 1], [1 -1 1], [0 0 2]: 4x the
+      // textbook filter transform, in integers. G' applied to a 3-vector (a, b, c) gives
+      // (2a, a + b + c, a - b + c, 2c): first down each column of g (t = G' g, 4x3), then along
+      // each row of t. Written out because this runs at load time, mostly before the JIT warms up.
+      const t = new Int32Array(12);
       for (let n = 0; n < N; n++) {
         const block = Math.floor(n / NR) * blockBytes;
         const lane = n % NR;
         i32[block / 4 + lane] = bias?.[n] ?? 0;
         i32[block / 4 + NR + lane] = mult[n];
+        const laneAt = block + 64 + (lane >> 2) * 16 + (lane & 3) * 4;
         for (let c = 0; c < C; c++) {
-          const g = (a: number, b: number) => w[((n * C + c) * 3 + a) * 3 + b];
+          const g = (n * C + c) * 9;
+          for (let b = 0; b < 3; b++) {
+            const g0 = w[g + b], g1 = w[g + 3 + b], g2 = w[g + 6 + b];
+            t[b] = 2 * g0;
+            t[3 + b] = g0 + g1 + g2;
+            t[6 + b] = g0 - g1 + g2;
+            t[9 + b] = 2 * g2;
+          }
+          // Element (i, j) of U goes to tap i * 4 + j, `tap` int16 slots apart.
+          const at = (laneAt + (c >> 1) * 32 + (c & 1) * 2) / 2;
+          const tap = pairs * 16;
           for (let i = 0; i < 4; i++) {
-            for (let j = 0; j < 4; j++) {
-              let u = 0;
-              for (let a = 0; a < 3; a++) for (let b = 0; b < 3; b++) u += G2[i][a] * g(a, b) * G2[j][b];
-              const at = block + 64 + ((i * 4 + j) * pairs + (c >> 1)) * 32 + (lane >> 2) * 16 + (lane & 3) * 4 + (c & 1) * 2;
-              i16[at / 2] = u;
-            }
+            const t0 = t[3 * i], t1 = t[3 * i + 1], t2 = t[3 * i + 2];
+            const row = at + 4 * i * tap;
+            i16[row] = 2 * t0;
+            i16[row + tap] = t0 + t1 + t2;
+            i16[row + 2 * tap] = t0 - t1 + t2;
+            i16[row + 3 * tap] = 2 * t2;
           }
         }
       }
