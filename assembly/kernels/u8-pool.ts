@@ -9,35 +9,95 @@
 
 import { windowEnd, windowStart } from './window';
 
-/** Max pool over uint8 values, 16 channels per vector. */
-export function u8_maxpool_simd(
+// Max pool and copies are the same loops over uint8 (16 lanes per vector) and int16 (8 lanes,
+// activations the quantizer keeps wide), instantiated per type: `sizeof<T>()` is a compile-time
+// constant, so each export compiles to straight code for its type.
+
+// @ts-ignore: decorator
+@inline
+function vmax<T>(a: v128, b: v128): v128 {
+  return sizeof<T>() == 1 ? i8x16.max_u(a, b) : i16x8.max_s(a, b);
+}
+
+// @ts-ignore: decorator
+@inline
+function vsplat<T>(x: i32): v128 {
+  return sizeof<T>() == 1 ? i8x16.splat(<i8>x) : i16x8.splat(<i16>x);
+}
+
+// The smallest value of T: where a max starts (windows are never empty, the planner checks) and a
+// copy's clamp that clamps nothing.
+// @ts-ignore: decorator
+@inline
+function floorOf<T>(): i32 {
+  return sizeof<T>() == 1 ? 0 : i16.MIN_VALUE;
+}
+
+// @ts-ignore: decorator
+@inline
+function maxpool<T>(
   inp: usize, H: i32, W: i32, C: i32, inStride: i32,
   out: usize, OH: i32, OW: i32, outStride: i32,
   kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32,
 ): void {
-  const C16 = C & ~15;
+  const lanes = 16 / <i32>sizeof<T>();
+  const CV = C & ~(lanes - 1);
   for (let oy = 0; oy < OH; oy++) {
     const y0 = windowStart(oy, sh, pt), y1 = windowEnd(oy, sh, pt, kh, H);
     for (let ox = 0; ox < OW; ox++) {
       const x0 = windowStart(ox, sw, pl), x1 = windowEnd(ox, sw, pl, kw, W);
       const dst = out + <usize>(oy * OW + ox) * outStride;
       let c = 0;
-      for (; c < C16; c += 16) {
-        let m = i8x16.splat(0);
+      for (; c < CV; c += lanes) {
+        const at = <usize>c * sizeof<T>();
+        let m = vsplat<T>(floorOf<T>());
         for (let y = y0; y < y1; y++) {
-          for (let x = x0; x < x1; x++) m = i8x16.max_u(m, v128.load(inp + <usize>(y * W + x) * inStride + <usize>c));
+          for (let x = x0; x < x1; x++) m = vmax<T>(m, v128.load(inp + <usize>(y * W + x) * inStride + at));
         }
-        v128.store(dst + <usize>c, m);
+        v128.store(dst + at, m);
       }
       for (; c < C; c++) {
-        let m: u32 = 0;
+        const at = <usize>c * sizeof<T>();
+        let m = floorOf<T>();
         for (let y = y0; y < y1; y++) {
-          for (let x = x0; x < x1; x++) m = max<u32>(m, load<u8>(inp + <usize>(y * W + x) * inStride + <usize>c));
+          for (let x = x0; x < x1; x++) m = max<i32>(m, <i32>load<T>(inp + <usize>(y * W + x) * inStride + at));
         }
-        store<u8>(dst + <usize>c, <u8>m);
+        store<T>(dst + at, <T>m);
       }
     }
   }
+}
+
+// @ts-ignore: decorator
+@inline
+function maxpoolRef<T>(
+  inp: usize, H: i32, W: i32, C: i32, inStride: i32,
+  out: usize, OH: i32, OW: i32, outStride: i32,
+  kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32,
+): void {
+  for (let oy = 0; oy < OH; oy++) {
+    for (let ox = 0; ox < OW; ox++) {
+      for (let c = 0; c < C; c++) {
+        const at = <usize>c * sizeof<T>();
+        let m = floorOf<T>();
+        for (let y = windowStart(oy, sh, pt); y < windowEnd(oy, sh, pt, kh, H); y++) {
+          for (let x = windowStart(ox, sw, pl); x < windowEnd(ox, sw, pl, kw, W); x++) {
+            m = max<i32>(m, <i32>load<T>(inp + <usize>(y * W + x) * inStride + at));
+          }
+        }
+        store<T>(out + <usize>(oy * OW + ox) * outStride + at, <T>m);
+      }
+    }
+  }
+}
+
+/** Max pool over uint8 values, 16 channels per vector. */
+export function u8_maxpool_simd(
+  inp: usize, H: i32, W: i32, C: i32, inStride: i32,
+  out: usize, OH: i32, OW: i32, outStride: i32,
+  kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32,
+): void {
+  maxpool<u8>(inp, H, W, C, inStride, out, OH, OW, outStride, kh, kw, sh, sw, pt, pl);
 }
 
 /** Scalar reference of {@link u8_maxpool_simd}. */
@@ -46,53 +106,16 @@ export function u8_maxpool_ref(
   out: usize, OH: i32, OW: i32, outStride: i32,
   kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32,
 ): void {
-  for (let oy = 0; oy < OH; oy++) {
-    for (let ox = 0; ox < OW; ox++) {
-      for (let c = 0; c < C; c++) {
-        let m: u32 = 0;
-        for (let y = windowStart(oy, sh, pt); y < windowEnd(oy, sh, pt, kh, H); y++) {
-          for (let x = windowStart(ox, sw, pl); x < windowEnd(ox, sw, pl, kw, W); x++) {
-            m = max<u32>(m, load<u8>(inp + <usize>(y * W + x) * inStride + <usize>c));
-          }
-        }
-        store<u8>(out + <usize>(oy * OW + ox) * outStride + <usize>c, <u8>m);
-      }
-    }
-  }
+  maxpoolRef<u8>(inp, H, W, C, inStride, out, OH, OW, outStride, kh, kw, sh, sw, pt, pl);
 }
 
-/**
- * {@link u8_maxpool_simd} over int16 values (activations the quantizer keeps wide), 8 channels per
- * vector. Windows are never empty (the planner checks), so starting from the smallest int16 is exact.
- */
+/** {@link u8_maxpool_simd} over int16 values, 8 channels per vector. */
 export function i16_maxpool_simd(
   inp: usize, H: i32, W: i32, C: i32, inStride: i32,
   out: usize, OH: i32, OW: i32, outStride: i32,
   kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32,
 ): void {
-  const C8 = C & ~7;
-  for (let oy = 0; oy < OH; oy++) {
-    const y0 = windowStart(oy, sh, pt), y1 = windowEnd(oy, sh, pt, kh, H);
-    for (let ox = 0; ox < OW; ox++) {
-      const x0 = windowStart(ox, sw, pl), x1 = windowEnd(ox, sw, pl, kw, W);
-      const dst = out + <usize>(oy * OW + ox) * outStride;
-      let c = 0;
-      for (; c < C8; c += 8) {
-        let m = i16x8.splat(i16.MIN_VALUE);
-        for (let y = y0; y < y1; y++) {
-          for (let x = x0; x < x1; x++) m = i16x8.max_s(m, v128.load(inp + <usize>(y * W + x) * inStride + (<usize>c << 1)));
-        }
-        v128.store(dst + (<usize>c << 1), m);
-      }
-      for (; c < C; c++) {
-        let m: i32 = i16.MIN_VALUE;
-        for (let y = y0; y < y1; y++) {
-          for (let x = x0; x < x1; x++) m = max<i32>(m, load<i16>(inp + <usize>(y * W + x) * inStride + (<usize>c << 1)));
-        }
-        store<i16>(dst + (<usize>c << 1), <i16>m);
-      }
-    }
-  }
+  maxpool<i16>(inp, H, W, C, inStride, out, OH, OW, outStride, kh, kw, sh, sw, pt, pl);
 }
 
 /** Scalar reference of {@link i16_maxpool_simd}. */
@@ -101,19 +124,7 @@ export function i16_maxpool_ref(
   out: usize, OH: i32, OW: i32, outStride: i32,
   kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32,
 ): void {
-  for (let oy = 0; oy < OH; oy++) {
-    for (let ox = 0; ox < OW; ox++) {
-      for (let c = 0; c < C; c++) {
-        let m: i32 = i16.MIN_VALUE;
-        for (let y = windowStart(oy, sh, pt); y < windowEnd(oy, sh, pt, kh, H); y++) {
-          for (let x = windowStart(ox, sw, pl); x < windowEnd(ox, sw, pl, kw, W); x++) {
-            m = max<i32>(m, load<i16>(inp + <usize>(y * W + x) * inStride + (<usize>c << 1)));
-          }
-        }
-        store<i16>(out + <usize>(oy * OW + ox) * outStride + (<usize>c << 1), <i16>m);
-      }
-    }
-  }
+  maxpoolRef<i16>(inp, H, W, C, inStride, out, OH, OW, outStride, kh, kw, sh, sw, pt, pl);
 }
 
 // Average of n values: floor(S / n + 1/2) computed as (S * R + 2^30) >> 31 with R = ceil(2^31 / n).
@@ -270,47 +281,56 @@ export function i16_global_sum_ref(inp: usize, P: i32, C: i32, inStride: i32, ou
   }
 }
 
+// @ts-ignore: decorator
+@inline
+function copy<T>(inp: usize, P: i32, C: i32, inStride: i32, out: usize, outStride: i32, lo: i32): void {
+  const lanes = 16 / <i32>sizeof<T>();
+  const CV = C & ~(lanes - 1);
+  const lov = vsplat<T>(lo);
+  for (let p = 0; p < P; p++) {
+    const src = inp + <usize>p * inStride, dst = out + <usize>p * outStride;
+    let c = 0;
+    for (; c < CV; c += lanes) {
+      const at = <usize>c * sizeof<T>();
+      v128.store(dst + at, vmax<T>(v128.load(src + at), lov));
+    }
+    for (; c < C; c++) {
+      const at = <usize>c * sizeof<T>();
+      store<T>(dst + at, <T>max<i32>(<i32>load<T>(src + at), lo));
+    }
+  }
+}
+
+// @ts-ignore: decorator
+@inline
+function copyRef<T>(inp: usize, P: i32, C: i32, inStride: i32, out: usize, outStride: i32, lo: i32): void {
+  for (let p = 0; p < P; p++) {
+    for (let c = 0; c < C; c++) {
+      const at = <usize>c * sizeof<T>();
+      store<T>(out + <usize>p * outStride + at, <T>max<i32>(<i32>load<T>(inp + <usize>p * inStride + at), lo));
+    }
+  }
+}
+
 /**
  * Copies P pixels of C bytes between strided layouts, clamping below at `lo` (the zero point for
  * ReLU, 0 for a plain copy): a concat input that cannot be written in place, or a stand-alone ReLU.
  */
 export function u8_copy_simd(inp: usize, P: i32, C: i32, inStride: i32, out: usize, outStride: i32, lo: i32): void {
-  const C16 = C & ~15;
-  const lov = i8x16.splat(<i8>lo);
-  for (let p = 0; p < P; p++) {
-    const src = inp + <usize>p * inStride, dst = out + <usize>p * outStride;
-    let c = 0;
-    for (; c < C16; c += 16) v128.store(dst + <usize>c, i8x16.max_u(v128.load(src + <usize>c), lov));
-    for (; c < C; c++) store<u8>(dst + <usize>c, <u8>max<u32>(load<u8>(src + <usize>c), <u32>lo));
-  }
+  copy<u8>(inp, P, C, inStride, out, outStride, lo);
 }
 
 /** Scalar reference of {@link u8_copy_simd}. */
 export function u8_copy_ref(inp: usize, P: i32, C: i32, inStride: i32, out: usize, outStride: i32, lo: i32): void {
-  for (let p = 0; p < P; p++) {
-    for (let c = 0; c < C; c++) {
-      store<u8>(out + <usize>p * outStride + <usize>c, <u8>max<u32>(load<u8>(inp + <usize>p * inStride + <usize>c), <u32>lo));
-    }
-  }
+  copyRef<u8>(inp, P, C, inStride, out, outStride, lo);
 }
 
-/** {@link u8_copy_simd} over int16 values: C channels of two bytes, clamped below at `lo`. */
+/** {@link u8_copy_simd} over int16 values (C channels of two bytes; -32768 for a plain copy). */
 export function i16_copy_simd(inp: usize, P: i32, C: i32, inStride: i32, out: usize, outStride: i32, lo: i32): void {
-  const C8 = C & ~7;
-  const lov = i16x8.splat(<i16>lo);
-  for (let p = 0; p < P; p++) {
-    const src = inp + <usize>p * inStride, dst = out + <usize>p * outStride;
-    let c = 0;
-    for (; c < C8; c += 8) v128.store(dst + (<usize>c << 1), i16x8.max_s(v128.load(src + (<usize>c << 1)), lov));
-    for (; c < C; c++) store<i16>(dst + (<usize>c << 1), <i16>max<i32>(load<i16>(src + (<usize>c << 1)), lo));
-  }
+  copy<i16>(inp, P, C, inStride, out, outStride, lo);
 }
 
 /** Scalar reference of {@link i16_copy_simd}. */
 export function i16_copy_ref(inp: usize, P: i32, C: i32, inStride: i32, out: usize, outStride: i32, lo: i32): void {
-  for (let p = 0; p < P; p++) {
-    for (let c = 0; c < C; c++) {
-      store<i16>(out + <usize>p * outStride + (<usize>c << 1), <i16>max<i32>(load<i16>(inp + <usize>p * inStride + (<usize>c << 1)), lo));
-    }
-  }
+  copyRef<i16>(inp, P, C, inStride, out, outStride, lo);
 }
