@@ -64,22 +64,22 @@ function fillIndirection(memory: ArrayBuffer, at: number, op: ConvOp, x: View, y
   }
 }
 
-/** Calls `visit(n, t, k, value)` for every weight, with (t, k) the kernel's tap and position in the run. */
-function forEachWeight(op: ConvOp, model: Model, x: View, y: View, visit: (n: number, t: number, k: number, v: number) => void): void {
+/**
+ * Where each weight of an output channel goes, in the tensor's (c, ky, kx) order: `place(t, k)`
+ * with (t, k) the kernel's tap and the weight's position in the run. The same for every output
+ * channel, so the packers' per-weight loops are plain indexed copies (they run once at load time,
+ * mostly before the JIT has compiled them).
+ */
+function weightOffsets(op: ConvOp, x: View, y: View, place: (t: number, k: number) => number): Int32Array {
   const { kh, kw, mergeRows } = geometry(op, x, y);
-  const weight = model.tensors.get(op.weight)!.data;
   const C = x.c;
-  for (let n = 0; n < y.c; n++) {
-    for (let c = 0; c < C; c++) {
-      for (let ky = 0; ky < kh; ky++) {
-        for (let kx = 0; kx < kw; kx++) {
-          const t = mergeRows ? ky : ky * kw + kx;
-          const k = mergeRows ? kx * C + c : c;
-          visit(n, t, k, weight[((n * C + c) * kh + ky) * kw + kx]);
-        }
-      }
+  const offsets = new Int32Array(C * kh * kw);
+  for (let c = 0; c < C; c++) {
+    for (let ky = 0; ky < kh; ky++) {
+      for (let kx = 0; kx < kw; kx++) offsets[(c * kh + ky) * kw + kx] = place(mergeRows ? ky : ky * kw + kx, mergeRows ? kx * C + c : c);
     }
   }
+  return offsets;
 }
 
 /** A padding run long enough for any tap: K elements (+1 for int8's paired reads). */
@@ -106,9 +106,14 @@ export function planF32Conv(op: ConvOp, model: Model, x: View, y: View, allocate
       new Float32Array(memory, pad, padBytes(op, x, y) / 4).fill(0);
       fillIndirection(memory, indirection, op, x, y, pad);
       const packed = new Float32Array(memory, weights, blocks * blockFloats).fill(0);
-      const at = (n: number) => Math.floor(n / NR) * blockFloats + (n % NR);
-      if (bias) for (let n = 0; n < g.N; n++) packed[at(n)] = bias[n];
-      forEachWeight(op, model, x, y, (n, t, k, v) => (packed[at(n) + NR + (t * g.K + k) * NR] = v));
+      const w = model.tensors.get(op.weight)!.data;
+      const offsets = weightOffsets(op, x, y, (t, k) => NR + (t * g.K + k) * NR);
+      const per = offsets.length;
+      for (let n = 0; n < g.N; n++) {
+        const at = Math.floor(n / NR) * blockFloats + (n % NR);
+        if (bias) packed[at] = bias[n];
+        for (let i = 0; i < per; i++) packed[at + offsets[i]] = w[n * per + i];
+      }
     },
   };
 }
@@ -141,17 +146,22 @@ export function planI8Conv(op: ConvOp, model: Model, x: View, y: View, qIn: Quan
       new Uint8Array(memory, weights, blocks * blockBytes).fill(0);
       const i32 = new Int32Array(memory, weights, (blocks * blockBytes) / 4);
       const i16 = new Int16Array(memory, weights, (blocks * blockBytes) / 2);
-      const sums = new Int32Array(g.N);
-      forEachWeight(op, model, x, y, (n, t, k, v) => {
-        sums[n] += v;
-        const lane = n % NR;
-        const at = Math.floor(n / NR) * blockBytes + 64 + (t * pairs + (k >> 1)) * 32 + (lane >> 2) * 16 + (lane & 3) * 4 + (k & 1) * 2;
-        i16[at / 2] = v;
-      });
+      const w = model.tensors.get(op.weight)!.data as Int8Array;
+      // In int16 units (every byte offset here is even).
+      const offsets = weightOffsets(op, x, y, (t, k) => (64 + (t * pairs + (k >> 1)) * 32 + (k & 1) * 2) / 2);
+      const per = offsets.length;
       for (let n = 0; n < g.N; n++) {
+        const lane = n % NR;
+        const at = (Math.floor(n / NR) * blockBytes + (lane >> 2) * 16 + (lane & 3) * 4) / 2;
+        let sum = 0;
+        for (let i = 0; i < per; i++) {
+          const v = w[n * per + i];
+          sum += v;
+          i16[at + offsets[i]] = v;
+        }
         const block = (Math.floor(n / NR) * blockBytes) / 4;
-        i32[block + (n % NR)] = (bias?.[n] ?? 0) - qIn.zeroPoint * sums[n];
-        i32[block + NR + (n % NR)] = mult[n];
+        i32[block + lane] = (bias?.[n] ?? 0) - qIn.zeroPoint * sum;
+        i32[block + NR + lane] = mult[n];
       }
     },
   };
