@@ -2,7 +2,7 @@
 // NHWC activations.
 //
 // Max pooling, copies and ReLU need no arithmetic on the quantized values: they keep the input's
-// scale and zero point (the format requires it), so max is a byte max and ReLU is a clamp at the
+// scale and zero point (the format requires it), so max is an integer max and ReLU is a clamp at the
 // zero point. Average pooling rounds with a fixed-point reciprocal; the global average pool feeds
 // the float softmax at the end and so keeps the exact integer sum instead of rounding it (over
 // uint8, or over int16 when the quantizer keeps the pool's input wide).
