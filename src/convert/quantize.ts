@@ -364,22 +364,22 @@ export function wideTensors(model: Model): Set<string> {
   const readers = readersOf(model.ops);
   const groups = quantGroups(model);
   const produced = new Set(model.ops.map((op) => op.output));
-  const eligible = new Map<string, boolean>();
+  const wide = new Set(groups.values());
   for (const [name, group] of groups) {
-    const ok = produced.has(name) && name !== model.output && readByWideKernels(readers, name);
-    eligible.set(group, (eligible.get(group) ?? true) && ok);
+    if (!(produced.has(name) && name !== model.output && readByWideKernels(readers, name))) wide.delete(group);
   }
-  const wide = new Set([...groups].filter(([, group]) => eligible.get(group)).map(([name]) => name));
   for (let changed = true; changed; ) {
     changed = false;
     for (const op of model.ops) {
-      if (op.op === 'add' && wide.has(op.inputs[0]) !== wide.has(op.inputs[1])) {
-        for (const x of op.inputs) for (const [name, group] of groups) if (group === groups.get(x)) wide.delete(name);
+      const [a, b] = op.op === 'add' ? op.inputs.map((x) => groups.get(x)!) : [];
+      if (a !== undefined && wide.has(a) !== wide.has(b)) {
+        wide.delete(a);
+        wide.delete(b);
         changed = true;
       }
     }
   }
-  return wide;
+  return new Set([...groups].filter(([, group]) => wide.has(group)).map(([name]) => name));
 }
 
 /** The range each quantization group gets under `method`, from its histogram; `wide` groups have I16_MAX steps per side. */

@@ -63,6 +63,18 @@ export function readByWideKernels(readers: Map<string, Op[]>, name: string): boo
   return ops.length > 0 && ops.every((op) => op.op !== 'avgpool');
 }
 
+/** Sum of |w| over each of the `channels` equal rows of `w`: with the largest input, the bound on a conv's accumulator. */
+export function channelAbsSums(w: ArrayLike<number>, channels: number): Float64Array {
+  const per = w.length / channels;
+  const sums = new Float64Array(channels);
+  for (let n = 0; n < channels; n++) {
+    let s = 0;
+    for (let k = n * per; k < (n + 1) * per; k++) s += Math.abs(w[k]);
+    sums[n] = s;
+  }
+  return sums;
+}
+
 /** Largest |q - zeroPoint| a quantized activation can hold: the factor in every accumulator bound. */
 export function maxAbsQuantized(q: QuantParams): number {
   return q.dtype === 'i16' ? I16_MAX : 255;
@@ -332,7 +344,8 @@ function checkRequant(model: Model, op: ConvOp, qIn: QuantParams, qOut: QuantPar
   const shift = op.shift;
   if (!isCount(shift, 1, 62)) fail('E_MODEL_QUANT', `${where}: shift must be an integer in 1..62, got ${JSON.stringify(shift)}`);
   const bias = op.bias === undefined ? undefined : (model.tensors.get(op.bias)!.data as Int32Array);
-  const perChannel = w.length / oc;
+  if (w.includes(-128)) fail('E_MODEL_QUANT', `${where}: weights must be in -127..127 (symmetric)`);
+  const sumAbs = channelAbsSums(w, oc);
   for (let n = 0; n < oc; n++) {
     const sw = scales.data[n];
     if (!(Number.isFinite(sw) && sw > 0)) fail('E_MODEL_QUANT', `${where}: weight scale ${n} must be positive and finite`);
@@ -341,12 +354,7 @@ function checkRequant(model: Model, op: ConvOp, qIn: QuantParams, qOut: QuantPar
     if (m < 0 || Math.abs(m - exact) > 1) {
       fail('E_MODEL_QUANT', `${where}: multiplier ${n} is ${m} but the scales give ${exact.toFixed(1)}`);
     }
-    let sumAbs = 0;
-    for (let k = n * perChannel; k < (n + 1) * perChannel; k++) {
-      if (w[k] === -128) fail('E_MODEL_QUANT', `${where}: weights must be in -127..127 (symmetric)`);
-      sumAbs += Math.abs(w[k]);
-    }
-    const acc = Math.abs(bias?.[n] ?? 0) + maxAbsQuantized(qIn) * sumAbs;
+    const acc = Math.abs(bias?.[n] ?? 0) + maxAbsQuantized(qIn) * sumAbs[n];
     if (acc >= MAX_REQUANT || (acc * m) / 2 ** shift >= MAX_REQUANT) {
       fail('E_MODEL_QUANT', `${where}: channel ${n} could overflow 32-bit accumulation or requantization`);
     }

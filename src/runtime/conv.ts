@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 import type { ConvOp, Model, QuantParams } from '../model/format.js';
-import { convMacs, maxAbsQuantized } from '../model/graph.js';
+import { channelAbsSums, convMacs, maxAbsQuantized } from '../model/graph.js';
 import type { View } from './plan.js';
 
 /** Output pixels per micro-kernel call (rows of the indirection buffer). */
@@ -177,14 +177,8 @@ export function winogradApplies(op: ConvOp, model: Model, x: View, qIn: QuantPar
   const [kh, kw] = op.kernel;
   if (!(kh === 3 && kw === 3 && op.stride[0] === 1 && op.stride[1] === 1 && op.pads.every((p) => p === 1))) return false;
   const w = model.tensors.get(op.weight)!.data;
-  const per = 9 * x.c;
   const maxIn = maxAbsQuantized(qIn);
-  for (let n = 0; n < w.length / per; n++) {
-    let sumAbs = 0;
-    for (let i = n * per; i < (n + 1) * per; i++) sumAbs += Math.abs(w[i]);
-    if (4 * maxIn * sumAbs >= 2 ** 31) return false;
-  }
-  return true;
+  return channelAbsSums(w, w.length / (9 * x.c)).every((sumAbs) => 4 * maxIn * sumAbs < 2 ** 31);
 }
 
 /** A planned Winograd conv: packed weights and the scratch the kernel transforms into. */

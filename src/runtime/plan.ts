@@ -67,7 +67,9 @@ const ALIGN = 64;
 /** Slack after every buffer: int8 kernels read pairs, so a run of odd length reads one byte past. */
 const SLACK = 16;
 const alignUp = (n: number, a = ALIGN): number => Math.ceil(n / a) * a;
-const ELEM: Record<ActType, number> = { f32: 4, u8: 1, i16: 2, i32: 4 };
+/** The typed array that reads an activation of each type out of wasm memory. */
+export const ARRAY_OF = { f32: Float32Array, u8: Uint8Array, i16: Int16Array, i32: Int32Array } as const satisfies Record<ActType, unknown>;
+const elemBytes = (t: ActType): number => ARRAY_OF[t].BYTES_PER_ELEMENT;
 
 interface Buffer {
   bytes: number;
@@ -186,7 +188,7 @@ export function planModel(model: Model, kernels: KernelExports, variant: KernelV
   const touch = (name: string, step: number): void => {
     const [root] = rootOf(name);
     const s = shapes.get(root)!;
-    const b = buffers.get(root) ?? { bytes: alignUp(s.c * s.h * s.w * ELEM[dtype(root)] + SLACK), first: step, last: step, offset: 0 };
+    const b = buffers.get(root) ?? { bytes: alignUp(s.c * s.h * s.w * elemBytes(dtype(root)) + SLACK), first: step, last: step, offset: 0 };
     b.first = Math.min(b.first, step);
     b.last = Math.max(b.last, step);
     buffers.set(root, b);
@@ -207,7 +209,7 @@ export function planModel(model: Model, kernels: KernelExports, variant: KernelV
     const rs = shapes.get(root)!;
     const s = shapes.get(name)!;
     const t = dtype(name);
-    return { ptr: arena + buffers.get(root)!.offset + off * ELEM[t], stride: rs.c * ELEM[t], elem: ELEM[t], dtype: t, c: s.c, h: s.h, w: s.w };
+    return { ptr: arena + buffers.get(root)!.offset + off * elemBytes(t), stride: rs.c * elemBytes(t), elem: elemBytes(t), dtype: t, c: s.c, h: s.h, w: s.w };
   };
 
   let top = arena + arenaBytes;

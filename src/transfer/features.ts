@@ -13,7 +13,7 @@ import type { ConvOp, GlobalAvgPoolOp, Model, Op, QuantParams, Tensor } from '..
 import { inferShapes, opInputs } from '../model/graph.js';
 import { readModel } from '../model/read.js';
 import { resolveLimits } from '../limits.js';
-import type { Plan } from '../runtime/plan.js';
+import { ARRAY_OF, type ActType, type Plan } from '../runtime/plan.js';
 import { run } from '../runtime/run.js';
 
 /** Where a network's classifier starts: the conv that reads the feature layer and the pool after it. */
@@ -191,7 +191,8 @@ export class FeatureExtractor {
     // The pool is the last step, so its input is still intact.
     const v = plan.steps[plan.steps.length - 1].inputs[0];
     const memory = plan.kernels.memory.buffer;
-    const Type = v.dtype === 'u8' ? Uint8Array : v.dtype === 'i16' ? Int16Array : Float32Array;
+    // A conv reads the feature layer, so it is never the i32 of a global pool.
+    const Type = ARRAY_OF[v.dtype as Exclude<ActType, 'i32'>];
     const data = new Type(v.h * v.w * v.c);
     for (let p = 0; p < v.h * v.w; p++) data.set(new Type(memory, v.ptr + p * v.stride, v.c), p * v.c);
     return { pooled, map: { data, h: v.h, w: v.w, c: v.c, quant: this.base.quant?.get(this.layer) } };

@@ -8,6 +8,7 @@
 import { Classifier } from '../classifier.js';
 import { ArgumentError } from '../errors.js';
 import type { Model, Provenance } from '../model/format.js';
+import { ARRAY_OF } from '../runtime/plan.js';
 import { run } from '../runtime/run.js';
 import { classifierOps, type ExtractedFeatures, type FeatureExtractor, type FeatureMap } from './features.js';
 import { headModel } from './head.js';
@@ -79,13 +80,11 @@ async function runHead(model: Model, extractor: FeatureExtractor, maps: readonly
     const plan = net.planned;
     const first = plan.steps.findIndex((s) => s.name === classifierOps(model).conv.output);
     const x = plan.steps[first].inputs[0];
+    // The maps came out of this layer's buffer in the base network, so they have its type.
+    const Type = ARRAY_OF[x.dtype];
     return maps.map((m) => {
       const memory = plan.kernels.memory.buffer;
-      for (let p = 0; p < m.h * m.w; p++) {
-        const pixel = m.data.subarray(p * m.c, (p + 1) * m.c);
-        const Type = pixel instanceof Uint8Array ? Uint8Array : pixel instanceof Int16Array ? Int16Array : Float32Array;
-        new Type(memory, x.ptr + p * x.stride, m.c).set(pixel);
-      }
+      for (let p = 0; p < m.h * m.w; p++) new Type(memory, x.ptr + p * x.stride, m.c).set(m.data.subarray(p * m.c, (p + 1) * m.c));
       return run(plan, first);
     });
   } finally {
