@@ -8,5 +8,6 @@ export default defineConfig({
     // Some tests spawn the CLI or run whole networks (with onnxruntime-web beside them): seconds
     // each, and several times that while other test files share a small machine's cores.
     testTimeout: 30_000,
+    setupFiles: ['test/helpers/setup.ts'],
   },
 });

@@ -9,7 +9,7 @@
  * ```
  * @packageDocumentation
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { Classifier, type LoadOptions } from './classifier.js';
@@ -27,6 +27,7 @@ export { quantizeModel, type QuantizeOptions, type QuantizeResult, type Candidat
 export { trainClassifier, type TrainExample, type TrainOptions, type TrainReport, type TrainResult } from './transfer/train.js';
 export { trainSoftmax, type LinearHead, type SoftmaxOptions, type SoftmaxReport } from './transfer/softmax.js';
 export { headModel, type HeadModelOptions } from './transfer/head.js';
+import { offerDecoderModule, setDecoderModule } from './image/codec.js';
 import { decodeImage } from './image/decode.js';
 import { FeatureExtractor } from './transfer/features.js';
 
@@ -37,6 +38,9 @@ const ROOT = new URL('../', import.meta.url);
 export const BUNDLED_MODELS: readonly string[] = ['squeezenet1.1-int8', 'squeezenet1.0-int8', 'squeezenet1.1-f32', 'squeezenet1.0-f32'];
 /** The model {@link loadClassifier} loads when given none. */
 export const DEFAULT_MODEL = BUNDLED_MODELS[0];
+
+// decodeImage before any model is loaded: compile the plain build, synchronously, on first use.
+setDecoderModule(() => new WebAssembly.Module(readFileSync(new URL(`dist/${KERNEL_FILES.simd}`, ROOT))));
 
 const wasmModules = new Map<KernelBuild, Promise<WebAssembly.Module>>();
 
@@ -97,6 +101,7 @@ export async function withModelBytes<T>(source: string | Uint8Array, load: (byte
  */
 export async function loadClassifier(source: string | Uint8Array = DEFAULT_MODEL, options: LoadOptions = {}): Promise<Classifier> {
   const wasm = await kernelsModule();
+  offerDecoderModule(wasm);
   return withModelBytes(source, (bytes) => Classifier.create(bytes, wasm, { decode: decodeImage, ...options }), resolveLimits(options.limits).maxFileBytes);
 }
 
@@ -107,5 +112,6 @@ export async function loadClassifier(source: string | Uint8Array = DEFAULT_MODEL
  */
 export async function loadFeatureExtractor(source: string | Uint8Array = DEFAULT_MODEL, options: LoadOptions = {}): Promise<FeatureExtractor> {
   const wasm = await kernelsModule();
+  offerDecoderModule(wasm);
   return withModelBytes(source, (bytes) => FeatureExtractor.create(bytes, wasm, { decode: decodeImage, ...options }), resolveLimits(options.limits).maxFileBytes);
 }
