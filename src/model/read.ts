@@ -240,8 +240,9 @@ export function readModel(bytes: Uint8Array, overrides: Partial<ReadLimits> = {}
     let data: Tensor['data'];
     if (encoding === 'bitmask') data = decodeBitmask(bytes.subarray(start, start + length), dtype, elements, `tensor ${JSON.stringify(name)}`);
     else {
-      const raw = bytes.slice(start, start + length);
-      data = dtype === 'f32' ? new Float32Array(raw.buffer) : dtype === 'i8' ? new Int8Array(raw.buffer) : new Int32Array(raw.buffer);
+      // A copy of exactly this tensor: not `bytes.slice`, which is a view when `bytes` is a Node Buffer.
+      const raw = bytes.buffer.slice(bytes.byteOffset + start, bytes.byteOffset + start + length);
+      data = dtype === 'f32' ? new Float32Array(raw) : dtype === 'i8' ? new Int8Array(raw) : new Int32Array(raw);
     }
     tensors.set(name, { dtype, shape, data } as Tensor);
   }

@@ -54,6 +54,15 @@ describe('model file', () => {
     expect(writeModel(back)).toEqual(file);
   });
 
+  it('reads a file handed over as a Node Buffer, or at an offset into a larger buffer', () => {
+    const padded = new Uint8Array(file.length + 24);
+    padded.set(file, 8);
+    for (const bytes of [Buffer.from(file), padded.subarray(8, 8 + file.length)]) {
+      const back = readModel(bytes);
+      for (const [name, t] of model.tensors) expect(back.tensors.get(name)!.data).toEqual(t.data);
+    }
+  });
+
   it('aligns every tensor blob to 64 bytes', () => {
     for (const t of headerOf(file).tensors) expect(t.offset % 64).toBe(0);
   });
