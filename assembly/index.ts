@@ -26,6 +26,8 @@ export {
   u8_copy_simd, u8_copy_ref,
   i16_copy_simd, i16_copy_ref,
 } from './kernels/u8-pool';
+export { i8_pack_igemm, i8_pack_winograd, f32_pack_igemm, fill_indirection } from './kernels/pack';
+export { crc32, i8_abs_sums, i8_count_nonzero } from './kernels/scan';
 
 /** First byte after the module's static data: the host may use everything from here on. */
 export function heap_base(): usize {

@@ -15,6 +15,7 @@ import { readModel } from '../src/model/read.js';
 import { inferShapes } from '../src/model/graph.js';
 import type { ConvOp, Model } from '../src/model/format.js';
 import { SPARSE_MAX_DENSITY, weightDensity } from '../src/runtime/conv.js';
+import { JS_SCAN } from '../src/model/scan.js';
 import { planModel, type Plan } from '../src/runtime/plan.js';
 import { run } from '../src/runtime/run.js';
 import { instantiateKernels } from '../src/wasm/kernels.js';
@@ -70,7 +71,7 @@ table(
   pointwise(model).map((op) => {
     const i = dense.steps.findIndex((s) => s.name === op.output);
     const [d, s] = race([() => dense.steps[i].run(), () => all.steps[i].run()]);
-    const density = weightDensity(op, model);
+    const density = weightDensity(op, model, JS_SCAN);
     return [op.output, shape(op), density.toFixed(3), d.toFixed(3), s.toFixed(3), (s / d).toFixed(2), density <= SPARSE_MAX_DENSITY ? 'sparse' : 'dense'];
   }),
 );

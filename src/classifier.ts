@@ -12,6 +12,7 @@ import { readModel } from './model/read.js';
 import { planModel, type KernelVariant, type Plan } from './runtime/plan.js';
 import { run, runTimed, softmax, topK } from './runtime/run.js';
 import { instantiateKernels } from './wasm/kernels.js';
+import { wasmScan } from './wasm/scan.js';
 
 /** RGBA pixels, row-major, 4 bytes per pixel (the layout of a browser `ImageData`). */
 export interface Pixels {
@@ -83,14 +84,18 @@ export class Classifier {
    * @throws ModelFormatError if the file is invalid, LimitError if it or its network exceeds a limit.
    */
   static async create(modelBytes: Uint8Array, wasm: WebAssembly.Module, options: LoadOptions = {}): Promise<Classifier> {
-    return Classifier.fromModel(readModel(modelBytes, resolveLimits(options.limits)), wasm, options);
+    const limits = resolveLimits(options.limits);
+    const kernels = await instantiateKernels(wasm);
+    // The file's checks run in the instance that will hold the model: in wasm, not in cold JS.
+    const model = readModel(modelBytes, limits, wasmScan(kernels));
+    return new Classifier(model, planModel(model, kernels, options.kernels, { limits, checked: true }), limits, options.decode);
   }
 
   /** Plans an in-memory model that has passed {@link inferShapes} (as converters and the quantizer build them). */
   static async fromModel(model: Model, wasm: WebAssembly.Module, options: LoadOptions = {}): Promise<Classifier> {
     const limits = resolveLimits(options.limits);
     const kernels = await instantiateKernels(wasm);
-    return new Classifier(model, planModel(model, kernels, options.kernels, { limits }), limits, options.decode);
+    return new Classifier(model, planModel(model, kernels, options.kernels, { limits, checked: true }), limits, options.decode);
   }
 
   /** Model name, e.g. `squeezenet1.1-f32`. */

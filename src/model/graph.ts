@@ -5,6 +5,7 @@
  */
 import { ModelFormatError } from '../errors.js';
 import { I16_MAX, type ActShape, type AddOp, type ConvOp, type DType, type Model, type Op, type Pads, type QuantParams, type Tensor } from './format.js';
+import { JS_SCAN, type WeightScan } from './scan.js';
 
 /** Largest height, width or channel count any activation may have; keeps hostile headers from asking for absurd memory. */
 export const MAX_DIM = 16384;
@@ -63,18 +64,6 @@ export function readByWideKernels(readers: Map<string, Op[]>, name: string): boo
   return ops.length > 0 && ops.every((op) => op.op !== 'avgpool');
 }
 
-/** Sum of |w| over each of the `channels` equal rows of `w`: with the largest input, the bound on a conv's accumulator. */
-export function channelAbsSums(w: ArrayLike<number>, channels: number): Float64Array {
-  const per = w.length / channels;
-  const sums = new Float64Array(channels);
-  for (let n = 0; n < channels; n++) {
-    let s = 0;
-    for (let k = n * per; k < (n + 1) * per; k++) s += Math.abs(w[k]);
-    sums[n] = s;
-  }
-  return sums;
-}
-
 /** Largest |q - zeroPoint| a quantized activation can hold: the factor in every accumulator bound. */
 export function maxAbsQuantized(q: QuantParams): number {
   return q.dtype === 'i16' ? I16_MAX : 255;
@@ -130,10 +119,13 @@ function windowShape(op: Extract<Op, { kernel: unknown }>, x: ActShape, where: s
 /**
  * Validates the model's structure and returns the shape of every activation by name.
  * Checks op parameters, that each op reads tensors defined before it, that weights have the
- * shapes the op implies, and that the output matches the labels.
+ * shapes the op implies, and that the output matches the labels; for int8 models also the
+ * quantization (types, scales, multipliers, accumulator bounds: a pass over every weight).
+ * @param checks - 'structure' skips the quantization checks, for a model that has passed them.
+ * @param scan - Runs the loops over every weight (default: in JS).
  * @throws ModelFormatError naming the op and the problem.
  */
-export function inferShapes(model: Model): Map<string, ActShape> {
+export function inferShapes(model: Model, checks: 'all' | 'structure' = 'all', scan: WeightScan = JS_SCAN): Map<string, ActShape> {
   const shapes = new Map<string, ActShape>();
   const { input } = model;
   if (!isCount(input.height, 1, MAX_DIM) || !isCount(input.width, 1, MAX_DIM)) {
@@ -236,8 +228,9 @@ export function inferShapes(model: Model): Map<string, ActShape> {
     fail('E_MODEL_SHAPE', `the network has ${y.c} outputs but the file has ${model.labels.length} labels`);
   }
   checkNoDeadOps(model);
-  if (model.precision === 'int8') checkQuantization(model, shapes);
-  else if (model.precision !== 'f32') fail('E_MODEL_HEADER', `precision must be "f32" or "int8", got ${JSON.stringify(model.precision)}`);
+  if (model.precision === 'int8') {
+    if (checks === 'all') checkQuantization(model, shapes, scan);
+  } else if (model.precision !== 'f32') fail('E_MODEL_HEADER', `precision must be "f32" or "int8", got ${JSON.stringify(model.precision)}`);
   else if (
     model.quant !== undefined ||
     model.ops.some((op) => (op.op === 'conv' && (op.multiplier ?? op.weightScale ?? op.shift) !== undefined) || (op.op === 'add' && (op.multipliers ?? op.shift) !== undefined))
@@ -278,7 +271,7 @@ function sameQuant(a: QuantParams, b: QuantParams): boolean {
  * values without arithmetic keep them, and each conv's integer requantization matches its scales
  * and cannot overflow the kernels' 32-bit lanes.
  */
-function checkQuantization(model: Model, shapes: Map<string, ActShape>): void {
+function checkQuantization(model: Model, shapes: Map<string, ActShape>, scan: WeightScan): void {
   if (!(model.quant instanceof Map)) fail('E_MODEL_QUANT', 'an int8 model needs quantization parameters for its activations');
   for (const [name, q] of model.quant) {
     if (!shapes.has(name)) fail('E_MODEL_QUANT', `quantization given for ${JSON.stringify(name)}, which is not an activation`);
@@ -308,7 +301,7 @@ function checkQuantization(model: Model, shapes: Map<string, ActShape>): void {
     switch (op.op) {
       case 'conv':
         if (out.dtype === 'i32') fail('E_MODEL_QUANT', `${where}: conv output must be u8 or i16`);
-        checkRequant(model, op, ins[0], out, where);
+        checkRequant(model, op, ins[0], out, where, scan);
         break;
       case 'add':
         if (out.dtype === 'i32' || ins[0].dtype !== ins[1].dtype) fail('E_MODEL_QUANT', `${where}: add reads two u8 or two i16 activations and writes u8 or i16`);
@@ -334,7 +327,7 @@ function checkQuantization(model: Model, shapes: Map<string, ActShape>): void {
   }
 }
 
-function checkRequant(model: Model, op: ConvOp, qIn: QuantParams, qOut: QuantParams, where: string): void {
+function checkRequant(model: Model, op: ConvOp, qIn: QuantParams, qOut: QuantParams, where: string, scan: WeightScan): void {
   const w = model.tensors.get(op.weight)!.data as Int8Array;
   const oc = model.tensors.get(op.weight)!.shape[0];
   const scales = tensorOf(model, op.weightScale, where, 'weightScale', 'f32');
@@ -345,7 +338,7 @@ function checkRequant(model: Model, op: ConvOp, qIn: QuantParams, qOut: QuantPar
   if (!isCount(shift, 1, 62)) fail('E_MODEL_QUANT', `${where}: shift must be an integer in 1..62, got ${JSON.stringify(shift)}`);
   const bias = op.bias === undefined ? undefined : (model.tensors.get(op.bias)!.data as Int32Array);
   if (w.includes(-128)) fail('E_MODEL_QUANT', `${where}: weights must be in -127..127 (symmetric)`);
-  const sumAbs = channelAbsSums(w, oc);
+  const sumAbs = scan.absSums(w, oc);
   for (let n = 0; n < oc; n++) {
     const sw = scales.data[n];
     if (!(Number.isFinite(sw) && sw > 0)) fail('E_MODEL_QUANT', `${where}: weight scale ${n} must be positive and finite`);

@@ -4,7 +4,6 @@
  * @packageDocumentation
  */
 import { LimitError, ModelFormatError } from '../errors.js';
-import { crc32 } from './crc32.js';
 import {
   BLOB_ALIGN,
   ELEMENT_BYTES,
@@ -24,6 +23,7 @@ import {
   type TensorEncoding,
 } from './format.js';
 import { inferShapes, MAX_DIM } from './graph.js';
+import { JS_SCAN, type WeightScan } from './scan.js';
 import { decodeBitmask } from './sparse.js';
 
 /** One row of the header's tensor table. */
@@ -143,10 +143,11 @@ function checkOps(v: unknown): Op[] {
 /**
  * Parses and validates a model file (format version 1 or 2) and decodes every tensor to its dense form.
  * @param overrides limits that replace those of {@link DEFAULT_READ_LIMITS}.
+ * @param scan runs the checksum and the checks over every weight (default: in JS).
  * @throws ModelFormatError for anything malformed (code says which check failed), LimitError if the
  * file, its header or its decoded tensors would be larger than allowed.
  */
-export function readModel(bytes: Uint8Array, overrides: Partial<ReadLimits> = {}): Model {
+export function readModel(bytes: Uint8Array, overrides: Partial<ReadLimits> = {}, scan: WeightScan = JS_SCAN): Model {
   const limits = { ...DEFAULT_READ_LIMITS, ...overrides };
   if (bytes.length > limits.maxFileBytes) {
     throw new LimitError('maxFileBytes', `model file is ${bytes.length} bytes, more than the limit of ${limits.maxFileBytes}`);
@@ -167,7 +168,7 @@ export function readModel(bytes: Uint8Array, overrides: Partial<ReadLimits> = {}
   if (fileLength !== bytes.length) {
     fail('E_MODEL_TRUNCATED', `model file is ${bytes.length} bytes but its header says ${fileLength}; it is truncated or padded`);
   }
-  if (crc32(bytes.subarray(16)) !== view.getUint32(12, true)) {
+  if (scan.crc32(bytes.subarray(16)) !== view.getUint32(12, true)) {
     fail('E_MODEL_CHECKSUM', 'model file checksum does not match: the file is corrupt; download or convert it again');
   }
   const headerLength = view.getUint32(16, true);
@@ -267,6 +268,6 @@ export function readModel(bytes: Uint8Array, overrides: Partial<ReadLimits> = {}
     tensors,
     provenance: checkProvenance(header.provenance),
   };
-  inferShapes(model);
+  inferShapes(model, 'all', scan);
   return model;
 }

@@ -5,13 +5,53 @@
  * @packageDocumentation
  */
 import type { ConvOp, Model, QuantParams } from '../model/format.js';
-import { channelAbsSums, convMacs, maxAbsQuantized } from '../model/graph.js';
+import { convMacs, maxAbsQuantized } from '../model/graph.js';
+import type { WeightScan } from '../model/scan.js';
+import type { KernelExports } from '../wasm/kernels.js';
 import type { View } from './plan.js';
 
 /** Output pixels per micro-kernel call (rows of the indirection buffer). */
 export const MR = 4;
 /** Output channels per packed weight block. */
 export const NR = 8;
+
+type Staged = Int8Array | Int32Array | Float32Array | Int32Array;
+
+/**
+ * The wasm packers' inputs (weights, bias, multipliers, offset tables), copied into a scratch area
+ * of the kernels' memory: the activation arena, which nothing uses until the first run.
+ */
+export class Staging {
+  readonly kernels: KernelExports;
+  private readonly base: number;
+
+  constructor(kernels: KernelExports, base: number) {
+    this.kernels = kernels;
+    this.base = base;
+  }
+
+  /** Bytes that {@link put} needs for arrays of these byte lengths. */
+  static bytes(...byteLengths: number[]): number {
+    return byteLengths.reduce((sum, b) => sum + alignStage(b), 0);
+  }
+
+  /**
+   * Copies `arrays` one after another from the area's start, overwriting what an earlier conv
+   * staged; returns their pointers (0 for an absent one, which the packers read as "none").
+   */
+  put(...arrays: (Staged | undefined)[]): number[] {
+    let at = this.base;
+    return arrays.map((a) => {
+      if (!a) return 0;
+      new Uint8Array(this.kernels.memory.buffer, at, a.byteLength).set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+      const ptr = at;
+      at += alignStage(a.byteLength);
+      return ptr;
+    });
+  }
+}
+
+const alignStage = (bytes: number): number => (bytes + 15) & ~15;
 
 /** Where in wasm memory a conv's constants go; {@link ConvPlan.fill} writes them once memory is final. */
 export interface ConvPlan {
@@ -24,8 +64,10 @@ export interface ConvPlan {
   /** int8: the requantization shift. */
   shift: number;
   macs: number;
-  /** Writes indirection, padding and packed weights into `memory`. */
-  fill(memory: ArrayBuffer): void;
+  /** Bytes {@link fill} stages. */
+  staging: number;
+  /** Writes indirection, padding and packed weights into the kernels' memory. */
+  fill(staging: Staging): void;
 }
 
 /** Hands out aligned bytes of the constant area. */
@@ -43,25 +85,9 @@ function geometry(op: ConvOp, x: View, y: View) {
 }
 
 /** Pointer of every (output pixel, tap) to its input run, or to `pad` where the window is outside the input. */
-function fillIndirection(memory: ArrayBuffer, at: number, op: ConvOp, x: View, y: View, pad: number): void {
+function fillIndirection(k: KernelExports, at: number, op: ConvOp, x: View, y: View, pad: number): void {
   const { kw, mergeRows, taps, M } = geometry(op, x, y);
-  const [sh, sw] = op.stride;
-  const [pt, pl] = op.pads;
-  const rowBlocks = Math.ceil(M / MR);
-  const pointers = new Uint32Array(memory, at, rowBlocks * taps * MR);
-  for (let p = 0; p < rowBlocks * MR; p++) {
-    const q = Math.min(p, M - 1);
-    const oy = Math.floor(q / y.w);
-    const ox = q % y.w;
-    for (let t = 0; t < taps; t++) {
-      const ky = mergeRows ? t : Math.floor(t / kw);
-      const kx = mergeRows ? 0 : t % kw;
-      const iy = oy * sh - pt + ky;
-      const ix = ox * sw - pl + kx;
-      const inside = iy >= 0 && iy < x.h && ix >= 0 && ix < x.w;
-      pointers[(Math.floor(p / MR) * taps + t) * MR + (p % MR)] = inside ? x.ptr + (iy * x.w + ix) * x.stride : pad;
-    }
-  }
+  k.fill_indirection(at, M, taps, mergeRows ? 1 : 0, kw, y.w, op.stride[0], op.stride[1], op.pads[0], op.pads[1], x.ptr, x.h, x.w, x.stride, pad);
 }
 
 /**
@@ -95,25 +121,22 @@ export function planF32Conv(op: ConvOp, model: Model, x: View, y: View, allocate
   const weights = allocate(blocks * blockFloats * 4);
   const indirection = allocate(Math.ceil(g.M / MR) * g.taps * MR * 4);
   const pad = allocate(padBytes(op, x, y));
-  const bias = op.bias === undefined ? undefined : model.tensors.get(op.bias)!.data;
+  const w = model.tensors.get(op.weight)!.data as Float32Array;
+  const bias = op.bias === undefined ? undefined : (model.tensors.get(op.bias)!.data as Float32Array);
   return {
     ...g,
     indirection,
     weights,
     shift: 0,
     macs: convMacs(op, x, y),
-    fill(memory) {
+    staging: Staging.bytes(w.byteLength, bias?.byteLength ?? 0, w.byteLength / g.N),
+    fill(staging) {
+      const memory = staging.kernels.memory.buffer;
       new Float32Array(memory, pad, padBytes(op, x, y) / 4).fill(0);
-      fillIndirection(memory, indirection, op, x, y, pad);
-      const packed = new Float32Array(memory, weights, blocks * blockFloats).fill(0);
-      const w = model.tensors.get(op.weight)!.data;
+      fillIndirection(staging.kernels, indirection, op, x, y, pad);
       const offsets = weightOffsets(op, x, y, (t, k) => NR + (t * g.K + k) * NR);
-      const per = offsets.length;
-      for (let n = 0; n < g.N; n++) {
-        const at = Math.floor(n / NR) * blockFloats + (n % NR);
-        if (bias) packed[at] = bias[n];
-        for (let i = 0; i < per; i++) packed[at + offsets[i]] = w[n * per + i];
-      }
+      const [pw, pb, po] = staging.put(w, bias, offsets);
+      staging.kernels.f32_pack_igemm(pw, g.N, offsets.length, po, pb, weights, blockFloats);
     },
   };
 }
@@ -131,6 +154,7 @@ export function planI8Conv(op: ConvOp, model: Model, x: View, y: View, qIn: Quan
   const weights = allocate(blocks * blockBytes);
   const indirection = allocate(Math.ceil(g.M / MR) * g.taps * MR * 4);
   const pad = allocate(padBytes(op, x, y));
+  const w = model.tensors.get(op.weight)!.data as Int8Array;
   const bias = op.bias === undefined ? undefined : (model.tensors.get(op.bias)!.data as Int32Array);
   const mult = model.tensors.get(op.multiplier!)!.data as Int32Array;
   return {
@@ -139,30 +163,16 @@ export function planI8Conv(op: ConvOp, model: Model, x: View, y: View, qIn: Quan
     weights,
     shift: op.shift!,
     macs: convMacs(op, x, y),
-    fill(memory) {
+    staging: Staging.bytes(w.byteLength, bias?.byteLength ?? 0, mult.byteLength, (w.byteLength / g.N) * 4),
+    fill(staging) {
+      const memory = staging.kernels.memory.buffer;
       // The zero point is 0 for i16 inputs, so a byte fill serves both element sizes.
       new Uint8Array(memory, pad, padBytes(op, x, y)).fill(qIn.zeroPoint);
-      fillIndirection(memory, indirection, op, x, y, pad);
-      new Uint8Array(memory, weights, blocks * blockBytes).fill(0);
-      const i32 = new Int32Array(memory, weights, (blocks * blockBytes) / 4);
-      const i16 = new Int16Array(memory, weights, (blocks * blockBytes) / 2);
-      const w = model.tensors.get(op.weight)!.data as Int8Array;
+      fillIndirection(staging.kernels, indirection, op, x, y, pad);
       // In int16 units (every byte offset here is even).
       const offsets = weightOffsets(op, x, y, (t, k) => (64 + (t * pairs + (k >> 1)) * 32 + (k & 1) * 2) / 2);
-      const per = offsets.length;
-      for (let n = 0; n < g.N; n++) {
-        const lane = n % NR;
-        const at = (Math.floor(n / NR) * blockBytes + (lane >> 2) * 16 + (lane & 3) * 4) / 2;
-        let sum = 0;
-        for (let i = 0; i < per; i++) {
-          const v = w[n * per + i];
-          sum += v;
-          i16[at + offsets[i]] = v;
-        }
-        const block = (Math.floor(n / NR) * blockBytes) / 4;
-        i32[block + lane] = (bias?.[n] ?? 0) - qIn.zeroPoint * sum;
-        i32[block + NR + lane] = mult[n];
-      }
+      const [pw, pb, pm, po] = staging.put(w, bias, mult, offsets);
+      staging.kernels.i8_pack_igemm(pw, g.N, offsets.length, po, pb, pm, qIn.zeroPoint, weights, blockBytes);
     },
   };
 }
@@ -173,12 +183,12 @@ export function planI8Conv(op: ConvOp, model: Model, x: View, y: View, qIn: Quan
  * final shift is additions and multiplications that wrap mod 2^32, so that bound on the result
  * is the only one needed (see i8-winograd.ts).
  */
-export function winogradApplies(op: ConvOp, model: Model, x: View, qIn: QuantParams): boolean {
+export function winogradApplies(op: ConvOp, model: Model, x: View, qIn: QuantParams, scan: WeightScan): boolean {
   const [kh, kw] = op.kernel;
   if (!(kh === 3 && kw === 3 && op.stride[0] === 1 && op.stride[1] === 1 && op.pads.every((p) => p === 1))) return false;
-  const w = model.tensors.get(op.weight)!.data;
+  const w = model.tensors.get(op.weight)!.data as Int8Array;
   const maxIn = maxAbsQuantized(qIn);
-  return channelAbsSums(w, w.length / (9 * x.c)).every((sumAbs) => 4 * maxIn * sumAbs < 2 ** 31);
+  return Array.prototype.every.call(scan.absSums(w, w.length / (9 * x.c)), (sumAbs: number) => 4 * maxIn * sumAbs < 2 ** 31);
 }
 
 /** A planned Winograd conv: packed weights and the scratch the kernel transforms into. */
@@ -189,7 +199,8 @@ export interface WinogradPlan {
   scratchM: number;
   shift: number;
   macs: number;
-  fill(memory: ArrayBuffer): void;
+  staging: number;
+  fill(staging: Staging): void;
 }
 
 /**
@@ -219,45 +230,12 @@ export function planI8Winograd(
     scratchM: scratch.m,
     shift: op.shift!,
     macs: convMacs(op, x, y),
-    fill(memory) {
+    staging: Staging.bytes(w.byteLength, bias?.byteLength ?? 0, mult.byteLength),
+    fill(staging) {
       // i16 inputs have zero point 0, so a byte fill serves both element sizes.
-      new Uint8Array(memory, pad, 2 * Cp + 16).fill(qIn.zeroPoint);
-      new Uint8Array(memory, weights, blocks * blockBytes).fill(0);
-      const i32 = new Int32Array(memory, weights, (blocks * blockBytes) / 4);
-      const i16 = new Int16Array(memory, weights, (blocks * blockBytes) / 2);
-      // U = G' g G'^T with G' = 2G of F(2x2, 3x3), rows [2 0 0], [1 1 1], [1 -1 1], [0 0 2]: 4x the
-      // textbook filter transform, in integers. G' applied to a 3-vector (a, b, c) gives
-      // (2a, a + b + c, a - b + c, 2c): first down each column of g (t = G' g, 4x3), then along
-      // each row of t. Written out because this runs at load time, mostly before the JIT warms up.
-      const t = new Int32Array(12);
-      for (let n = 0; n < N; n++) {
-        const block = Math.floor(n / NR) * blockBytes;
-        const lane = n % NR;
-        i32[block / 4 + lane] = bias?.[n] ?? 0;
-        i32[block / 4 + NR + lane] = mult[n];
-        const laneAt = block + 64 + (lane >> 2) * 16 + (lane & 3) * 4;
-        for (let c = 0; c < C; c++) {
-          const g = (n * C + c) * 9;
-          for (let b = 0; b < 3; b++) {
-            const g0 = w[g + b], g1 = w[g + 3 + b], g2 = w[g + 6 + b];
-            t[b] = 2 * g0;
-            t[3 + b] = g0 + g1 + g2;
-            t[6 + b] = g0 - g1 + g2;
-            t[9 + b] = 2 * g2;
-          }
-          // Element (i, j) of U goes to tap i * 4 + j, `tap` int16 slots apart.
-          const at = (laneAt + (c >> 1) * 32 + (c & 1) * 2) / 2;
-          const tap = pairs * 16;
-          for (let i = 0; i < 4; i++) {
-            const t0 = t[3 * i], t1 = t[3 * i + 1], t2 = t[3 * i + 2];
-            const row = at + 4 * i * tap;
-            i16[row] = 2 * t0;
-            i16[row + tap] = t0 + t1 + t2;
-            i16[row + 2 * tap] = t0 - t1 + t2;
-            i16[row + 3 * tap] = 2 * t2;
-          }
-        }
-      }
+      new Uint8Array(staging.kernels.memory.buffer, pad, 2 * Cp + 16).fill(qIn.zeroPoint);
+      const [pw, pb, pm] = staging.put(w, bias, mult);
+      staging.kernels.i8_pack_winograd(pw, N, C, pb, pm, weights, blockBytes);
     },
   };
 }
@@ -271,12 +249,10 @@ export function planI8Winograd(
  */
 export const SPARSE_MAX_DENSITY = 0.4;
 
-/** Fraction of a conv's weights that are nonzero. */
-export function weightDensity(op: ConvOp, model: Model): number {
-  const w = model.tensors.get(op.weight)!.data;
-  let nonzero = 0;
-  for (const v of w) if (v !== 0) nonzero++;
-  return nonzero / w.length;
+/** Fraction of an int8 conv's weights that are nonzero. */
+export function weightDensity(op: ConvOp, model: Model, scan: WeightScan): number {
+  const w = model.tensors.get(op.weight)!.data as Int8Array;
+  return scan.nonzeros(w) / w.length;
 }
 
 /** Whether an int8 conv can run on the sparse kernel: 1x1, stride 1, channels addressable as u16. */
@@ -303,7 +279,8 @@ export interface SparsePlan {
   shift: number;
   /** The dense convolution's MACs, so reported rates compare with it (as Winograd's do). */
   macs: number;
-  fill(memory: ArrayBuffer): void;
+  staging: number;
+  fill(staging: Staging): void;
 }
 
 /**
@@ -332,8 +309,9 @@ export function planI8Sparse(op: ConvOp, model: Model, x: View, y: View, allocat
     border,
     shift: op.shift!,
     macs: y.h * y.w * N * C,
-    fill(memory) {
-      packSparseWeights(memory, weights, w, N, C, bias, mult);
+    staging: 0,
+    fill(staging) {
+      packSparseWeights(staging.kernels.memory.buffer, weights, w, N, C, bias, mult);
     },
   };
 }

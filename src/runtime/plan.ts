@@ -10,8 +10,9 @@ import { LimitError } from '../errors.js';
 import { I16_MAX, type ActShape, type Model, type Op, type QuantParams } from '../model/format.js';
 import { convMacs, inferShapes, opInputs, readersOf } from '../model/graph.js';
 import { ensureMemory, type KernelExports } from '../wasm/kernels.js';
+import { wasmScan } from '../wasm/scan.js';
 import {
-  SPARSE_MAX_DENSITY, planF32Conv, planI8Conv, planI8Sparse, planI8Winograd, sparseApplies, weightDensity, winogradApplies,
+  SPARSE_MAX_DENSITY, Staging, planF32Conv, planI8Conv, planI8Sparse, planI8Winograd, sparseApplies, weightDensity, winogradApplies,
   type ConvPlan, type SparsePlan, type WinogradPlan,
 } from './conv.js';
 
@@ -153,6 +154,8 @@ export interface PlanOptions {
   sparseDensity?: number;
   /** Overrides of {@link DEFAULT_RUN_LIMITS}. */
   limits?: Partial<RunLimits>;
+  /** The model has passed {@link inferShapes} (as readModel's models have): skip its weight-sized quantization checks. */
+  checked?: boolean;
 }
 
 /**
@@ -161,7 +164,7 @@ export interface PlanOptions {
  * @throws ModelFormatError if the model is invalid, LimitError if it needs more memory or work than allowed.
  */
 export function planModel(model: Model, kernels: KernelExports, variant: KernelVariant = 'simd', options: PlanOptions = {}): Plan {
-  const shapes = inferShapes(model);
+  const shapes = inferShapes(model, options.checked ? 'structure' : 'all');
   const { maxMemoryBytes, maxMacs } = { ...DEFAULT_RUN_LIMITS, ...options.limits };
   const work = model.ops.reduce((sum, op) => sum + opWork(op, shapes.get(opInputs(op)[0])!, shapes.get(op.output)!), 0);
   if (work > maxMacs) throw new LimitError('maxMacs', `the network needs ${work.toExponential(2)} multiply-accumulates per image, more than the limit of ${maxMacs.toExponential(2)}`);
@@ -228,6 +231,8 @@ export function planModel(model: Model, kernels: KernelExports, variant: KernelV
   let scratch: { v: number; m: number } | undefined;
   let spmmScratch: number | undefined;
   const sparseDensity = options.sparseDensity ?? SPARSE_MAX_DENSITY;
+  // Before any packing: it stages data where the arena will be.
+  const scan = wasmScan(kernels);
   for (const op of model.ops) {
     if (op.op === 'softmax') continue;
     const out = view(op.output);
@@ -246,7 +251,7 @@ export function planModel(model: Model, kernels: KernelExports, variant: KernelV
           const qmin = op.relu ? q.zeroPoint : wide ? -I16_MAX : 0;
           const i16in = x.dtype === 'i16';
           const zIn = quant(op.input).zeroPoint;
-          if (sparseApplies(op, x) && weightDensity(op, model) <= sparseDensity) {
+          if (sparseApplies(op, x) && weightDensity(op, model, scan) <= sparseDensity) {
             spmmScratch ??= allocate(k.i8_spmm_scratch(maxC));
             const c = planI8Sparse(op, model, x, out, allocate);
             const s = spmmScratch;
@@ -257,7 +262,7 @@ export function planModel(model: Model, kernels: KernelExports, variant: KernelV
               for (const b of c.border) border(b.M, out.c, 0, 0, 0, c.weights, b.ptr, b.stride, c.shift, q.zeroPoint, qmin, qmax, wide);
             });
             convs.push(c);
-          } else if (options.winograd !== false && winogradApplies(op, model, x, quant(op.input))) {
+          } else if (options.winograd !== false && winogradApplies(op, model, x, quant(op.input), scan)) {
             scratch ??= { v: allocate(k.i8_winograd_scratch_v(maxC)), m: allocate(k.i8_winograd_scratch_m()) };
             const c = planI8Winograd(op, model, x, out, quant(op.input), allocate, scratch);
             const f = i16in ? pick(k.i8_winograd3x3_i16in_simd, k.i8_winograd3x3_i16in_ref) : pick(k.i8_winograd3x3_simd, k.i8_winograd3x3_ref);
@@ -350,10 +355,15 @@ export function planModel(model: Model, kernels: KernelExports, variant: KernelV
     }
   }
 
+  // The packers' inputs are staged in the arena, free until the first run, or past the constants
+  // if some layer's weights outgrow it.
+  const staging = Math.max(...convs.map((c) => c.staging));
+  const stageAt = staging <= arenaBytes ? arena : allocate(staging);
   if (top - arena > maxMemoryBytes) tooBig(top - arena);
   // Packing waits until here: growing memory detaches earlier views of it.
   ensureMemory(kernels.memory, top);
-  for (const c of convs) c.fill(kernels.memory.buffer);
+  const stage = new Staging(kernels, stageAt);
+  for (const c of convs) c.fill(stage);
 
   return {
     kernels,

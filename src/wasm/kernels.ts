@@ -57,6 +57,16 @@ export interface KernelExports {
   u8_copy_ref(inp: Ptr, P: number, C: number, inStride: number, out: Ptr, outStride: number, lo: number): void;
   i16_copy_simd(inp: Ptr, P: number, C: number, inStride: number, out: Ptr, outStride: number, lo: number): void;
   i16_copy_ref(inp: Ptr, P: number, C: number, inStride: number, out: Ptr, outStride: number, lo: number): void;
+  i8_pack_igemm(w: Ptr, N: number, per: number, offsets: Ptr, bias: Ptr, mult: Ptr, zIn: number, out: Ptr, blockBytes: number): void;
+  i8_pack_winograd(w: Ptr, N: number, C: number, bias: Ptr, mult: Ptr, out: Ptr, blockBytes: number): void;
+  f32_pack_igemm(w: Ptr, N: number, per: number, offsets: Ptr, bias: Ptr, out: Ptr, blockFloats: number): void;
+  fill_indirection(
+    out: Ptr, M: number, taps: number, mergeRows: number, kw: number, outW: number, sh: number, sw: number, pt: number, pl: number,
+    x: Ptr, inH: number, inW: number, inStride: number, pad: Ptr,
+  ): void;
+  crc32(p: Ptr, n: number): number;
+  i8_abs_sums(w: Ptr, channels: number, per: number, out: Ptr): void;
+  i8_count_nonzero(w: Ptr, n: number): number;
 }
 
 /** H, W, C, inp, inStride, zIn, pad, N, weights, out, outStride, shift, zOut, qmin, qmax, V, M, wide (int16 output) */

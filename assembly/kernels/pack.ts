@@ -1,0 +1,127 @@
+// Weight packing and indirection buffers for the conv kernels, run once per layer at load time. In wasm rather than
+// in the planner's TypeScript because a model's million weights are packed before the JIT has
+// compiled any JS loop: this is most of a cold start's load time otherwise.
+//
+// Inputs are staged by the host: weights [N][per] (int8 or f32), bias [N] (int32 or f32; pointer 0
+// for none) and int8's multipliers [N] (int32). The layouts are the ones the kernels document
+// (f32-igemm.ts, i8-igemm.ts, i8-winograd.ts).
+
+const NR: i32 = 8;
+
+/** Writes bias and multiplier of output channel n into its block's header. */
+@inline
+function header(block: usize, lane: i32, bias: i32, mult: i32): void {
+  store<i32>(block + (<usize>lane << 2), bias);
+  store<i32>(block + (<usize>(NR + lane) << 2), mult);
+}
+
+/** Reads bias[n], or 0 when the conv has none (`bias` == 0). */
+@inline
+function biasOf(bias: usize, n: i32): i32 {
+  return bias == 0 ? 0 : load<i32>(bias + (<usize>n << 2));
+}
+
+/**
+ * Packs weights [N][per] for i8_igemm: weight i of every output channel goes to int16 slot
+ * `offsets[i]` of its lane (offsets: i32[per], in int16 units from the lane's first pair), and the
+ * bias is folded with the input zero point: bias - zIn * sum(w). `out` receives ceil(N / 8) blocks
+ * of `blockBytes`, zeroed first so padding pairs multiply by 0.
+ */
+export function i8_pack_igemm(w: usize, N: i32, per: i32, offsets: usize, bias: usize, mult: usize, zIn: i32, out: usize, blockBytes: i32): void {
+  const blocks = (N + NR - 1) / NR;
+  memory.fill(out, 0, <usize>(blocks * blockBytes));
+  for (let n = 0; n < N; n++) {
+    const lane = n % NR;
+    const block = out + <usize>((n / NR) * blockBytes);
+    const at = block + <usize>((lane >> 2) * 16 + (lane & 3) * 4);
+    const row = w + <usize>(n * per);
+    let sum = 0;
+    for (let i = 0; i < per; i++) {
+      const v = <i32>load<i8>(row + i);
+      sum += v;
+      store<i16>(at + (<usize>load<i32>(offsets + (<usize>i << 2)) << 1), <i16>v);
+    }
+    header(block, lane, biasOf(bias, n) - zIn * sum, load<i32>(mult + (<usize>n << 2)));
+  }
+}
+
+/**
+ * Packs 3x3 weights [N][C][3][3] for i8_winograd3x3: U = G' g G'^T with G' = 2G of F(2x2, 3x3)
+ * (rows [2 0 0], [1 1 1], [1 -1 1], [0 0 2]), 4x the textbook filter transform, in integers.
+ * Element (i, j) of U goes to tap i * 4 + j of the [16][Cp / 2][8][2] layout, Cp = C rounded up to 8.
+ */
+export function i8_pack_winograd(w: usize, N: i32, C: i32, bias: usize, mult: usize, out: usize, blockBytes: i32): void {
+  const blocks = (N + NR - 1) / NR;
+  memory.fill(out, 0, <usize>(blocks * blockBytes));
+  const tap = <usize>(((C + 7) & ~7) >> 1) * 32;
+  for (let n = 0; n < N; n++) {
+    const lane = n % NR;
+    const block = out + <usize>((n / NR) * blockBytes);
+    header(block, lane, biasOf(bias, n), load<i32>(mult + (<usize>n << 2)));
+    const laneAt = block + 64 + <usize>((lane >> 2) * 16 + (lane & 3) * 4);
+    for (let c = 0; c < C; c++) {
+      const g = w + <usize>((n * C + c) * 9);
+      const at = laneAt + <usize>((c >> 1) * 32 + (c & 1) * 2);
+      const g00 = <i32>load<i8>(g), g01 = <i32>load<i8>(g, 1), g02 = <i32>load<i8>(g, 2);
+      const g10 = <i32>load<i8>(g, 3), g11 = <i32>load<i8>(g, 4), g12 = <i32>load<i8>(g, 5);
+      const g20 = <i32>load<i8>(g, 6), g21 = <i32>load<i8>(g, 7), g22 = <i32>load<i8>(g, 8);
+      // t = G' g down each column, then each row of t times G'^T: U row i is taps 4i..4i+3.
+      transformRow(at, tap, 2 * g00, 2 * g01, 2 * g02);
+      transformRow(at + 4 * tap, tap, g00 + g10 + g20, g01 + g11 + g21, g02 + g12 + g22);
+      transformRow(at + 8 * tap, tap, g00 - g10 + g20, g01 - g11 + g21, g02 - g12 + g22);
+      transformRow(at + 12 * tap, tap, 2 * g20, 2 * g21, 2 * g22);
+    }
+  }
+}
+
+/** Stores G' (t0, t1, t2) = (2 t0, t0 + t1 + t2, t0 - t1 + t2, 2 t2) at four taps, `tap` bytes apart. */
+@inline
+function transformRow(row: usize, tap: usize, t0: i32, t1: i32, t2: i32): void {
+  store<i16>(row, <i16>(2 * t0));
+  store<i16>(row + tap, <i16>(t0 + t1 + t2));
+  store<i16>(row + 2 * tap, <i16>(t0 - t1 + t2));
+  store<i16>(row + 3 * tap, <i16>(2 * t2));
+}
+
+/**
+ * Packs f32 weights [N][per] for f32_igemm_4x8: per block of 8 output channels, bias f32[8], then
+ * weight i of each channel at float slot `offsets[i]` of its lane; `out` receives ceil(N / 8)
+ * blocks of `blockFloats` floats, zeroed first.
+ */
+export function f32_pack_igemm(w: usize, N: i32, per: i32, offsets: usize, bias: usize, out: usize, blockFloats: i32): void {
+  const blocks = (N + NR - 1) / NR;
+  memory.fill(out, 0, <usize>(blocks * blockFloats) << 2);
+  for (let n = 0; n < N; n++) {
+    const at = out + (<usize>((n / NR) * blockFloats + n % NR) << 2);
+    if (bias != 0) store<f32>(at, load<f32>(bias + (<usize>n << 2)));
+    const row = w + (<usize>(n * per) << 2);
+    for (let i = 0; i < per; i++) store<f32>(at + (<usize>load<i32>(offsets + (<usize>i << 2)) << 2), load<f32>(row + (<usize>i << 2)));
+  }
+}
+
+/**
+ * The indirection buffer of an igemm conv: for each block of 4 output pixels and each tap, 4
+ * pointers to the input run the tap reads, or to `pad` where the window leaves the input. Output
+ * pixels past M repeat the last one (their results are never stored). With `mergeRows` a tap is a
+ * whole kernel row (kw * C contiguous elements), else one kernel element.
+ */
+export function fill_indirection(
+  out: usize, M: i32, taps: i32, mergeRows: i32, kw: i32, outW: i32, sh: i32, sw: i32, pt: i32, pl: i32,
+  x: usize, inH: i32, inW: i32, inStride: i32, pad: usize,
+): void {
+  const rows = (M + 3) & ~3;
+  for (let p = 0; p < rows; p++) {
+    const q = min(p, M - 1);
+    const oy = q / outW;
+    const ox = q % outW;
+    const slot = out + (<usize>((p >> 2) * taps * 4 + (p & 3)) << 2);
+    for (let t = 0; t < taps; t++) {
+      const ky = mergeRows ? t : t / kw;
+      const kx = mergeRows ? 0 : t % kw;
+      const iy = oy * sh - pt + ky;
+      const ix = ox * sw - pl + kx;
+      const inside = iy >= 0 && iy < inH && ix >= 0 && ix < inW;
+      store<u32>(slot + (<usize>t << 4), inside ? <u32>(x + <usize>((iy * inW + ix) * inStride)) : <u32>pad);
+    }
+  }
+}
