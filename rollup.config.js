@@ -10,7 +10,8 @@ const ts = () => esbuild({ target: 'es2022' });
 export default [
   {
     input: { cli: 'src/cli/main.ts' },
-    output: { dir: 'dist', format: 'es', entryFileNames: '[name].js', chunkFileNames: 'chunks/[name].js' },
+    // The commands load on demand (src/cli/main.ts): chunks of their own, apart from the library's.
+    output: { dir: 'dist', format: 'es', entryFileNames: '[name].js', chunkFileNames: 'chunks/cli-[name].js' },
     external,
     plugins: [ts()],
   },

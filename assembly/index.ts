@@ -28,6 +28,7 @@ export {
 } from './kernels/u8-pool';
 export { i8_pack_igemm, i8_pack_winograd, f32_pack_igemm, fill_indirection } from './kernels/pack';
 export { crc32, i8_abs_sums, i8_count_nonzero } from './kernels/scan';
+export { image_preprocess } from './image/preprocess';
 
 /** First byte after the module's static data: the host may use everything from here on. */
 export function heap_base(): usize {

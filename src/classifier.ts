@@ -5,9 +5,10 @@
  */
 import { ArgumentError, ModelFormatError } from './errors.js';
 import type { ImageLimits } from './image/limits.js';
-import { preprocess } from './image/preprocess.js';
+import { offerDecoderModule } from './image/codec.js';
+import { preprocessInto } from './image/preprocess.js';
 import { resolveLimits, type Limits } from './limits.js';
-import { I16_MAX, type InputSpec, type Model, type Provenance, type QuantParams } from './model/format.js';
+import { type InputSpec, type Model, type Provenance } from './model/format.js';
 import { readModel } from './model/read.js';
 import { planModel, type KernelVariant, type Plan } from './runtime/plan.js';
 import { run, runTimed, softmax, topK } from './runtime/run.js';
@@ -67,8 +68,6 @@ export class Classifier {
   readonly model: Model;
   private plan: Plan | undefined;
   private readonly limits: Limits;
-  /** Float input of an int8 model before quantization, allocated on first use. */
-  private scratch: Float32Array | undefined;
 
   private readonly decode: Decoder | undefined;
 
@@ -85,6 +84,7 @@ export class Classifier {
    */
   static async create(modelBytes: Uint8Array, wasm: WebAssembly.Module, options: LoadOptions = {}): Promise<Classifier> {
     const limits = resolveLimits(options.limits);
+    offerDecoderModule(wasm);
     const kernels = await instantiateKernels(wasm);
     // The file's checks run in the instance that will hold the model: in wasm, not in cold JS.
     const model = readModel(modelBytes, limits, wasmScan(kernels));
@@ -94,6 +94,7 @@ export class Classifier {
   /** Plans an in-memory model that has passed {@link inferShapes} (as converters and the quantizer build them). */
   static async fromModel(model: Model, wasm: WebAssembly.Module, options: LoadOptions = {}): Promise<Classifier> {
     const limits = resolveLimits(options.limits);
+    offerDecoderModule(wasm);
     const kernels = await instantiateKernels(wasm);
     return new Classifier(model, planModel(model, kernels, options.kernels, { limits, checked: true }), limits, options.decode);
   }
@@ -154,17 +155,12 @@ export class Classifier {
     } else {
       pixels = image;
     }
-    pixels = checkPixels(pixels);
+    const px = checkPixels(pixels);
     const { ptr, h, w } = plan.input;
     const memory = plan.kernels.memory.buffer;
-    if (!plan.inputQuant) {
-      preprocess(pixels.data as Uint8Array, pixels.width, pixels.height, this.model.input, new Float32Array(memory, ptr, h * w * 3));
-      return;
-    }
-    this.scratch ??= new Float32Array(h * w * 3);
-    preprocess(pixels.data as Uint8Array, pixels.width, pixels.height, this.model.input, this.scratch);
     const n = h * w * 3;
-    quantize(this.scratch, plan.inputQuant, plan.input.dtype === 'i16' ? new Int16Array(memory, ptr, n) : new Uint8Array(memory, ptr, n));
+    const slot = !plan.inputQuant ? new Float32Array(memory, ptr, n) : plan.input.dtype === 'i16' ? new Int16Array(memory, ptr, n) : new Uint8Array(memory, ptr, n);
+    preprocessInto(px.data, px.width, px.height, this.model.input, slot, plan.inputQuant);
   }
 
   /**
@@ -177,12 +173,11 @@ export class Classifier {
   }
 
   /**
-   * Frees the model's wasm instance and memory and the float input buffer; afterwards every method
+   * Frees the model's wasm instance and memory; afterwards every method
    * that runs the network throws an ArgumentError `E_DISPOSED`. {@link model} stays, for its name and labels.
    */
   dispose(): void {
     this.plan = undefined;
-    this.scratch = undefined;
   }
 
   private result(logits: Float32Array, top: number): Classification {
@@ -197,15 +192,6 @@ export class Classifier {
       probabilities,
       logits,
     };
-  }
-}
-
-/** q = clamp(round(x / scale) + zeroPoint) to the range of `out` (0..255 or -I16_MAX..I16_MAX), rounding half away from zero. */
-export function quantize(x: Float32Array, q: QuantParams, out: Uint8Array | Int16Array): void {
-  const [lo, hi] = out instanceof Uint8Array ? [0, 255] : [-I16_MAX, I16_MAX];
-  for (let i = 0; i < x.length; i++) {
-    const v = x[i] / q.scale;
-    out[i] = Math.min(hi, Math.max(lo, (v < 0 ? -Math.round(-v) : Math.round(v)) + q.zeroPoint));
   }
 }
 

@@ -11,7 +11,6 @@
  * @packageDocumentation
  */
 import { Classifier, type LoadOptions } from './classifier.js';
-import { offerDecoderModule } from './image/codec.js';
 import { decodeImage } from './image/decode.js';
 import { FeatureExtractor } from './transfer/features.js';
 
@@ -27,7 +26,6 @@ export { FeatureExtractor, type ExtractedFeatures, type FeatureMap } from './tra
  * @throws ModelFormatError if the model file is invalid.
  */
 export function createClassifier(wasm: WebAssembly.Module, model: Uint8Array, options: LoadOptions = {}): Promise<Classifier> {
-  offerDecoderModule(wasm);
   return Classifier.create(model, wasm, { decode: decodeImage, ...options });
 }
 
@@ -39,6 +37,5 @@ export function createClassifier(wasm: WebAssembly.Module, model: Uint8Array, op
  * @throws ModelFormatError if the model file is invalid, ArgumentError if it has no feature layer.
  */
 export function createFeatureExtractor(wasm: WebAssembly.Module, model: Uint8Array, options: LoadOptions = {}): Promise<FeatureExtractor> {
-  offerDecoderModule(wasm);
   return FeatureExtractor.create(model, wasm, { decode: decodeImage, ...options });
 }

@@ -4,7 +4,8 @@
  * @packageDocumentation
  */
 import type { CompareModel, Peer } from './peer.js';
-import { quantize, type Classifier } from '../../src/classifier.js';
+import type { Classifier } from '../../src/classifier.js';
+import { quantize } from '../../src/image/preprocess.js';
 import { loadClassifier } from '../../src/node.js';
 import { run } from '../../src/runtime/run.js';
 

@@ -1,4 +1,4 @@
-import { loadClassifier } from '../node.js';
+import { loadClassifier } from '../node-load.js';
 import { eachFile, UsageError, type Command } from './command.js';
 import { inFile, readImageFile } from './files.js';
 

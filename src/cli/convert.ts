@@ -4,7 +4,7 @@ import { parseLabels } from '../convert/labels.js';
 import { readBoundedFile } from '../files.js';
 import type { InputSpec } from '../model/format.js';
 import { writeModel } from '../model/write.js';
-import { packageFile } from '../node.js';
+import { packageFile } from '../node-load.js';
 import { writeFileAtomic } from './files.js';
 import { UsageError, type Command } from './command.js';
 

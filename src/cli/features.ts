@@ -1,4 +1,4 @@
-import { loadFeatureExtractor } from '../node.js';
+import { loadFeatureExtractor } from '../node-load.js';
 import { eachFile, UsageError, type Command } from './command.js';
 import { inFile, readImageFile } from './files.js';
 

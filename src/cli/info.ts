@@ -1,6 +1,6 @@
 import { readModel } from '../model/read.js';
 import { summarizeModel, type LayerSummary, type ModelSummary } from '../model/summary.js';
-import { withModelBytes } from '../node.js';
+import { withModelBytes } from '../node-load.js';
 import { UsageError, type Command } from './command.js';
 
 const count = (n: number): string => n.toLocaleString('en-US');

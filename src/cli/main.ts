@@ -5,17 +5,18 @@
  */
 import { parseArgs } from 'node:util';
 import { SqueezeError } from '../errors.js';
-import { classifyCommand } from './classify.js';
 import { printError, UsageError, type Command } from './command.js';
-import { convertCommand } from './convert.js';
-import { featuresCommand } from './features.js';
-import { infoCommand } from './info.js';
-import { modelsCommand } from './models.js';
-import { quantizeCommand } from './quantize.js';
-import { trainCommand } from './train.js';
 
-const COMMANDS: Record<string, Command> = {
-  classify: classifyCommand, models: modelsCommand, info: infoCommand, convert: convertCommand, quantize: quantizeCommand, features: featuresCommand, train: trainCommand,
+// Each command's module loads only when it runs: classifying an image does not parse the
+// converters or load the progress bar.
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  classify: async () => (await import('./classify.js')).classifyCommand,
+  models: async () => (await import('./models.js')).modelsCommand,
+  info: async () => (await import('./info.js')).infoCommand,
+  convert: async () => (await import('./convert.js')).convertCommand,
+  quantize: async () => (await import('./quantize.js')).quantizeCommand,
+  features: async () => (await import('./features.js')).featuresCommand,
+  train: async () => (await import('./train.js')).trainCommand,
 };
 
 const HELP = `squeezewasm - SqueezeNet image classification in WebAssembly
@@ -38,8 +39,9 @@ async function main(argv: string[]): Promise<void> {
     console.log(HELP);
     return;
   }
-  const command = COMMANDS[name];
-  if (!command) throw new UsageError(`unknown command "${name}" (commands: ${Object.keys(COMMANDS).join(', ')})`);
+  const load = COMMANDS[name];
+  if (!load) throw new UsageError(`unknown command "${name}" (commands: ${Object.keys(COMMANDS).join(', ')})`);
+  const command = await load();
   if (rest.includes('--help') || rest.includes('-h')) {
     console.log(command.usage);
     return;

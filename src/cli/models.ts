@@ -1,4 +1,4 @@
-import { BUNDLED_MODELS, DEFAULT_MODEL, withModelBytes } from '../node.js';
+import { BUNDLED_MODELS, DEFAULT_MODEL, withModelBytes } from '../node-load.js';
 import { readModel } from '../model/read.js';
 import type { Command } from './command.js';
 

@@ -3,7 +3,7 @@ import { quantizeModel, type RangeMethod } from '../convert/quantize.js';
 import { ArgumentError } from '../errors.js';
 import { readModel } from '../model/read.js';
 import { writeModel } from '../model/write.js';
-import { kernelsModule, withModelBytes } from '../node.js';
+import { kernelsModule, withModelBytes } from '../node-load.js';
 import { UsageError, type Command } from './command.js';
 import { imageFiles, readImageFile, writeFileAtomic } from './files.js';
 

@@ -5,7 +5,7 @@ import { fsReason } from '../files.js';
 import { ArgumentError } from '../errors.js';
 import { decodeImage } from '../image/decode.js';
 import { writeModel } from '../model/write.js';
-import { DEFAULT_MODEL, kernelsModule, withModelBytes } from '../node.js';
+import { DEFAULT_MODEL, kernelsModule, withModelBytes } from '../node-load.js';
 import { FeatureExtractor } from '../transfer/features.js';
 import { SOFTMAX_DEFAULTS } from '../transfer/softmax.js';
 import { trainClassifier, type TrainExample } from '../transfer/train.js';

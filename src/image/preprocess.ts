@@ -6,7 +6,8 @@
  */
 
 import { ArgumentError } from '../errors.js';
-import type { InputSpec } from '../model/format.js';
+import { I16_MAX, type InputSpec } from '../model/format.js';
+import { withCodec } from './codec.js';
 
 /**
  * Writes the network input for an RGBA image into `out`, in NHWC order:
@@ -25,28 +26,10 @@ import type { InputSpec } from '../model/format.js';
  * @throws {@link ArgumentError} for sizes that do not match or an input spec whose crop is larger than the resized image.
  */
 export function preprocess(rgba: Uint8Array, width: number, height: number, input: InputSpec, out: Float32Array): void {
-  checkArguments(rgba, width, height, input, out);
-  const { height: H, width: W, resizeShorter: S } = input;
-  const short = Math.min(width, height);
-  // Computed as S * long / short, not long * s, so that an exact half stays exact and rounds up.
-  const rw = width <= height ? S : Math.round((S * width) / short);
-  const rh = width <= height ? Math.round((S * height) / short) : S;
-  if (rw < W || rh < H) {
-    throw new ArgumentError(
-      'E_ARGUMENT',
-      `preprocess: a ${width}x${height} image resized to ${rw}x${rh} is smaller than the ${W}x${H} crop (resizeShorter ${S})`,
-    );
-  }
-  const col = axis(width, short / S, Math.floor((rw - W) / 2), W, 4);
-  const row = axis(height, short / S, Math.floor((rh - H) / 2), H, width * 4);
-
-  // value = pixel * scale[c] + bias[c]; o[c] is the RGBA offset of the c-th network channel.
-  const [o0, o1, o2] = input.channelOrder === 'RGB' ? [0, 1, 2] : [2, 1, 0];
-  const scale = [0, 1, 2].map((c) => 1 / (input.divisor * input.std[c]));
-  const bias = [0, 1, 2].map((c) => -input.mean[c] / input.std[c]);
-  if (![...scale, ...bias].every(Number.isFinite)) {
-    throw new ArgumentError('E_ARGUMENT', 'preprocess: input spec needs finite mean, std and divisor, with std and divisor non-zero');
-  }
+  checkArguments(rgba, width, height, input, out, [Float32Array]);
+  const { col, row, order, scale, bias } = sampling(width, height, input);
+  const { height: H, width: W } = input;
+  const [o0, o1, o2] = order === 'RGB' ? [0, 1, 2] : [2, 1, 0];
   const [s0, s1, s2] = scale;
   const [b0, b1, b2] = bias;
 
@@ -67,6 +50,82 @@ export function preprocess(rgba: Uint8Array, width: number, height: number, inpu
   }
 }
 
+/**
+ * {@link preprocess} in wasm (assembly/image/preprocess.ts, in the image decoders' instance), with
+ * identical results, and for an int8 model the input's quantization folded in: each value, rounded
+ * to f32 as {@link preprocess} stores it, becomes clamp(round(v / scale) + zeroPoint) in the range
+ * of `out`'s type (int16: ±{@link I16_MAX}), rounding halves away from zero.
+ * @param out - Receives `input.height * input.width * 3` values: f32, or quantized uint8 / int16 with `quant`.
+ * @throws {@link ArgumentError} as {@link preprocess}, or if `quant` is missing for an integer `out`.
+ */
+export function preprocessInto(
+  rgba: Uint8Array, width: number, height: number, input: InputSpec, out: Float32Array | Uint8Array | Int16Array, quant?: { scale: number; zeroPoint: number },
+): void {
+  checkArguments(rgba, width, height, input, out, [Float32Array, Uint8Array, Int16Array]);
+  const kind = out instanceof Float32Array ? 0 : out instanceof Uint8Array ? 1 : 2;
+  if (kind !== 0 && !quant) throw new ArgumentError('E_ARGUMENT', 'preprocessInto: an integer input needs its quantization');
+  const { col, row, order, scale, bias } = sampling(width, height, input);
+  const { height: H, width: W } = input;
+  const tables = (t: Sampling): Uint8Array => {
+    // lo, hi (i32), then f (f64) 8-byte aligned: what image_preprocess reads.
+    const n = t.lo.length;
+    const bytes = new Uint8Array(((n * 8 + 7) & ~7) + n * 8);
+    new Int32Array(bytes.buffer, 0, n).set(t.lo);
+    new Int32Array(bytes.buffer, n * 4, n).set(t.hi);
+    new Float64Array(bytes.buffer, (n * 8 + 7) & ~7, n).set(t.f);
+    return bytes;
+  };
+  withCodec('image', (mem) => {
+    const p = mem.put(rgba);
+    const cols = mem.put(tables(col));
+    const rows = mem.put(tables(row));
+    const dst = mem.alloc(out.byteLength);
+    const [lo, hi] = kind === 1 ? [0, 255] : [-I16_MAX, I16_MAX];
+    (mem.exports as unknown as PreprocessExports).image_preprocess(
+      p, cols, rows, W, H, order === 'RGB' ? 0 : 1, ...scale, ...bias, dst, kind, quant?.scale ?? 1, quant?.zeroPoint ?? 0, lo, hi,
+    );
+    new Uint8Array(out.buffer, out.byteOffset, out.byteLength).set(mem.u8(dst, out.byteLength));
+  });
+}
+
+interface PreprocessExports {
+  image_preprocess(
+    rgba: number, cols: number, rows: number, W: number, H: number, order: number,
+    s0: number, s1: number, s2: number, b0: number, b1: number, b2: number,
+    out: number, kind: number, qScale: number, zp: number, qlo: number, qhi: number,
+  ): void;
+}
+
+/** Where one output axis samples the source: byte offsets of the two neighbours and the weight of the second. */
+interface Sampling {
+  lo: Int32Array;
+  hi: Int32Array;
+  f: Float64Array;
+}
+
+/** Both axes' sampling, and value = pixel * scale[c] + bias[c] per network channel c. */
+function sampling(width: number, height: number, input: InputSpec) {
+  const { height: H, width: W, resizeShorter: S } = input;
+  const short = Math.min(width, height);
+  // Computed as S * long / short, not long * s, so that an exact half stays exact and rounds up.
+  const rw = width <= height ? S : Math.round((S * width) / short);
+  const rh = width <= height ? Math.round((S * height) / short) : S;
+  if (rw < W || rh < H) {
+    throw new ArgumentError(
+      'E_ARGUMENT',
+      `preprocess: a ${width}x${height} image resized to ${rw}x${rh} is smaller than the ${W}x${H} crop (resizeShorter ${S})`,
+    );
+  }
+  const col = axis(width, short / S, Math.floor((rw - W) / 2), W, 4);
+  const row = axis(height, short / S, Math.floor((rh - H) / 2), H, width * 4);
+  const scale = [0, 1, 2].map((c) => 1 / (input.divisor * input.std[c])) as [number, number, number];
+  const bias = [0, 1, 2].map((c) => -input.mean[c] / input.std[c]) as [number, number, number];
+  if (![...scale, ...bias].every(Number.isFinite)) {
+    throw new ArgumentError('E_ARGUMENT', 'preprocess: input spec needs finite mean, std and divisor, with std and divisor non-zero');
+  }
+  return { col, row, order: input.channelOrder, scale, bias };
+}
+
 function lerp2(p: Uint8Array, a: number, b: number, c: number, e: number, fx: number, fy: number): number {
   const top = p[a] + (p[b] - p[a]) * fx;
   const bottom = p[c] + (p[e] - p[c]) * fx;
@@ -78,7 +137,7 @@ function lerp2(p: Uint8Array, a: number, b: number, c: number, e: number, fx: nu
  * pixels: the offsets (source index × `stride`) of the two neighbouring source pixels and the weight
  * of the second.
  */
-function axis(inSize: number, step: number, start: number, count: number, stride: number) {
+function axis(inSize: number, step: number, start: number, count: number, stride: number): Sampling {
   const lo = new Int32Array(count);
   const hi = new Int32Array(count);
   const f = new Float64Array(count);
@@ -92,7 +151,7 @@ function axis(inSize: number, step: number, start: number, count: number, stride
   return { lo, hi, f };
 }
 
-function checkArguments(rgba: Uint8Array, width: number, height: number, input: InputSpec, out: Float32Array): void {
+function checkArguments(rgba: Uint8Array, width: number, height: number, input: InputSpec, out: unknown, types: readonly Function[]): void {
   const fail = (msg: string): never => {
     throw new ArgumentError('E_ARGUMENT', `preprocess: ${msg}`);
   };
@@ -106,8 +165,8 @@ function checkArguments(rgba: Uint8Array, width: number, height: number, input: 
     fail(`input spec sizes must be positive integers, got ${input.width}x${input.height} resizeShorter ${input.resizeShorter}`);
   }
   if (input.channelOrder !== 'RGB' && input.channelOrder !== 'BGR') fail(`channelOrder must be 'RGB' or 'BGR', got ${String(input.channelOrder)}`);
-  if (!(out instanceof Float32Array) || out.length !== input.height * input.width * 3) {
-    fail(`out must be a Float32Array of ${input.height}x${input.width}x3 = ${input.height * input.width * 3} values`);
+  if (!types.some((t) => out instanceof t) || (out as Float32Array).length !== input.height * input.width * 3) {
+    fail(`out must be a ${types.map((t) => t.name).join(' or ')} of ${input.height}x${input.width}x3 = ${input.height * input.width * 3} values`);
   }
 }
 
@@ -132,4 +191,13 @@ export function preprocessNCHW(rgba: Uint8Array, width: number, height: number, 
   const nhwc = new Float32Array(input.height * input.width * 3);
   preprocess(rgba, width, height, input, nhwc);
   return toNCHW(nhwc, input.height, input.width);
+}
+
+/** q = clamp(round(x / scale) + zeroPoint) to the range of `out` (0..255 or -I16_MAX..I16_MAX), rounding half away from zero. */
+export function quantize(x: Float32Array, q: { scale: number; zeroPoint: number }, out: Uint8Array | Int16Array): void {
+  const [lo, hi] = out instanceof Uint8Array ? [0, 255] : [-I16_MAX, I16_MAX];
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i] / q.scale;
+    out[i] = Math.min(hi, Math.max(lo, (v < 0 ? -Math.round(-v) : Math.round(v)) + q.zeroPoint));
+  }
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ArgumentError } from '../../src/errors.js';
-import { preprocess, toNCHW } from '../../src/image/preprocess.js';
+import { preprocess, preprocessInto, quantize, toNCHW } from '../../src/image/preprocess.js';
 import type { InputSpec } from '../../src/model/format.js';
 
 /** Deterministic pseudo-random bytes (xorshift32). */
@@ -132,6 +132,45 @@ describe('preprocess', () => {
     call(() => preprocess(rgba, 10, 12, { ...ODD_BGR, std: [1, 0, 1] }, out));
     call(() => preprocess(rgba, 10, 12, { ...ODD_BGR, mean: [1, Number.NaN, 1] }, out));
     expect(() => preprocess(rgba, 10, 11, ODD_BGR, out)).toThrow(/480 bytes but a 10x11 RGBA image needs 440/);
+  });
+});
+
+/** Index of the first element where `a` and `b` differ, -1 if none (toEqual on 150,000 elements takes seconds). */
+function firstDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) return Math.min(a.length, b.length);
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return i;
+  return -1;
+}
+
+describe('preprocessInto (wasm)', () => {
+  const cases: [number, number, InputSpec][] = [[500, 375, IMAGENET_RGB], [333, 500, CAFFE_BGR], [131, 97, IMAGENET_RGB], [9, 1, ODD_BGR], [1, 1, ODD_BGR]];
+  // Scales chosen so that many values land exactly on a rounding half or beyond the clamps.
+  const quants = [{ scale: 0.0078125, zeroPoint: 0 }, { scale: 1 / 64, zeroPoint: 114 }, { scale: 0.5, zeroPoint: 0 }];
+  cases.forEach(([w, h, spec], n) => {
+    it(`gives preprocess's bits, and quantize's after it: ${w}x${h}, ${spec.channelOrder} ${spec.width}x${spec.height}`, () => {
+      const rgba = randomImage(w, h, 100 + n);
+      const size = spec.height * spec.width * 3;
+      const want = new Float32Array(size);
+      preprocess(rgba, w, h, spec, want);
+      const got = new Float32Array(size);
+      preprocessInto(rgba, w, h, spec, got);
+      expect(firstDifference(got, want)).toBe(-1);
+      for (const q of quants) {
+        for (const out of [new Uint8Array(size), new Int16Array(size)]) {
+          const wantQ = out instanceof Uint8Array ? new Uint8Array(size) : new Int16Array(size);
+          quantize(want, q, wantQ);
+          preprocessInto(rgba, w, h, spec, out, q);
+          expect(firstDifference(out, wantQ)).toBe(-1);
+        }
+      }
+    });
+  });
+
+  it('refuses arguments that do not fit, and an integer input without its quantization', () => {
+    const rgba = randomImage(4, 4, 1);
+    expect(() => preprocessInto(rgba, 4, 4, ODD_BGR, new Float32Array(3))).toThrow(ArgumentError);
+    expect(() => preprocessInto(rgba, 4, 5, ODD_BGR, new Float32Array(7 * 5 * 3))).toThrow(ArgumentError);
+    expect(() => preprocessInto(rgba, 4, 4, ODD_BGR, new Uint8Array(7 * 5 * 3))).toThrow(/quantization/);
   });
 });
 
