@@ -1,4 +1,5 @@
-// One cold start (see bench/cold-start.ts): prints its phases as JSON. Plain JS, so no loader runs first.
+// One cold start through the library (see bench/cold-start.ts): prints its phases as JSON. Plain
+// JS, so no loader runs first.
 import { readFileSync } from 'node:fs';
 
 const [model, image] = process.argv.slice(2);
@@ -10,5 +11,4 @@ const t2 = performance.now();
 const { top } = await net.classify(readFileSync(image), { top: 1 });
 const t3 = performance.now();
 if (top.length !== 1) throw new Error('no result');
-const rssMB = process.resourceUsage().maxRSS / 1024;
-console.log(JSON.stringify({ node: t0, import: t1 - t0, load: t2 - t1, classify: t3 - t2, total: t3 - t0, rssMB }));
+console.log(JSON.stringify({ import: t1 - t0, load: t2 - t1, classify: t3 - t2, total: t3 - t0 }));
