@@ -26,6 +26,7 @@ export {
   u8_copy_simd, u8_copy_ref,
   i16_copy_simd, i16_copy_ref,
 } from './kernels/u8-pool';
+export { inflate_zlib, inflate_scratch_bytes, png_to_rgba } from './image/png';
 
 /** First byte after the module's static data: the host may use everything from here on. */
 export function heap_base(): usize {
