@@ -44,6 +44,9 @@ const INVALID_ENTRY: u32 = INVALID << 5;
 const LIT_ROOT = 10;
 const DIST_ROOT = 8;
 const CL_ROOT = 7;
+/** The fixed code's longest literal/length and distance codes. */
+const FIXED_LIT_ROOT = 9;
+const FIXED_DIST_ROOT = 5;
 
 // Table sizes in entries. zlib's `enough` program bounds a complete code's root table plus
 // subtables: 1332 entries for 286 literal/length codes at 10 root bits, 400 for 30 distance codes
@@ -70,8 +73,8 @@ const S_LIT = 0;
 const S_DIST = S_LIT + LIT_ENTRIES * 4;
 const S_CL = S_DIST + DIST_ENTRIES * 4;
 const S_FIXED_LIT = S_CL + CL_ENTRIES * 4;
-const S_FIXED_DIST = S_FIXED_LIT + (1 << LIT_ROOT) * 4;
-const S_LENS = S_FIXED_DIST + (1 << DIST_ROOT) * 4; // 320 code lengths (u8)
+const S_FIXED_DIST = S_FIXED_LIT + (1 << FIXED_LIT_ROOT) * 4;
+const S_LENS = S_FIXED_DIST + (1 << FIXED_DIST_ROOT) * 4; // 320 code lengths (u8)
 const S_COUNT = S_LENS + 320; // 16 x u16
 const S_OFFS = S_COUNT + 32; // 16 x u16
 const S_SORTED = S_OFFS + 32; // 288 x u16
@@ -111,7 +114,9 @@ function entryFor(kind: i32, sym: i32, len: i32): u32 {
 /**
  * Builds the decoding table of the canonical code with `n` code lengths at `lens` (zlib's
  * inflate_table, with the same rules: an over-subscribed code is refused, and so is an incomplete
- * one unless it is a single one-bit code or, for distances, empty).
+ * one unless it is a single one-bit code or, for distances, empty). Returns the table's root bits,
+ * at most `root` and no more than the longest code needs, so that a block with a small code does
+ * not pay for filling a large table; or -BAD_CODE_LENGTHS.
  */
 function buildTable(lens: usize, n: i32, table: usize, root: i32, kind: i32, scratch: usize): i32 {
   const count = scratch + S_COUNT;
@@ -124,20 +129,21 @@ function buildTable(lens: usize, n: i32, table: usize, root: i32, kind: i32, scr
   }
   let maxLen = 15;
   while (maxLen > 0 && load<u16>(count + (<usize>maxLen << 1)) == 0) maxLen--;
-  const size = 1 << root;
   if (maxLen == 0) {
     // No codes: a block of literals only has no distance code; reaching the table is an error.
-    if (kind != KIND_DIST) return BAD_CODE_LENGTHS;
-    fillInvalid(table, size);
-    return OK;
+    if (kind != KIND_DIST) return -BAD_CODE_LENGTHS;
+    fillInvalid(table, 2);
+    return 1;
   }
+  root = min(root, maxLen);
+  const size = 1 << root;
   let left = 1;
   for (let l = 1; l <= 15; l++) {
     left = (left << 1) - <i32>load<u16>(count + (<usize>l << 1));
-    if (left < 0) return BAD_CODE_LENGTHS;
+    if (left < 0) return -BAD_CODE_LENGTHS;
   }
   if (left > 0) {
-    if (kind == KIND_CODE_LENGTHS || maxLen != 1) return BAD_CODE_LENGTHS;
+    if (kind == KIND_CODE_LENGTHS || maxLen != 1) return -BAD_CODE_LENGTHS;
     fillInvalid(table, size);
   }
   store<u16>(offs + 2, 0);
@@ -186,7 +192,7 @@ function buildTable(lens: usize, n: i32, table: usize, root: i32, kind: i32, scr
     }
     code <<= 1;
   }
-  return OK;
+  return root;
 }
 
 /** The fixed literal/length and distance codes of block type 1. */
@@ -224,6 +230,8 @@ export function inflate_zlib(src: usize, srcLen: i32, dst: usize, dstLen: i32, s
   let bc: u32 = 0; // valid bits in bb
   let fixedBuilt = false;
   let status = OK;
+  let litRoot = FIXED_LIT_ROOT;
+  let distRoot = FIXED_DIST_ROOT;
   for (;;) {
     // Refill to at least 56 bits while input lasts: one refill covers a whole length/distance pair.
     if (ip + 8 <= ie) {
@@ -281,6 +289,8 @@ export function inflate_zlib(src: usize, srcLen: i32, dst: usize, dstLen: i32, s
           buildFixed(scratch);
           fixedBuilt = true;
         }
+        litRoot = FIXED_LIT_ROOT;
+        distRoot = FIXED_DIST_ROOT;
       } else if (type == 2) {
         if (bc < 14) {
           status = TRUNCATED;
@@ -312,8 +322,11 @@ export function inflate_zlib(src: usize, srcLen: i32, dst: usize, dstLen: i32, s
           bc -= 3;
         }
         const cl = scratch + S_CL;
-        status = buildTable(lens, 19, cl, CL_ROOT, KIND_CODE_LENGTHS, scratch);
-        if (status != OK) break;
+        const clRoot = buildTable(lens, 19, cl, CL_ROOT, KIND_CODE_LENGTHS, scratch);
+        if (clRoot < 0) {
+          status = -clRoot;
+          break;
+        }
         // The literal/length and distance code lengths, run-length coded with symbols 16-18.
         const total = nlen + ndist;
         for (let i = 0; i < total; ) {
@@ -322,7 +335,7 @@ export function inflate_zlib(src: usize, srcLen: i32, dst: usize, dstLen: i32, s
             ip++;
             bc += 8;
           }
-          const e = load<u32>(cl + ((<usize>bb & ((1 << CL_ROOT) - 1)) << 2));
+          const e = load<u32>(cl + ((<usize>bb & ((1 << clRoot) - 1)) << 2));
           const n = e & 31;
           if (n > bc) return end(TRUNCATED, state, op - dst);
           bb >>= n;
@@ -362,11 +375,13 @@ export function inflate_zlib(src: usize, srcLen: i32, dst: usize, dstLen: i32, s
         }
         lt = scratch + S_LIT;
         dt = scratch + S_DIST;
-        status = buildTable(lens, nlen, lt, LIT_ROOT, KIND_LITLEN, scratch);
-        if (status != OK) break;
+        litRoot = buildTable(lens, nlen, lt, LIT_ROOT, KIND_LITLEN, scratch);
         // The distance lengths follow the literal/length ones; the table builder reads them from there.
-        status = buildTable(lens + nlen, ndist, dt, DIST_ROOT, KIND_DIST, scratch);
-        if (status != OK) break;
+        distRoot = litRoot < 0 ? litRoot : buildTable(lens + nlen, ndist, dt, DIST_ROOT, KIND_DIST, scratch);
+        if (distRoot < 0) {
+          status = -distRoot;
+          break;
+        }
       } else {
         status = BAD_BLOCK_TYPE;
         break;
@@ -384,9 +399,9 @@ export function inflate_zlib(src: usize, srcLen: i32, dst: usize, dstLen: i32, s
             bc += 8;
           }
         }
-        let e = load<u32>(lt + ((<usize>bb & ((1 << LIT_ROOT) - 1)) << 2));
+        let e = load<u32>(lt + ((<usize>bb & ((1 << litRoot) - 1)) << 2));
         if (((e >> 5) & 7) == LINK) {
-          e = load<u32>(lt + (<usize>((e >> 16) + ((<u32>(bb >> LIT_ROOT)) & ((1 << ((e >> 8) & 15)) - 1))) << 2));
+          e = load<u32>(lt + (<usize>((e >> 16) + ((<u32>(bb >> litRoot)) & ((1 << ((e >> 8) & 15)) - 1))) << 2));
         }
         let n = e & 31;
         if (n > bc) return end(TRUNCATED, state, op - dst);
@@ -407,9 +422,9 @@ export function inflate_zlib(src: usize, srcLen: i32, dst: usize, dstLen: i32, s
         const len = <usize>((e >> 16) + (<u32>bb & ((1 << x) - 1)));
         bb >>= x;
         bc -= x;
-        e = load<u32>(dt + ((<usize>bb & ((1 << DIST_ROOT) - 1)) << 2));
+        e = load<u32>(dt + ((<usize>bb & ((1 << distRoot) - 1)) << 2));
         if (((e >> 5) & 7) == LINK) {
-          e = load<u32>(dt + (<usize>((e >> 16) + ((<u32>(bb >> DIST_ROOT)) & ((1 << ((e >> 8) & 15)) - 1))) << 2));
+          e = load<u32>(dt + (<usize>((e >> 16) + ((<u32>(bb >> distRoot)) & ((1 << ((e >> 8) & 15)) - 1))) << 2));
         }
         n = e & 31;
         if (n > bc) return end(TRUNCATED, state, op - dst);
