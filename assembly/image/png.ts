@@ -3,8 +3,9 @@
 // data, sizes every buffer from the header and turns the status codes returned here into errors.
 //
 // Nothing here trusts the data: every read of compressed input is checked against its end, the
-// output never grows past the size the header implies, and every loop is bounded by the input or
-// output size, so a hostile stream costs about what a genuine one of its size costs.
+// output never grows past the size the header implies, and the work is linear in the input and
+// output sizes. The worst input per byte is a stream of empty blocks that each send Huffman
+// tables: about 150 ns a byte (1 MB in 0.16 s; zlib takes 0.1 s, fflate took 0.3 s).
 
 // ---------------------------------------------------------------- status codes (see src/image/png.ts)
 
@@ -26,9 +27,10 @@ const BAD_LAYOUT = 22;
 
 // ---------------------------------------------------------------- Huffman tables
 //
-// A decoding table maps the next ROOT bits of input (least significant first, as deflate packs
-// them) to an entry; codes longer than ROOT bits go through a link to a subtable indexed by the
-// following bits, sized as zlib sizes them so that no code needs a third level. An entry is
+// A decoding table maps the next root bits of input (least significant first, as deflate packs
+// them; at most LIT_ROOT, DIST_ROOT or CL_ROOT) to an entry; codes longer than that go through a
+// link to a subtable indexed by the following bits, sized as zlib sizes them so that no code needs
+// a third level. An entry is
 //   bits 0-4   code length (bits to consume)
 //   bits 5-7   kind: LITERAL, BASE (length or distance base plus extra bits), END, LINK, INVALID
 //   bits 8-11  extra bits after the code (BASE), or the subtable's index bits (LINK)
