@@ -21,13 +21,11 @@ export default [
     external,
     plugins: [ts()],
   },
-  // fast-png and its iobuffer are ES modules only, which require() loads only from Node 20.19 on:
-  // the CommonJS entries carry them inline.
   {
     input: { core: 'src/core.ts', node: 'src/node.ts' },
     output: { dir: 'dist', format: 'cjs', entryFileNames: '[name].cjs', chunkFileNames: 'chunks/[name].cjs' },
-    external: (id, importer) => importer !== undefined && external(id) && !/^(fast-png|iobuffer)(\/|$)/.test(id),
-    plugins: [resolve(), commonjs(), ts()],
+    external,
+    plugins: [ts()],
   },
   {
     input: { index: 'src/index.ts', browser: 'src/browser.ts' },

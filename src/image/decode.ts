@@ -1,17 +1,17 @@
 /**
- * JPEG and PNG decoding to RGBA, in pure JavaScript so that it runs unchanged in Node, browsers and
- * Cloudflare Workers. The declared size is read from the header and checked against the limits
- * before a decoder runs, so an image that claims to be enormous is refused without allocating.
+ * JPEG and PNG decoding to RGBA, in JavaScript and WebAssembly (PNG: src/image/png.ts) so that it
+ * runs unchanged in Node, browsers and Cloudflare Workers. The declared size is read from the
+ * header and checked against the limits before a decoder runs, so an image that claims to be
+ * enormous is refused without allocating.
  * @packageDocumentation
  */
 
 import decodeJpegJs from 'jpeg-js/lib/decoder.js';
-import { decode as decodePng, type DecodedPng } from 'fast-png';
-import { Unzlib } from 'fflate';
 import { ArgumentError, ImageError, LimitError } from '../errors.js';
 import { crc32 } from '../model/crc32.js';
 
 import { DEFAULT_IMAGE_LIMITS, type ImageLimits } from './limits.js';
+import { decodePngData } from './png.js';
 
 export { DEFAULT_IMAGE_LIMITS, type ImageLimits };
 
@@ -26,20 +26,21 @@ const SUPPORTED = 'supported formats are JPEG (baseline or progressive) and PNG'
 
 /**
  * Decodes a JPEG or PNG image (recognised by its first bytes, not by a file name) to 8-bit RGBA.
- * Greyscale, palette, 16-bit and alpha PNGs are converted; alpha is passed through, not composited.
+ * Every PNG colour type, bit depth and interlacing is decoded: greyscale, palette, 16-bit and alpha
+ * PNGs are converted; alpha is passed through, not composited.
  *
  * Hostile files cost about what a genuine file of their size and declared dimensions costs: the
  * structure is checked (PNG chunk CRCs before anything is inflated, JPEG segment lengths), a file
  * too short to hold the pixels it declares is refused before a decoder allocates for them, PNG
- * image data is inflated in bounded steps and stops at the size the header implies, ancillary PNG
- * chunks (compressed ICC profiles and text) are not inflated at all, and a JPEG may have at most
- * {@link MAX_JPEG_SCANS} scans.
+ * image data is inflated into a buffer of the size the header implies and refused at the first
+ * byte past it, ancillary PNG chunks (compressed ICC profiles and text) are not inflated at all,
+ * and a JPEG may have at most {@link MAX_JPEG_SCANS} scans.
  * @param bytes - The whole file.
  * @param limits - Overrides of {@link DEFAULT_IMAGE_LIMITS}.
  * @throws {@link ImageError} `E_IMAGE_FORMAT` for empty input, other formats and unsupported variants
  *   (lossless, arithmetic-coded or 12-bit JPEG; 4-component JPEG without an Adobe marker; more than
- *   {@link MAX_JPEG_SCANS} scans; interlaced PNG below 8 bits per sample; unknown critical PNG chunks);
- *   `E_IMAGE_DECODE` for truncated or corrupt files.
+ *   {@link MAX_JPEG_SCANS} scans; unknown critical PNG chunks); `E_IMAGE_DECODE` for truncated or
+ *   corrupt files (for PNG including a zlib stream whose Adler-32 checksum does not match).
  * @throws {@link ArgumentError} if `bytes` is not a Uint8Array or a limit is not a positive number.
  * @throws {@link LimitError} `maxImageBytes` for a larger file, `maxImagePixels` / `maxImageSide` when the header declares a larger image.
  */
@@ -283,6 +284,12 @@ const PNG_COLOUR_TYPES: Readonly<Partial<Record<number, { depths: readonly numbe
 /** The seven Adam7 passes: first column, first row, column step, row step. */
 const ADAM7 = [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2]] as const;
 
+/**
+ * Deflate's largest expansion: a 258-byte match coded in two bits (one-bit length and distance
+ * codes). Image data shorter than 1/1032 of what the header implies cannot be genuine.
+ */
+const MAX_DEFLATE_RATIO = 1032;
+
 function corruptPng(why: string): never {
   throw new ImageError('E_IMAGE_DECODE', `PNG is truncated or corrupt: ${why}`);
 }
@@ -302,11 +309,9 @@ function decodePngRgba(bytes: Uint8Array, lim: ImageLimits): DecodedImage {
   const type = PNG_COLOUR_TYPES[colourType];
   if (!type?.depths.includes(depth)) corruptPng(`colour type ${colourType} with ${depth}-bit samples`);
   if (bytes[26] !== 0 || bytes[27] !== 0 || bytes[28] > 1) corruptPng(`unknown compression, filter or interlace method (${bytes.subarray(26, 29).join(', ')})`);
-  if (interlaced && depth < 8) {
-    // fast-png 8 reads these as one byte per pixel and fails or returns garbage.
-    throw new ImageError('E_IMAGE_FORMAT', `interlaced PNGs with ${depth}-bit samples are not supported; re-save without interlacing or at 8 bits`);
-  }
-  const { kept, idat } = readPngChunks(bytes, colourType === PNG_INDEXED);
+  const indexed = colourType === PNG_INDEXED;
+  const { idat, palette, colours } = readPngChunks(bytes, indexed);
+  if (indexed && palette === undefined) throw new ImageError('E_IMAGE_DECODE', 'PNG is corrupt: a palette image without a palette (PLTE chunk)');
   // Each row of each pass is a filter byte and the row's samples, packed to whole bytes.
   const bitsPerPixel = depth * type.channels;
   const rowBytes = (w: number): number => 1 + Math.ceil((w * bitsPerPixel) / 8);
@@ -317,29 +322,27 @@ function decodePngRgba(bytes: Uint8Array, lim: ImageLimits): DecodedImage {
     const h = Math.ceil((height - y0) / dy);
     if (w > 0 && h > 0) expected += h * rowBytes(w);
   }
-  checkInflatedSize(idat, expected);
-  let png: DecodedPng;
-  try {
-    png = decodePng(kept, { checkCrc: false }); // readPngChunks checked every CRC
-  } catch (e) {
-    throw new ImageError('E_IMAGE_DECODE', `PNG is truncated or corrupt (fast-png: ${message(e)})`);
+  const idatBytes = idat.reduce((n, c) => n + c.length, 0);
+  if (expected > MAX_DEFLATE_RATIO * idatBytes) {
+    corruptPng(`its ${idatBytes} bytes of image data cannot inflate to the ${expected} bytes its header implies`);
   }
-  return { width: png.width, height: png.height, data: pngToRgba(png, colourType === PNG_INDEXED) };
+  const layout = { width, height, depth, colourType, interlaced, palette: palette ?? new Uint8Array(0), colours, inflatedBytes: expected };
+  return { width, height, data: decodePngData(idat, layout) };
 }
 
 /**
- * Walks the chunks, checking every CRC before anything is inflated (fast-png inflates a chunk
- * before checking its CRC), and returns the image data and the file cut down to what decoding uses:
- * IHDR, the image data as one IDAT chunk, IEND, and PLTE and tRNS of a palette image. fast-png
- * inflates an ICC profile (iCCP) whole and without a bound, and reads a second IHDR past the size
- * checked here: neither reaches it. It also pays tens of microseconds per IDAT chunk, which a file
- * of many one-byte chunks would turn into seconds: it gets one.
+ * Walks the chunks, checking every CRC before anything is inflated, and returns the image data
+ * (the IDAT chunks' data, in order) and the palette of a palette image: 256 RGBA entries, alpha
+ * from the first tRNS chunk after the last PLTE chunk, 255 where it has no entry. A second IHDR
+ * and unknown critical chunks are refused; ancillary chunks, including compressed ICC profiles
+ * and text, are never inflated.
  */
-function readPngChunks(b: Uint8Array, indexed: boolean): { kept: Uint8Array; idat: Uint8Array } {
+function readPngChunks(b: Uint8Array, indexed: boolean): { idat: Uint8Array[]; palette?: Uint8Array; colours: number } {
   const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  const kept: Uint8Array[] = [b.subarray(0, 8)];
   const idat: Uint8Array[] = [];
-  let idatAt = -1;
+  let palette: Uint8Array | undefined;
+  let colours = 0;
+  let alpha = false;
   for (let p = 8; ; ) {
     if (p + 12 > b.length) corruptPng(`it ends at byte ${b.length}, before its IEND chunk`);
     const length = view.getUint32(p);
@@ -349,111 +352,28 @@ function readPngChunks(b: Uint8Array, indexed: boolean): { kept: Uint8Array; ida
     if (end > b.length) corruptPng(`its ${type} chunk at byte ${p} runs past the end of the file`);
     if (crc32(b.subarray(p + 4, end - 4)) !== view.getUint32(end - 4)) corruptPng(`the CRC of the ${type} chunk at byte ${p} does not match`);
     if (type === 'IHDR' ? p !== 8 || length !== 13 : p === 8) corruptPng(`the first chunk must be a 13-byte IHDR, and the only one (${type} at byte ${p})`);
+    const data = b.subarray(p + 8, end - 4);
     if (type === 'IDAT') {
-      if (idatAt < 0) idatAt = kept.length;
-      idat.push(b.subarray(p + 8, end - 4));
-    } else if (type === 'IHDR' || type === 'IEND' || (indexed && (type === 'PLTE' || type === 'tRNS'))) {
-      kept.push(b.subarray(p, end));
-    } else if (!(b[p + 4] & 0x20) && type !== 'PLTE') {
+      idat.push(data);
+    } else if (indexed && type === 'PLTE') {
+      if (length % 3 !== 0) corruptPng(`its PLTE chunk is ${length} bytes long, not a multiple of 3`);
+      colours = length / 3;
+      palette = new Uint8Array(1024).fill(255);
+      for (let i = 0; i < Math.min(colours, 256); i++) palette.set(data.subarray(3 * i, 3 * i + 3), 4 * i);
+      alpha = false;
+    } else if (indexed && type === 'tRNS') {
+      if (length > colours) corruptPng(`its tRNS chunk has ${length} alpha values for ${colours} palette colours`);
+      if (palette && !alpha) for (let i = 0; i < Math.min(length, 256); i++) palette[4 * i + 3] = data[i];
+      alpha = true;
+    } else if (!(b[p + 4] & 0x20) && type !== 'IHDR' && type !== 'IEND' && type !== 'PLTE') {
       // An upper-case first letter marks a chunk a decoder must understand to show the image.
       throw new ImageError('E_IMAGE_FORMAT', `PNG has a critical chunk ${type} that this decoder does not know; ${SUPPORTED}`);
     }
     if (type === 'IEND') break;
     p = end;
   }
-  if (idatAt < 0) corruptPng('it has no image data (IDAT chunk)');
-  const data = idat.length === 1 ? idat[0] : concatBytes(idat);
-  // CRCs are checked above, so the merged chunk's is left zero (fast-png is told not to check).
-  const chunk = concatBytes([new Uint8Array(8), data, new Uint8Array(4)]);
-  new DataView(chunk.buffer).setUint32(0, data.length);
-  chunk.set([0x49, 0x44, 0x41, 0x54], 4); // IDAT
-  kept.splice(idatAt, 0, chunk);
-  return { kept: concatBytes(kept), idat: data };
-}
-
-function concatBytes(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, c) => n + c.length, 0));
-  parts.reduce((o, c) => (out.set(c, o), o + c.length), 0);
-  return out;
-}
-
-/**
- * Inflates the IDAT data, counting and discarding the output, and requires exactly the `expected`
- * bytes the header implies. Deflate expands at most 1032:1, so the compressed input is fed in
- * steps of at most (bytes still expected) / 1024, or as many bytes as have been inflated so far
- * (between 1 and 16 KiB): one step of a decompression bomb inflates about `expected` bytes or
- * 16 MiB at most, and 1 MiB if nothing has come out yet, however much output-free padding (empty
- * blocks) precedes it. Steps start at 1 KiB and double up to that bound, so a genuine image takes
- * only a few.
- */
-function checkInflatedSize(idat: Uint8Array, expected: number): void {
-  let total = 0;
-  const inflater = new Unzlib((chunk) => {
-    total += chunk.length;
-    if (total > expected) corruptPng(`its image data inflates to more than the ${expected} bytes its header implies`);
-  });
-  try {
-    for (let i = 0, step = 1 << 10; i < idat.length; ) {
-      inflater.push(idat.subarray(i, i + step));
-      i += step;
-      step = Math.min(2 * step, Math.max(Math.min(Math.max(total, 1 << 10), 1 << 14), Math.floor((expected - total) / 1024)));
-    }
-    inflater.push(new Uint8Array(0), true);
-  } catch (e) {
-    if (e instanceof ImageError) throw e;
-    corruptPng(`its image data does not inflate (${message(e)})`);
-  }
-  if (total < expected) corruptPng(`its image data inflates to ${total} of the ${expected} bytes its header implies`);
-}
-
-/** Expands every PNG colour type and bit depth to 8-bit RGBA. */
-function pngToRgba(png: DecodedPng, indexed: boolean): Uint8Array {
-  const { width, height, depth, channels, data } = png;
-  const out = new Uint8Array(width * height * 4);
-  // Only the colour type says whether pixels are indices: truecolour images may carry a suggested palette.
-  if (indexed) {
-    const pal = png.palette;
-    if (!pal) throw new ImageError('E_IMAGE_DECODE', 'PNG is corrupt: a palette image without a palette (PLTE chunk)');
-    for (let y = 0, o = 0; y < height; y++) {
-      for (let x = 0; x < width; x++, o += 4) {
-        const c = pal[depth === 8 ? data[y * width + x] : packedSample(data, width, depth, x, y)];
-        if (c === undefined) throw new ImageError('E_IMAGE_DECODE', `PNG is corrupt: palette index out of range at (${x}, ${y})`);
-        out[o] = c[0];
-        out[o + 1] = c[1];
-        out[o + 2] = c[2];
-        out[o + 3] = c.length > 3 ? c[3] : 255;
-      }
-    }
-    return out;
-  }
-  if (depth < 8) {
-    const scale = 255 / ((1 << depth) - 1);
-    for (let y = 0, o = 0; y < height; y++) {
-      for (let x = 0; x < width; x++, o += 4) {
-        out[o] = out[o + 1] = out[o + 2] = packedSample(data, width, depth, x, y) * scale;
-        out[o + 3] = 255;
-      }
-    }
-    return out;
-  }
-  const n = width * height;
-  const to8 = depth === 16 ? (v: number) => (v * 255 + 32767) / 65535 : (v: number) => v;
-  const colour = channels >= 3;
-  const alpha = channels === 2 || channels === 4;
-  for (let i = 0, s = 0, o = 0; i < n; i++, s += channels, o += 4) {
-    out[o] = to8(data[s]);
-    out[o + 1] = to8(data[colour ? s + 1 : s]);
-    out[o + 2] = to8(data[colour ? s + 2 : s]);
-    out[o + 3] = alpha ? to8(data[s + channels - 1]) : 255;
-  }
-  return out;
-}
-
-/** Sample (x, y) of a 1-channel image packed at 1, 2 or 4 bits per pixel, most significant bits first. */
-function packedSample(data: ArrayLike<number>, width: number, depth: number, x: number, y: number): number {
-  const bit = x * depth;
-  const byte = data[y * Math.ceil((width * depth) / 8) + (bit >> 3)];
-  return (byte >> (8 - depth - (bit & 7))) & ((1 << depth) - 1);
+  if (idat.length === 0) corruptPng('it has no image data (IDAT chunk)');
+  return { idat, palette, colours };
 }
 
 /** The decoder's message, with the underlying cause fast-png wraps some errors around. */

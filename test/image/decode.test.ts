@@ -1,12 +1,11 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { deflateRawSync, deflateSync } from 'node:zlib';
 import { encode as encodePng, type ImageData as PngImageData } from 'fast-png';
-import { Unzlib } from 'fflate';
 import jpeg from 'jpeg-js';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ArgumentError, ImageError, LimitError } from '../../src/errors.js';
 import { decodeImage, DEFAULT_IMAGE_LIMITS, MAX_JPEG_SCANS } from '../../src/image/decode.js';
-import { concat, encodeJpegFile, encodePngFile, ihdr, jpegSegments, PNG_SIGNATURE, pngChunk, pngChunks, type JpegSpec } from '../helpers/image-files.js';
+import { concat, encodeJpegFile, encodePngFile, ihdr, jpegSegments, PNG_SIGNATURE, pngChunk, pngChunks, pngExpectedRgba, type JpegSpec } from '../helpers/image-files.js';
 import { expectLimitError, expectSqueezeError, thrown } from '../helpers/errors.js';
 
 const dir = new URL('../fixtures/images/', import.meta.url);
@@ -175,8 +174,13 @@ describe('decodeImage: PNG colour types and depths', () => {
     expectImageError(bytes, 'E_IMAGE_DECODE', /palette index out of range/);
   });
 
-  it('refuses interlaced PNGs of fewer than 8 bits per sample, which fast-png misreads', () => {
-    expectImageError(pngHeader(10, 3, 1, 0, 1), 'E_IMAGE_FORMAT', /interlaced/);
+  it('interlaced PNGs of fewer than 8 bits per sample, which fast-png misread and decodeImage refused', () => {
+    for (const [colourType, depth] of [[0, 1], [0, 2], [0, 4], [3, 1], [3, 2], [3, 4]]) {
+      const samples = Array.from({ length: 11 * 9 }, (_, i) => (i * 7 + (i >> 3)) % (1 << depth));
+      const palette = colourType === 3 ? Array.from({ length: 1 << depth }, (_, i) => [i, 2 * i, 255 - i]) : undefined;
+      const spec = { width: 11, height: 9, colourType, depth, samples, palette, interlace: true };
+      expect(decodeImage(encodePngFile(spec)).data, `${colourType}/${depth}`).toEqual(pngExpectedRgba(spec));
+    }
   });
 });
 
@@ -285,20 +289,18 @@ describe('decodeImage: hostile files cost about what genuine ones do', () => {
     expectImageError(bomb, 'E_IMAGE_DECODE', /inflates to more than the 4 bytes its header implies/);
   });
 
-  it('inflates in steps too small for one to go far past the size the header implies', () => {
-    // Deflate expands at most 1032:1. Empty stored blocks consume input without output: with steps
-    // that only grew, 2 MB of them made the next step 1 MiB, which a bomb inflates to 1 GB at once.
-    // While nothing has come out, steps stay at 1 KiB.
+  it('stops at the first byte past the size the header implies, however much padding comes first', () => {
+    // Deflate expands at most 1032:1. Empty stored blocks consume input without output; the fflate
+    // based check fed the inflater in steps that had to be kept small for this. The output buffer
+    // is now exactly the size the header implies, and the inflater stops at the first byte past it.
     const emptyBlocks = new Uint8Array(2e6);
     for (let i = 0; i < emptyBlocks.length; i += 5) emptyBlocks.set([0, 0, 0, 0xff, 0xff], i);
     const zdata = concat([0x78, 0x9c], emptyBlocks, deflateRawSync(new Uint8Array(64 << 20)), [0, 0, 0, 1]);
-    const push = vi.spyOn(Unzlib.prototype, 'push');
-    try {
-      expectImageError(png(zdata, ihdr(1, 1, 8, 2)), 'E_IMAGE_DECODE', /inflates to more than the 4 bytes/);
-      expect(Math.max(...push.mock.calls.map(([chunk]) => chunk.length))).toBe(1 << 10);
-    } finally {
-      push.mockRestore();
-    }
+    expectImageError(png(zdata, ihdr(1, 1, 8, 2)), 'E_IMAGE_DECODE', /inflates to more than the 4 bytes/);
+  });
+
+  it('refuses image data too short to inflate to the size the header implies, before inflating it', () => {
+    expectImageError(png(grey(5, 3), ihdr(1000, 1000, 8, 0)), 'E_IMAGE_DECODE', /its \d+ bytes of image data cannot inflate to the 1001000 bytes/);
   });
 
   it('refuses image data that inflates to more or fewer bytes than the header implies', () => {
@@ -306,7 +308,7 @@ describe('decodeImage: hostile files cost about what genuine ones do', () => {
     expect(decodeImage(png(ok, ihdr(5, 3, 8, 0))).data.length).toBe(60);
     expectImageError(png(deflateSync(new Uint8Array(19)), ihdr(5, 3, 8, 0)), 'E_IMAGE_DECODE', /inflates to more than the 18 bytes/);
     expectImageError(png(deflateSync(new Uint8Array(17)), ihdr(5, 3, 8, 0)), 'E_IMAGE_DECODE', /inflates to 17 of the 18 bytes/);
-    expectImageError(png(ok.subarray(0, ok.length - 6), ihdr(5, 3, 8, 0)), 'E_IMAGE_DECODE', /does not inflate/);
+    expectImageError(png(ok.subarray(0, ok.length - 6), ihdr(5, 3, 8, 0)), 'E_IMAGE_DECODE', /does not inflate \(the zlib stream is truncated/);
   });
 
   it('does not inflate compressed ancillary chunks (ICC profile and text bombs, corrupt ones)', () => {
@@ -345,7 +347,7 @@ describe('decodeImage: hostile files cost about what genuine ones do', () => {
   });
 
   it('decodes image data split over many IDAT chunks', () => {
-    // fast-png pays tens of microseconds per chunk; decodeImage hands it one.
+    // fast-png paid tens of microseconds per chunk; the chunks' data is now copied into one stream.
     const spec = { width: 9, height: 7, colourType: 2, depth: 8, samples: Array.from({ length: 189 }, (_, i) => (i * 29) & 255) };
     const whole = decodeImage(encodePngFile(spec));
     const split = encodePngFile({ ...spec, idatSize: 1 });

@@ -1,0 +1,111 @@
+/**
+ * The wasm half of PNG decoding (assembly/image/png.ts): inflating the image data and turning its
+ * scanlines into RGBA, in the decoder instance of the kernels module. decode.ts checks the file's
+ * structure first and hands over the image data, the header fields and the palette.
+ * @packageDocumentation
+ */
+
+import { ImageError } from '../errors.js';
+import { withCodec, type CodecExports, type CodecMemory } from './codec.js';
+
+/** The PNG entries of the kernels module. */
+interface PngExports extends CodecExports {
+  inflate_scratch_bytes(): number;
+  inflate_zlib(src: number, srcLen: number, dst: number, dstLen: number, scratch: number, state: number): number;
+  png_to_rgba(
+    raw: number, rawLen: number, width: number, height: number, depth: number, colourType: number, interlaced: number,
+    palette: number, colours: number, dst: number, state: number,
+  ): number;
+}
+
+/** What the header and the palette chunks say about the image data. */
+export interface PngLayout {
+  width: number;
+  height: number;
+  depth: number;
+  colourType: number;
+  interlaced: boolean;
+  /** 256 RGBA entries (PLTE with tRNS alpha) of which `colours` are defined; empty unless indexed. */
+  palette: Uint8Array;
+  colours: number;
+  /** Bytes of filtered scanlines the header implies. */
+  inflatedBytes: number;
+}
+
+function corrupt(why: string): never {
+  throw new ImageError('E_IMAGE_DECODE', `PNG is truncated or corrupt: ${why}`);
+}
+
+/** Why a zlib stream did not inflate, by the status codes of assembly/image/png.ts. */
+const INFLATE_ERRORS: Readonly<Record<number, string>> = {
+  1: 'the zlib stream is truncated',
+  2: 'not a zlib stream (bad header)',
+  3: 'the zlib stream needs a preset dictionary',
+  4: 'a deflate block of the reserved type 3',
+  5: 'a stored block whose length check does not match',
+  6: 'invalid Huffman code lengths',
+  7: 'an invalid Huffman code',
+  8: 'a distance back past the start of the data',
+  11: 'the Adler-32 checksum does not match',
+};
+const TOO_LONG = 9;
+const TOO_SHORT = 10;
+
+/**
+ * Inflates the zlib stream `parts` (the IDAT chunks' data, in order) into `expected` bytes at a
+ * fresh allocation and returns where. The output is exactly as large as the header implies: the
+ * inflater stops at the first byte past it, so a decompression bomb costs no more than a genuine
+ * image of the declared size, and memory is only touched as far as the data really inflates.
+ * @throws ImageError `E_IMAGE_DECODE` if the stream is corrupt or inflates to more or fewer bytes.
+ */
+export function inflateInto(mem: CodecMemory, parts: readonly Uint8Array[], expected: number): number {
+  const k = mem.exports as PngExports;
+  const length = parts.reduce((n, p) => n + p.length, 0);
+  const src = mem.alloc(length);
+  const scratch = mem.alloc(k.inflate_scratch_bytes());
+  const state = mem.alloc(8);
+  // The inflater copies matches 8 bytes at a time and may write up to 7 bytes past the end.
+  const dst = mem.alloc(expected + 8);
+  let at = src;
+  for (const p of parts) {
+    mem.u8(at, p.length).set(p);
+    at += p.length;
+  }
+  const status = k.inflate_zlib(src, length, dst, expected, scratch, state);
+  if (status === 0) return dst;
+  if (status === TOO_LONG) corrupt(`its image data inflates to more than the ${expected} bytes its header implies`);
+  const produced = new Uint32Array(k.memory.buffer, state, 1)[0];
+  if (status === TOO_SHORT) corrupt(`its image data inflates to ${produced} of the ${expected} bytes its header implies`);
+  return corrupt(`its image data does not inflate (${INFLATE_ERRORS[status] ?? `status ${status}`} after ${produced} bytes)`);
+}
+
+/**
+ * Inflates the image data and unfilters and converts it to 8-bit RGBA: greyscale replicated,
+ * samples below 8 bits scaled to 0..255, 16-bit samples v rounded to floor((255 v + 32767) / 65535),
+ * palette entries with their tRNS alpha, and alpha passed through, as the fast-png based decoder
+ * this replaces did.
+ * @throws ImageError `E_IMAGE_DECODE` for corrupt data, an unknown row filter or a palette index past the palette.
+ */
+export function decodePngData(parts: readonly Uint8Array[], png: PngLayout): Uint8Array {
+  return withCodec('PNG', (mem) => {
+    const k = mem.exports as PngExports;
+    const raw = inflateInto(mem, parts, png.inflatedBytes);
+    // Allocated once the data has inflated, so a header declaring a huge image with little data
+    // behind it is refused before the output is paid for.
+    const pixels = png.width * png.height * 4;
+    const out = mem.alloc(pixels);
+    const palette = mem.alloc(1024);
+    const state = mem.alloc(8);
+    if (png.palette.length) mem.u8(palette, png.palette.length).set(png.palette);
+    const status = k.png_to_rgba(
+      raw, png.inflatedBytes, png.width, png.height, png.depth, png.colourType, png.interlaced ? 1 : 0, palette, png.colours, out, state,
+    );
+    if (status !== 0) {
+      const [a, b] = new Uint32Array(k.memory.buffer, state, 2);
+      if (status === 20) corrupt(`unknown row filter type ${a} in row ${b}`);
+      if (status === 21) throw new ImageError('E_IMAGE_DECODE', `PNG is corrupt: palette index out of range at (${a}, ${b})`);
+      corrupt(`its scanlines do not fill the image (status ${status})`);
+    }
+    return mem.u8(out, pixels).slice();
+  });
+}
