@@ -26,6 +26,9 @@ export {
   u8_copy_simd, u8_copy_ref,
   i16_copy_simd, i16_copy_ref,
 } from './kernels/u8-pool';
+export {
+  jpeg_huffman_bytes, jpeg_huffman_table, jpeg_decode_scan, jpeg_idct, jpeg_row_bytes, jpeg_rgba,
+} from './image/jpeg';
 
 /** First byte after the module's static data: the host may use everything from here on. */
 export function heap_base(): usize {

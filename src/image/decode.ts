@@ -1,15 +1,16 @@
 /**
- * JPEG and PNG decoding to RGBA, in pure JavaScript so that it runs unchanged in Node, browsers and
- * Cloudflare Workers. The declared size is read from the header and checked against the limits
- * before a decoder runs, so an image that claims to be enormous is refused without allocating.
+ * JPEG and PNG decoding to RGBA, in JavaScript and the kernels module so that it runs unchanged in
+ * Node, browsers and Cloudflare Workers. The declared size is read from the header and checked
+ * against the limits before a decoder runs, so an image that claims to be enormous is refused
+ * without allocating.
  * @packageDocumentation
  */
 
-import decodeJpegJs from 'jpeg-js/lib/decoder.js';
 import { decode as decodePng, type DecodedPng } from 'fast-png';
 import { Unzlib } from 'fflate';
 import { ArgumentError, ImageError, LimitError } from '../errors.js';
 import { crc32 } from '../model/crc32.js';
+import { decodeJpegData, type JpegComponent, type JpegFrame, type JpegLayout, type JpegSegment } from './jpeg.js';
 
 import { DEFAULT_IMAGE_LIMITS, type ImageLimits } from './limits.js';
 
@@ -90,25 +91,11 @@ const isPng = (b: Uint8Array): boolean => b.length >= 8 && PNG_SIGNATURE.every((
 
 /**
  * Most scans a JPEG may have. Encoders write one to three for a baseline JPEG and about ten for a
- * progressive one; jpeg-js walks every block of the frame in every scan, so without a bound a
- * progressive file of a few kilobytes per scan could keep it busy for minutes.
+ * progressive one; a decoder walks every block of the component in every scan (an end-of-band run
+ * skips blocks one at a time), so without a bound a progressive file of a few kilobytes per scan
+ * could keep it busy for minutes.
  */
 export const MAX_JPEG_SCANS = 100;
-
-interface JpegComponent {
-  /** Horizontal and vertical sampling factors, 1..4. */
-  h: number;
-  v: number;
-}
-
-interface JpegFrame {
-  width: number;
-  height: number;
-  components: JpegComponent[];
-  /** Largest horizontal and vertical sampling factors: the MCU is 8·maxH × 8·maxV pixels. */
-  maxH: number;
-  maxV: number;
-}
 
 function corruptJpeg(why: string): never {
   throw new ImageError('E_IMAGE_DECODE', `JPEG is corrupt: ${why}`);
@@ -118,17 +105,18 @@ const isRst = (marker: number): boolean => marker >= 0xd0 && marker <= 0xd7;
 
 /**
  * Walks every marker segment and scan up to the end of the image, checks that each segment is
- * exactly as long as its tables, and refuses the file before jpeg-js allocates anything if it
- * declares a frame over the limits or is too short to hold the frame's blocks. Checking lengths
- * exactly keeps jpeg-js, which reads tables without looking at segment lengths, on the same
- * segments, so the scans counted here are the scans it decodes.
+ * exactly as long as its tables, and refuses the file before anything is allocated for the frame
+ * if it declares a frame over the limits or is too short to hold the frame's blocks.
  */
-function readJpeg(b: Uint8Array, lim: ImageLimits): JpegFrame {
+function readJpeg(b: Uint8Array, lim: ImageLimits): JpegLayout {
   const truncated = (where: string): never => {
     throw new ImageError('E_IMAGE_DECODE', `JPEG is truncated ${where}`);
   };
   let frame: JpegFrame | undefined;
   let adobe = false;
+  let adobeTransform: number | undefined;
+  let jfif = false;
+  const segments: JpegSegment[] = [];
   let scans = 0;
   let scanBytes = 0;
   let p = 2;
@@ -154,10 +142,13 @@ function readJpeg(b: Uint8Array, lim: ImageLimits): JpegFrame {
       checkSize('JPEG', frame.width, frame.height, lim);
     } else if (marker === 0xc4) {
       checkTables(seg, p, 'DHT', (q) => 17 + seg.subarray(q + 1, q + 17).reduce((a, c) => a + c, 0));
+      segments.push({ marker, data: p + 4, end, scanEnd: end });
     } else if (marker === 0xdb) {
       checkTables(seg, p, 'DQT', (q) => 1 + 64 * ((seg[q] >> 4) + 1));
+      segments.push({ marker, data: p + 4, end, scanEnd: end });
     } else if (marker === 0xdd || marker === 0xdc) {
       if (length !== 4) corruptJpeg(`${marker === 0xdd ? 'DRI' : 'DNL'} segment at byte ${p} has length ${length}, not 4`);
+      if (marker === 0xdd) segments.push({ marker, data: p + 4, end, scanEnd: end });
     } else if (marker === 0xda) {
       if (!frame) corruptJpeg('image data (SOS) before the frame header (SOF)');
       const ns = seg[0];
@@ -169,10 +160,16 @@ function readJpeg(b: Uint8Array, lim: ImageLimits): JpegFrame {
       let q = end;
       while (q + 1 < b.length && !(b[q] === 0xff && b[q + 1] !== 0 && !isRst(b[q + 1]))) q++;
       scanBytes += q - end;
+      segments.push({ marker, data: p + 4, end, scanEnd: q });
       p = q;
       continue;
     } else if (marker === 0xee) {
-      adobe ||= String.fromCharCode(...seg.subarray(0, 6)) === 'Adobe\0';
+      if (!adobe && String.fromCharCode(...seg.subarray(0, 6)) === 'Adobe\0') {
+        adobe = true;
+        adobeTransform = seg.length >= 12 ? seg[11] : 0;
+      }
+    } else if (marker === 0xe0) {
+      jfif ||= seg.length >= 14 && String.fromCharCode(...seg.subarray(0, 5)) === 'JFIF\0';
     } else if (!(marker >= 0xe0 && marker <= 0xef) && marker !== 0xfe) {
       corruptJpeg(`unexpected marker 0xff${marker.toString(16)} at byte ${p}`);
     }
@@ -185,7 +182,6 @@ function readJpeg(b: Uint8Array, lim: ImageLimits): JpegFrame {
   }
   // Every block of every component is coded in some scan with at least one bit (a Huffman code
   // for its DC coefficient), so a file with fewer bits of image data than blocks is truncated.
-  // jpeg-js would still allocate and decode the whole frame.
   const blocks = frame.components.reduce(
     (n, c) => n + Math.ceil((Math.ceil(frame.width / 8) * c.h) / frame.maxH) * Math.ceil((Math.ceil(frame.height / 8) * c.v) / frame.maxV),
     0,
@@ -193,10 +189,10 @@ function readJpeg(b: Uint8Array, lim: ImageLimits): JpegFrame {
   if (scanBytes * 8 < blocks) {
     truncated(`or corrupt: its ${scanBytes} bytes of image data cannot hold the ${blocks} blocks of a ${frame.width}x${frame.height} frame`);
   }
-  return frame;
+  return { frame, segments, jfif, adobeTransform };
 }
 
-/** Reads a frame header (SOF) segment, refusing codings jpeg-js does not decode. */
+/** Reads a frame header (SOF) segment, refusing codings other than 8-bit Huffman-coded DCT, sequential or progressive. */
 function readSof(marker: number, seg: Uint8Array): JpegFrame {
   if (marker > 0xc2) {
     throw new ImageError(
@@ -220,11 +216,14 @@ function readSof(marker: number, seg: Uint8Array): JpegFrame {
     const h = s >> 4;
     const v = s & 15;
     if (h < 1 || h > 4 || v < 1 || v > 4) corruptJpeg(`sampling factors ${h}x${v}`);
-    components.push({ h, v });
+    const tq = seg[8 + 3 * i];
+    if (tq > 3) corruptJpeg(`component ${i + 1} uses quantization table ${tq}`);
+    components.push({ id: seg[6 + 3 * i], h, v, tq });
   }
   return {
     width,
     height,
+    progressive: marker === 0xc2,
     components,
     maxH: Math.max(...components.map((c) => c.h)),
     maxV: Math.max(...components.map((c) => c.v)),
@@ -246,27 +245,8 @@ function checkTables(seg: Uint8Array, at: number, name: string, size: (q: number
 }
 
 function decodeJpeg(bytes: Uint8Array, lim: ImageLimits): DecodedImage {
-  const f = readJpeg(bytes, lim);
-  // jpeg-js counts what it allocates against maxMemoryUsageInMB: per component 4 bytes of DCT
-  // coefficients and 1 byte of samples per pixel of the MCU-padded frame, then the interleaved
-  // samples and the RGBA output, plus tables (at most 4 bytes per byte of file). Budgeting exactly
-  // that for the declared frame means a corrupt file cannot make it allocate more than a genuine one.
-  const n = f.components.length;
-  const padded = Math.ceil(f.width / (8 * f.maxH)) * 8 * f.maxH * Math.ceil(f.height / (8 * f.maxV)) * 8 * f.maxV;
-  const budget = padded * 5 * n + f.width * f.height * (n + 4) + 4 * bytes.length;
-  let img: { width: number; height: number; data: Uint8Array };
-  try {
-    img = decodeJpegJs(bytes, {
-      useTArray: true, // a Uint8Array instead of a Node Buffer, which browsers and Workers lack
-      formatAsRGBA: true,
-      // A backstop only (checkSize is the real check): one pixel of slack absorbs the rounding of / 1e6 * 1e6.
-      maxResolutionInMP: (lim.maxImagePixels + 1) / 1e6,
-      maxMemoryUsageInMB: Math.ceil(budget / 2 ** 20) + 1,
-    });
-  } catch (e) {
-    throw new ImageError('E_IMAGE_DECODE', `JPEG is truncated or corrupt (jpeg-js: ${message(e)})`);
-  }
-  return { width: img.width, height: img.height, data: img.data };
+  const layout = readJpeg(bytes, lim);
+  return { width: layout.frame.width, height: layout.frame.height, data: decodeJpegData(bytes, layout) };
 }
 
 const PNG_INDEXED = 3;
