@@ -421,6 +421,16 @@ function limited(lo: v128, hi: v128): v128 {
 }
 
 function idctBlock(block: usize, quant: usize, out: usize, stride: usize): void {
+  // Most chroma blocks, and flat luma ones, have only a DC coefficient: the block is one value, as
+  // the full computation would give.
+  let ac = v128.and(v128.load(block), i16x8.replace_lane(i16x8.splat(-1), 0, 0));
+  for (let k: usize = 16; k < 128; k += 16) ac = v128.or(ac, v128.load(block + k));
+  if (!v128.any_true(ac)) {
+    const dc = (((<i32>load<i16>(block) * load<i32>(quant)) << 2) + 16) >> 5;
+    const value = i8x16.splat(<i8>min(max(((dc << 22) >> 22) + 128, 0), 255));
+    for (let y: usize = 0; y < 8; y++) v128.store64_lane(out + y * stride, value, 0);
+    return;
+  }
   for (let half: usize = 0; half < 2; half++) {
     idct8(
       dequantized(block, quant, 0, half), dequantized(block, quant, 1, half),

@@ -157,8 +157,17 @@ function readJpeg(b: Uint8Array, lim: ImageLimits): JpegLayout {
         throw new ImageError('E_IMAGE_FORMAT', `JPEG has more than ${MAX_JPEG_SCANS} scans (a progressive JPEG has about 10); re-save it`);
       }
       // Entropy-coded data runs to the next marker that is neither a stuffed 0xff nor a restart.
+      // indexOf finds the 0xff bytes natively: a loop over every byte costs milliseconds before the JIT warms up.
       let q = end;
-      while (q + 1 < b.length && !(b[q] === 0xff && b[q + 1] !== 0 && !isRst(b[q + 1]))) q++;
+      for (;;) {
+        q = b.indexOf(0xff, q);
+        if (q < 0 || q + 1 >= b.length) {
+          q = Math.max(end, b.length - 1);
+          break;
+        }
+        if (b[q + 1] !== 0 && !isRst(b[q + 1])) break;
+        q++;
+      }
       scanBytes += q - end;
       segments.push({ marker, data: p + 4, end, scanEnd: q });
       p = q;
