@@ -24,12 +24,12 @@ const NATURAL = memory.data<u8>([
 
 // A decoding table (the host reserves HUFFMAN_BYTES per table):
 //   u16 lookup[512]  codes of up to LOOKUP_BITS bits, indexed by the next 9 bits: length << 8 | symbol, 0 if longer;
-//   i32 maxcode[18]  largest code of each length 1..16, -1 if none; [17] stops the search;
+//   i32 maxcode[17]  largest code of each length 1..16, -1 if none;
 //   i32 offset[17]   symbol index minus code, per length;
 //   u8  symbols[256]
 const LOOKUP_BITS = 9;
 const MAXCODE = 1024;
-const OFFSET = MAXCODE + 72;
+const OFFSET = MAXCODE + 68;
 const SYMBOLS = OFFSET + 68;
 
 /** Bytes of one Huffman decoding table. */
@@ -72,7 +72,6 @@ export function jpeg_huffman_table(table: usize, counts: usize, isDc: bool): i32
     }
     code <<= 1;
   }
-  store<i32>(table + MAXCODE + 68, 0x7fffffff);
   return OK;
 }
 
@@ -492,9 +491,12 @@ const P_V = 12;
 const P_WIDTH = 16; // samples per row that belong to the image, ceil(width * h / maxH),
 const P_HEIGHT = 20; // and rows, ceil(height * v / maxV)
 
-/** Bytes of each component's scratch row: upsampling by 2 may write one sample past the width. */
+/**
+ * Bytes of scratch per component for a row `width` pixels wide: the upsampled row, and column sums
+ * (i16) for the fancy upsamplers. Vector loops run up to 15 bytes past the row; this leaves room.
+ */
 export function jpeg_row_bytes(width: i32): usize {
-  return (<usize>width + 31) & ~15;
+  return 3 * ((<usize>width + 31) & ~15);
 }
 
 // Colour spaces of the components.
@@ -503,35 +505,27 @@ const YCBCR = 1;
 const CMYK = 3; // as Adobe writes it: 255 is no ink
 const YCCK = 4;
 
-/** h2v1_fancy_upsample, and h2v2's horizontal half on column sums of 3 · near + far rows (scale 16). */
-function fancyRow(near: usize, far: usize, width: i32, out: usize, vertical: bool): void {
-  if (!vertical) {
-    let prev = <i32>load<u8>(near);
-    let cur = prev;
-    store<u8>(out, cur);
-    for (let x = 0; x < width - 1; x++) {
-      const next = <i32>load<u8>(near + x + 1);
-      if (x > 0) store<u8>(out + 2 * x, (cur * 3 + prev + 1) >> 2);
-      store<u8>(out + 2 * x + 1, (cur * 3 + next + 2) >> 2);
-      prev = cur;
-      cur = next;
-    }
-    store<u8>(out + 2 * width - 2, (cur * 3 + prev + 1) >> 2);
-    store<u8>(out + 2 * width - 1, cur);
-    return;
+/**
+ * The horizontal half of h2v1_fancy_upsample (shift 2) and h2v2_fancy_upsample (shift 4, on sums
+ * of 3 · near row + far row): each input gives two outputs, 3/4 of itself and 1/4 of its left or
+ * right neighbour, rounded with the biases jdsample.c uses. Copies of the first and last sums
+ * beyond the ends give its special cases for the first and last columns.
+ */
+function fancyColumns(sums: usize, w: i32, out: usize, shift: i32): void {
+  store<i16>(sums - 2, load<i16>(sums));
+  store<i16>(sums + (<usize>w << 1), load<i16>(sums + (<usize>(w - 1) << 1)));
+  const three = i16x8.splat(3);
+  const evenBias = i16x8.splat(shift == 4 ? 8 : 1);
+  const oddBias = i16x8.splat(shift == 4 ? 7 : 2);
+  for (let x: usize = 0; x < <usize>w; x += 8) {
+    const at = sums + (x << 1);
+    const cur = i16x8.mul(v128.load(at), three);
+    const even = i16x8.shr_s(i16x8.add(i16x8.add(cur, v128.load(at - 2)), evenBias), shift);
+    const odd = i16x8.shr_s(i16x8.add(i16x8.add(cur, v128.load(at + 2)), oddBias), shift);
+    const e = i8x16.narrow_i16x8_u(even, even);
+    const o = i8x16.narrow_i16x8_u(odd, odd);
+    v128.store(out + (x << 1), i8x16.shuffle(e, o, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23));
   }
-  let last = <i32>load<u8>(near) * 3 + <i32>load<u8>(far);
-  let cur = last;
-  store<u8>(out, (cur * 4 + 8) >> 4);
-  for (let x = 0; x < width - 1; x++) {
-    const next = <i32>load<u8>(near + x + 1) * 3 + <i32>load<u8>(far + x + 1);
-    if (x > 0) store<u8>(out + 2 * x, (cur * 3 + last + 8) >> 4);
-    store<u8>(out + 2 * x + 1, (cur * 3 + next + 7) >> 4);
-    last = cur;
-    cur = next;
-  }
-  store<u8>(out + 2 * width - 2, (cur * 3 + last + 8) >> 4);
-  store<u8>(out + 2 * width - 1, (cur * 4 + 7) >> 4);
 }
 
 /**
@@ -551,24 +545,36 @@ function componentRow(p: usize, c: usize, y: i32, scratch: usize): usize {
   const maxH = load<i32>(p + O_MAX_H);
   const maxV = load<i32>(p + O_MAX_V);
   const width = load<i32>(p + O_WIDTH);
-  const h2 = h * 2 == maxH;
   if (h == maxH && v == maxV) return samples + <usize>y * stride;
+  const h2 = h * 2 == maxH;
+  // Column sums start 16 bytes into the second third of the scratch: fancyColumns reads one before.
+  const sums = scratch + jpeg_row_bytes(width) / 3 + 16;
   if (v * 2 == maxV && (h == maxH || (h2 && w > 2))) {
     const near = y >> 1;
     const far = y & 1 ? min(near + 1, rows - 1) : max(near - 1, 0);
     const a = samples + <usize>near * stride;
     const b = samples + <usize>far * stride;
+    const three = i16x8.splat(3);
     if (h2) {
-      fancyRow(a, b, w, scratch, true);
+      for (let x: usize = 0; x < <usize>w; x += 8) {
+        v128.store(sums + (x << 1), i16x8.add(i16x8.mul(v128.load_ext<u8>(a + x), three), v128.load_ext<u8>(b + x)));
+      }
+      fancyColumns(sums, w, scratch, 4);
     } else {
       // h1v2_fancy_upsample rounds the upper output row down and the lower one up.
-      const bias = 1 + (y & 1);
-      for (let x = 0; x < width; x++) store<u8>(scratch + x, (<i32>load<u8>(a + x) * 3 + <i32>load<u8>(b + x) + bias) >> 2);
+      const bias = i16x8.splat(<i16>(1 + (y & 1)));
+      for (let x: usize = 0; x < <usize>width; x += 8) {
+        const sum = i16x8.add(i16x8.add(i16x8.mul(v128.load_ext<u8>(a + x), three), v128.load_ext<u8>(b + x)), bias);
+        const s8 = i8x16.narrow_i16x8_u(i16x8.shr_u(sum, 2), sum);
+        v128.store64_lane(scratch + x, s8, 0);
+      }
     }
     return scratch;
   }
   if (v == maxV && h2 && w > 2) {
-    fancyRow(samples + <usize>y * stride, 0, w, scratch, false);
+    const row = samples + <usize>y * stride;
+    for (let x: usize = 0; x < <usize>w; x += 8) v128.store(sums + (x << 1), v128.load_ext<u8>(row + x));
+    fancyColumns(sums, w, scratch, 2);
     return scratch;
   }
   const row = samples + <usize>((y * v) / maxV) * stride;
@@ -579,6 +585,37 @@ function componentRow(p: usize, c: usize, y: i32, scratch: usize): usize {
 @inline
 function clamp255(v: i32): i32 {
   return min(max(v, 0), 255);
+}
+
+/** jdcolor.c ycc_rgb_convert for 8 pixels, stored as RGBA. */
+@inline
+function yccToRgba8(py: usize, pcb: usize, pcr: usize, out: usize): void {
+  const y = v128.load_ext<u8>(py);
+  const cb = i16x8.sub(v128.load_ext<u8>(pcb), i16x8.splat(128));
+  const cr = i16x8.sub(v128.load_ext<u8>(pcr), i16x8.splat(128));
+  const half = i32x4.splat(32768);
+  const ylo = i32x4.extend_low_i16x8_u(y), yhi = i32x4.extend_high_i16x8_u(y);
+  const cblo = i32x4.extend_low_i16x8_s(cb), cbhi = i32x4.extend_high_i16x8_s(cb);
+  const crlo = i32x4.extend_low_i16x8_s(cr), crhi = i32x4.extend_high_i16x8_s(cr);
+  const r = i16x8.narrow_i32x4_s(
+    i32x4.add(ylo, i32x4.shr_s(i32x4.add(mulc(crlo, 91881), half), 16)),
+    i32x4.add(yhi, i32x4.shr_s(i32x4.add(mulc(crhi, 91881), half), 16)),
+  );
+  const g = i16x8.narrow_i32x4_s(
+    i32x4.add(ylo, i32x4.shr_s(i32x4.add(i32x4.add(mulc(cblo, -22554), mulc(crlo, -46802)), half), 16)),
+    i32x4.add(yhi, i32x4.shr_s(i32x4.add(i32x4.add(mulc(cbhi, -22554), mulc(crhi, -46802)), half), 16)),
+  );
+  const b = i16x8.narrow_i32x4_s(
+    i32x4.add(ylo, i32x4.shr_s(i32x4.add(mulc(cblo, 116130), half), 16)),
+    i32x4.add(yhi, i32x4.shr_s(i32x4.add(mulc(cbhi, 116130), half), 16)),
+  );
+  // Saturating to u8 is the clamp to 0..255.
+  const rg = i8x16.narrow_i16x8_u(r, g);
+  const ba = i8x16.narrow_i16x8_u(b, i16x8.splat(255));
+  const rgLo = i8x16.shuffle(rg, rg, 0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15);
+  const baLo = i8x16.shuffle(ba, ba, 0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15);
+  v128.store(out, i16x8.shuffle(rgLo, baLo, 0, 8, 1, 9, 2, 10, 3, 11));
+  v128.store(out, i16x8.shuffle(rgLo, baLo, 4, 12, 5, 13, 6, 14, 7, 15), 16);
 }
 
 /**
@@ -598,7 +635,19 @@ export function jpeg_rgba(p: usize): void {
     const r1 = n > 1 ? componentRow(p, 1, y, scratch + rowBytes) : r0;
     const r2 = n > 2 ? componentRow(p, 2, y, scratch + 2 * rowBytes) : r0;
     const r3 = n > 3 ? componentRow(p, 3, y, scratch + 3 * rowBytes) : r0;
-    for (let x: usize = 0; x < <usize>width; x++, out += 4) {
+    let x: usize = 0;
+    if (colour == YCBCR) {
+      for (; x + 8 <= <usize>width; x += 8, out += 32) yccToRgba8(r0 + x, r1 + x, r2 + x, out);
+    } else if (colour == GREY) {
+      for (; x + 8 <= <usize>width; x += 8, out += 32) {
+        const grey = v128.load64_zero(r0 + x);
+        const gg = i8x16.shuffle(grey, grey, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
+        const ga = i8x16.shuffle(grey, i8x16.splat(-1), 0, 16, 1, 16, 2, 16, 3, 16, 4, 16, 5, 16, 6, 16, 7, 16);
+        v128.store(out, i16x8.shuffle(gg, ga, 0, 8, 1, 9, 2, 10, 3, 11));
+        v128.store(out, i16x8.shuffle(gg, ga, 4, 12, 5, 13, 6, 14, 7, 15), 16);
+      }
+    }
+    for (; x < <usize>width; x++, out += 4) {
       let r = <i32>load<u8>(r0 + x);
       let g = r;
       let b = r;

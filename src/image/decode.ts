@@ -28,6 +28,10 @@ const SUPPORTED = 'supported formats are JPEG (baseline or progressive) and PNG'
 /**
  * Decodes a JPEG or PNG image (recognised by its first bytes, not by a file name) to 8-bit RGBA.
  * Greyscale, palette, 16-bit and alpha PNGs are converted; alpha is passed through, not composited.
+ * JPEGs decode to the pixels of libjpeg-turbo's default decoder (djpeg, and so PIL and torchvision),
+ * bit for bit: integer (ISLOW) IDCT, fancy upsampling, its fixed-point YCbCr. The exception is a
+ * progressive JPEG whose refinement scans are missing (a file cut short), whose blocks libjpeg
+ * smooths; CMYK and YCCK JPEGs, which djpeg does not convert to RGB, are rendered as R = C·K/255.
  *
  * Hostile files cost about what a genuine file of their size and declared dimensions costs: the
  * structure is checked (PNG chunk CRCs before anything is inflated, JPEG segment lengths), a file
