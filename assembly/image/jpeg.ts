@@ -482,7 +482,7 @@ const O_MAX_V = 12;
 const O_COMPONENTS = 16;
 const O_COLOUR = 20;
 const O_OUT = 24;
-const O_ROWS = 28; // scratch: a row of `width` samples per component
+const O_ROWS = 28; // scratch: jpeg_row_bytes(width) per component
 // Then per component, from byte 64, 32 bytes each:
 const P_SAMPLES = 0; // the component's samples,
 const P_STRIDE = 4; // this many per row;
