@@ -30,6 +30,9 @@ export { i8_pack_igemm, i8_pack_winograd, f32_pack_igemm, fill_indirection } fro
 export { crc32, i8_abs_sums, i8_count_nonzero } from './kernels/scan';
 export { image_preprocess } from './image/preprocess';
 export { inflate_zlib, inflate_scratch_bytes, png_to_rgba } from './image/png';
+export {
+  jpeg_huffman_bytes, jpeg_huffman_table, jpeg_decode_scan, jpeg_idct, jpeg_row_bytes, jpeg_rgba,
+} from './image/jpeg';
 
 /** First byte after the module's static data: the host may use everything from here on. */
 export function heap_base(): usize {

@@ -1,14 +1,14 @@
 /**
- * JPEG and PNG decoding to RGBA, in JavaScript and WebAssembly (PNG: src/image/png.ts) so that it
- * runs unchanged in Node, browsers and Cloudflare Workers. The declared size is read from the
- * header and checked against the limits before a decoder runs, so an image that claims to be
- * enormous is refused without allocating.
+ * JPEG and PNG decoding to RGBA in the kernels module (src/image/jpeg.ts, src/image/png.ts), so it
+ * runs unchanged in Node, browsers and Cloudflare Workers with no decoder package. The declared
+ * size is read from the header and checked against the limits before a decoder runs, so an image
+ * that claims to be enormous is refused without allocating.
  * @packageDocumentation
  */
 
-import decodeJpegJs from 'jpeg-js/lib/decoder.js';
 import { ArgumentError, ImageError, LimitError } from '../errors.js';
 import { crc32 } from '../model/crc32.js';
+import { decodeJpegData, type JpegComponent, type JpegFrame, type JpegLayout, type JpegSegment } from './jpeg.js';
 
 import { DEFAULT_IMAGE_LIMITS, type ImageLimits } from './limits.js';
 import { decodePngData } from './png.js';
@@ -28,6 +28,10 @@ const SUPPORTED = 'supported formats are JPEG (baseline or progressive) and PNG'
  * Decodes a JPEG or PNG image (recognised by its first bytes, not by a file name) to 8-bit RGBA.
  * Every PNG colour type, bit depth and interlacing is decoded: greyscale, palette, 16-bit and alpha
  * PNGs are converted; alpha is passed through, not composited.
+ * JPEGs decode to the pixels of libjpeg-turbo's default decoder (djpeg, and so PIL and torchvision),
+ * bit for bit: integer (ISLOW) IDCT, fancy upsampling, its fixed-point YCbCr. The exception is a
+ * progressive JPEG whose refinement scans are missing (a file cut short), whose blocks libjpeg
+ * smooths; CMYK and YCCK JPEGs, which djpeg does not convert to RGB, are rendered as R = C·K/255.
  *
  * Hostile files cost about what a genuine file of their size and declared dimensions costs: the
  * structure is checked (PNG chunk CRCs before anything is inflated, JPEG segment lengths), a file
@@ -91,25 +95,11 @@ const isPng = (b: Uint8Array): boolean => b.length >= 8 && PNG_SIGNATURE.every((
 
 /**
  * Most scans a JPEG may have. Encoders write one to three for a baseline JPEG and about ten for a
- * progressive one; jpeg-js walks every block of the frame in every scan, so without a bound a
- * progressive file of a few kilobytes per scan could keep it busy for minutes.
+ * progressive one; a decoder walks every block of the component in every scan (an end-of-band run
+ * skips blocks one at a time), so without a bound a progressive file of a few kilobytes per scan
+ * could keep it busy for minutes.
  */
 export const MAX_JPEG_SCANS = 100;
-
-interface JpegComponent {
-  /** Horizontal and vertical sampling factors, 1..4. */
-  h: number;
-  v: number;
-}
-
-interface JpegFrame {
-  width: number;
-  height: number;
-  components: JpegComponent[];
-  /** Largest horizontal and vertical sampling factors: the MCU is 8·maxH × 8·maxV pixels. */
-  maxH: number;
-  maxV: number;
-}
 
 function corruptJpeg(why: string): never {
   throw new ImageError('E_IMAGE_DECODE', `JPEG is corrupt: ${why}`);
@@ -119,17 +109,18 @@ const isRst = (marker: number): boolean => marker >= 0xd0 && marker <= 0xd7;
 
 /**
  * Walks every marker segment and scan up to the end of the image, checks that each segment is
- * exactly as long as its tables, and refuses the file before jpeg-js allocates anything if it
- * declares a frame over the limits or is too short to hold the frame's blocks. Checking lengths
- * exactly keeps jpeg-js, which reads tables without looking at segment lengths, on the same
- * segments, so the scans counted here are the scans it decodes.
+ * exactly as long as its tables, and refuses the file before anything is allocated for the frame
+ * if it declares a frame over the limits or is too short to hold the frame's blocks.
  */
-function readJpeg(b: Uint8Array, lim: ImageLimits): JpegFrame {
+function readJpeg(b: Uint8Array, lim: ImageLimits): JpegLayout {
   const truncated = (where: string): never => {
     throw new ImageError('E_IMAGE_DECODE', `JPEG is truncated ${where}`);
   };
   let frame: JpegFrame | undefined;
   let adobe = false;
+  let adobeTransform: number | undefined;
+  let jfif = false;
+  const segments: JpegSegment[] = [];
   let scans = 0;
   let scanBytes = 0;
   let p = 2;
@@ -155,10 +146,13 @@ function readJpeg(b: Uint8Array, lim: ImageLimits): JpegFrame {
       checkSize('JPEG', frame.width, frame.height, lim);
     } else if (marker === 0xc4) {
       checkTables(seg, p, 'DHT', (q) => 17 + seg.subarray(q + 1, q + 17).reduce((a, c) => a + c, 0));
+      segments.push({ marker, data: p + 4, end, scanEnd: end });
     } else if (marker === 0xdb) {
       checkTables(seg, p, 'DQT', (q) => 1 + 64 * ((seg[q] >> 4) + 1));
+      segments.push({ marker, data: p + 4, end, scanEnd: end });
     } else if (marker === 0xdd || marker === 0xdc) {
       if (length !== 4) corruptJpeg(`${marker === 0xdd ? 'DRI' : 'DNL'} segment at byte ${p} has length ${length}, not 4`);
+      if (marker === 0xdd) segments.push({ marker, data: p + 4, end, scanEnd: end });
     } else if (marker === 0xda) {
       if (!frame) corruptJpeg('image data (SOS) before the frame header (SOF)');
       const ns = seg[0];
@@ -167,13 +161,28 @@ function readJpeg(b: Uint8Array, lim: ImageLimits): JpegFrame {
         throw new ImageError('E_IMAGE_FORMAT', `JPEG has more than ${MAX_JPEG_SCANS} scans (a progressive JPEG has about 10); re-save it`);
       }
       // Entropy-coded data runs to the next marker that is neither a stuffed 0xff nor a restart.
+      // indexOf finds the 0xff bytes natively: a loop over every byte costs milliseconds before the JIT warms up.
       let q = end;
-      while (q + 1 < b.length && !(b[q] === 0xff && b[q + 1] !== 0 && !isRst(b[q + 1]))) q++;
+      for (;;) {
+        q = b.indexOf(0xff, q);
+        if (q < 0 || q + 1 >= b.length) {
+          q = Math.max(end, b.length - 1);
+          break;
+        }
+        if (b[q + 1] !== 0 && !isRst(b[q + 1])) break;
+        q++;
+      }
       scanBytes += q - end;
+      segments.push({ marker, data: p + 4, end, scanEnd: q });
       p = q;
       continue;
     } else if (marker === 0xee) {
-      adobe ||= String.fromCharCode(...seg.subarray(0, 6)) === 'Adobe\0';
+      if (!adobe && String.fromCharCode(...seg.subarray(0, 6)) === 'Adobe\0') {
+        adobe = true;
+        adobeTransform = seg.length >= 12 ? seg[11] : 0;
+      }
+    } else if (marker === 0xe0) {
+      jfif ||= seg.length >= 14 && String.fromCharCode(...seg.subarray(0, 5)) === 'JFIF\0';
     } else if (!(marker >= 0xe0 && marker <= 0xef) && marker !== 0xfe) {
       corruptJpeg(`unexpected marker 0xff${marker.toString(16)} at byte ${p}`);
     }
@@ -186,7 +195,6 @@ function readJpeg(b: Uint8Array, lim: ImageLimits): JpegFrame {
   }
   // Every block of every component is coded in some scan with at least one bit (a Huffman code
   // for its DC coefficient), so a file with fewer bits of image data than blocks is truncated.
-  // jpeg-js would still allocate and decode the whole frame.
   const blocks = frame.components.reduce(
     (n, c) => n + Math.ceil((Math.ceil(frame.width / 8) * c.h) / frame.maxH) * Math.ceil((Math.ceil(frame.height / 8) * c.v) / frame.maxV),
     0,
@@ -194,10 +202,10 @@ function readJpeg(b: Uint8Array, lim: ImageLimits): JpegFrame {
   if (scanBytes * 8 < blocks) {
     truncated(`or corrupt: its ${scanBytes} bytes of image data cannot hold the ${blocks} blocks of a ${frame.width}x${frame.height} frame`);
   }
-  return frame;
+  return { frame, segments, jfif, adobeTransform };
 }
 
-/** Reads a frame header (SOF) segment, refusing codings jpeg-js does not decode. */
+/** Reads a frame header (SOF) segment, refusing codings other than 8-bit Huffman-coded DCT, sequential or progressive. */
 function readSof(marker: number, seg: Uint8Array): JpegFrame {
   if (marker > 0xc2) {
     throw new ImageError(
@@ -221,11 +229,14 @@ function readSof(marker: number, seg: Uint8Array): JpegFrame {
     const h = s >> 4;
     const v = s & 15;
     if (h < 1 || h > 4 || v < 1 || v > 4) corruptJpeg(`sampling factors ${h}x${v}`);
-    components.push({ h, v });
+    const tq = seg[8 + 3 * i];
+    if (tq > 3) corruptJpeg(`component ${i + 1} uses quantization table ${tq}`);
+    components.push({ id: seg[6 + 3 * i], h, v, tq });
   }
   return {
     width,
     height,
+    progressive: marker === 0xc2,
     components,
     maxH: Math.max(...components.map((c) => c.h)),
     maxV: Math.max(...components.map((c) => c.v)),
@@ -247,27 +258,8 @@ function checkTables(seg: Uint8Array, at: number, name: string, size: (q: number
 }
 
 function decodeJpeg(bytes: Uint8Array, lim: ImageLimits): DecodedImage {
-  const f = readJpeg(bytes, lim);
-  // jpeg-js counts what it allocates against maxMemoryUsageInMB: per component 4 bytes of DCT
-  // coefficients and 1 byte of samples per pixel of the MCU-padded frame, then the interleaved
-  // samples and the RGBA output, plus tables (at most 4 bytes per byte of file). Budgeting exactly
-  // that for the declared frame means a corrupt file cannot make it allocate more than a genuine one.
-  const n = f.components.length;
-  const padded = Math.ceil(f.width / (8 * f.maxH)) * 8 * f.maxH * Math.ceil(f.height / (8 * f.maxV)) * 8 * f.maxV;
-  const budget = padded * 5 * n + f.width * f.height * (n + 4) + 4 * bytes.length;
-  let img: { width: number; height: number; data: Uint8Array };
-  try {
-    img = decodeJpegJs(bytes, {
-      useTArray: true, // a Uint8Array instead of a Node Buffer, which browsers and Workers lack
-      formatAsRGBA: true,
-      // A backstop only (checkSize is the real check): one pixel of slack absorbs the rounding of / 1e6 * 1e6.
-      maxResolutionInMP: (lim.maxImagePixels + 1) / 1e6,
-      maxMemoryUsageInMB: Math.ceil(budget / 2 ** 20) + 1,
-    });
-  } catch (e) {
-    throw new ImageError('E_IMAGE_DECODE', `JPEG is truncated or corrupt (jpeg-js: ${message(e)})`);
-  }
-  return { width: img.width, height: img.height, data: img.data };
+  const layout = readJpeg(bytes, lim);
+  return { width: layout.frame.width, height: layout.frame.height, data: decodeJpegData(bytes, layout) };
 }
 
 const PNG_INDEXED = 3;
@@ -374,13 +366,6 @@ function readPngChunks(b: Uint8Array, indexed: boolean): { idat: Uint8Array[]; p
   }
   if (idat.length === 0) corruptPng('it has no image data (IDAT chunk)');
   return { idat, palette, colours };
-}
-
-/** The decoder's message, with the underlying cause fast-png wraps some errors around. */
-function message(e: unknown): string {
-  if (!(e instanceof Error)) return String(e);
-  const text = e.message.replace(/:\s*$/, '');
-  return e.cause === undefined ? text : `${text}: ${message(e.cause)}`;
 }
 
 function hex(b: Uint8Array): string {

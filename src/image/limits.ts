@@ -9,7 +9,8 @@ export interface ImageLimits {
 }
 
 /**
- * 64 MiB files, 40 megapixels and 16384 pixels a side. jpeg-js needs up to about 0.9 GB to decode
- * a 40-megapixel JPEG: a Worker or a small board should lower maxImagePixels.
+ * 64 MiB files, 40 megapixels and 16384 pixels a side. Decoding a colour JPEG takes up to 17 bytes
+ * per pixel (coefficients, samples and RGBA in the decoder's memory, and the RGBA returned; 20 for
+ * CMYK), about 0.7 GB at 40 megapixels: a Worker or a small board should lower maxImagePixels.
  */
 export const DEFAULT_IMAGE_LIMITS: Readonly<ImageLimits> = Object.freeze({ maxImageBytes: 64 * 2 ** 20, maxImagePixels: 40e6, maxImageSide: 16384 });

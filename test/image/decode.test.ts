@@ -378,7 +378,7 @@ describe('decodeImage: hostile files cost about what genuine ones do', () => {
   });
 
   it(`refuses a JPEG of more than ${MAX_JPEG_SCANS} scans before decoding any`, () => {
-    // jpeg-js walks every block in every scan: 2000 scans of end-of-band runs (100 KB) kept it busy for 4.4 s.
+    // A decoder walks every block in every scan: 2000 scans of end-of-band runs (100 KB) kept jpeg-js busy for 4.4 s.
     const bytes = jpegFile({ progressive: true });
     const scans = jpegSegments(bytes).filter((g) => g.marker === 0xda);
     const last = scans[scans.length - 1];
@@ -388,16 +388,16 @@ describe('decodeImage: hostile files cost about what genuine ones do', () => {
     expectImageError(withScans(MAX_JPEG_SCANS + 1), 'E_IMAGE_FORMAT', new RegExp(`more than ${MAX_JPEG_SCANS} scans`));
   });
 
-  it('refuses a JPEG too short to hold the frame it declares, before jpeg-js allocates the frame', () => {
-    // The file holds 24x16 pixels; declaring 6000x6000 made jpeg-js allocate and decode the whole
-    // frame (1.2 s, 465 MB for 140 bytes) before finding that the data ran out.
+  it('refuses a JPEG too short to hold the frame it declares, before the decoder allocates the frame', () => {
+    // The file holds 24x16 pixels; declaring 6000x6000 made jpeg-js (the decoder before ours)
+    // allocate and decode the whole frame (1.2 s, 465 MB for 140 bytes).
     const bytes = jpegFile();
     const sof = jpegSegments(bytes).find((g) => g.marker === 0xc0)!;
     bytes.set([6000 >> 8, 6000 & 255, 6000 >> 8, 6000 & 255], sof.data + 1);
     expectImageError(bytes, 'E_IMAGE_DECODE', /bytes of image data cannot hold the 843750 blocks of a 6000x6000 frame/);
   });
 
-  it('refuses JPEG segments that their tables do not fill exactly, which jpeg-js reads past', () => {
+  it('refuses JPEG segments that their tables do not fill exactly', () => {
     const bytes = jpegFile();
     for (const marker of [0xdb, 0xc4]) {
       const g = jpegSegments(bytes).find((s) => s.marker === marker)!;
