@@ -11,8 +11,8 @@ import { resolveLimits, type Limits } from './limits.js';
 import { type InputSpec, type Model, type Provenance } from './model/format.js';
 import { readModel } from './model/read.js';
 import { planModel, type KernelVariant, type Plan } from './runtime/plan.js';
-import { run, runTimed, softmax, topK } from './runtime/run.js';
-import { instantiateKernels } from './wasm/kernels.js';
+import { run, runTimed, softmax, topK, warmUp } from './runtime/run.js';
+import { instantiateKernels, type KernelExports } from './wasm/kernels.js';
 import { wasmScan } from './wasm/scan.js';
 
 /** RGBA pixels, row-major, 4 bytes per pixel (the layout of a browser `ImageData`). */
@@ -83,20 +83,21 @@ export class Classifier {
    * @throws ModelFormatError if the file is invalid, LimitError if it or its network exceeds a limit.
    */
   static async create(modelBytes: Uint8Array, wasm: WebAssembly.Module, options: LoadOptions = {}): Promise<Classifier> {
-    const limits = resolveLimits(options.limits);
-    offerDecoderModule(wasm);
-    const kernels = await instantiateKernels(wasm);
+    const kernels = await instance(wasm);
     // The file's checks run in the instance that will hold the model: in wasm, not in cold JS.
-    const model = readModel(modelBytes, limits, wasmScan(kernels));
-    return new Classifier(model, planModel(model, kernels, options.kernels, { limits, checked: true }), limits, options.decode);
+    return Classifier.laidOut(readModel(modelBytes, resolveLimits(options.limits), wasmScan(kernels)), kernels, options);
   }
 
   /** Plans an in-memory model that has passed {@link inferShapes} (as converters and the quantizer build them). */
   static async fromModel(model: Model, wasm: WebAssembly.Module, options: LoadOptions = {}): Promise<Classifier> {
+    return Classifier.laidOut(model, await instance(wasm), options);
+  }
+
+  private static laidOut(model: Model, kernels: KernelExports, options: LoadOptions): Classifier {
     const limits = resolveLimits(options.limits);
-    offerDecoderModule(wasm);
-    const kernels = await instantiateKernels(wasm);
-    return new Classifier(model, planModel(model, kernels, options.kernels, { limits, checked: true }), limits, options.decode);
+    const plan = planModel(model, kernels, options.kernels, { limits, checked: true });
+    warmUp(plan);
+    return new Classifier(model, plan, limits, options.decode);
   }
 
   /** Model name, e.g. `squeezenet1.1-f32`. */
@@ -193,6 +194,12 @@ export class Classifier {
       logits,
     };
   }
+}
+
+/** A fresh kernels instance for one model; its module also serves the image decoders if none does yet. */
+async function instance(wasm: WebAssembly.Module): Promise<KernelExports> {
+  offerDecoderModule(wasm);
+  return instantiateKernels(wasm);
 }
 
 function checkPixels(p: Pixels): { data: Uint8Array; width: number; height: number } {

@@ -339,16 +339,20 @@ function checkRequant(model: Model, op: ConvOp, qIn: QuantParams, qOut: QuantPar
   const bias = op.bias === undefined ? undefined : (model.tensors.get(op.bias)!.data as Int32Array);
   if (w.includes(-128)) fail('E_MODEL_QUANT', `${where}: weights must be in -127..127 (symmetric)`);
   const sumAbs = scan.absSums(w, oc);
+  // Invariants hoisted by hand (same operations, same order): this loop runs once per channel at
+  // load, interpreted, before the JIT compiles it.
+  const [sIn, sOut, pow, maxIn] = [qIn.scale, qOut.scale, 2 ** shift, maxAbsQuantized(qIn)];
+  const [sws, ms] = [scales.data, mults.data];
   for (let n = 0; n < oc; n++) {
-    const sw = scales.data[n];
+    const sw = sws[n];
     if (!(Number.isFinite(sw) && sw > 0)) fail('E_MODEL_QUANT', `${where}: weight scale ${n} must be positive and finite`);
-    const m = mults.data[n];
-    const exact = ((qIn.scale * sw) / qOut.scale) * 2 ** shift;
+    const m = ms[n];
+    const exact = ((sIn * sw) / sOut) * pow;
     if (m < 0 || Math.abs(m - exact) > 1) {
       fail('E_MODEL_QUANT', `${where}: multiplier ${n} is ${m} but the scales give ${exact.toFixed(1)}`);
     }
-    const acc = Math.abs(bias?.[n] ?? 0) + maxAbsQuantized(qIn) * sumAbs[n];
-    if (acc >= MAX_REQUANT || (acc * m) / 2 ** shift >= MAX_REQUANT) {
+    const acc = Math.abs(bias ? bias[n] : 0) + maxIn * sumAbs[n];
+    if (acc >= MAX_REQUANT || (acc * m) / pow >= MAX_REQUANT) {
       fail('E_MODEL_QUANT', `${where}: channel ${n} could overflow 32-bit accumulation or requantization`);
     }
   }

@@ -42,6 +42,11 @@ export interface Step {
   inputs: View[];
   output: View;
   run(): void;
+  /**
+   * The same kernel on a small prefix of this step's work (results in the arena are garbage), for
+   * {@link warmUp}; steps whose kernels have loops worth optimizing have one.
+   */
+  warm?: { kernel: unknown; run(): void };
 }
 
 /** A model laid out in one kernels instance, ready to run. */
@@ -237,7 +242,7 @@ export function planModel(model: Model, kernels: KernelExports, variant: KernelV
     if (op.op === 'softmax') continue;
     const out = view(op.output);
     const inputs = opInputs(op).map(view);
-    const add = (macs: number, run: () => void): void => void steps.push({ name: op.output, op: op.op, macs, inputs, output: out, run });
+    const add = (macs: number, run: () => void, warm?: Step['warm']): void => void steps.push({ name: op.output, op: op.op, macs, inputs, output: out, run, warm });
     switch (op.op) {
       case 'conv': {
         const x = view(op.input);
@@ -257,21 +262,24 @@ export function planModel(model: Model, kernels: KernelExports, variant: KernelV
             const s = spmmScratch;
             const spmm = i16in ? pick(k.i8_spmm_16x1c2_i16in_simd, k.i8_spmm_i16in_ref) : pick(k.i8_spmm_16x1c2_simd, k.i8_spmm_ref);
             const border = pick(k.i8_igemm_4x8c2_simd, k.i8_igemm_ref);
+            const sparse = (h: number, n: number): void => spmm(h, x.w, x.c, x.ptr, x.stride, zIn, n, c.weights, c.interior, out.stride, c.rowStride, c.shift, q.zeroPoint, qmin, qmax, s, wide);
             add(c.macs, () => {
-              spmm(x.h, x.w, x.c, x.ptr, x.stride, zIn, out.c, c.weights, c.interior, out.stride, c.rowStride, c.shift, q.zeroPoint, qmin, qmax, s, wide);
+              sparse(x.h, out.c);
               for (const b of c.border) border(b.M, out.c, 0, 0, 0, c.weights, b.ptr, b.stride, c.shift, q.zeroPoint, qmin, qmax, wide);
-            });
+            }, { kernel: spmm, run: () => sparse(Math.min(x.h, 2), Math.min(out.c, 8)) });
             convs.push(c);
           } else if (options.winograd !== false && winogradApplies(op, model, x, quant(op.input), scan)) {
             scratch ??= { v: allocate(k.i8_winograd_scratch_v(maxC)), m: allocate(k.i8_winograd_scratch_m()) };
             const c = planI8Winograd(op, model, x, out, quant(op.input), allocate, scratch);
             const f = i16in ? pick(k.i8_winograd3x3_i16in_simd, k.i8_winograd3x3_i16in_ref) : pick(k.i8_winograd3x3_simd, k.i8_winograd3x3_ref);
-            add(c.macs, () => f(x.h, x.w, x.c, x.ptr, x.stride, zIn, c.pad, out.c, c.weights, out.ptr, out.stride, c.shift, q.zeroPoint, qmin, qmax, c.scratchV, c.scratchM, wide));
+            const wino = (h: number, w: number, n: number): void => f(h, w, x.c, x.ptr, x.stride, zIn, c.pad, n, c.weights, out.ptr, out.stride, c.shift, q.zeroPoint, qmin, qmax, c.scratchV, c.scratchM, wide);
+            add(c.macs, () => wino(x.h, x.w, out.c), { kernel: f, run: () => wino(Math.min(x.h, 4), Math.min(x.w, 8), Math.min(out.c, 8)) });
             convs.push(c);
           } else {
             const c = planI8Conv(op, model, x, out, quant(op.input), allocate);
             const igemm = i16in ? pick(k.i8_igemm_4x8c2_i16in_simd, k.i8_igemm_i16in_ref) : pick(k.i8_igemm_4x8c2_simd, k.i8_igemm_ref);
-            add(c.macs, () => igemm(c.M, c.N, c.taps, c.K, c.indirection, c.weights, out.ptr, out.stride, c.shift, q.zeroPoint, qmin, qmax, wide));
+            const gemm = (m: number, n: number): void => igemm(m, n, c.taps, c.K, c.indirection, c.weights, out.ptr, out.stride, c.shift, q.zeroPoint, qmin, qmax, wide);
+            add(c.macs, () => gemm(c.M, c.N), { kernel: igemm, run: () => gemm(Math.min(c.M, 16), Math.min(c.N, 8)) });
             convs.push(c);
           }
         } else {
@@ -279,16 +287,17 @@ export function planModel(model: Model, kernels: KernelExports, variant: KernelV
           const igemm = pick(k.f32_igemm_4x8_simd, k.f32_igemm_ref);
           const lo = op.relu ? 0 : -Infinity;
           const hi = op.max ?? Infinity;
-          add(c.macs, () => igemm(c.M, c.N, c.taps, c.K, c.indirection, c.weights, out.ptr, out.stride, lo, hi));
+          const gemm = (m: number, n: number): void => igemm(m, n, c.taps, c.K, c.indirection, c.weights, out.ptr, out.stride, lo, hi);
+          add(c.macs, () => gemm(c.M, c.N), { kernel: igemm, run: () => gemm(Math.min(c.M, 16), Math.min(c.N, 8)) });
           convs.push(c);
         }
         break;
       }
       case 'maxpool': {
         const x = view(op.input);
-        const args = [x.ptr, x.h, x.w, x.c, x.stride, out.ptr, out.h, out.w, out.stride, ...op.kernel, ...op.stride, op.pads[0], op.pads[1]] as const;
         const f = !int8 ? pick(k.f32_maxpool_simd, k.f32_maxpool_ref) : x.dtype === 'i16' ? pick(k.i16_maxpool_simd, k.i16_maxpool_ref) : pick(k.u8_maxpool_simd, k.u8_maxpool_ref);
-        add(0, () => f(...args));
+        const pool = (oh: number): void => f(x.ptr, x.h, x.w, x.c, x.stride, out.ptr, oh, out.w, out.stride, ...op.kernel, ...op.stride, op.pads[0], op.pads[1]);
+        add(0, () => pool(out.h), { kernel: f, run: () => pool(1) });
         break;
       }
       case 'avgpool': {
