@@ -262,11 +262,12 @@ export function planModel(model: Model, kernels: KernelExports, variant: KernelV
             const s = spmmScratch;
             const spmm = i16in ? pick(k.i8_spmm_16x1c2_i16in_simd, k.i8_spmm_i16in_ref) : pick(k.i8_spmm_16x1c2_simd, k.i8_spmm_ref);
             const border = pick(k.i8_igemm_4x8c2_simd, k.i8_igemm_ref);
-            const sparse = (h: number, n: number): void => spmm(h, x.w, x.c, x.ptr, x.stride, zIn, n, c.weights, c.interior, out.stride, c.rowStride, c.shift, q.zeroPoint, qmin, qmax, s, wide);
+            // The packed weights' layout depends on N: a prefix of the work is a prefix of the rows.
+            const sparse = (h: number): void => spmm(h, x.w, x.c, x.ptr, x.stride, zIn, out.c, c.weights, c.interior, out.stride, c.rowStride, c.shift, q.zeroPoint, qmin, qmax, s, wide);
             add(c.macs, () => {
-              sparse(x.h, out.c);
+              sparse(x.h);
               for (const b of c.border) border(b.M, out.c, 0, 0, 0, c.weights, b.ptr, b.stride, c.shift, q.zeroPoint, qmin, qmax, wide);
-            }, { kernel: spmm, run: () => sparse(Math.min(x.h, 2), Math.min(out.c, 8)) });
+            }, { kernel: spmm, run: () => sparse(1) });
             convs.push(c);
           } else if (options.winograd !== false && winogradApplies(op, model, x, quant(op.input), scan)) {
             scratch ??= { v: allocate(k.i8_winograd_scratch_v(maxC)), m: allocate(k.i8_winograd_scratch_m()) };
