@@ -280,7 +280,7 @@ export function planModel(model: Model, kernels: KernelExports, variant: KernelV
             const c = planI8Conv(op, model, x, out, quant(op.input), allocate);
             const igemm = i16in ? pick(k.i8_igemm_4x8c2_i16in_simd, k.i8_igemm_i16in_ref) : pick(k.i8_igemm_4x8c2_simd, k.i8_igemm_ref);
             const gemm = (m: number, n: number): void => igemm(m, n, c.taps, c.K, c.indirection, c.weights, out.ptr, out.stride, c.shift, q.zeroPoint, qmin, qmax, wide);
-            add(c.macs, () => gemm(c.M, c.N), { kernel: igemm, run: () => gemm(Math.min(c.M, 16), Math.min(c.N, 8)) });
+            add(c.macs, () => gemm(c.M, c.N), { kernel: igemm, run: () => gemm(Math.min(c.M, 64), Math.min(c.N, 8)) });
             convs.push(c);
           }
         } else {
@@ -289,7 +289,7 @@ export function planModel(model: Model, kernels: KernelExports, variant: KernelV
           const lo = op.relu ? 0 : -Infinity;
           const hi = op.max ?? Infinity;
           const gemm = (m: number, n: number): void => igemm(m, n, c.taps, c.K, c.indirection, c.weights, out.ptr, out.stride, lo, hi);
-          add(c.macs, () => gemm(c.M, c.N), { kernel: igemm, run: () => gemm(Math.min(c.M, 16), Math.min(c.N, 8)) });
+          add(c.macs, () => gemm(c.M, c.N), { kernel: igemm, run: () => gemm(Math.min(c.M, 64), Math.min(c.N, 8)) });
           convs.push(c);
         }
         break;

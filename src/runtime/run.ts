@@ -13,8 +13,12 @@ export function run(plan: Plan, from = 0): Float32Array {
   return outputOf(plan);
 }
 
-/** Calls of each kernel in {@link warmUp}: enough for V8 to mark them hot (measured: 30 tiny igemm calls sufficed). */
-const WARM_CALLS = 32;
+/**
+ * Calls of each kernel in {@link warmUp}. V8 counts the code a function runs, not time: on Node 20,
+ * 8 made every kernel optimized by the first inference, 12 leaves a margin. Node 24 optimizes later
+ * (32 were not enough there), so the first inference there is partly on baseline code.
+ */
+const WARM_CALLS = 12;
 
 /**
  * Runs each kernel the plan uses {@link WARM_CALLS} times on a small prefix of its first step,
