@@ -24,8 +24,9 @@ function biasOf(bias: usize, n: i32): i32 {
 /**
  * Packs weights [N][per] for i8_igemm: weight i of every output channel goes to int16 slot
  * `offsets[i]` of its lane (offsets: i32[per], in int16 units from the lane's first pair), and the
- * bias is folded with the input zero point: bias - zIn * sum(w). `out` receives ceil(N / 8) blocks
- * of `blockBytes`, zeroed first so padding pairs multiply by 0.
+ * bias is folded with the input zero point: bias - zIn * sum(w). `offsets` 0 means the layout of a
+ * 1x1 convolution, weight i at pair i / 2, half i % 2: the common case, vectorized. `out` receives
+ * ceil(N / 8) blocks of `blockBytes`, zeroed first so padding pairs multiply by 0.
  */
 export function i8_pack_igemm(w: usize, N: i32, per: i32, offsets: usize, bias: usize, mult: usize, zIn: i32, out: usize, blockBytes: i32): void {
   const blocks = (N + NR - 1) / NR;
@@ -36,10 +37,31 @@ export function i8_pack_igemm(w: usize, N: i32, per: i32, offsets: usize, bias: 
     const at = block + <usize>((lane >> 2) * 16 + (lane & 3) * 4);
     const row = w + <usize>(n * per);
     let sum = 0;
-    for (let i = 0; i < per; i++) {
-      const v = <i32>load<i8>(row + i);
-      sum += v;
-      store<i16>(at + (<usize>load<i32>(offsets + (<usize>i << 2)) << 1), <i16>v);
+    let i = 0;
+    if (offsets == 0) {
+      // Four pairs at a time: widened to int16, each pair is one int32 lane, stored 32 bytes apart.
+      let sums = i32x4.splat(0);
+      for (; i + 8 <= per; i += 8) {
+        const pairs = i16x8.extend_low_i8x16_s(v128.load64_zero(row + i));
+        sums = i32x4.add(sums, i32x4.extadd_pairwise_i16x8_s(pairs));
+        const dst = at + 64 + (<usize>i << 4);
+        store<i32>(dst, i32x4.extract_lane(pairs, 0));
+        store<i32>(dst, i32x4.extract_lane(pairs, 1), 32);
+        store<i32>(dst, i32x4.extract_lane(pairs, 2), 64);
+        store<i32>(dst, i32x4.extract_lane(pairs, 3), 96);
+      }
+      sum = i32x4.extract_lane(sums, 0) + i32x4.extract_lane(sums, 1) + i32x4.extract_lane(sums, 2) + i32x4.extract_lane(sums, 3);
+      for (; i < per; i++) {
+        const v = <i32>load<i8>(row + i);
+        sum += v;
+        store<i16>(at + 64 + (<usize>(i >> 1) << 5) + (<usize>(i & 1) << 1), <i16>v);
+      }
+    } else {
+      for (; i < per; i++) {
+        const v = <i32>load<i8>(row + i);
+        sum += v;
+        store<i16>(at + (<usize>load<i32>(offsets + (<usize>i << 2)) << 1), <i16>v);
+      }
     }
     header(block, lane, biasOf(bias, n) - zIn * sum, load<i32>(mult + (<usize>n << 2)));
   }

@@ -2,8 +2,8 @@
 // the accumulator bounds' weight sums, the sparsity count. In wasm because they would otherwise run
 // in JS before the JIT has compiled them, which made them most of a cold start's load time.
 
-// CRC-32 (IEEE, reflected 0xEDB88320) tables for slicing by 4, built on first use.
-const CRC: usize = memory.data(4 * 256 * 4);
+// CRC-32 (IEEE, reflected 0xEDB88320) tables for slicing by 8, built on first use.
+const CRC: usize = memory.data(8 * 256 * 4);
 let crcReady = false;
 
 function crcTables(): void {
@@ -12,7 +12,7 @@ function crcTables(): void {
     for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
     store<u32>(CRC + (<usize>n << 2), c);
   }
-  for (let s: usize = 1; s < 4; s++) {
+  for (let s: usize = 1; s < 8; s++) {
     for (let n: usize = 0; n < 256; n++) {
       const prev = load<u32>(CRC + (((s - 1) << 8) + n) * 4);
       store<u32>(CRC + ((s << 8) + n) * 4, (prev >>> 8) ^ load<u32>(CRC + (<usize>(prev & 0xff) << 2)));
@@ -31,9 +31,11 @@ export function crc32(p: usize, n: i32): u32 {
   if (!crcReady) crcTables();
   let c: u32 = 0xffffffff;
   const end = p + <usize>n;
-  for (; p + 4 <= end; p += 4) {
+  for (; p + 8 <= end; p += 8) {
     c ^= load<u32>(p);
-    c = table(3, c & 0xff) ^ table(2, (c >>> 8) & 0xff) ^ table(1, (c >>> 16) & 0xff) ^ table(0, c >>> 24);
+    const d = load<u32>(p, 4);
+    c = table(7, c & 0xff) ^ table(6, (c >>> 8) & 0xff) ^ table(5, (c >>> 16) & 0xff) ^ table(4, c >>> 24) ^
+      table(3, d & 0xff) ^ table(2, (d >>> 8) & 0xff) ^ table(1, (d >>> 16) & 0xff) ^ table(0, d >>> 24);
   }
   for (; p < end; p++) c = table(0, (c ^ <u32>load<u8>(p)) & 0xff) ^ (c >>> 8);
   return ~c;

@@ -169,10 +169,12 @@ export function planI8Conv(op: ConvOp, model: Model, x: View, y: View, qIn: Quan
       // The zero point is 0 for i16 inputs, so a byte fill serves both element sizes.
       new Uint8Array(memory, pad, padBytes(op, x, y)).fill(qIn.zeroPoint);
       fillIndirection(staging.kernels, indirection, op, x, y, pad);
-      // In int16 units (every byte offset here is even).
-      const offsets = weightOffsets(op, x, y, (t, k) => (64 + (t * pairs + (k >> 1)) * 32 + (k & 1) * 2) / 2);
+      // In int16 units (every byte offset here is even). A 1x1 conv's weights are already in K
+      // order, which the packer lays out without a table (pointer 0).
+      const oneByOne = op.kernel[0] === 1 && op.kernel[1] === 1;
+      const offsets = oneByOne ? undefined : weightOffsets(op, x, y, (t, k) => (64 + (t * pairs + (k >> 1)) * 32 + (k & 1) * 2) / 2);
       const [pw, pb, pm, po] = staging.put(w, bias, mult, offsets);
-      staging.kernels.i8_pack_igemm(pw, g.N, offsets.length, po, pb, pm, qIn.zeroPoint, weights, blockBytes);
+      staging.kernels.i8_pack_igemm(pw, g.N, w.length / g.N, po, pb, pm, qIn.zeroPoint, weights, blockBytes);
     },
   };
 }
