@@ -16,7 +16,7 @@ export const classifyCommand: Command = {
     if (!Number.isInteger(top) || top < 1) throw new UsageError(`--top must be a positive integer, got "${String(values.top)}"`);
     const net = await loadClassifier(values.model as string | undefined);
     await eachFile(files, 'images', async (file) => {
-      const bytes = await readImageFile(file);
+      const bytes = readImageFile(file);
       const t0 = performance.now();
       const result = inFile(file, () => net.classifySync(bytes, { top }));
       const ms = performance.now() - t0;

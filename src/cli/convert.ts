@@ -27,7 +27,7 @@ const MAX_SOURCE_BYTES = 2 ** 30;
 
 const text = (bytes: Uint8Array): string => new TextDecoder().decode(bytes);
 
-function readInput(path: string, what: string): Promise<Uint8Array> {
+function readInput(path: string, what: string): Uint8Array {
   return readBoundedFile(path, MAX_SOURCE_BYTES, { what, code: 'E_INPUT_FILE', limit: 'maxSourceBytes' });
 }
 
@@ -88,7 +88,7 @@ squeezewasm convert <compressed.net> --prototxt <deploy.prototxt> -o <model.sqz>
     if (values.std !== undefined) input.std = triple(values.std, '--std');
     if (values.resize !== undefined) input.resizeShorter = Number(values.resize);
     const labelsFile = (values.labels as string | undefined) ?? packageFile('weights/imagenet-labels.txt');
-    const labels = parseLabels(text(await readInput(labelsFile, 'labels file')));
+    const labels = parseLabels(text(readInput(labelsFile, 'labels file')));
     const licenseFile = values['license-file'] as string | undefined;
     const meta = {
       name: (values.name as string | undefined) ?? output.replace(/^.*[\\/]/, '').replace(/\.sqz$/, ''),
@@ -97,13 +97,13 @@ squeezewasm convert <compressed.net> --prototxt <deploy.prototxt> -o <model.sqz>
       provenance: {
         source: (values.source as string | undefined) ?? source,
         license: (values.license as string | undefined) ?? 'unknown',
-        ...(licenseFile === undefined ? {} : { licenseText: text(await readInput(licenseFile, 'license file')) }),
+        ...(licenseFile === undefined ? {} : { licenseText: text(readInput(licenseFile, 'license file')) }),
       },
     };
-    const bytes = await readInput(source, deepCompression ? 'Deep Compression file' : 'ONNX file');
+    const bytes = readInput(source, deepCompression ? 'Deep Compression file' : 'ONNX file');
     const model = prototxt === undefined
       ? convertOnnx(bytes, meta)
-      : convertDeepCompression(bytes, text(await readInput(prototxt, 'prototxt')), meta);
+      : convertDeepCompression(bytes, text(readInput(prototxt, 'prototxt')), meta);
     await writeFileAtomic(output, writeModel(model), Boolean(values.force));
     console.log(`${output}: ${model.ops.length} ops, ${model.labels.length} classes, ${model.input.width}x${model.input.height} ${model.input.channelOrder}`);
   },

@@ -25,7 +25,7 @@ one row per image. Values have 6 significant digits.`,
     const extractor = await loadFeatureExtractor(values.model as string | undefined);
     if (!values.json) console.log(['file', ...Array.from({ length: extractor.dim }, (_, i) => `${extractor.layer}[${i}]`)].map(csv).join(','));
     await eachFile(files, 'images', async (file) => {
-      const bytes = await readImageFile(file);
+      const bytes = readImageFile(file);
       const features = inFile(file, () => Array.from(extractor.features(bytes), short));
       console.log(values.json ? JSON.stringify({ file, features }) : [csv(file), ...features].join(','));
     });

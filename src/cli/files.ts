@@ -50,7 +50,7 @@ export async function imageFiles(dir: string, what: string, code: string): Promi
  * The bytes of an image file named on the command line, refused before reading if it is larger
  * than `maxBytes` (a 10 GB "image" must not be read into memory to find out it is not one).
  */
-export function readImageFile(file: string, maxBytes = DEFAULT_LIMITS.maxImageBytes): Promise<Uint8Array> {
+export function readImageFile(file: string, maxBytes = DEFAULT_LIMITS.maxImageBytes): Uint8Array {
   return readBoundedFile(file, maxBytes, { what: 'image', code: 'E_IMAGE_FILE', limit: 'maxImageBytes' });
 }
 
