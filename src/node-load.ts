@@ -5,7 +5,6 @@
  * @packageDocumentation
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { Classifier, type LoadOptions } from './classifier.js';
 import { ArgumentError, SqueezeError } from './errors.js';
@@ -40,7 +39,8 @@ export function kernelsModule(build: KernelBuild = relaxedSimdSupported() ? 'rel
     return Promise.reject(new ArgumentError('E_ARGUMENT', `Node ${process.version} has no relaxed SIMD (Node 20 needs --experimental-wasm-relaxed-simd)`));
   }
   let module = wasmModules.get(build);
-  if (!module) wasmModules.set(build, (module = readFile(new URL(`dist/${KERNEL_FILES[build]}`, ROOT)).then((bytes) => WebAssembly.compile(bytes))));
+  // Read synchronously, as model files are (src/files.ts): 48 KB, and the thread pool is busy at start-up.
+  if (!module) wasmModules.set(build, (module = WebAssembly.compile(readFileSync(new URL(`dist/${KERNEL_FILES[build]}`, ROOT)))));
   return module;
 }
 

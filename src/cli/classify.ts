@@ -1,6 +1,6 @@
 import { loadClassifier } from '../node-load.js';
 import { eachFile, UsageError, type Command } from './command.js';
-import { inFile, readImageFile } from './files.js';
+import { inFile, readImageFile } from './input.js';
 
 /** `squeezewasm classify`: top-k labels for each image, as a table or as JSON lines. */
 export const classifyCommand: Command = {

@@ -1,6 +1,6 @@
 import { loadFeatureExtractor } from '../node-load.js';
 import { eachFile, UsageError, type Command } from './command.js';
-import { inFile, readImageFile } from './files.js';
+import { inFile, readImageFile } from './input.js';
 
 /** Six significant digits: as much as features carry that matters, in a tenth of the characters of float64. */
 const short = (v: number): number => Number(v.toPrecision(6));

@@ -1,8 +1,7 @@
 import { open, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ArgumentError } from '../errors.js';
-import { fsReason, readBoundedFile } from '../files.js';
-import { DEFAULT_LIMITS } from '../limits.js';
+import { fsReason } from '../files.js';
 
 /**
  * Writes `bytes` to `path` through a temporary file and a rename, so an interrupted run never
@@ -44,22 +43,4 @@ export async function imageFiles(dir: string, what: string, code: string): Promi
     throw new ArgumentError(code, `cannot read ${what} ${dir}: ${fsReason(e)}`);
   }
   return names.filter((n) => /\.(jpe?g|png)$/i.test(n)).sort().map((n) => join(dir, n));
-}
-
-/**
- * The bytes of an image file named on the command line, refused before reading if it is larger
- * than `maxBytes` (a 10 GB "image" must not be read into memory to find out it is not one).
- */
-export function readImageFile(file: string, maxBytes = DEFAULT_LIMITS.maxImageBytes): Uint8Array {
-  return readBoundedFile(file, maxBytes, { what: 'image', code: 'E_IMAGE_FILE', limit: 'maxImageBytes' });
-}
-
-/** Runs `work` on one file's contents; an error it throws names the file first. */
-export function inFile<T>(file: string, work: () => T): T {
-  try {
-    return work();
-  } catch (e) {
-    if (e instanceof Error) e.message = `${file}: ${e.message}`;
-    throw e;
-  }
 }

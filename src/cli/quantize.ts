@@ -5,7 +5,8 @@ import { readModel } from '../model/read.js';
 import { writeModel } from '../model/write.js';
 import { kernelsModule, withModelBytes } from '../node-load.js';
 import { UsageError, type Command } from './command.js';
-import { imageFiles, readImageFile, writeFileAtomic } from './files.js';
+import { imageFiles, writeFileAtomic } from './files.js';
+import { readImageFile } from './input.js';
 
 const METHODS: RangeMethod[] = ['minmax', 'percentile', 'mse'];
 

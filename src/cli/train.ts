@@ -10,7 +10,8 @@ import { FeatureExtractor } from '../transfer/features.js';
 import { SOFTMAX_DEFAULTS } from '../transfer/softmax.js';
 import { trainClassifier, type TrainExample } from '../transfer/train.js';
 import { UsageError, type Command } from './command.js';
-import { imageFiles, inFile, readImageFile, writeFileAtomic } from './files.js';
+import { imageFiles, writeFileAtomic } from './files.js';
+import { inFile, readImageFile } from './input.js';
 
 /** The class folders of a training folder, sorted by name, with their images. */
 async function classFolders(dir: string): Promise<{ label: string; files: string[] }[]> {
