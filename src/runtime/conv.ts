@@ -15,7 +15,7 @@ export const MR = 4;
 /** Output channels per packed weight block. */
 export const NR = 8;
 
-type Staged = Int8Array | Int32Array | Float32Array | Int32Array;
+type Staged = Int8Array | Int32Array | Float32Array;
 
 /**
  * The wasm packers' inputs (weights, bias, multipliers, offset tables), copied into a scratch area
