@@ -11,7 +11,7 @@ import { resolveLimits, type Limits } from './limits.js';
 import { type InputSpec, type Model, type Provenance } from './model/format.js';
 import { readModel } from './model/read.js';
 import { planModel, type KernelVariant, type Plan } from './runtime/plan.js';
-import { run, runTimed, softmax, topK, warmUp } from './runtime/run.js';
+import { run, runTimed, softmax, topK } from './runtime/run.js';
 import { instantiateKernels, type KernelExports } from './wasm/kernels.js';
 import { wasmScan } from './wasm/scan.js';
 
@@ -95,8 +95,7 @@ export class Classifier {
 
   private static laidOut(model: Model, kernels: KernelExports, options: LoadOptions): Classifier {
     const limits = resolveLimits(options.limits);
-    const plan = planModel(model, kernels, options.kernels, { limits, checked: true });
-    warmUp(plan);
+    const plan = planModel(model, kernels, options.kernels, { limits, checked: true, warm: true });
     return new Classifier(model, plan, limits, options.decode);
   }
 

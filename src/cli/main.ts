@@ -5,12 +5,13 @@
  */
 import { parseArgs } from 'node:util';
 import { SqueezeError } from '../errors.js';
+import { classifyCommand } from './classify.js';
 import { printError, UsageError, type Command } from './command.js';
 
-// Each command's module loads only when it runs: classifying an image does not parse the
-// converters or load the progress bar.
+// The other commands' modules load only when they run: classifying an image (the main job, loaded
+// with this module) does not parse the converters or load the progress bar.
 const COMMANDS: Record<string, () => Promise<Command>> = {
-  classify: async () => (await import('./classify.js')).classifyCommand,
+  classify: async () => classifyCommand,
   models: async () => (await import('./models.js')).modelsCommand,
   info: async () => (await import('./info.js')).infoCommand,
   convert: async () => (await import('./convert.js')).convertCommand,

@@ -19,8 +19,8 @@ import { withCodec } from './codec.js';
  * antialiasing). Then the centre `input.height × input.width` (offset `floor((resized - crop) / 2)`)
  * is taken and each value becomes `(pixel / divisor - mean[c]) / std[c]`, in float64 without
  * rounding the resized pixels. This is the variant that reproduces onnxruntime's reference accuracy
- * for both bundled models exactly (bench/ort-eval.ts). Only the cropped pixels are computed and
- * the alpha channel is ignored.
+ * for both bundled models exactly, given the reference's decoder (jpeg-js; `npm run eval:ort --
+ * --jpeg-js`). Only the cropped pixels are computed and the alpha channel is ignored.
  * @param rgba - 8-bit RGBA pixels, row-major, `width * height * 4` bytes.
  * @param out - Receives `input.height * input.width * 3` values.
  * @throws {@link ArgumentError} for sizes that do not match or an input spec whose crop is larger than the resized image.

@@ -11,6 +11,7 @@ import { I16_MAX, type ActShape, type Model, type Op, type QuantParams } from '.
 import { convMacs, inferShapes, opInputs, readersOf } from '../model/graph.js';
 import { ensureMemory, type KernelExports } from '../wasm/kernels.js';
 import { wasmScan } from '../wasm/scan.js';
+import { warmUp } from './run.js';
 import {
   SPARSE_MAX_DENSITY, Staging, planF32Conv, planI8Conv, planI8Sparse, planI8Winograd, sparseApplies, weightDensity, winogradApplies,
   type ConvPlan, type SparsePlan, type WinogradPlan,
@@ -161,6 +162,8 @@ export interface PlanOptions {
   limits?: Partial<RunLimits>;
   /** The model has passed {@link inferShapes} (as readModel's models have): skip its weight-sized quantization checks. */
   checked?: boolean;
+  /** Run {@link warmUp} on the steps before packing the weights (Classifier does; default false). */
+  warm?: boolean;
 }
 
 /**
@@ -372,6 +375,8 @@ export function planModel(model: Model, kernels: KernelExports, variant: KernelV
   if (top - arena > maxMemoryBytes) tooBig(top - arena);
   // Packing waits until here: growing memory detaches earlier views of it.
   ensureMemory(kernels.memory, top);
+  // Before packing, so that V8 optimizes the kernels while the weights are packed (see warmUp).
+  if (options.warm) warmUp(steps);
   const stage = new Staging(kernels, stageAt);
   for (const c of convs) c.fill(stage);
 
