@@ -375,8 +375,13 @@ export function planModel(model: Model, kernels: KernelExports, variant: KernelV
   if (top - arena > maxMemoryBytes) tooBig(top - arena);
   // Packing waits until here: growing memory detaches earlier views of it.
   ensureMemory(kernels.memory, top);
-  // Before packing, so that V8 optimizes the kernels while the weights are packed (see warmUp).
-  if (options.warm) warmUp(steps);
+  if (options.warm) {
+    // Before packing, so that V8 optimizes the kernels while the weights are packed (see warmUp).
+    // The indirection buffers are still unwritten: zeroed, they point at the start of memory. (A
+    // wasm scan may have staged the model file here, and its bytes are no pointers.)
+    new Uint8Array(kernels.memory.buffer, arena + arenaBytes, top - arena - arenaBytes).fill(0);
+    warmUp(steps);
+  }
   const stage = new Staging(kernels, stageAt);
   for (const c of convs) c.fill(stage);
 
