@@ -41,17 +41,23 @@ export function crc32(p: usize, n: i32): u32 {
   return ~c;
 }
 
-/** out[n] = sum of |w| over row n of int8 weights [channels][per] (i32: at most 128 * per). */
+/** out[n] = sum of |w| over row n of int8 weights [channels][per], as f64 (exact: a row may be 64 MB). */
 export function i8_abs_sums(w: usize, channels: i32, per: i32, out: usize): void {
   for (let n = 0; n < channels; n++) {
-    const row = w + <usize>(n * per);
-    let acc = i32x4.splat(0);
+    const row = w + <usize>n * <usize>per;
+    let total: i64 = 0;
     let i = 0;
-    // |-128| is 128 as an unsigned byte: widen unsigned after the abs.
-    for (; i + 16 <= per; i += 16) acc = i32x4.add(acc, i32x4.extadd_pairwise_i16x8_u(i16x8.extadd_pairwise_i8x16_u(i8x16.abs(v128.load(row + i)))));
-    let sum = i32x4.extract_lane(acc, 0) + i32x4.extract_lane(acc, 1) + i32x4.extract_lane(acc, 2) + i32x4.extract_lane(acc, 3);
-    for (; i < per; i++) sum += abs(<i32>load<i8>(row + i));
-    store<i32>(out + (<usize>n << 2), sum);
+    const blocks = per & ~15;
+    while (i < blocks) {
+      // A lane gains at most 512 per 16 bytes: flushed to 64 bits every 2^20 blocks, it stays below 2^30.
+      const stop = min(blocks, i + (1 << 24));
+      let acc = i32x4.splat(0);
+      // |-128| is 128 as an unsigned byte: widen unsigned after the abs.
+      for (; i < stop; i += 16) acc = i32x4.add(acc, i32x4.extadd_pairwise_i16x8_u(i16x8.extadd_pairwise_i8x16_u(i8x16.abs(v128.load(row + i)))));
+      total += <i64>i32x4.extract_lane(acc, 0) + <i64>i32x4.extract_lane(acc, 1) + <i64>i32x4.extract_lane(acc, 2) + <i64>i32x4.extract_lane(acc, 3);
+    }
+    for (; i < per; i++) total += <i64>abs(<i32>load<i8>(row + i));
+    store<f64>(out + (<usize>n << 3), <f64>total);
   }
 }
 

@@ -22,7 +22,8 @@ export const JS_SCAN: WeightScan = {
   crc32,
   absSums(w, channels) {
     const per = w.length / channels;
-    const sums = new Int32Array(channels);
+    // Float64: a row may hold 64 M weights, whose sum would not fit an int32.
+    const sums = new Float64Array(channels);
     for (let n = 0; n < channels; n++) {
       let s = 0;
       for (let k = n * per; k < (n + 1) * per; k++) s += Math.abs(w[k]);

@@ -65,6 +65,7 @@ export interface KernelExports {
     x: Ptr, inH: number, inW: number, inStride: number, pad: Ptr,
   ): void;
   crc32(p: Ptr, n: number): number;
+  /** Writes f64 sums. */
   i8_abs_sums(w: Ptr, channels: number, per: number, out: Ptr): void;
   i8_count_nonzero(w: Ptr, n: number): number;
 }

@@ -18,10 +18,10 @@ export function wasmScan(kernels: KernelExports): WeightScan {
   return {
     crc32: (bytes) => kernels.crc32(put(bytes), bytes.length) >>> 0,
     absSums(w, channels) {
-      // The sums go after the weights, 16-byte aligned.
+      // The sums (f64) go after the weights, 16-byte aligned.
       const out = base + ((w.length + 15) & ~15);
-      kernels.i8_abs_sums(put(asBytes(w), out - base - w.length + 4 * channels), channels, w.length / channels, out);
-      return new Int32Array(kernels.memory.buffer, out, channels).slice();
+      kernels.i8_abs_sums(put(asBytes(w), out - base - w.length + 8 * channels), channels, w.length / channels, out);
+      return new Float64Array(kernels.memory.buffer, out, channels).slice();
     },
     nonzeros: (w) => kernels.i8_count_nonzero(put(asBytes(w)), w.length),
   };

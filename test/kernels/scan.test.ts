@@ -11,6 +11,16 @@ describe('weight scans in wasm', () => {
     expect(scan.crc32(new Uint8Array(0))).toBe(0);
   });
 
+  it('sum |w| exactly beyond 32 bits (a 17 M-weight row of -128), as the overflow check of the loader needs', async () => {
+    const scan = wasmScan(await freshKernels());
+    const w = new Int8Array(17_000_000).fill(-128);
+    w[5] = 127;
+    const want = 128 * (17_000_000 - 1) + 127;
+    expect(want).toBeGreaterThan(2 ** 31);
+    expect(Array.from(scan.absSums(w, 1))).toEqual([want]);
+    expect(Array.from(JS_SCAN.absSums(w, 1))).toEqual([want]);
+  });
+
   it('agree with the TypeScript scans on random data of every length and alignment', async () => {
     const scan = wasmScan(await freshKernels());
     const r = rng(11);
