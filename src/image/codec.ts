@@ -1,7 +1,8 @@
 /**
- * The wasm side of image decoding. The JPEG and PNG decoders live in the kernels module
- * (assembly/image/), but decode in an instance of their own: an image's buffers never grow a
- * model's memory, and a corrupt file that traps cannot leave a model's arena half-written.
+ * The wasm side of image handling. The JPEG and PNG decoders and the input preprocessing live in
+ * the kernels module (assembly/image/), but run in an instance of their own: an image's buffers
+ * never grow a model's memory, and a corrupt file that traps cannot leave a model's arena
+ * half-written.
  * @packageDocumentation
  */
 
