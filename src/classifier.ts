@@ -10,7 +10,8 @@ import { preprocessInto } from './image/preprocess.js';
 import { resolveLimits, type Limits } from './limits.js';
 import { type InputSpec, type Model, type Provenance } from './model/format.js';
 import { readModel } from './model/read.js';
-import { planModel, type KernelVariant, type Plan } from './runtime/plan.js';
+import type { WeightScan } from './model/scan.js';
+import { ARRAY_OF, planModel, type KernelVariant, type Plan } from './runtime/plan.js';
 import { run, runTimed, softmax, topK } from './runtime/run.js';
 import { instantiateKernels, type KernelExports } from './wasm/kernels.js';
 import { wasmScan } from './wasm/scan.js';
@@ -85,7 +86,8 @@ export class Classifier {
   static async create(modelBytes: Uint8Array, wasm: WebAssembly.Module, options: LoadOptions = {}): Promise<Classifier> {
     const kernels = await instance(wasm);
     // The file's checks run in the instance that will hold the model: in wasm, not in cold JS.
-    return Classifier.laidOut(readModel(modelBytes, resolveLimits(options.limits), wasmScan(kernels)), kernels, options);
+    const scan = wasmScan(kernels);
+    return Classifier.laidOut(readModel(modelBytes, resolveLimits(options.limits), scan), kernels, options, scan);
   }
 
   /** Plans an in-memory model that has passed {@link inferShapes} (as converters and the quantizer build them). */
@@ -93,9 +95,9 @@ export class Classifier {
     return Classifier.laidOut(model, await instance(wasm), options);
   }
 
-  private static laidOut(model: Model, kernels: KernelExports, options: LoadOptions): Classifier {
+  private static laidOut(model: Model, kernels: KernelExports, options: LoadOptions, scan?: WeightScan): Classifier {
     const limits = resolveLimits(options.limits);
-    const plan = planModel(model, kernels, options.kernels, { limits, checked: true, warm: true });
+    const plan = planModel(model, kernels, options.kernels, { limits, checked: true, warm: true, scan });
     return new Classifier(model, plan, limits, options.decode);
   }
 
@@ -159,7 +161,8 @@ export class Classifier {
     const { ptr, h, w } = plan.input;
     const memory = plan.kernels.memory.buffer;
     const n = h * w * 3;
-    const slot = !plan.inputQuant ? new Float32Array(memory, ptr, n) : plan.input.dtype === 'i16' ? new Int16Array(memory, ptr, n) : new Uint8Array(memory, ptr, n);
+    // The planner gives the input f32, u8 or i16, never i32 (only a softmax reads that).
+    const slot = new ARRAY_OF[plan.input.dtype](memory, ptr, n) as Float32Array | Uint8Array | Int16Array;
     preprocessInto(px.data, px.width, px.height, this.model.input, slot, plan.inputQuant);
   }
 

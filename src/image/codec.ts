@@ -6,7 +6,8 @@
  * @packageDocumentation
  */
 
-import { ArgumentError, ImageError, LimitError } from '../errors.js';
+import { ArgumentError, ImageError } from '../errors.js';
+import { Scratch } from '../wasm/scratch.js';
 
 /** The decoder instance's memory and exports (assembly/image/). */
 export interface CodecExports {
@@ -22,7 +23,6 @@ let instance: CodecExports | undefined;
 
 /** Memory a decoder instance may keep between images; past it, the instance is dropped after use. */
 const KEEP_BYTES = 32 * 2 ** 20;
-const WASM_PAGE = 65536;
 
 /**
  * Sets the kernels module that {@link decodeImage} decodes with (any build: the decoders use plain
@@ -56,62 +56,17 @@ function codecInstance(): CodecExports {
   return instance;
 }
 
-/** A bump allocator over the decoder instance's memory, valid for one {@link withCodec} call. */
-export class CodecMemory {
-  readonly exports: CodecExports;
-  private top: number;
-
-  constructor(exports: CodecExports) {
-    this.exports = exports;
-    this.top = exports.heap_base();
-  }
-
-  /**
-   * Reserves `bytes` bytes, 16-byte aligned, growing memory as needed. Views taken earlier are
-   * detached by a growth: take views after the last allocation.
-   * @throws LimitError `engineMemory` if the engine cannot grow memory that far.
-   */
-  alloc(bytes: number): number {
-    const ptr = (this.top + 15) & ~15;
-    const end = ptr + bytes;
-    const memory = this.exports.memory;
-    if (end > 2 ** 32 - WASM_PAGE) throw new LimitError('engineMemory', `decoding needs ${end} bytes of WebAssembly memory, more than 4 GiB`);
-    const have = memory.buffer.byteLength;
-    if (end > have) {
-      try {
-        memory.grow(Math.ceil((end - have) / WASM_PAGE));
-      } catch {
-        throw new LimitError('engineMemory', `the WebAssembly engine could not grow the decoder's memory to ${end} bytes (out of memory)`);
-      }
-    }
-    this.top = end;
-    return ptr;
-  }
-
-  /** Copies `bytes` into fresh memory and returns where. */
-  put(bytes: Uint8Array): number {
-    const ptr = this.alloc(bytes.length);
-    this.u8(ptr, bytes.length).set(bytes);
-    return ptr;
-  }
-
-  /** A view of `length` bytes at `ptr` (detached by the next growth). */
-  u8(ptr: number, length: number): Uint8Array {
-    return new Uint8Array(this.exports.memory.buffer, ptr, length);
-  }
-}
-
 /**
  * Runs `use` with the decoder instance's memory, from its start. A trap (a decoder reading past
  * its memory on a corrupt file) becomes an ImageError, and the instance is dropped afterwards if
  * it trapped or grew past {@link KEEP_BYTES}, so one large image does not pin its memory.
  * @param format - Named in the error a trap becomes, e.g. "JPEG".
  */
-export function withCodec<T>(format: string, use: (memory: CodecMemory) => T): T {
+export function withCodec<T>(format: string, use: (memory: Scratch<CodecExports>) => T): T {
   const exports = codecInstance();
   let ok = false;
   try {
-    const result = use(new CodecMemory(exports));
+    const result = use(new Scratch(exports));
     ok = true;
     return result;
   } catch (e) {

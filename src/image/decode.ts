@@ -8,10 +8,10 @@
 
 import { ArgumentError, ImageError, LimitError } from '../errors.js';
 import { crc32 } from '../model/crc32.js';
-import { decodeJpegData, type JpegComponent, type JpegFrame, type JpegLayout, type JpegSegment } from './jpeg.js';
+import { corruptJpeg, decodeJpegData, type JpegComponent, type JpegFrame, type JpegLayout, type JpegSegment } from './jpeg.js';
 
 import { DEFAULT_IMAGE_LIMITS, type ImageLimits } from './limits.js';
-import { decodePngData } from './png.js';
+import { corruptPng, decodePngData } from './png.js';
 
 export { DEFAULT_IMAGE_LIMITS, type ImageLimits };
 
@@ -100,10 +100,6 @@ const isPng = (b: Uint8Array): boolean => b.length >= 8 && PNG_SIGNATURE.every((
  * could keep it busy for minutes.
  */
 export const MAX_JPEG_SCANS = 100;
-
-function corruptJpeg(why: string): never {
-  throw new ImageError('E_IMAGE_DECODE', `JPEG is corrupt: ${why}`);
-}
 
 const isRst = (marker: number): boolean => marker >= 0xd0 && marker <= 0xd7;
 
@@ -281,10 +277,6 @@ const ADAM7 = [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2,
  * codes). Image data shorter than 1/1032 of what the header implies cannot be genuine.
  */
 const MAX_DEFLATE_RATIO = 1032;
-
-function corruptPng(why: string): never {
-  throw new ImageError('E_IMAGE_DECODE', `PNG is truncated or corrupt: ${why}`);
-}
 
 function decodePngRgba(bytes: Uint8Array, lim: ImageLimits): DecodedImage {
   // The first chunk must be IHDR: width, height (big-endian u32), bit depth, colour type,

@@ -73,7 +73,8 @@ const NATURAL = [
   35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
 ];
 
-function corrupt(why: string): never {
+/** Throws the ImageError of a JPEG whose data is wrong. */
+export function corruptJpeg(why: string): never {
   throw new ImageError('E_IMAGE_DECODE', `JPEG is corrupt: ${why}`);
 }
 
@@ -142,10 +143,10 @@ export function decodeJpegData(bytes: Uint8Array, layout: JpegLayout): Uint8Arra
           const cls = bytes[q] >> 4;
           const id = bytes[q] & 15;
           const size = 16 + bytes.subarray(q + 1, q + 17).reduce((a, n) => a + n, 0);
-          if (size > 16 + 256) corrupt(`Huffman table (DHT) at byte ${q} has more than 256 codes`);
+          if (size > 16 + 256) corruptJpeg(`Huffman table (DHT) at byte ${q} has more than 256 codes`);
           u8.set(bytes.subarray(q + 1, q + 1 + size), source);
           if (wasm.jpeg_huffman_table(huffman + (cls * 4 + id) * huffmanBytes, source, cls === 0 ? 1 : 0) === BAD_HUFFMAN_TABLE) {
-            corrupt(`Huffman table (DHT) at byte ${q} is not a valid code`);
+            corruptJpeg(`Huffman table (DHT) at byte ${q} is not a valid code`);
           }
           defined[cls * 4 + id] = true;
           q += 1 + size;
@@ -169,7 +170,7 @@ export function decodeJpegData(bytes: Uint8Array, layout: JpegLayout): Uint8Arra
         if (frame.progressive) {
           // jdphuff.c start_pass_phuff_decoder: a DC scan or one AC band of one component, and successive approximation one bit at a time.
           const bad = ss === 0 ? se !== 0 : se < ss || se > 63 || ns !== 1;
-          if (bad || (ah !== 0 && al !== ah - 1) || al > 13) corrupt(`scan at byte ${at - 4} has an invalid progression (Ss ${ss}, Se ${se}, Ah ${ah}, Al ${al})`);
+          if (bad || (ah !== 0 && al !== ah - 1) || al > 13) corruptJpeg(`scan at byte ${at - 4} has an invalid progression (Ss ${ss}, Se ${se}, Ah ${ah}, Al ${al})`);
         }
         const dcNeeded = !frame.progressive || (ss === 0 && ah === 0);
         const acNeeded = !frame.progressive || ss > 0;
@@ -178,18 +179,18 @@ export function decodeJpegData(bytes: Uint8Array, layout: JpegLayout): Uint8Arra
         for (let i = 0; i < ns; i++) {
           const id = bytes[at + 1 + 2 * i];
           const c = components.find((comp) => comp.id === id);
-          if (!c || seen.has(id)) corrupt(`scan at byte ${at - 4} names component ${id} ${c ? 'twice' : 'that the frame does not have'}`);
+          if (!c || seen.has(id)) corruptJpeg(`scan at byte ${at - 4} names component ${id} ${c ? 'twice' : 'that the frame does not have'}`);
           seen.add(id);
           const dc = bytes[at + 2 + 2 * i] >> 4;
           const ac = bytes[at + 2 + 2 * i] & 15;
-          if ((dcNeeded && !defined[dc]) || (acNeeded && !defined[4 + ac])) corrupt(`scan at byte ${at - 4} uses a Huffman table that is not defined`);
+          if ((dcNeeded && !defined[dc]) || (acNeeded && !defined[4 + ac])) corruptJpeg(`scan at byte ${at - 4} uses a Huffman table that is not defined`);
           // libjpeg takes each component's quantization table as it is at the component's first scan.
-          c.latched ??= quantTables[c.tq] ?? corrupt(`quantization table ${c.tq} is not defined before the first scan of component ${id}`);
+          c.latched ??= quantTables[c.tq] ?? corruptJpeg(`quantization table ${c.tq} is not defined before the first scan of component ${id}`);
           const one = ns === 1;
           i32.set([c.coefs, c.blocksX, one ? 1 : c.h, one ? 1 : c.v, huffman + dc * huffmanBytes, huffman + (4 + ac) * huffmanBytes], (params + 64 + 32 * i) >> 2);
           if (one) i32.set([Math.ceil(c.width / 8), Math.ceil(c.height / 8)], (params + 32) >> 2);
         }
-        if (wasm.jpeg_decode_scan(params) !== 0) corrupt(`the scan at byte ${at - 4} has a Huffman code that its table does not define`);
+        if (wasm.jpeg_decode_scan(params) !== 0) corruptJpeg(`the scan at byte ${at - 4} has a Huffman code that its table does not define`);
       }
     }
 

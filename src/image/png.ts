@@ -6,7 +6,8 @@
  */
 
 import { ImageError } from '../errors.js';
-import { withCodec, type CodecExports, type CodecMemory } from './codec.js';
+import type { Scratch } from '../wasm/scratch.js';
+import { withCodec, type CodecExports } from './codec.js';
 
 /** The PNG entries of the kernels module. */
 interface PngExports extends CodecExports {
@@ -32,7 +33,8 @@ export interface PngLayout {
   inflatedBytes: number;
 }
 
-function corrupt(why: string): never {
+/** Throws the ImageError of a PNG whose data is wrong or cut short. */
+export function corruptPng(why: string): never {
   throw new ImageError('E_IMAGE_DECODE', `PNG is truncated or corrupt: ${why}`);
 }
 
@@ -58,7 +60,7 @@ const TOO_SHORT = 10;
  * image of the declared size, and memory is only touched as far as the data really inflates.
  * @throws ImageError `E_IMAGE_DECODE` if the stream is corrupt or inflates to more or fewer bytes.
  */
-export function inflateInto(mem: CodecMemory, parts: readonly Uint8Array[], expected: number): number {
+export function inflateInto(mem: Scratch<CodecExports>, parts: readonly Uint8Array[], expected: number): number {
   const k = mem.exports as PngExports;
   const length = parts.reduce((n, p) => n + p.length, 0);
   const src = mem.alloc(length);
@@ -73,10 +75,10 @@ export function inflateInto(mem: CodecMemory, parts: readonly Uint8Array[], expe
   }
   const status = k.inflate_zlib(src, length, dst, expected, scratch, state);
   if (status === 0) return dst;
-  if (status === TOO_LONG) corrupt(`its image data inflates to more than the ${expected} bytes its header implies`);
+  if (status === TOO_LONG) corruptPng(`its image data inflates to more than the ${expected} bytes its header implies`);
   const produced = new Uint32Array(k.memory.buffer, state, 1)[0];
-  if (status === TOO_SHORT) corrupt(`its image data inflates to ${produced} of the ${expected} bytes its header implies`);
-  return corrupt(`its image data does not inflate (${INFLATE_ERRORS[status] ?? `status ${status}`} after ${produced} bytes)`);
+  if (status === TOO_SHORT) corruptPng(`its image data inflates to ${produced} of the ${expected} bytes its header implies`);
+  return corruptPng(`its image data does not inflate (${INFLATE_ERRORS[status] ?? `status ${status}`} after ${produced} bytes)`);
 }
 
 /**
@@ -102,9 +104,9 @@ export function decodePngData(parts: readonly Uint8Array[], png: PngLayout): Uin
     );
     if (status !== 0) {
       const [a, b] = new Uint32Array(k.memory.buffer, state, 2);
-      if (status === 20) corrupt(`unknown row filter type ${a} in row ${b}`);
+      if (status === 20) corruptPng(`unknown row filter type ${a} in row ${b}`);
       if (status === 21) throw new ImageError('E_IMAGE_DECODE', `PNG is corrupt: palette index out of range at (${a}, ${b})`);
-      corrupt(`its scanlines do not fill the image (status ${status})`);
+      corruptPng(`its scanlines do not fill the image (status ${status})`);
     }
     return mem.u8(out, pixels).slice();
   });

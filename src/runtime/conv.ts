@@ -8,14 +8,13 @@ import type { ConvOp, Model, QuantParams } from '../model/format.js';
 import { convMacs, maxAbsQuantized } from '../model/graph.js';
 import type { WeightScan } from '../model/scan.js';
 import type { KernelExports } from '../wasm/kernels.js';
+import { Scratch } from '../wasm/scratch.js';
 import type { View } from './plan.js';
 
 /** Output pixels per micro-kernel call (rows of the indirection buffer). */
 export const MR = 4;
 /** Output channels per packed weight block. */
 export const NR = 8;
-
-type Staged = Int8Array | Int32Array | Float32Array;
 
 /**
  * The wasm packers' inputs (weights, bias, multipliers, offset tables), copied into a scratch area
@@ -32,26 +31,18 @@ export class Staging {
 
   /** Bytes that {@link put} needs for arrays of these byte lengths. */
   static bytes(...byteLengths: number[]): number {
-    return byteLengths.reduce((sum, b) => sum + alignStage(b), 0);
+    return byteLengths.reduce((sum, b) => sum + ((b + 15) & ~15), 0);
   }
 
   /**
    * Copies `arrays` one after another from the area's start, overwriting what an earlier conv
    * staged; returns their pointers (0 for an absent one, which the packers read as "none").
    */
-  put(...arrays: (Staged | undefined)[]): number[] {
-    let at = this.base;
-    return arrays.map((a) => {
-      if (!a) return 0;
-      new Uint8Array(this.kernels.memory.buffer, at, a.byteLength).set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
-      const ptr = at;
-      at += alignStage(a.byteLength);
-      return ptr;
-    });
+  put(...arrays: (ArrayBufferView | undefined)[]): number[] {
+    const area = new Scratch(this.kernels, this.base);
+    return arrays.map((a) => (a ? area.put(a) : 0));
   }
 }
-
-const alignStage = (bytes: number): number => (bytes + 15) & ~15;
 
 /** Where in wasm memory a conv's constants go; {@link ConvPlan.fill} writes them once memory is final. */
 export interface ConvPlan {
@@ -157,21 +148,21 @@ export function planI8Conv(op: ConvOp, model: Model, x: View, y: View, qIn: Quan
   const w = model.tensors.get(op.weight)!.data as Int8Array;
   const bias = op.bias === undefined ? undefined : (model.tensors.get(op.bias)!.data as Int32Array);
   const mult = model.tensors.get(op.multiplier!)!.data as Int32Array;
+  // A 1x1 conv's weights are already in K order, which the packer lays out without a table.
+  const oneByOne = op.kernel[0] === 1 && op.kernel[1] === 1;
   return {
     ...g,
     indirection,
     weights,
     shift: op.shift!,
     macs: convMacs(op, x, y),
-    staging: Staging.bytes(w.byteLength, bias?.byteLength ?? 0, mult.byteLength, (w.byteLength / g.N) * 4),
+    staging: Staging.bytes(w.byteLength, bias?.byteLength ?? 0, mult.byteLength, oneByOne ? 0 : (w.byteLength / g.N) * 4),
     fill(staging) {
       const memory = staging.kernels.memory.buffer;
       // The zero point is 0 for i16 inputs, so a byte fill serves both element sizes.
       new Uint8Array(memory, pad, padBytes(op, x, y)).fill(qIn.zeroPoint);
       fillIndirection(staging.kernels, indirection, op, x, y, pad);
-      // In int16 units (every byte offset here is even). A 1x1 conv's weights are already in K
-      // order, which the packer lays out without a table (pointer 0).
-      const oneByOne = op.kernel[0] === 1 && op.kernel[1] === 1;
+      // In int16 units (every byte offset here is even); none (pointer 0) for a 1x1 conv.
       const offsets = oneByOne ? undefined : weightOffsets(op, x, y, (t, k) => (64 + (t * pairs + (k >> 1)) * 32 + (k & 1) * 2) / 2);
       const [pw, pb, pm, po] = staging.put(w, bias, mult, offsets);
       staging.kernels.i8_pack_igemm(pw, g.N, w.length / g.N, po, pb, pm, qIn.zeroPoint, weights, blockBytes);

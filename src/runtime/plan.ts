@@ -10,6 +10,7 @@ import { LimitError } from '../errors.js';
 import { I16_MAX, type ActShape, type Model, type Op, type QuantParams } from '../model/format.js';
 import { convMacs, inferShapes, opInputs, readersOf } from '../model/graph.js';
 import { ensureMemory, type KernelExports } from '../wasm/kernels.js';
+import type { WeightScan } from '../model/scan.js';
 import { wasmScan } from '../wasm/scan.js';
 import { warmUp } from './run.js';
 import {
@@ -164,6 +165,8 @@ export interface PlanOptions {
   checked?: boolean;
   /** Run {@link warmUp} on the steps before packing the weights (Classifier does; default false). */
   warm?: boolean;
+  /** The scan that read the model into these kernels (its results are reused); default a new {@link wasmScan}. */
+  scan?: WeightScan;
 }
 
 /**
@@ -240,7 +243,7 @@ export function planModel(model: Model, kernels: KernelExports, variant: KernelV
   let spmmScratch: number | undefined;
   const sparseDensity = options.sparseDensity ?? SPARSE_MAX_DENSITY;
   // Before any packing: it stages data where the arena will be.
-  const scan = wasmScan(kernels);
+  const scan = options.scan ?? wasmScan(kernels);
   for (const op of model.ops) {
     if (op.op === 'softmax') continue;
     const out = view(op.output);

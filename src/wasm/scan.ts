@@ -4,25 +4,31 @@
  * @packageDocumentation
  */
 import type { WeightScan } from '../model/scan.js';
-import { ensureMemory, type KernelExports } from './kernels.js';
+import type { KernelExports } from './kernels.js';
+import { Scratch } from './scratch.js';
 
-/** A {@link WeightScan} that runs in `kernels`' memory; use it before the model is planned there. */
+/**
+ * A {@link WeightScan} that runs in `kernels`' memory; use it before the model is planned there.
+ * It remembers each tensor's |w| sums, which reading the file and planning both need: one scan
+ * serves one load, while the tensors do not change.
+ */
 export function wasmScan(kernels: KernelExports): WeightScan {
-  const base = kernels.heap_base();
-  const put = (bytes: Uint8Array, extra = 0): number => {
-    ensureMemory(kernels.memory, base + bytes.length + extra);
-    new Uint8Array(kernels.memory.buffer, base, bytes.length).set(bytes);
-    return base;
-  };
-  const asBytes = (w: Int8Array): Uint8Array => new Uint8Array(w.buffer, w.byteOffset, w.byteLength);
+  const sums = new WeakMap<Int8Array, { channels: number; sums: Float64Array }>();
+  // Each call starts again at the instance's free memory.
+  const scratch = (): Scratch => new Scratch(kernels);
   return {
-    crc32: (bytes) => kernels.crc32(put(bytes), bytes.length) >>> 0,
+    crc32: (bytes) => kernels.crc32(scratch().put(bytes), bytes.length) >>> 0,
     absSums(w, channels) {
-      // The sums (f64) go after the weights, 16-byte aligned.
-      const out = base + ((w.length + 15) & ~15);
-      kernels.i8_abs_sums(put(asBytes(w), out - base - w.length + 8 * channels), channels, w.length / channels, out);
-      return new Float64Array(kernels.memory.buffer, out, channels).slice();
+      const known = sums.get(w);
+      if (known?.channels === channels) return known.sums;
+      const mem = scratch();
+      const p = mem.put(w);
+      const out = mem.alloc(8 * channels);
+      kernels.i8_abs_sums(p, channels, w.length / channels, out);
+      const result = new Float64Array(kernels.memory.buffer, out, channels).slice();
+      sums.set(w, { channels, sums: result });
+      return result;
     },
-    nonzeros: (w) => kernels.i8_count_nonzero(put(asBytes(w)), w.length),
+    nonzeros: (w) => kernels.i8_count_nonzero(scratch().put(w), w.length),
   };
 }
