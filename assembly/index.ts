@@ -9,13 +9,13 @@ export {
   f32_copy_simd, f32_copy_ref,
 } from './kernels/f32-pool';
 export { f32_add_simd, f32_add_ref, u8_add_simd, u8_add_ref, i16_add_simd, i16_add_ref } from './kernels/add';
-export { i8_igemm_4x8c2_simd, i8_igemm_ref, i8_igemm_4x8c2_i16in_simd, i8_igemm_i16in_ref } from './kernels/i8-igemm';
+export { u8_igemm_4x8c2_simd, u8_igemm_ref, i16_igemm_4x8c2_simd, i16_igemm_ref } from './kernels/i8-igemm';
 export {
-  i8_winograd3x3_simd, i8_winograd3x3_ref, i8_winograd3x3_i16in_simd, i8_winograd3x3_i16in_ref,
-  i8_winograd_scratch_v, i8_winograd_scratch_m,
+  u8_winograd3x3_simd, u8_winograd3x3_ref, i16_winograd3x3_simd, i16_winograd3x3_ref,
+  winograd3x3_scratch_v, winograd3x3_scratch_m,
 } from './kernels/i8-winograd';
 export {
-  i8_spmm_16x1c2_simd, i8_spmm_ref, i8_spmm_16x1c2_i16in_simd, i8_spmm_i16in_ref, i8_spmm_scratch,
+  u8_spmm_16x1c2_simd, u8_spmm_ref, i16_spmm_16x1c2_simd, i16_spmm_ref, spmm_scratch,
 } from './kernels/i8-sparse';
 export {
   u8_maxpool_simd, u8_maxpool_ref,

@@ -22,7 +22,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { loadClassifier, loadFeatureExtractor, packageFile, trainClassifier, writeModel, type TrainExample } from '../src/node.js';
-import { argmax, headLogits, mulberry32, shuffle, stratifiedSplit } from '../src/transfer/softmax.js';
+import { mulberry32, shuffle } from '../src/random.js';
+import { argmax, headLogits, stratifiedSplit } from '../src/transfer/softmax.js';
 
 const shared = resolve(process.argv[2] ?? '../shared');
 const sample = join(shared, 'imagenet-sample');

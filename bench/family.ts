@@ -22,7 +22,8 @@ import { decodeImage } from '../src/image/decode.js';
 import { preprocessNCHW } from '../src/image/preprocess.js';
 import { writeModel } from '../src/model/write.js';
 import { kernelsModule } from '../src/node.js';
-import { run, topK } from '../src/runtime/run.js';
+import { topK } from '../src/runtime/output.js';
+import { run } from '../src/runtime/run.js';
 
 const { values, positionals } = parseArgs({ options: { calibrate: { type: 'string', default: '64' }, fixtures: { type: 'boolean' } }, allowPositionals: true });
 const shared = positionals[0] ?? '../shared';
@@ -77,7 +78,7 @@ function summary(rows: Agreement[]): string {
   return `top-1 agreement ${rows.length - misses.length}/${rows.length}${where}, max |logit diff| / range ${Math.max(...rows.map((r) => r.relative)).toExponential(2)}`;
 }
 
-const wasm = await kernelsModule('simd');
+const wasm = await kernelsModule('plain');
 const labels = Array.from({ length: 1000 }, (_, i) => String(i));
 for (const m of MODELS) {
   const onnx = new Uint8Array(readFileSync(join(shared, 'models', 'synthetic', m.file)));

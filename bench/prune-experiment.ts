@@ -19,6 +19,7 @@ import { quantizeModel } from '../src/convert/quantize.js';
 import { decodeImage } from '../src/image/decode.js';
 import type { Model } from '../src/model/format.js';
 import { readModel } from '../src/model/read.js';
+import { validateModel, type ValidModel } from '../src/model/validate.js';
 import { writeModel } from '../src/model/write.js';
 import { packageFile } from '../src/node.js';
 import { fmt, table } from './stats.js';
@@ -68,7 +69,7 @@ function prune(model: Model, fraction: number, scope: Scope): Model {
 }
 
 /** Top-1 / top-5 on the sample, each image's top-1, and agreement with `reference` top-1s. */
-async function evaluate(model: Model, reference?: Int32Array): Promise<{ top1: number; top5: number; agreement?: number; predictions: Int32Array }> {
+async function evaluate(model: ValidModel, reference?: Int32Array): Promise<{ top1: number; top5: number; agreement?: number; predictions: Int32Array }> {
   const net = await Classifier.fromModel(model, wasm, { decode: decodeImage });
   const predictions = new Int32Array(images.length);
   let top1 = 0;
@@ -91,7 +92,7 @@ const elapsed = (): string => `${((performance.now() - started) / 1000).toFixed(
 const rows: { scope: Scope | 'none'; sparsity: number; precision: 'f32' | 'int8'; top1: number; top5: number; agreement: number; fileBytes: number; rangeMethod?: string }[] = [];
 let reference: Int32Array | undefined;
 for (const [scope, sparsity] of [['none', 0] as const, ...scopes.flatMap((scope) => sparsities.map((p) => [scope, p] as const))]) {
-  const model = scope === 'none' ? dense : prune(dense, sparsity / 100, scope);
+  const model = scope === 'none' ? dense : validateModel(prune(dense, sparsity / 100, scope));
   const f32 = await evaluate(model, reference);
   reference ??= f32.predictions;
   rows.push({ scope, sparsity, precision: 'f32', top1: f32.top1, top5: f32.top5, agreement: f32.agreement ?? 1, fileBytes: writeModel(model).length });

@@ -6,18 +6,19 @@
  * 1. As shipped: each 1x1 conv's weight density and its time on either kernel, and whole
  *    inferences with sparse planning off and at the default threshold.
  * 2. Break-even: every 1x1 conv pruned at random to each density, time sparse / dense; this is
- *    what SPARSE_MAX_DENSITY (src/runtime/conv.ts) was chosen from.
+ *    what SPARSE_MAX_DENSITY (src/runtime/ops/sparse.ts) was chosen from.
  * Timings are minima over the runs, the statistic least disturbed by other load on the machine.
  */
 import { parseArgs } from 'node:util';
 import { readModelFile, kernelsModule } from '../src/node.js';
 import { readModel } from '../src/model/read.js';
-import { inferShapes } from '../src/model/graph.js';
-import type { ConvOp, Model } from '../src/model/format.js';
-import { SPARSE_MAX_DENSITY, weightDensity } from '../src/runtime/conv.js';
+import type { ConvOp, Model, Tensor } from '../src/model/format.js';
+import { validateModel, type ValidModel } from '../src/model/validate.js';
+import { SPARSE_MAX_DENSITY } from '../src/runtime/ops/sparse.js';
 import { JS_SCAN } from '../src/model/scan.js';
-import { planModel, type Plan } from '../src/runtime/plan.js';
+import { planModel } from '../src/runtime/plan.js';
 import { run } from '../src/runtime/run.js';
+import type { Plan } from '../src/runtime/types.js';
 import { instantiateKernels } from '../src/wasm/kernels.js';
 
 const { values } = parseArgs({
@@ -31,8 +32,8 @@ const runs = Number(values.runs);
 const bytes = await readModelFile(values.model!);
 const wasm = await kernelsModule();
 
-const plan = async (model: Model, sparseDensity?: number): Promise<Plan> => {
-  const p = planModel(model, await instantiateKernels(wasm), 'simd', { sparseDensity });
+const plan = async (model: ValidModel, sparseDensity?: number): Promise<Plan> => {
+  const p = planModel(model, await instantiateKernels(wasm), { sparseDensity });
   run(p);
   return p;
 };
@@ -58,9 +59,9 @@ function table(header: string[], body: string[][]): void {
 }
 
 const model = readModel(bytes);
-const shapes = inferShapes(model);
+const density = (m: Model, op: ConvOp): number => JS_SCAN.nonzeros(m.tensors.get(op.weight)!.data as Int8Array) / m.tensors.get(op.weight)!.data.length;
 const shape = (op: ConvOp): string => {
-  const x = shapes.get(op.input)!, y = shapes.get(op.output)!;
+  const x = model.act(op.input).shape, y = model.act(op.output).shape;
   return `${x.c}->${y.c} ${x.h}x${x.w} ${model.quant!.get(op.input)!.dtype}->${model.quant!.get(op.output)!.dtype}`;
 };
 
@@ -71,8 +72,8 @@ table(
   pointwise(model).map((op) => {
     const i = dense.steps.findIndex((s) => s.name === op.output);
     const [d, s] = race([() => dense.steps[i].run(), () => all.steps[i].run()]);
-    const density = weightDensity(op, model, JS_SCAN);
-    return [op.output, shape(op), density.toFixed(3), d.toFixed(3), s.toFixed(3), (s / d).toFixed(2), density <= SPARSE_MAX_DENSITY ? 'sparse' : 'dense'];
+    const dense1 = density(model, op);
+    return [op.output, shape(op), dense1.toFixed(3), d.toFixed(3), s.toFixed(3), (s / d).toFixed(2), dense1 <= SPARSE_MAX_DENSITY ? 'sparse' : 'dense'];
   }),
 );
 const [d, c] = race([() => run(dense), () => run(chosen)]);
@@ -83,12 +84,13 @@ const densities = values.densities!.split(',').map(Number);
 const ratios = new Map<string, string[]>();
 let seed = 1;
 const random = (): number => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
-for (const density of densities) {
-  const pruned = readModel(bytes);
-  for (const op of pointwise(pruned)) {
-    const w = pruned.tensors.get(op.weight)!.data;
-    for (let i = 0; i < w.length; i++) w[i] = random() < density ? w[i] || 1 : 0;
+for (const d of densities) {
+  const tensors = new Map(model.tensors);
+  for (const op of pointwise(model)) {
+    const w = Int8Array.from(model.tensors.get(op.weight)!.data as Int8Array, (v) => (random() < d ? v || 1 : 0));
+    tensors.set(op.weight, { ...model.tensors.get(op.weight)!, data: w } as Tensor);
   }
+  const pruned = validateModel({ ...model, tensors });
   const [a, b] = [await plan(pruned, 0), await plan(pruned, 1)];
   for (const op of pointwise(pruned)) {
     const i = a.steps.findIndex((s) => s.name === op.output);

@@ -25,7 +25,7 @@ let wasmModule: Promise<WebAssembly.Module> | undefined;
  * The compiled kernels module, fetched and compiled once per page: by default the relaxed SIMD
  * build where the browser runs it, else the plain SIMD one, both next to this file.
  */
-export function kernelsModule(url: URL | string = new URL(`./${KERNEL_FILES[relaxedSimdSupported() ? 'relaxed' : 'simd']}`, import.meta.url)): Promise<WebAssembly.Module> {
+export function kernelsModule(url: URL | string = new URL(`./${KERNEL_FILES[relaxedSimdSupported() ? 'relaxed' : 'plain']}`, import.meta.url)): Promise<WebAssembly.Module> {
   wasmModule ??= fetchBytes(url).then((bytes) => WebAssembly.compile(bytes));
   return wasmModule;
 }

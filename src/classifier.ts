@@ -3,18 +3,20 @@
  * (src/node.ts, ...) only add how the wasm module and bundled models are found.
  * @packageDocumentation
  */
-import { ArgumentError, ModelFormatError } from './errors.js';
+import { ArgumentError } from './errors.js';
 import type { ImageLimits } from './image/limits.js';
 import { offerDecoderModule } from './image/codec.js';
 import { preprocessInto } from './image/preprocess.js';
 import { resolveLimits, type Limits } from './limits.js';
-import { type InputSpec, type Model, type Provenance } from './model/format.js';
+import type { InputSpec, Provenance } from './model/format.js';
 import { readModel } from './model/read.js';
-import type { WeightScan } from './model/scan.js';
-import { ARRAY_OF, planModel, type KernelVariant, type Plan } from './runtime/plan.js';
-import { run, runTimed, softmax, topK } from './runtime/run.js';
-import { instantiateKernels, type KernelExports } from './wasm/kernels.js';
-import { wasmScan } from './wasm/scan.js';
+import type { ValidModel } from './model/validate.js';
+import { ModelMemory } from './runtime/memory.js';
+import { checkFinite, softmax, topK } from './runtime/output.js';
+import { planModel } from './runtime/plan.js';
+import { run, runTimed } from './runtime/run.js';
+import { ARRAY_OF, type KernelVariant, type Plan } from './runtime/types.js';
+import { instantiateKernels } from './wasm/kernels.js';
 
 /** RGBA pixels, row-major, 4 bytes per pixel (the layout of a browser `ImageData`). */
 export interface Pixels {
@@ -66,13 +68,13 @@ export interface LoadOptions {
 /** A model laid out in its own WebAssembly instance. Create with a platform entry's `loadClassifier`. */
 export class Classifier {
   /** The model as read from its file. */
-  readonly model: Model;
+  readonly model: ValidModel;
   private plan: Plan | undefined;
   private readonly limits: Limits;
 
   private readonly decode: Decoder | undefined;
 
-  private constructor(model: Model, plan: Plan, limits: Limits, decode: Decoder | undefined) {
+  private constructor(model: ValidModel, plan: Plan, limits: Limits, decode: Decoder | undefined) {
     this.model = model;
     this.plan = plan;
     this.limits = limits;
@@ -84,20 +86,19 @@ export class Classifier {
    * @throws ModelFormatError if the file is invalid, LimitError if it or its network exceeds a limit.
    */
   static async create(modelBytes: Uint8Array, wasm: WebAssembly.Module, options: LoadOptions = {}): Promise<Classifier> {
-    const kernels = await instance(wasm);
-    // The file's checks run in the instance that will hold the model: in wasm, not in cold JS.
-    const scan = wasmScan(kernels);
-    return Classifier.laidOut(readModel(modelBytes, resolveLimits(options.limits), scan), kernels, options, scan);
+    const memory = new ModelMemory(await instance(wasm));
+    // The file's checks run in the instance that will hold the model, in wasm.
+    return Classifier.laidOut(readModel(modelBytes, resolveLimits(options.limits), memory.scan), memory, options);
   }
 
-  /** Plans an in-memory model that has passed {@link inferShapes} (as converters and the quantizer build them). */
-  static async fromModel(model: Model, wasm: WebAssembly.Module, options: LoadOptions = {}): Promise<Classifier> {
-    return Classifier.laidOut(model, await instance(wasm), options);
+  /** Plans a validated model (as converters, the quantizer and training make them). */
+  static async fromModel(model: ValidModel, wasm: WebAssembly.Module, options: LoadOptions = {}): Promise<Classifier> {
+    return Classifier.laidOut(model, new ModelMemory(await instance(wasm)), options);
   }
 
-  private static laidOut(model: Model, kernels: KernelExports, options: LoadOptions, scan?: WeightScan): Classifier {
+  private static laidOut(model: ValidModel, memory: ModelMemory, options: LoadOptions): Classifier {
     const limits = resolveLimits(options.limits);
-    const plan = planModel(model, kernels, options.kernels, { limits, checked: true, warm: true, scan });
+    const plan = planModel(model, memory, { limits, variant: options.kernels, warm: true });
     return new Classifier(model, plan, limits, options.decode);
   }
 
@@ -184,11 +185,7 @@ export class Classifier {
   }
 
   private result(logits: Float32Array, top: number): Classification {
-    // Finite weights can still overflow float32 (or a hostile std divide by almost nothing):
-    // refuse rather than rank NaNs.
-    if (!logits.every(Number.isFinite)) {
-      throw new ModelFormatError('E_MODEL_NUMERIC', `${this.model.name}: the network output is not finite (NaN or infinity); its weights or normalisation overflow float32`);
-    }
+    checkFinite(logits, this.model.name);
     const probabilities = softmax(logits);
     return {
       top: topK(probabilities, top).map((index) => ({ index, label: this.model.labels[index], probability: probabilities[index] })),
@@ -199,7 +196,7 @@ export class Classifier {
 }
 
 /** A fresh kernels instance for one model; its module also serves the image decoders if none does yet. */
-async function instance(wasm: WebAssembly.Module): Promise<KernelExports> {
+async function instance(wasm: WebAssembly.Module): ReturnType<typeof instantiateKernels> {
   offerDecoderModule(wasm);
   return instantiateKernels(wasm);
 }

@@ -6,7 +6,7 @@
 import { ArgumentError } from './errors.js';
 import { DEFAULT_IMAGE_LIMITS, type ImageLimits } from './image/limits.js';
 import { DEFAULT_READ_LIMITS, type ReadLimits } from './model/read.js';
-import { DEFAULT_RUN_LIMITS, type RunLimits } from './runtime/plan.js';
+import { DEFAULT_RUN_LIMITS, type RunLimits } from './runtime/types.js';
 
 /** The limits on model files ({@link ReadLimits}), images ({@link ImageLimits}) and what a network may ask of the machine ({@link RunLimits}). */
 export interface Limits extends ReadLimits, ImageLimits, RunLimits {}

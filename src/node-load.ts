@@ -25,16 +25,17 @@ export const BUNDLED_MODELS: readonly string[] = ['squeezenet1.1-int8', 'squeeze
 export const DEFAULT_MODEL = BUNDLED_MODELS[0];
 
 // decodeImage before any model is loaded: compile the plain build, synchronously, on first use.
-setDecoderModule(() => new WebAssembly.Module(readFileSync(new URL(`dist/${KERNEL_FILES.simd}`, ROOT))));
+setDecoderModule(() => new WebAssembly.Module(readFileSync(new URL(`dist/${KERNEL_FILES.plain}`, ROOT))));
 
 const wasmModules = new Map<KernelBuild, Promise<WebAssembly.Module>>();
 
 /**
  * The compiled kernels module, compiled once per process: by default the relaxed SIMD build where
  * this Node runs it (22 and later), else the plain SIMD one.
- * @throws ArgumentError if `build` is 'relaxed' and this Node lacks relaxed SIMD.
+ * @throws ArgumentError for an unknown build, or 'relaxed' where this Node lacks relaxed SIMD.
  */
-export function kernelsModule(build: KernelBuild = relaxedSimdSupported() ? 'relaxed' : 'simd'): Promise<WebAssembly.Module> {
+export function kernelsModule(build: KernelBuild = relaxedSimdSupported() ? 'relaxed' : 'plain'): Promise<WebAssembly.Module> {
+  if (!Object.hasOwn(KERNEL_FILES, build)) return Promise.reject(new ArgumentError('E_ARGUMENT', `unknown kernel build ${JSON.stringify(build)}; the builds are ${Object.keys(KERNEL_FILES).join(', ')}`));
   if (build === 'relaxed' && !relaxedSimdSupported()) {
     return Promise.reject(new ArgumentError('E_ARGUMENT', `Node ${process.version} has no relaxed SIMD (Node 20 needs --experimental-wasm-relaxed-simd)`));
   }

@@ -11,8 +11,9 @@
  */
 export * from './index.js';
 // Model preparation (Node only: they read whole source models and calibration sets).
-export { convertOnnx, type OnnxConvertMeta } from './convert/onnx.js';
-export { convertDeepCompression, type DeepCompressionMeta } from './convert/deep-compression.js';
+export type { ConvertMeta } from './convert/common.js';
+export { convertOnnx } from './convert/onnx.js';
+export { convertDeepCompression } from './convert/deep-compression.js';
 export { quantizeModel, type QuantizeOptions, type QuantizeResult, type CandidateReport, type RangeMethod } from './convert/quantize.js';
 // Transfer learning: a new classifier head trained on a network's features.
 export { trainClassifier, type TrainExample, type TrainOptions, type TrainReport, type TrainResult } from './transfer/train.js';

@@ -14,7 +14,8 @@ import { parseArgs } from 'node:util';
 import { bundledProvenance, REFERENCE_MODELS } from '../bench/reference-models.js';
 import { INT8_MODEL_BUDGETS } from '../bench/sizes.js';
 import { parseLabels } from '../src/convert/labels.js';
-import { convertOnnx, type OnnxConvertMeta } from '../src/convert/onnx.js';
+import type { ConvertMeta } from '../src/convert/common.js';
+import { convertOnnx } from '../src/convert/onnx.js';
 import { quantizeModel } from '../src/convert/quantize.js';
 import { writeModel } from '../src/model/write.js';
 
@@ -51,7 +52,7 @@ with 50x fewer parameters and <0.5MB model size", arXiv:1602.07360, 2016.
 `;
 
 const licenseTexts: Record<string, string> = { 'LICENSE-squeezenet1.0.txt': bsdLicense, 'NOTICE-squeezenet1.1.txt': apacheNotice };
-const models: { onnx: string; meta: OnnxConvertMeta }[] = REFERENCE_MODELS.map((ref) => ({
+const models: { onnx: string; meta: ConvertMeta }[] = REFERENCE_MODELS.map((ref) => ({
   onnx: ref.file,
   meta: { name: ref.bundled, input: ref.input, labels, provenance: bundledProvenance(ref, licenseTexts[ref.licenseFile]) },
 }));

@@ -12,7 +12,7 @@ import { requantRound, roundShift, roundShiftScalar } from './requant';
 // with m_i = round(s_i / s_out * 2^shift). This is TFLite's quantized Add (rescale both inputs to
 // a common fixed-point scale, add, requantize) with the left shift folded into the multipliers and
 // one rounding instead of three; the loader checks that the shifted sum fits int32. Inputs are
-// both uint8 or both int16 (zero point 0, the quantizer's wide tensors), the output either.
+// both uint8 or both int16 (zero point 0, the quantizer's i16 tensors), the output either.
 
 /** out = a + b, clamped at zero when `relu` != 0, 4 channels per vector. */
 export function f32_add_simd(a: usize, aStride: i32, b: usize, bStride: i32, P: i32, C: i32, out: usize, outStride: i32, relu: i32): void {
@@ -47,21 +47,21 @@ export function f32_add_ref(a: usize, aStride: i32, b: usize, bStride: i32, P: i
 
 /**
  * Quantized add over uint8 inputs (see above), 8 channels per step. The output is uint8, or int16
- * when `wide`; it is clamped to [qmin, qmax] (qmin is zOut with ReLU).
+ * when `i16Out`; it is clamped to [qmin, qmax] (qmin is zOut with ReLU).
  */
 export function u8_add_simd(
   a: usize, aStride: i32, za: i32, ma: i32, b: usize, bStride: i32, zb: i32, mb: i32,
-  P: i32, C: i32, out: usize, outStride: i32, shift: i32, zOut: i32, qmin: i32, qmax: i32, wide: bool,
+  P: i32, C: i32, out: usize, outStride: i32, shift: i32, zOut: i32, qmin: i32, qmax: i32, i16Out: bool,
 ): void {
-  add<u8>(a, aStride, za, ma, b, bStride, zb, mb, P, C, out, outStride, shift, zOut, qmin, qmax, wide);
+  add<u8>(a, aStride, za, ma, b, bStride, zb, mb, P, C, out, outStride, shift, zOut, qmin, qmax, i16Out);
 }
 
-/** The same over int16 inputs (zero point 0): residual streams kept wide. */
+/** The same over int16 inputs (zero point 0): residual streams kept in int16. */
 export function i16_add_simd(
   a: usize, aStride: i32, za: i32, ma: i32, b: usize, bStride: i32, zb: i32, mb: i32,
-  P: i32, C: i32, out: usize, outStride: i32, shift: i32, zOut: i32, qmin: i32, qmax: i32, wide: bool,
+  P: i32, C: i32, out: usize, outStride: i32, shift: i32, zOut: i32, qmin: i32, qmax: i32, i16Out: bool,
 ): void {
-  add<i16>(a, aStride, za, ma, b, bStride, zb, mb, P, C, out, outStride, shift, zOut, qmin, qmax, wide);
+  add<i16>(a, aStride, za, ma, b, bStride, zb, mb, P, C, out, outStride, shift, zOut, qmin, qmax, i16Out);
 }
 
 /** Eight input values as int16 lanes. */
@@ -76,7 +76,7 @@ function load8<T>(p: usize): v128 {
 @inline
 function add<T>(
   a: usize, aStride: i32, za: i32, ma: i32, b: usize, bStride: i32, zb: i32, mb: i32,
-  P: i32, C: i32, out: usize, outStride: i32, shift: i32, zOut: i32, qmin: i32, qmax: i32, wide: bool,
+  P: i32, C: i32, out: usize, outStride: i32, shift: i32, zOut: i32, qmin: i32, qmax: i32, i16Out: bool,
 ): void {
   const inSize = <usize>sizeof<T>();
   const C8 = C & ~7;
@@ -85,8 +85,8 @@ function add<T>(
   const round = requantRound(shift);
   const pre = max(0, 32 - shift), post = max(0, shift - 32);
   const zv = i32x4.splat(zOut);
-  const lov = wide ? i16x8.splat(<i16>qmin) : i8x16.splat(<i8>qmin);
-  const hiv = wide ? i16x8.splat(<i16>qmax) : i8x16.splat(<i8>qmax);
+  const lov = i16Out ? i16x8.splat(<i16>qmin) : i8x16.splat(<i8>qmin);
+  const hiv = i16Out ? i16x8.splat(<i16>qmax) : i8x16.splat(<i8>qmax);
   for (let p = 0; p < P; p++) {
     const pa = a + <usize>p * aStride, pb = b + <usize>p * bStride, po = out + <usize>p * outStride;
     let c = 0;
@@ -107,10 +107,10 @@ function add<T>(
         round, pre, post, zv,
       );
       const s16 = i16x8.narrow_i32x4_s(lo, hi);
-      if (wide) v128.store(po + (<usize>c << 1), i16x8.min_s(i16x8.max_s(s16, lov), hiv));
+      if (i16Out) v128.store(po + (<usize>c << 1), i16x8.min_s(i16x8.max_s(s16, lov), hiv));
       else v128.store64_lane(po + <usize>c, i8x16.min_u(i8x16.max_u(i8x16.narrow_i16x8_u(s16, s16), lov), hiv), 0);
     }
-    for (; c < C; c++) addScalar<T>(pa, pb, po, c, za, ma, zb, mb, shift, zOut, qmin, qmax, wide);
+    for (; c < C; c++) addScalar<T>(pa, pb, po, c, za, ma, zb, mb, shift, zOut, qmin, qmax, i16Out);
   }
 }
 
@@ -118,11 +118,11 @@ function add<T>(
 @inline
 function addRef<T>(
   a: usize, aStride: i32, za: i32, ma: i32, b: usize, bStride: i32, zb: i32, mb: i32,
-  P: i32, C: i32, out: usize, outStride: i32, shift: i32, zOut: i32, qmin: i32, qmax: i32, wide: bool,
+  P: i32, C: i32, out: usize, outStride: i32, shift: i32, zOut: i32, qmin: i32, qmax: i32, i16Out: bool,
 ): void {
   for (let p = 0; p < P; p++) {
     for (let c = 0; c < C; c++) {
-      addScalar<T>(a + <usize>p * aStride, b + <usize>p * bStride, out + <usize>p * outStride, c, za, ma, zb, mb, shift, zOut, qmin, qmax, wide);
+      addScalar<T>(a + <usize>p * aStride, b + <usize>p * bStride, out + <usize>p * outStride, c, za, ma, zb, mb, shift, zOut, qmin, qmax, i16Out);
     }
   }
 }
@@ -130,25 +130,25 @@ function addRef<T>(
 /** Scalar reference of {@link u8_add_simd}. */
 export function u8_add_ref(
   a: usize, aStride: i32, za: i32, ma: i32, b: usize, bStride: i32, zb: i32, mb: i32,
-  P: i32, C: i32, out: usize, outStride: i32, shift: i32, zOut: i32, qmin: i32, qmax: i32, wide: bool,
+  P: i32, C: i32, out: usize, outStride: i32, shift: i32, zOut: i32, qmin: i32, qmax: i32, i16Out: bool,
 ): void {
-  addRef<u8>(a, aStride, za, ma, b, bStride, zb, mb, P, C, out, outStride, shift, zOut, qmin, qmax, wide);
+  addRef<u8>(a, aStride, za, ma, b, bStride, zb, mb, P, C, out, outStride, shift, zOut, qmin, qmax, i16Out);
 }
 
 /** Scalar reference of {@link i16_add_simd}. */
 export function i16_add_ref(
   a: usize, aStride: i32, za: i32, ma: i32, b: usize, bStride: i32, zb: i32, mb: i32,
-  P: i32, C: i32, out: usize, outStride: i32, shift: i32, zOut: i32, qmin: i32, qmax: i32, wide: bool,
+  P: i32, C: i32, out: usize, outStride: i32, shift: i32, zOut: i32, qmin: i32, qmax: i32, i16Out: bool,
 ): void {
-  addRef<i16>(a, aStride, za, ma, b, bStride, zb, mb, P, C, out, outStride, shift, zOut, qmin, qmax, wide);
+  addRef<i16>(a, aStride, za, ma, b, bStride, zb, mb, P, C, out, outStride, shift, zOut, qmin, qmax, i16Out);
 }
 
 // @ts-ignore: decorator
 @inline
-function addScalar<T>(pa: usize, pb: usize, po: usize, c: i32, za: i32, ma: i32, zb: i32, mb: i32, shift: i32, zOut: i32, qmin: i32, qmax: i32, wide: bool): void {
+function addScalar<T>(pa: usize, pb: usize, po: usize, c: i32, za: i32, ma: i32, zb: i32, mb: i32, shift: i32, zOut: i32, qmin: i32, qmax: i32, i16Out: bool): void {
   const at = <usize>c * sizeof<T>();
   const sum = <i64>(<i32>load<T>(pa + at) - za) * <i64>ma + <i64>(<i32>load<T>(pb + at) - zb) * <i64>mb;
   const q = min(max(zOut + roundShiftScalar(sum, shift), qmin), qmax);
-  if (wide) store<i16>(po + (<usize>c << 1), <i16>q);
+  if (i16Out) store<i16>(po + (<usize>c << 1), <i16>q);
   else store<u8>(po + <usize>c, <u8>q);
 }

@@ -3,10 +3,10 @@ import { requant, requantRound, requantScalar } from './requant';
 // Quantized indirect GEMM: the one convolution kernel of the integer path.
 //
 //   acc[p][n] = bias[n] + sum over t < taps, k < K of A(p, t)[k] * W[t][k][n]      (int32)
-//   out[p][n] = clamp(zOut + ((acc * mult[n] + 2^(shift-1)) >> shift), qmin, qmax)  (uint8, int16 if `wide`)
+//   out[p][n] = clamp(zOut + ((acc * mult[n] + 2^(shift-1)) >> shift), qmin, qmax)  (uint8, int16 if `i16Out`)
 //
 // Activations are uint8 with a per-tensor zero point, or int16 with zero point 0 for the input and
-// the tensors the quantizer keeps wide (docs/quantization.md); the planner folds the input zero point into
+// the tensors the quantizer makes i16 (docs/quantization.md); the planner folds the input zero point into
 // bias (bias - zIn * sum_k W) and pads with bytes equal to zIn, so the inner loop multiplies raw
 // bytes. Weights are int8, widened to int16 at load so the inner loop is one i32x4.dot_i16x8_s per
 // 4 outputs x 2 k: each input pair (a[k], a[k+1]) is broadcast as [a0 a1 a0 a1 ...] and dotted
@@ -17,7 +17,7 @@ import { requant, requantRound, requantScalar } from './requant';
 //   indirection: u32 [ceil(M / 4)][taps][4] pointers to K input bytes (rows past M: anything readable).
 //   weights:     per block of 8 output channels: bias i32[8], mult i32[8], then
 //                i16 [taps][ceil(K / 2)][8][2]; k = K (odd K) and channels past N are zero.
-//   out:         pixel p at out + p * outStride bytes, N contiguous bytes (int16 if `wide`).
+//   out:         pixel p at out + p * outStride bytes, N contiguous bytes (int16 if `i16Out`).
 // A(p, t) is read in pairs, so K odd reads one byte past each run: its weight is zero.
 
 // @ts-ignore: decorator
@@ -59,24 +59,24 @@ function pair<T>(a: usize): v128 {
 }
 
 /** SIMD 4x8 micro-kernel over uint8 inputs, pairs of k per i32x4.dot_i16x8_s. */
-export function i8_igemm_4x8c2_simd(
+export function u8_igemm_4x8c2_simd(
   M: i32, N: i32, taps: i32, K: i32,
   indirection: usize, weights: usize, out: usize, outStride: i32,
-  shift: i32, zOut: i32, qmin: i32, qmax: i32, wide: bool,
+  shift: i32, zOut: i32, qmin: i32, qmax: i32, i16Out: bool,
 ): void {
-  igemm<u8>(M, N, taps, K, indirection, weights, out, outStride, shift, zOut, qmin, qmax, wide);
+  igemm<u8>(M, N, taps, K, indirection, weights, out, outStride, shift, zOut, qmin, qmax, i16Out);
 }
 
 /**
  * The same over int16 inputs: a first layer may take the image quantized to 16 bits (finer than
  * the rounding of the resized pixels) at no extra cost, since the kernel multiplies in int16 anyway.
  */
-export function i8_igemm_4x8c2_i16in_simd(
+export function i16_igemm_4x8c2_simd(
   M: i32, N: i32, taps: i32, K: i32,
   indirection: usize, weights: usize, out: usize, outStride: i32,
-  shift: i32, zOut: i32, qmin: i32, qmax: i32, wide: bool,
+  shift: i32, zOut: i32, qmin: i32, qmax: i32, i16Out: bool,
 ): void {
-  igemm<i16>(M, N, taps, K, indirection, weights, out, outStride, shift, zOut, qmin, qmax, wide);
+  igemm<i16>(M, N, taps, K, indirection, weights, out, outStride, shift, zOut, qmin, qmax, i16Out);
 }
 
 // @ts-ignore: decorator
@@ -84,7 +84,7 @@ export function i8_igemm_4x8c2_i16in_simd(
 function igemm<T>(
   M: i32, N: i32, taps: i32, K: i32,
   indirection: usize, weights: usize, out: usize, outStride: i32,
-  shift: i32, zOut: i32, qmin: i32, qmax: i32, wide: bool,
+  shift: i32, zOut: i32, qmin: i32, qmax: i32, i16Out: bool,
 ): void {
   const step = <usize>(2 * sizeof<T>());
   const pairs = (K + 1) >> 1;
@@ -92,8 +92,8 @@ function igemm<T>(
   const round = requantRound(shift);
   const pre = max(0, 32 - shift), post = max(0, shift - 32);
   const zv = i32x4.splat(zOut);
-  const lov = wide ? i16x8.splat(<i16>qmin) : i8x16.splat(<i8>qmin);
-  const hiv = wide ? i16x8.splat(<i16>qmax) : i8x16.splat(<i8>qmax);
+  const lov = i16Out ? i16x8.splat(<i16>qmin) : i8x16.splat(<i8>qmin);
+  const hiv = i16Out ? i16x8.splat(<i16>qmax) : i8x16.splat(<i8>qmax);
   for (let nb = 0; nb < N; nb += 8) {
     const wBlock = weights + <usize>(nb >> 3) * blockBytes;
     const nLeft = N - nb;
@@ -129,12 +129,12 @@ function igemm<T>(
         }
       }
       const mlo = v128.load(wBlock, 32), mhi = v128.load(wBlock, 48);
-      const o = out + (wide ? <usize>nb << 1 : <usize>nb);
+      const o = out + (i16Out ? <usize>nb << 1 : <usize>nb);
       const last = M - 1;
       // Highest row first: rows past M clamp onto the last pixel and the real row is written last.
       const o3 = o + <usize>min(p + 3, last) * outStride, o2 = o + <usize>min(p + 2, last) * outStride;
       const o1 = o + <usize>min(p + 1, last) * outStride, o0 = o + <usize>p * outStride;
-      if (wide) {
+      if (i16Out) {
         storeRow16(o3, pack16(c3lo, c3hi, mlo, mhi, round, pre, post, zv, lov, hiv), nLeft);
         storeRow16(o2, pack16(c2lo, c2hi, mlo, mhi, round, pre, post, zv, lov, hiv), nLeft);
         storeRow16(o1, pack16(c1lo, c1hi, mlo, mhi, round, pre, post, zv, lov, hiv), nLeft);
@@ -163,21 +163,21 @@ function pack16(lo: v128, hi: v128, mlo: v128, mhi: v128, round: v128, pre: i32,
 }
 
 /** Scalar reference: same layouts and the same integer arithmetic, so results are bit-identical. */
-export function i8_igemm_ref(
+export function u8_igemm_ref(
   M: i32, N: i32, taps: i32, K: i32,
   indirection: usize, weights: usize, out: usize, outStride: i32,
-  shift: i32, zOut: i32, qmin: i32, qmax: i32, wide: bool,
+  shift: i32, zOut: i32, qmin: i32, qmax: i32, i16Out: bool,
 ): void {
-  igemmRef<u8>(M, N, taps, K, indirection, weights, out, outStride, shift, zOut, qmin, qmax, wide);
+  igemmRef<u8>(M, N, taps, K, indirection, weights, out, outStride, shift, zOut, qmin, qmax, i16Out);
 }
 
-/** Scalar reference of {@link i8_igemm_4x8c2_i16in_simd}. */
-export function i8_igemm_i16in_ref(
+/** Scalar reference of {@link i16_igemm_4x8c2_simd}. */
+export function i16_igemm_ref(
   M: i32, N: i32, taps: i32, K: i32,
   indirection: usize, weights: usize, out: usize, outStride: i32,
-  shift: i32, zOut: i32, qmin: i32, qmax: i32, wide: bool,
+  shift: i32, zOut: i32, qmin: i32, qmax: i32, i16Out: bool,
 ): void {
-  igemmRef<i16>(M, N, taps, K, indirection, weights, out, outStride, shift, zOut, qmin, qmax, wide);
+  igemmRef<i16>(M, N, taps, K, indirection, weights, out, outStride, shift, zOut, qmin, qmax, i16Out);
 }
 
 // @ts-ignore: decorator
@@ -185,7 +185,7 @@ export function i8_igemm_i16in_ref(
 function igemmRef<T>(
   M: i32, N: i32, taps: i32, K: i32,
   indirection: usize, weights: usize, out: usize, outStride: i32,
-  shift: i32, zOut: i32, qmin: i32, qmax: i32, wide: bool,
+  shift: i32, zOut: i32, qmin: i32, qmax: i32, i16Out: bool,
 ): void {
   const pairs = (K + 1) >> 1;
   const blockBytes = <usize>(64 + taps * pairs * 32);
@@ -207,7 +207,7 @@ function igemmRef<T>(
       const mult = load<i32>(wBlock + 32 + (lane << 2));
       const scaled = requantScalar(acc, mult, shift);
       const q = min(max(zOut + scaled, qmin), qmax);
-      if (wide) store<i16>(out + <usize>p * outStride + (<usize>n << 1), <i16>q);
+      if (i16Out) store<i16>(out + <usize>p * outStride + (<usize>n << 1), <i16>q);
       else store<u8>(out + <usize>p * outStride + <usize>n, <u8>q);
     }
   }

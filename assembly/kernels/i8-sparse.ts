@@ -33,40 +33,40 @@ import { requant, requantRound, requantScalar } from './requant';
 const PB: i32 = 16;
 
 /** Bytes of scratch the kernel needs for C input channels: X, the block's output addresses, the output tile. */
-export function i8_spmm_scratch(C: i32): i32 {
+export function spmm_scratch(C: i32): i32 {
   return ((C + 7) & ~7) * PB * 2 + PB * 4 + 8 * PB;
 }
 
-/** The SIMD kernel over uint8 input. Scratch: {@link i8_spmm_scratch} bytes. */
-export function i8_spmm_16x1c2_simd(
+/** The SIMD kernel over uint8 input. Scratch: {@link spmm_scratch} bytes. */
+export function u8_spmm_16x1c2_simd(
   H: i32, W: i32, C: i32, inp: usize, inStride: i32, zIn: i32,
   N: i32, weights: usize, out: usize, outStride: i32, outRowStride: i32,
-  shift: i32, zOut: i32, qmin: i32, qmax: i32, scratch: usize, wide: bool,
+  shift: i32, zOut: i32, qmin: i32, qmax: i32, scratch: usize, i16Out: bool,
 ): void {
-  spmm(H, W, C, inp, inStride, zIn, N, weights, out, outStride, outRowStride, shift, zOut, qmin, qmax, scratch, wide, false);
+  spmm(H, W, C, inp, inStride, zIn, N, weights, out, outStride, outRowStride, shift, zOut, qmin, qmax, scratch, i16Out, false);
 }
 
 /** The same over int16 input. */
-export function i8_spmm_16x1c2_i16in_simd(
+export function i16_spmm_16x1c2_simd(
   H: i32, W: i32, C: i32, inp: usize, inStride: i32, zIn: i32,
   N: i32, weights: usize, out: usize, outStride: i32, outRowStride: i32,
-  shift: i32, zOut: i32, qmin: i32, qmax: i32, scratch: usize, wide: bool,
+  shift: i32, zOut: i32, qmin: i32, qmax: i32, scratch: usize, i16Out: bool,
 ): void {
-  spmm(H, W, C, inp, inStride, zIn, N, weights, out, outStride, outRowStride, shift, zOut, qmin, qmax, scratch, wide, true);
+  spmm(H, W, C, inp, inStride, zIn, N, weights, out, outStride, outRowStride, shift, zOut, qmin, qmax, scratch, i16Out, true);
 }
 
 /** Channel c of the input pixel at `a`. */
 // @ts-ignore: decorator
 @inline
-function input(a: usize, c: usize, i16in: bool): i32 {
-  return i16in ? <i32>load<i16>(a + (c << 1)) : <i32>load<u8>(a + c);
+function input(a: usize, c: usize, i16In: bool): i32 {
+  return i16In ? <i32>load<i16>(a + (c << 1)) : <i32>load<u8>(a + c);
 }
 
 /** 8 channels of input from `at`, minus the zero point, as int16 lanes. */
 // @ts-ignore: decorator
 @inline
-function load8(at: usize, zv: v128, i16in: bool): v128 {
-  return i16x8.sub(i16in ? v128.load(at) : v128.load8x8_u(at), zv);
+function load8(at: usize, zv: v128, i16In: bool): v128 {
+  return i16x8.sub(i16In ? v128.load(at) : v128.load8x8_u(at), zv);
 }
 
 /**
@@ -74,7 +74,7 @@ function load8(at: usize, zv: v128, i16in: bool): v128 {
  * Eight pixels x eight channels at a time by an 8x8 int16 transpose, reading up to 7 channels past
  * C (rows of X that no weight names; buffers carry slack for such reads).
  */
-function transpose(src: usize, valid: i32, C: i32, inStride: i32, zIn: i32, X: usize, i16in: bool): void {
+function transpose(src: usize, valid: i32, C: i32, inStride: i32, zIn: i32, X: usize, i16In: bool): void {
   const zv = i16x8.splat(<i16>zIn);
   const row = <usize>(PB * 2);
   const full = valid & ~7;
@@ -82,9 +82,9 @@ function transpose(src: usize, valid: i32, C: i32, inStride: i32, zIn: i32, X: u
     const s = src + <usize>(i0 * inStride);
     const is = <usize>inStride;
     for (let c = 0; c < C; c += 8) {
-      const at = s + (<usize>c << <usize>i16in);
-      const r0 = load8(at, zv, i16in), r1 = load8(at + is, zv, i16in), r2 = load8(at + 2 * is, zv, i16in), r3 = load8(at + 3 * is, zv, i16in);
-      const r4 = load8(at + 4 * is, zv, i16in), r5 = load8(at + 5 * is, zv, i16in), r6 = load8(at + 6 * is, zv, i16in), r7 = load8(at + 7 * is, zv, i16in);
+      const at = s + (<usize>c << <usize>i16In);
+      const r0 = load8(at, zv, i16In), r1 = load8(at + is, zv, i16In), r2 = load8(at + 2 * is, zv, i16In), r3 = load8(at + 3 * is, zv, i16In);
+      const r4 = load8(at + 4 * is, zv, i16In), r5 = load8(at + 5 * is, zv, i16In), r6 = load8(at + 6 * is, zv, i16In), r7 = load8(at + 7 * is, zv, i16In);
       const t0 = i16x8.shuffle(r0, r1, 0, 8, 1, 9, 2, 10, 3, 11), t1 = i16x8.shuffle(r0, r1, 4, 12, 5, 13, 6, 14, 7, 15);
       const t2 = i16x8.shuffle(r2, r3, 0, 8, 1, 9, 2, 10, 3, 11), t3 = i16x8.shuffle(r2, r3, 4, 12, 5, 13, 6, 14, 7, 15);
       const t4 = i16x8.shuffle(r4, r5, 0, 8, 1, 9, 2, 10, 3, 11), t5 = i16x8.shuffle(r4, r5, 4, 12, 5, 13, 6, 14, 7, 15);
@@ -107,7 +107,7 @@ function transpose(src: usize, valid: i32, C: i32, inStride: i32, zIn: i32, X: u
   for (let i = full; i < valid; i++) {
     const s = src + <usize>(i * inStride);
     const d = X + (<usize>i << 1);
-    for (let c = 0; c < C; c++) store<i16>(d + <usize>c * row, input(s, <usize>c, i16in) - zIn);
+    for (let c = 0; c < C; c++) store<i16>(d + <usize>c * row, input(s, <usize>c, i16In) - zIn);
   }
 }
 
@@ -128,7 +128,7 @@ function dotHi(acc: v128, a: v128, b: v128, w: v128): v128 {
 function spmm(
   H: i32, W: i32, C: i32, inp: usize, inStride: i32, zIn: i32,
   N: i32, weights: usize, out: usize, outStride: i32, outRowStride: i32,
-  shift: i32, zOut: i32, qmin: i32, qmax: i32, scratch: usize, wide: bool, i16in: bool,
+  shift: i32, zOut: i32, qmin: i32, qmax: i32, scratch: usize, i16Out: bool, i16In: bool,
 ): void {
   const M = H * W;
   const rows = weights + (<usize>((N + 7) >> 3) << 6);
@@ -137,11 +137,11 @@ function spmm(
   const round = requantRound(shift);
   const pre = max(0, 32 - shift), post = max(0, shift - 32);
   const zv = i32x4.splat(zOut);
-  const lov = wide ? i16x8.splat(<i16>qmin) : i8x16.splat(<i8>qmin);
-  const hiv = wide ? i16x8.splat(<i16>qmax) : i8x16.splat(<i8>qmax);
+  const lov = i16Out ? i16x8.splat(<i16>qmin) : i8x16.splat(<i8>qmin);
+  const hiv = i16Out ? i16x8.splat(<i16>qmax) : i8x16.splat(<i8>qmax);
   for (let p0 = 0; p0 < M; p0 += PB) {
     const valid = min(PB, M - p0);
-    transpose(inp + <usize>(p0 * inStride), valid, C, inStride, zIn, scratch, i16in);
+    transpose(inp + <usize>(p0 * inStride), valid, C, inStride, zIn, scratch, i16In);
     // Lanes past the end repeat the last pixel's address; lanes are stored highest first, so the
     // real pixel is written last.
     for (let i = 0; i < PB; i++) {
@@ -172,7 +172,7 @@ function spmm(
       const mult = i32x4.splat(load<i32>(head, 32));
       const s0 = i16x8.narrow_i32x4_s(requant(acc0, mult, round, pre, post, zv), requant(acc1, mult, round, pre, post, zv));
       const s1 = i16x8.narrow_i32x4_s(requant(acc2, mult, round, pre, post, zv), requant(acc3, mult, round, pre, post, zv));
-      if (wide) {
+      if (i16Out) {
         const o = <usize>n << 1;
         scatter16(addrs + 32, o, i16x8.min_s(i16x8.max_s(s1, lov), hiv));
         scatter16(addrs, o, i16x8.min_s(i16x8.max_s(s0, lov), hiv));
@@ -256,27 +256,27 @@ function scatter16(addrs: usize, n: usize, v: v128): void {
 }
 
 /** Scalar reference: same layouts and the same integer arithmetic, so results are bit-identical. */
-export function i8_spmm_ref(
+export function u8_spmm_ref(
   H: i32, W: i32, C: i32, inp: usize, inStride: i32, zIn: i32,
   N: i32, weights: usize, out: usize, outStride: i32, outRowStride: i32,
-  shift: i32, zOut: i32, qmin: i32, qmax: i32, scratch: usize, wide: bool,
+  shift: i32, zOut: i32, qmin: i32, qmax: i32, scratch: usize, i16Out: bool,
 ): void {
-  spmmRef(H, W, C, inp, inStride, zIn, N, weights, out, outStride, outRowStride, shift, zOut, qmin, qmax, wide, false);
+  spmmRef(H, W, C, inp, inStride, zIn, N, weights, out, outStride, outRowStride, shift, zOut, qmin, qmax, i16Out, false);
 }
 
-/** Scalar reference of {@link i8_spmm_16x1c2_i16in_simd}. */
-export function i8_spmm_i16in_ref(
+/** Scalar reference of {@link i16_spmm_16x1c2_simd}. */
+export function i16_spmm_ref(
   H: i32, W: i32, C: i32, inp: usize, inStride: i32, zIn: i32,
   N: i32, weights: usize, out: usize, outStride: i32, outRowStride: i32,
-  shift: i32, zOut: i32, qmin: i32, qmax: i32, scratch: usize, wide: bool,
+  shift: i32, zOut: i32, qmin: i32, qmax: i32, scratch: usize, i16Out: bool,
 ): void {
-  spmmRef(H, W, C, inp, inStride, zIn, N, weights, out, outStride, outRowStride, shift, zOut, qmin, qmax, wide, true);
+  spmmRef(H, W, C, inp, inStride, zIn, N, weights, out, outStride, outRowStride, shift, zOut, qmin, qmax, i16Out, true);
 }
 
 function spmmRef(
   H: i32, W: i32, C: i32, inp: usize, inStride: i32, zIn: i32,
   N: i32, weights: usize, out: usize, outStride: i32, outRowStride: i32,
-  shift: i32, zOut: i32, qmin: i32, qmax: i32, wide: bool, i16in: bool,
+  shift: i32, zOut: i32, qmin: i32, qmax: i32, i16Out: bool, i16In: bool,
 ): void {
   const rows = weights + (<usize>((N + 7) >> 3) << 6);
   for (let y = 0; y < H; y++) {
@@ -291,12 +291,12 @@ function spmmRef(
         e += 4;
         for (let j = 0; j < count; j++) {
           const c1 = <usize>load<u16>(e), c2 = <usize>load<u16>(e, 2);
-          acc += (input(a, c1, i16in) - zIn) * <i32>load<i16>(e, 4);
-          acc += (input(a, c2, i16in) - zIn) * <i32>load<i16>(e, 6);
+          acc += (input(a, c1, i16In) - zIn) * <i32>load<i16>(e, 4);
+          acc += (input(a, c2, i16In) - zIn) * <i32>load<i16>(e, 6);
           e += 8;
         }
         const q = min(max(zOut + requantScalar(acc, load<i32>(head, 32), shift), qmin), qmax);
-        if (wide) store<i16>(o + (<usize>n << 1), <i16>q);
+        if (i16Out) store<i16>(o + (<usize>n << 1), <i16>q);
         else store<u8>(o + <usize>n, <u8>q);
       }
     }

@@ -23,17 +23,17 @@ import { requant, requantRound, requantScalar } from './requant';
 // Weights, per block of 8 output channels: bias i32[8] (not zero-point folded: V already has the
 // zero point subtracted), multiplier i32[8], then U as i16 [16][Cp / 2][8][2].
 // `pad` points to Cp input elements equal to the zero point (read where a tile leaves the image).
-// Outputs are uint8, or int16 if `wide`.
+// Outputs are uint8, or int16 if `i16Out`.
 
 const TB: i32 = 16;
 
 /** Bytes of V scratch the kernel needs for C input channels. */
-export function i8_winograd_scratch_v(C: i32): i32 {
+export function winograd3x3_scratch_v(C: i32): i32 {
   return 16 * TB * ((C + 7) & ~7) * 2;
 }
 
 /** Bytes of M scratch the kernel needs. */
-export function i8_winograd_scratch_m(): i32 {
+export function winograd3x3_scratch_m(): i32 {
   return 16 * TB * 8 * 4;
 }
 
@@ -86,22 +86,22 @@ function inputTile<T>(
   }
 }
 
-/** The SIMD kernel over uint8 input. Scratch: V of {@link i8_winograd_scratch_v} bytes, M of {@link i8_winograd_scratch_m}. */
-export function i8_winograd3x3_simd(
+/** The SIMD kernel over uint8 input. Scratch: V of {@link winograd3x3_scratch_v} bytes, M of {@link winograd3x3_scratch_m}. */
+export function u8_winograd3x3_simd(
   H: i32, W: i32, C: i32, inp: usize, inStride: i32, zIn: i32, pad: usize,
   N: i32, weights: usize, out: usize, outStride: i32,
-  shift: i32, zOut: i32, qmin: i32, qmax: i32, V: usize, M: usize, wide: bool,
+  shift: i32, zOut: i32, qmin: i32, qmax: i32, V: usize, M: usize, i16Out: bool,
 ): void {
-  winograd<u8>(H, W, C, inp, inStride, zIn, pad, N, weights, out, outStride, shift, zOut, qmin, qmax, V, M, wide);
+  winograd<u8>(H, W, C, inp, inStride, zIn, pad, N, weights, out, outStride, shift, zOut, qmin, qmax, V, M, i16Out);
 }
 
 /** The same over int16 input (zero point 0). */
-export function i8_winograd3x3_i16in_simd(
+export function i16_winograd3x3_simd(
   H: i32, W: i32, C: i32, inp: usize, inStride: i32, zIn: i32, pad: usize,
   N: i32, weights: usize, out: usize, outStride: i32,
-  shift: i32, zOut: i32, qmin: i32, qmax: i32, V: usize, M: usize, wide: bool,
+  shift: i32, zOut: i32, qmin: i32, qmax: i32, V: usize, M: usize, i16Out: bool,
 ): void {
-  winograd<i16>(H, W, C, inp, inStride, zIn, pad, N, weights, out, outStride, shift, zOut, qmin, qmax, V, M, wide);
+  winograd<i16>(H, W, C, inp, inStride, zIn, pad, N, weights, out, outStride, shift, zOut, qmin, qmax, V, M, i16Out);
 }
 
 // @ts-ignore: decorator
@@ -109,7 +109,7 @@ export function i8_winograd3x3_i16in_simd(
 function winograd<T>(
   H: i32, W: i32, C: i32, inp: usize, inStride: i32, zIn: i32, pad: usize,
   N: i32, weights: usize, out: usize, outStride: i32,
-  shift: i32, zOut: i32, qmin: i32, qmax: i32, V: usize, M: usize, wide: bool,
+  shift: i32, zOut: i32, qmin: i32, qmax: i32, V: usize, M: usize, i16Out: bool,
 ): void {
   const tilesW = (W + 1) >> 1;
   const tiles = tilesW * ((H + 1) >> 1);
@@ -122,8 +122,8 @@ function winograd<T>(
   const round = requantRound(shift);
   const pre = max(0, 32 - shift), post = max(0, shift - 32);
   const zOutV = i32x4.splat(zOut);
-  const lov = wide ? i16x8.splat(<i16>qmin) : i8x16.splat(<i8>qmin);
-  const hiv = wide ? i16x8.splat(<i16>qmax) : i8x16.splat(<i8>qmax);
+  const lov = i16Out ? i16x8.splat(<i16>qmin) : i8x16.splat(<i8>qmin);
+  const hiv = i16Out ? i16x8.splat(<i16>qmax) : i8x16.splat(<i8>qmax);
   for (let t0 = 0; t0 < tiles; t0 += TB) {
     // The last block shrinks to the remaining tiles, rounded up to the micro-kernel's 4.
     const tb = min(TB, (tiles - t0 + 3) & ~3);
@@ -201,7 +201,7 @@ function winograd<T>(
           const c = nb + (half << 2);
           const n = min(nLeft - (half << 2), 4);
           if (n <= 0) continue;
-          if (wide) {
+          if (i16Out) {
             const dst = out + (<usize>c << 1);
             const a = i16x8.min_s(i16x8.max_s(p16a, lov), hiv);
             const b = i16x8.min_s(i16x8.max_s(p16b, lov), hiv);
@@ -269,21 +269,21 @@ function at(a: i32, i: i32): i32 {
  * Scalar reference: the same transforms, products and rounding, element by element. Uses V as
  * [16][Cp] int32 for one tile and M as its 16 sums.
  */
-export function i8_winograd3x3_ref(
+export function u8_winograd3x3_ref(
   H: i32, W: i32, C: i32, inp: usize, inStride: i32, zIn: i32, pad: usize,
   N: i32, weights: usize, out: usize, outStride: i32,
-  shift: i32, zOut: i32, qmin: i32, qmax: i32, V: usize, M: usize, wide: bool,
+  shift: i32, zOut: i32, qmin: i32, qmax: i32, V: usize, M: usize, i16Out: bool,
 ): void {
-  winogradRef<u8>(H, W, C, inp, inStride, zIn, pad, N, weights, out, outStride, shift, zOut, qmin, qmax, V, M, wide);
+  winogradRef<u8>(H, W, C, inp, inStride, zIn, pad, N, weights, out, outStride, shift, zOut, qmin, qmax, V, M, i16Out);
 }
 
-/** Scalar reference of {@link i8_winograd3x3_i16in_simd}. */
-export function i8_winograd3x3_i16in_ref(
+/** Scalar reference of {@link i16_winograd3x3_simd}. */
+export function i16_winograd3x3_ref(
   H: i32, W: i32, C: i32, inp: usize, inStride: i32, zIn: i32, pad: usize,
   N: i32, weights: usize, out: usize, outStride: i32,
-  shift: i32, zOut: i32, qmin: i32, qmax: i32, V: usize, M: usize, wide: bool,
+  shift: i32, zOut: i32, qmin: i32, qmax: i32, V: usize, M: usize, i16Out: bool,
 ): void {
-  winogradRef<i16>(H, W, C, inp, inStride, zIn, pad, N, weights, out, outStride, shift, zOut, qmin, qmax, V, M, wide);
+  winogradRef<i16>(H, W, C, inp, inStride, zIn, pad, N, weights, out, outStride, shift, zOut, qmin, qmax, V, M, i16Out);
 }
 
 // @ts-ignore: decorator
@@ -291,7 +291,7 @@ export function i8_winograd3x3_i16in_ref(
 function winogradRef<T>(
   H: i32, W: i32, C: i32, inp: usize, inStride: i32, zIn: i32, pad: usize,
   N: i32, weights: usize, out: usize, outStride: i32,
-  shift: i32, zOut: i32, qmin: i32, qmax: i32, V: usize, M: usize, wide: bool,
+  shift: i32, zOut: i32, qmin: i32, qmax: i32, V: usize, M: usize, i16Out: bool,
 ): void {
   const tilesW = (W + 1) >> 1;
   const tiles = tilesW * ((H + 1) >> 1);
@@ -339,7 +339,7 @@ function winogradRef<T>(
           const acc = (y >> 2) + bias;
           const scaled = requantScalar(acc, mult, shift);
           const q = min(max(zOut + scaled, qmin), qmax);
-          if (wide) store<i16>(out + <usize>(oy * W + ox) * outStride + (<usize>n << 1), <i16>q);
+          if (i16Out) store<i16>(out + <usize>(oy * W + ox) * outStride + (<usize>n << 1), <i16>q);
           else store<u8>(out + <usize>(oy * W + ox) * outStride + <usize>n, <u8>q);
         }
       }

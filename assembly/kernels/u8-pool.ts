@@ -1,16 +1,16 @@
-// Pooling and data movement on quantized (uint8, or int16 where the quantizer keeps a tensor wide)
+// Pooling and data movement on quantized (uint8, or int16 where the quantizer makes a tensor i16)
 // NHWC activations.
 //
 // Max pooling, copies and ReLU need no arithmetic on the quantized values: they keep the input's
 // scale and zero point (the format requires it), so max is an integer max and ReLU is a clamp at the
 // zero point. Average pooling rounds with a fixed-point reciprocal; the global average pool feeds
 // the float softmax at the end and so keeps the exact integer sum instead of rounding it (over
-// uint8, or over int16 when the quantizer keeps the pool's input wide).
+// uint8, or over int16 when the quantizer makes the pool's input i16).
 
 import { windowEnd, windowStart } from './window';
 
 // Max pool and copies are the same loops over uint8 (16 lanes per vector) and int16 (8 lanes,
-// activations the quantizer keeps wide), instantiated per type: `sizeof<T>()` is a compile-time
+// activations the quantizer makes i16), instantiated per type: `sizeof<T>()` is a compile-time
 // constant, so each export compiles to straight code for its type.
 
 // @ts-ignore: decorator
@@ -250,7 +250,7 @@ export function u8_global_sum_ref(inp: usize, P: i32, C: i32, inStride: i32, zp:
 
 /**
  * {@link u8_global_sum_simd} over int16 values (zero point 0): a classifier's per-pixel scores kept
- * wide before the pool. |q| <= 4095, so the sum is exact for up to 2^19 pixels (the loader checks).
+ * in int16 before the pool. |q| <= 4095, so the sum is exact for up to 2^19 pixels (the loader checks).
  */
 export function i16_global_sum_simd(inp: usize, P: i32, C: i32, inStride: i32, out: usize): void {
   const C8 = C & ~7;

@@ -19,7 +19,8 @@ import { decodeImage } from '../../src/image/decode.js';
 import { preprocess, toNCHW } from '../../src/image/preprocess.js';
 import { readModel } from '../../src/model/read.js';
 import { loadClassifier, packageFile, readModelFile } from '../../src/node.js';
-import { run, softmax, topK } from '../../src/runtime/run.js';
+import { softmax, topK } from '../../src/runtime/output.js';
+import { run } from '../../src/runtime/run.js';
 import { REFERENCE_MODELS, type ReferenceModel } from '../reference-models.js';
 import { int8ModelToQdqOnnx } from './qdq-onnx.js';
 

@@ -37,7 +37,7 @@
  */
 import { rangeToQuant } from '../../src/convert/quantize.js';
 import { I16_MAX, type ConvOp, type InputSpec, type Model, type Op } from '../../src/model/format.js';
-import { inferShapes } from '../../src/model/graph.js';
+import { validateModel } from '../../src/model/validate.js';
 import { OnnxType, writeOnnx, type NodeSpec, type TensorSpec } from './onnx-writer.js';
 
 /** The uint8 quantization of the whole range preprocessing can produce. */
@@ -57,7 +57,7 @@ function inputQuant(input: InputSpec): { scale: number; zeroPoint: number } {
 export function int8ModelToQdqOnnx(model: Model): Uint8Array {
   const quant = model.quant;
   if (model.precision !== 'int8' || !quant) throw new Error(`${model.name} is not an int8 model`);
-  const shapes = inferShapes(model);
+  const valid = validateModel(model);
   const producers = new Map<string, Op>(model.ops.map((op) => [op.output, op]));
   const nodes: NodeSpec[] = [];
   const initializers: TensorSpec[] = [];
@@ -156,7 +156,7 @@ export function int8ModelToQdqOnnx(model: Model): Uint8Array {
   }
   const last = model.ops[model.ops.length - 1];
   if (last.op !== 'softmax') nodes.push({ opType: 'Flatten', inputs: [ref(model.output)], outputs: [model.output] });
-  const classes = shapes.get(last.op === 'softmax' ? last.input : model.output)!.c;
+  const classes = valid.act(last.op === 'softmax' ? last.input : model.output).shape.c;
   return writeOnnx({
     irVersion: 7,
     opsets: [{ domain: '', version: 13 }],

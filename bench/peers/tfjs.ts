@@ -19,9 +19,11 @@ import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs
 import { decodeImage } from '../../src/image/decode.js';
 import { preprocess } from '../../src/image/preprocess.js';
 import type { Model } from '../../src/model/format.js';
-import { inferShapes, windowOutputSize } from '../../src/model/graph.js';
+import { windowOutputSize } from '../../src/model/graph.js';
+import { validateModel } from '../../src/model/validate.js';
 import { loadClassifier, packageFile } from '../../src/node.js';
-import { run, topK } from '../../src/runtime/run.js';
+import { topK } from '../../src/runtime/output.js';
+import { run } from '../../src/runtime/run.js';
 
 /** The networks this peer builds, each from the bundled `<name>-f32` model. */
 export type TfjsModel = 'squeezenet1.1' | 'squeezenet1.0';
@@ -74,7 +76,7 @@ function translate(model: Model, constants: tf.Tensor[]): (x: tf.Tensor4D) => tf
     constants.push(result);
     return result;
   };
-  const shapes = inferShapes(model);
+  const valid = validateModel(model);
   const last = model.ops[model.ops.length - 1];
   const output = last.op === 'softmax' ? last.input : model.output;
   const steps: ((a: Activations) => void)[] = [];
@@ -93,7 +95,7 @@ function translate(model: Model, constants: tf.Tensor[]): (x: tf.Tensor4D) => tf
         break;
       }
       case 'maxpool': {
-        const x = shapes.get(op.input)!;
+        const x = valid.act(op.input).shape;
         const [pt, pl, pb, pr] = op.pads;
         // Ceil mode as floor mode over just enough trailing padding: the window count then matches
         // the model's, and XNNPACK's max pooling ignores padded pixels as squeezewasm's does.

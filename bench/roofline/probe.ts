@@ -96,7 +96,7 @@ function pair<T>(a: usize): v128 {
 }
 
 /**
- * The inner loop of i8_igemm_4x8c2_simd (T = u8) and of i8_igemm_4x8c2_i16in_simd and the
+ * The inner loop of u8_igemm_4x8c2_simd (T = u8) and of i16_igemm_4x8c2_simd and the
  * Winograd GEMM (T = i16), copied: per iteration one input pair of 4 pixels times 8 channels.
  * `n` passes over one tap of K channels.
  */
@@ -132,12 +132,12 @@ function int8Kernel<T>(n: i32): f64 {
   return sumI32(c0lo, c0hi, c1lo, c1hi, c2lo, c2hi, c3lo, c3hi);
 }
 
-/** i8_igemm_4x8c2_simd's inner loop over uint8 inputs (load16_splat + extend_low_i8x16_u). */
+/** u8_igemm_4x8c2_simd's inner loop over uint8 inputs (load16_splat + extend_low_i8x16_u). */
 export function int8_kernel_u8(n: i32): f64 {
   return int8Kernel<u8>(n);
 }
 
-/** The inner loop over int16 inputs (load32_splat): i8_igemm_4x8c2_i16in_simd, Winograd's GEMM. */
+/** The inner loop over int16 inputs (load32_splat): i16_igemm_4x8c2_simd, Winograd's GEMM. */
 export function int8_kernel_i16(n: i32): f64 {
   return int8Kernel<i16>(n);
 }

@@ -18,7 +18,7 @@ export const quantizeCommand: Command = {
   -o, --output  the int8 model file to write (refuses to overwrite without --force)
   --method      auto (default: try minmax, percentile and mse; keep the best agreement) or one of them
   --limit       use at most this many images (evenly spread over the sorted folder)
-  --activations int16 (default: 13-bit activations wherever the kernels take them) or uint8
+  --activations i16 (default: 13-bit int16 activations wherever the kernels take them) or u8 (all uint8)
   --force       overwrite an existing output file`,
   options: {
     calibrate: { type: 'string' },
@@ -36,8 +36,8 @@ export const quantizeCommand: Command = {
     if (!output) throw new UsageError('quantize needs an output file: -o model.int8.sqz');
     const method = (values.method as string | undefined) ?? 'auto';
     if (method !== 'auto' && !METHODS.includes(method as RangeMethod)) throw new UsageError(`--method must be auto, ${METHODS.join(', ')}`);
-    const activations = (values.activations as string | undefined) ?? 'int16';
-    if (activations !== 'int16' && activations !== 'uint8') throw new UsageError('--activations must be int16 or uint8');
+    const activations = (values.activations as string | undefined) ?? 'i16';
+    if (activations !== 'i16' && activations !== 'u8') throw new UsageError('--activations must be i16 or u8');
     let files = await imageFiles(dir, 'calibration folder', 'E_CALIBRATION_DIR');
     if (values.limit !== undefined) {
       const limit = Number(values.limit);
@@ -55,9 +55,9 @@ export const quantizeCommand: Command = {
     let phase = '';
     // The plain build on every Node: the relaxed build's FMA moves float activations in the last
     // bits, and the same calibration must give the same bytes wherever it runs.
-    const result = await quantizeModel(model, images, await kernelsModule('simd'), {
+    const result = await quantizeModel(model, images, await kernelsModule('plain'), {
       methods: method === 'auto' ? METHODS : [method as RangeMethod],
-      wide: activations === 'int16',
+      activations,
       onProgress(p, done, total) {
         if (p !== phase) {
           if (phase) bar.stop();

@@ -89,7 +89,7 @@ The same folder and options give the same file, byte for byte.`,
     const files = classes.flatMap((c, label) => c.files.map((file) => ({ file, label })));
     // The plain build on every Node: with a float base, the relaxed build's FMA would move the
     // features in the last bits, and the same folder must give the same bytes wherever it runs.
-    const wasm = await kernelsModule('simd');
+    const wasm = await kernelsModule('plain');
     const extractor = await withModelBytes((values.model as string | undefined) ?? DEFAULT_MODEL, (bytes) => FeatureExtractor.create(bytes, wasm, { decode: decodeImage }));
     const bar = new cliProgress.SingleBar({ format: 'features {bar} {value}/{total}', hideCursor: true, stream: process.stderr }, cliProgress.Presets.shades_classic);
     bar.start(files.length, 0);

@@ -14,16 +14,12 @@
  */
 import { ConvertError, LimitError } from '../errors.js';
 import type { ActShape, Model, Op, Pads, Tensor } from '../model/format.js';
-import { MAX_DIM, windowOutputSize } from '../model/graph.js';
+import { fuseRelus, windowOutputSize } from '../model/graph.js';
+import { MAX_DIM } from '../model/validate.js';
 import { DEFAULT_READ_LIMITS } from '../model/read.js';
-import { checkConverted, fuseRelus, type OnnxConvertMeta } from './onnx.js';
+import type { ValidModel } from '../model/validate.js';
+import { checkConverted, type ConvertMeta } from './common.js';
 import { parsePrototxt, PrototxtMessage, type PrototxtScalar } from './prototxt.js';
-
-/**
- * What the caller knows that the release does not record: name, preprocessing, labels and
- * provenance, as for {@link convertOnnx}. Height and width default to the prototxt's input size.
- */
-export type DeepCompressionMeta = OnnxConvertMeta;
 
 /** Codebook entries per layer: the codes are bytes. */
 const CODEBOOK_SIZE = 256;
@@ -370,7 +366,7 @@ function decodeWeights(bytes: Uint8Array, convs: ConvLayer[], tensors: Map<strin
  *   prototxt, or a `.net` file that is truncated, corrupt or of another network; LimitError if
  *   the network would be larger than a model file may be.
  */
-export function convertDeepCompression(net: Uint8Array, prototxt: string, meta: DeepCompressionMeta): Model {
+export function convertDeepCompression(net: Uint8Array, prototxt: string, meta: ConvertMeta): ValidModel {
   const root = parsePrototxt(prototxt);
   if (root.all('layers').length > 0) {
     throw new ConvertError('E_CONVERT_PROTOTXT', 'the prototxt uses the old "layers" format (Caffe V1); upgrade it with Caffe\'s upgrade_net_proto_text');

@@ -7,7 +7,7 @@
  * only which grid point each weight lands on differs from plain rounding.
  * @packageDocumentation
  */
-import type { View } from '../runtime/plan.js';
+import type { View } from '../runtime/types.js';
 
 /** Accumulates E[x x^T] over input patches of one convolution, x in the weight's (c, ky, kx) order. */
 export class PatchCovariance {

@@ -4,9 +4,11 @@
  * refusing anything it cannot reproduce exactly with an error that names the node and the problem.
  * @packageDocumentation
  */
-import { ConvertError, ModelFormatError } from '../errors.js';
-import type { ActShape, ConvOp, InputSpec, Model, Op, Pads, Provenance, Tensor } from '../model/format.js';
-import { inferShapes, opInputs, windowOutputSize } from '../model/graph.js';
+import { ConvertError } from '../errors.js';
+import type { ActShape, ConvOp, Model, Op, Pads, Tensor } from '../model/format.js';
+import { fuseRelus, opInputs, opsComputing, windowOutputSize } from '../model/graph.js';
+import type { ValidModel } from '../model/validate.js';
+import { checkConverted, type ConvertMeta } from './common.js';
 import { ProtoReader } from './protobuf.js';
 
 /** ONNX TensorProto.DataType values the converter reads. */
@@ -226,14 +228,6 @@ export function parseOnnx(bytes: Uint8Array): OnnxModel {
 }
 
 /** What the caller knows about a model that the ONNX file does not record. */
-export interface OnnxConvertMeta {
-  name: string;
-  /** Preprocessing; height and width default to the ONNX input's static dimensions. */
-  input: Omit<InputSpec, 'name' | 'height' | 'width'> & Partial<Pick<InputSpec, 'height' | 'width'>>;
-  labels: string[];
-  provenance: Provenance;
-}
-
 /** Oldest default-domain opset accepted: from 7 on, the supported ops have their current inference semantics. */
 const MIN_OPSET = 7;
 /** The model file format's limit on tensor names. */
@@ -786,38 +780,7 @@ const RULES: Record<string, OpRule> = {
   },
 };
 
-/**
- * Fuses each Relu into the conv or add before it when nothing else reads that op's output and it
- * is not the network's `output`. The fused op takes the Relu's output name: the pre-activation
- * tensor no longer exists. Shared by the ONNX and Deep Compression converters.
- */
-export function fuseRelus(ops: Op[], output: string): Op[] {
-  const reads = new Map<string, number>();
-  for (const op of ops) for (const name of opInputs(op)) reads.set(name, (reads.get(name) ?? 0) + 1);
-  const producers = new Map(ops.map((op) => [op.output, op]));
-  return ops.filter((op) => {
-    if (op.op !== 'relu') return true;
-    const producer = producers.get(op.input);
-    if ((producer?.op !== 'conv' && producer?.op !== 'add') || producer.relu || reads.get(producer.output) !== 1 || producer.output === output) return true;
-    producer.relu = true;
-    producer.output = op.output;
-    return false;
-  });
-}
-
-/** The ops the output depends on, in order: the model format refuses dead branches. */
-function liveOps(ops: Op[], output: string): Op[] {
-  const needed = new Set([output]);
-  const live: Op[] = [];
-  for (let i = ops.length - 1; i >= 0; i--) {
-    if (!needed.has(ops[i].output)) continue;
-    live.push(ops[i]);
-    for (const x of opInputs(ops[i])) needed.add(x);
-  }
-  return live.reverse();
-}
-
-function graphInput(graph: OnnxGraph, meta: OnnxConvertMeta): { name: string; height: number; width: number } {
+function graphInput(graph: OnnxGraph, meta: ConvertMeta): { name: string; height: number; width: number } {
   const initNames = new Set(graph.initializers.map((t) => t.name));
   const inputs = graph.inputs.filter((v) => !initNames.has(v.name));
   const fail: (m: string) => never = (m) => {
@@ -860,7 +823,7 @@ function graphInput(graph: OnnxGraph, meta: OnnxConvertMeta): { name: string; he
  * @throws ConvertError naming the node and the problem when the model uses anything unsupported,
  *   or when the bytes are not a well-formed ONNX file.
  */
-export function convertOnnx(bytes: Uint8Array, meta: OnnxConvertMeta): Model {
+export function convertOnnx(bytes: Uint8Array, meta: ConvertMeta): ValidModel {
   const { graph, opsetImports } = parseOnnx(bytes);
   const opset = opsetImports.find((o) => o.domain === '' || o.domain === 'ai.onnx')?.version;
   if (opset === undefined || opset < MIN_OPSET) {
@@ -895,7 +858,7 @@ export function convertOnnx(bytes: Uint8Array, meta: OnnxConvertMeta): Model {
   const outName = graph.outputs[0].name;
   const y = c.acts.get(outName);
   if (!y) throw new ConvertError('E_CONVERT_GRAPH', `the ONNX graph output "${outName}" is not computed by any supported node`);
-  const ops = liveOps(fuseRelus(c.ops, y.name), y.name);
+  const ops = opsComputing(fuseRelus(c.ops, y.name), y.name);
   const { channelOrder, resizeShorter, divisor, mean, std } = meta.input;
   // Name the output as ONNX does when it was renamed by a removed Flatten / Reshape and nothing else reads it.
   const last = ops.find((op) => op.output === y.name);
@@ -917,19 +880,4 @@ export function convertOnnx(bytes: Uint8Array, meta: OnnxConvertMeta): Model {
   const long = [input.name, ...ops.map((op) => op.output), ...c.tensors.keys()].find((s) => s.length > MAX_NAME_LENGTH);
   if (long) throw new ConvertError('E_CONVERT_GRAPH', `tensor name "${long.slice(0, 40)}..." is longer than the model format's ${MAX_NAME_LENGTH} characters`);
   return checkConverted(model);
-}
-
-/**
- * Returns `model` once its graph is valid (shapes infer, every tensor exists), a converter's last
- * step: a network the reader would refuse is a ConvertError, not a file written and failing later.
- * Shared by the ONNX and Deep Compression converters.
- */
-export function checkConverted(model: Model): Model {
-  try {
-    inferShapes(model);
-  } catch (e) {
-    if (e instanceof ModelFormatError) throw new ConvertError('E_CONVERT_GRAPH', `the converted network is not valid: ${e.message}`);
-    throw e;
-  }
-  return model;
 }

@@ -16,10 +16,13 @@ import { Classifier, type ImageInput } from '../classifier.js';
 import { ArgumentError } from '../errors.js';
 import { decodeImage } from '../image/decode.js';
 import { I16_MAX, type AddOp, type ConvOp, type Model, type Op, type QuantParams, type Tensor } from '../model/format.js';
-import { inferShapes, readByWideKernels, readersOf, readOnlyByConvs } from '../model/graph.js';
-import type { Step, View } from '../runtime/plan.js';
+import { readByI16Kernels, readersOf, readOnlyByConvs } from '../model/graph.js';
+import { validateModel, type ValidModel } from '../model/validate.js';
+import { topK } from '../runtime/output.js';
+import { run } from '../runtime/run.js';
+import type { Step, View } from '../runtime/types.js';
+import { readView } from '../runtime/view.js';
 import { gptqQuantize, PatchCovariance } from './gptq.js';
-import { run, topK } from '../runtime/run.js';
 
 /** How activation ranges are chosen. */
 export type RangeMethod = 'minmax' | 'percentile' | 'mse';
@@ -36,8 +39,8 @@ export interface QuantizeOptions {
   gptqImages?: number;
   /** Cross-layer equalization before choosing ranges (default true). */
   equalize?: boolean;
-  /** Store the activations that allow it (see {@link wideTensors}) as 13-bit int16 (default true); false makes every activation uint8, the classic scheme. */
-  wide?: boolean;
+  /** `i16` (default): 13-bit int16 activations wherever the kernels take them ({@link i16Tensors}); `u8`: every activation uint8, the classic scheme. */
+  activations?: 'i16' | 'u8';
   /** Called as work advances: phase, done, total. */
   onProgress?: (phase: 'observe' | 'select', done: number, total: number) => void;
 }
@@ -53,7 +56,7 @@ export interface CandidateReport {
 
 /** The quantized model and how it was chosen. */
 export interface QuantizeResult {
-  model: Model;
+  model: ValidModel;
   chosen: RangeMethod;
   candidates: CandidateReport[];
   calibrationImages: number;
@@ -157,7 +160,7 @@ class Histogram {
  * same sqrt(a_c r_c) as activation range and as weight range, so one per-tensor activation scale
  * and per-channel weight scales both fit every channel.
  */
-export function equalize(model: Model, channelMax: Map<string, Float64Array>): Model {
+export function equalize(model: ValidModel, channelMax: Map<string, Float64Array>): Model {
   const tensors = new Map(model.tensors);
   // Copy on first write; later writes (another producer, or a consumer reached twice) share it.
   const copied = new Set<string>();
@@ -170,7 +173,7 @@ export function equalize(model: Model, channelMax: Map<string, Float64Array>): M
     return data;
   };
   const readers = readersOf(model.ops);
-  const shapes = inferShapes(model);
+  const channels = (name: string): number => model.act(name).shape.c;
   // Every conv that reads `name`, with the channel offset at which `name` appears in its input.
   const consumers = (name: string, offset: number, seen: string[]): [ConvOp, number][] | undefined => {
     if (name === model.output) return undefined;
@@ -179,7 +182,7 @@ export function equalize(model: Model, channelMax: Map<string, Float64Array>): M
       if (op.op === 'conv') result.push([op, offset]);
       else if (op.op === 'maxpool' || op.op === 'avgpool' || op.op === 'relu' || op.op === 'concat') {
         let off = offset;
-        if (op.op === 'concat') for (const x of op.inputs.slice(0, op.inputs.indexOf(name))) off += shapes.get(x)!.c;
+        if (op.op === 'concat') for (const x of op.inputs.slice(0, op.inputs.indexOf(name))) off += channels(x);
         const more = consumers(op.output, off, [...seen, op.output]);
         if (!more) return undefined;
         result.push(...more);
@@ -194,9 +197,9 @@ export function equalize(model: Model, channelMax: Map<string, Float64Array>): M
     if (!uses || !ranges) continue;
     const w1 = copy(producer.weight);
     const b1 = producer.bias === undefined ? undefined : copy(producer.bias);
-    const oc = shapes.get(producer.output)!.c;
+    const oc = channels(producer.output);
     const perOut = w1.length / oc;
-    const weights = uses.map(([op, off]) => [copy(op.weight), shapes.get(op.input)!.c, op.kernel[0] * op.kernel[1], off] as const);
+    const weights = uses.map(([op, off]) => [copy(op.weight), channels(op.input), op.kernel[0] * op.kernel[1], off] as const);
     for (let c = 0; c < oc; c++) {
       let r = 0;
       for (const [w, inC, taps, off] of weights) {
@@ -236,7 +239,7 @@ export function quantGroups(model: Model): Map<string, string> {
     if (op.op === 'maxpool' || op.op === 'avgpool' || op.op === 'relu') union(op.input, op.output);
   }
   const groups = new Map<string, string>();
-  for (const name of inferShapes(model).keys()) groups.set(name, find(name));
+  for (const name of [model.input.name, ...model.ops.map((op) => op.output)]) groups.set(name, find(name));
   return groups;
 }
 
@@ -357,33 +360,33 @@ export function poolLast(model: Model): Model {
  * share one) made only of op outputs that int16 kernels read (all but the average pool) and that
  * are not the network's output; an add's two inputs share one type. In SqueezeNet that is every
  * activation but the input (whose type the preprocessing decides, see {@link activationQuant}): the
- * kernels multiply in int16 anyway, so wide costs only memory, and 8 bits lose agreement with
+ * kernels multiply in int16 anyway, so i16 costs only memory, and 8 bits lose agreement with
  * float (docs/quantization.md).
  */
-export function wideTensors(model: Model): Set<string> {
+export function i16Tensors(model: Model): Set<string> {
   const readers = readersOf(model.ops);
   const groups = quantGroups(model);
   const produced = new Set(model.ops.map((op) => op.output));
-  const wide = new Set(groups.values());
+  const i16 = new Set(groups.values());
   for (const [name, group] of groups) {
-    if (!(produced.has(name) && name !== model.output && readByWideKernels(readers, name))) wide.delete(group);
+    if (!(produced.has(name) && name !== model.output && readByI16Kernels(readers, name))) i16.delete(group);
   }
   for (let changed = true; changed; ) {
     changed = false;
     for (const op of model.ops) {
       const [a, b] = op.op === 'add' ? op.inputs.map((x) => groups.get(x)!) : [];
-      if (a !== undefined && wide.has(a) !== wide.has(b)) {
-        wide.delete(a);
-        wide.delete(b);
+      if (a !== undefined && i16.has(a) !== i16.has(b)) {
+        i16.delete(a);
+        i16.delete(b);
         changed = true;
       }
     }
   }
-  return new Set([...groups].filter(([, group]) => wide.has(group)).map(([name]) => name));
+  return new Set([...groups].filter(([, group]) => i16.has(group)).map(([name]) => name));
 }
 
-/** The range each quantization group gets under `method`, from its histogram; `wide` groups have I16_MAX steps per side. */
-function groupRanges(hist: Map<string, Histogram>, method: RangeMethod, percentile: number, wide: Set<string>): Map<string, [number, number]> {
+/** The range each quantization group gets under `method`, from its histogram; groups in `i16` have I16_MAX steps per side. */
+function groupRanges(hist: Map<string, Histogram>, method: RangeMethod, percentile: number, i16: Set<string>): Map<string, [number, number]> {
   const ranges = new Map<string, [number, number]>();
   for (const [group, h] of hist) {
     let lo = h.min;
@@ -391,7 +394,7 @@ function groupRanges(hist: Map<string, Histogram>, method: RangeMethod, percenti
     if (method === 'percentile') {
       hi = Math.min(hi, h.percentile('pos', percentile / 100));
       lo = Math.max(lo, -h.percentile('neg', percentile / 100));
-    } else if (method === 'mse' && wide.has(group)) {
+    } else if (method === 'mse' && i16.has(group)) {
       // Symmetric around zero: each side has I16_MAX steps.
       if (hi > 0) hi = Math.min(hi, h.mseClip('pos', I16_MAX));
       if (lo < 0) lo = Math.max(lo, -h.mseClip('neg', I16_MAX));
@@ -412,15 +415,14 @@ function rangeToQuant16(lo: number, hi: number): QuantParams {
 }
 
 /**
- * The quantization of every activation from its group's range: u8, or i16 for the `wide` ones.
+ * The quantization of every activation from its group's range: u8, or i16 for the groups in `i16`.
  * The input's comes from the preprocessing itself; when only convs read it, it is i16 too. Global
  * average pools feeding the output keep exact int32 sums for the float softmax; the softmax output
  * is float.
  */
-export function activationQuant(model: Model, groups: Map<string, string>, ranges: Map<string, [number, number]>, wide = new Set<string>()): Map<string, QuantParams> {
-  const shapes = inferShapes(model);
+export function activationQuant(model: ValidModel, groups: Map<string, string>, ranges: Map<string, [number, number]>, i16 = new Set<string>()): Map<string, QuantParams> {
   const byGroup = new Map<string, QuantParams>();
-  for (const [group, [lo, hi]] of ranges) byGroup.set(group, wide.has(group) ? rangeToQuant16(lo, hi) : rangeToQuant(lo, hi));
+  for (const [group, [lo, hi]] of ranges) byGroup.set(group, i16.has(group) ? rangeToQuant16(lo, hi) : rangeToQuant(lo, hi));
   const [lo, hi] = inputRange(model);
   const onlyConvs = readOnlyByConvs(readersOf(model.ops), model.input.name);
   byGroup.set(groups.get(model.input.name)!, onlyConvs ? rangeToQuant16(lo, hi) : rangeToQuant(lo, hi));
@@ -428,7 +430,7 @@ export function activationQuant(model: Model, groups: Map<string, string>, range
   for (const [name, group] of groups) quant.set(name, byGroup.get(group) ?? rangeToQuant(0, 1));
   for (const op of model.ops) {
     if (op.op === 'globalavgpool') {
-      const s = shapes.get(op.input)!;
+      const s = model.act(op.input).shape;
       quant.set(op.output, { scale: quant.get(op.input)!.scale / (s.h * s.w), zeroPoint: 0, dtype: 'i32' });
     }
     if (op.op === 'softmax') quant.delete(op.output);
@@ -441,36 +443,59 @@ export function activationQuant(model: Model, groups: Map<string, string>, range
  * @param wasm the compiled kernels module (the float and candidate int8 models run on it).
  * @throws ArgumentError if the model is not float or there are too few images.
  */
-export async function quantizeModel(model: Model, images: ImageInput[], wasm: WebAssembly.Module, options: QuantizeOptions = {}): Promise<QuantizeResult> {
+export async function quantizeModel(model: ValidModel, images: ImageInput[], wasm: WebAssembly.Module, options: QuantizeOptions = {}): Promise<QuantizeResult> {
   if (model.precision !== 'f32') throw new ArgumentError('E_ARGUMENT', `quantize needs a float model; ${model.name} is ${model.precision}`);
   if (images.length < MIN_IMAGES) throw new ArgumentError('E_ARGUMENT', `calibration needs at least ${MIN_IMAGES} images, got ${images.length}`);
-  model = poolLast(model);
-  if (model.ops.some((op) => op.op === 'globalavgpool' && op.output !== model.output && !model.ops.some((o) => o.op === 'softmax' && o.input === op.output))) {
+  const moved = validateModel(poolLast(model));
+  if (moved.ops.some((op) => op.op === 'globalavgpool' && op.output !== moved.output && !moved.ops.some((o) => o.op === 'softmax' && o.input === op.output))) {
     throw new ArgumentError('E_ARGUMENT', 'int8 supports a global average pool only as the network output, or followed by a 1x1 conv without ReLU (a Gemm classifier), which is moved in front of it');
   }
   const progress = options.onProgress ?? (() => {});
+  const float = options.equalize === false ? moved : validateModel(equalize(moved, await channelRanges(moved, images, wasm, progress)));
+  const { hist, weights } = await observe(float, images, wasm, options, (done) => progress('observe', images.length + done, 2 * images.length));
+  const groups = quantGroups(float);
+  const i16 = options.activations === 'u8' ? new Set<string>() : new Set([...i16Tensors(float)].map((name) => groups.get(name)!));
+  const candidates = (options.methods ?? ['minmax', 'percentile', 'mse']).map((method) => {
+    const ranges = groupRanges(hist, method, options.percentile ?? 99.999, i16);
+    return { method, model: validateModel(buildInt8(float, activationQuant(float, groups, ranges, i16), weights)) };
+  });
+  const reports = await measureAgreement(float, candidates, images, wasm, (done) => progress('select', done, images.length));
+  // Agreement counts decide, but a difference within one standard error of the sample is noise:
+  // then the smaller logit error (a finer measure of the same agreement) wins.
+  const top = Math.max(...reports.map((r) => r.agreement));
+  const noise = Math.sqrt((top * (1 - top)) / images.length) + 1 / images.length;
+  const best = reports.map((r, i) => ({ r, i })).filter(({ r }) => r.agreement >= top - noise).sort((a, b) => a.r.logitError - b.r.logitError)[0];
+  return { model: candidates[best.i].model, chosen: best.r.method, candidates: reports, calibrationImages: images.length };
+}
 
-  // Pass 1: per-channel ranges of the float model, for equalization.
+/** Pass 1: every activation's largest |value| per channel on the float model, for equalization. */
+async function channelRanges(model: ValidModel, images: ImageInput[], wasm: WebAssembly.Module, progress: QuantizeOptions['onProgress'] & {}): Promise<Map<string, Float64Array>> {
   const channelMax = new Map<string, Float64Array>();
   await observeAll(model, images, wasm, (name, v, values) => {
     let m = channelMax.get(name);
     if (!m) channelMax.set(name, (m = new Float64Array(v.c)));
     for (let i = 0; i < values.length; i++) m[i % v.c] = Math.max(m[i % v.c], Math.abs(values[i]));
   }, (done) => progress('observe', done, 2 * images.length));
-  const equalized = options.equalize === false ? model : equalize(model, channelMax);
+  return channelMax;
+}
 
-  // Pass 2: histograms of the equalized model's activations, per quantization group.
-  const groups = quantGroups(equalized);
+/**
+ * Pass 2: histograms of the activations per quantization group, and GPTQ's int8 weights from the
+ * convs' input covariance. GPTQ depends on the weights and their inputs, not on the activation
+ * ranges: it rounds once for every candidate.
+ */
+async function observe(model: ValidModel, images: ImageInput[], wasm: WebAssembly.Module, options: QuantizeOptions, progress: (done: number) => void) {
+  const groups = quantGroups(model);
   const hist = new Map<string, Histogram>();
   const covariance = new Map<string, PatchCovariance>();
-  const convs = new Map(equalized.ops.flatMap((op) => (op.op === 'conv' ? [[op.output, op] as const] : [])));
+  const convs = new Map(model.ops.flatMap((op) => (op.op === 'conv' ? [[op.output, op] as const] : [])));
   const gptqImages = options.gptqImages ?? 32;
-  await observeAll(equalized, images, wasm, (name, _v, values) => {
+  await observeAll(model, images, wasm, (name, _v, values) => {
     const group = groups.get(name)!;
     let h = hist.get(group);
     if (!h) hist.set(group, (h = new Histogram()));
     h.add(values);
-  }, (done) => progress('observe', images.length + done, 2 * images.length), (step, memory, image) => {
+  }, progress, (step, memory, image) => {
     const op = convs.get(step.name);
     if (!op || image >= gptqImages) return;
     const x = step.inputs[0];
@@ -478,55 +503,33 @@ export async function quantizeModel(model: Model, images: ImageInput[], wasm: We
     if (!cov) covariance.set(step.name, (cov = new PatchCovariance(x.c, op.kernel, op.stride, [op.pads[0], op.pads[1]])));
     cov.add(memory, x, step.output.h, step.output.w, 256);
   });
-  model = equalized;
-  // GPTQ depends on the weights and their input covariance, not on the activation ranges: round
-  // once for every candidate.
   const weights = new Map(options.gptq === false ? [] : [...covariance].map(([name, c]) => [name, roundWeights(model.tensors.get(convs.get(name)!.weight)!, c.matrix())] as const));
-  const float = await Classifier.fromModel(model, wasm, { decode: decodeImage });
-  const plan = float.planned;
+  return { hist, weights };
+}
 
-  const wide = options.wide === false ? new Set<string>() : new Set([...wideTensors(model)].map((name) => groups.get(name)!));
-  const methods = options.methods ?? ['minmax', 'percentile', 'mse'];
-  const candidates: { method: RangeMethod; model: Model; report: CandidateReport }[] = [];
-  for (const method of methods) {
-    const int8 = buildInt8(model, activationQuant(model, groups, groupRanges(hist, method, options.percentile ?? 99.999, wide), wide), weights);
-    candidates.push({ method, model: int8, report: { method, agreement: 0, logitError: 0 } });
-  }
+/** Each candidate's top-1 agreement with the float model and mean |logit error|, over `images`. */
+async function measureAgreement(
+  model: ValidModel, candidates: { method: RangeMethod; model: ValidModel }[], images: ImageInput[], wasm: WebAssembly.Module, progress: (done: number) => void,
+): Promise<CandidateReport[]> {
+  const float = await Classifier.fromModel(model, wasm, { decode: decodeImage });
   const nets = await Promise.all(candidates.map((c) => Classifier.fromModel(c.model, wasm, { decode: decodeImage })));
+  const reports = candidates.map(({ method }) => ({ method, agreement: 0, logitError: 0 }));
   images.forEach((image, i) => {
     float.setInput(image);
-    const ref = run(plan);
+    const ref = run(float.planned);
     const want = topK(ref, 1)[0];
     nets.forEach((net, j) => {
       net.setInput(image);
       const got = run(net.planned);
-      const r = candidates[j].report;
-      if (topK(got, 1)[0] === want) r.agreement++;
+      if (topK(got, 1)[0] === want) reports[j].agreement++;
       let err = 0;
       got.forEach((v, c) => (err += Math.abs(v - ref[c])));
-      r.logitError += err / got.length;
+      reports[j].logitError += err / got.length;
     });
-    progress('select', i + 1, images.length);
+    progress(i + 1);
   });
-  for (const c of candidates) {
-    c.report.agreement /= images.length;
-    c.report.logitError /= images.length;
-  }
-  // Agreement counts decide, but a difference within one standard error of the sample is noise:
-  // then the smaller logit error (a finer measure of the same agreement) wins.
-  const top = Math.max(...candidates.map((c) => c.report.agreement));
-  const noise = Math.sqrt((top * (1 - top)) / images.length) + 1 / images.length;
-  const best = candidates
-    .filter((c) => c.report.agreement >= top - noise)
-    .sort((a, b) => a.report.logitError - b.report.logitError)[0];
-  for (const n of nets) n.dispose();
-  float.dispose();
-  return {
-    model: best.model,
-    chosen: best.method,
-    candidates: candidates.map((c) => c.report),
-    calibrationImages: images.length,
-  };
+  for (const n of [float, ...nets]) n.dispose();
+  return reports.map((r) => ({ ...r, agreement: r.agreement / images.length, logitError: r.logitError / images.length }));
 }
 
 /**
@@ -535,7 +538,7 @@ export async function quantizeModel(model: Model, images: ImageInput[], wasm: We
  * packed [pixels][channels].
  */
 async function observeAll(
-  model: Model, images: ImageInput[], wasm: WebAssembly.Module,
+  model: ValidModel, images: ImageInput[], wasm: WebAssembly.Module,
   visit: (name: string, v: View, values: Float32Array) => void, progress: (done: number) => void,
   before?: (step: Step, memory: ArrayBuffer, image: number) => void,
 ): Promise<void> {
@@ -546,12 +549,7 @@ async function observeAll(
     for (const step of plan.steps) {
       before?.(step, plan.kernels.memory.buffer, i);
       step.run();
-      if (step.op === 'globalavgpool') continue;
-      const v = step.output;
-      const values = new Float32Array(v.h * v.w * v.c);
-      const all = new Float32Array(plan.kernels.memory.buffer, v.ptr, ((v.h * v.w - 1) * v.stride) / 4 + v.c);
-      for (let p = 0; p < v.h * v.w; p++) values.set(all.subarray((p * v.stride) / 4, (p * v.stride) / 4 + v.c), p * v.c);
-      visit(step.name, v, values);
+      if (step.op !== 'globalavgpool') visit(step.name, step.output, readView(plan.kernels.memory.buffer, step.output) as Float32Array);
     }
     progress(i + 1);
   });

@@ -7,19 +7,13 @@
  */
 
 import { ArgumentError, ImageError } from '../errors.js';
+import { instantiateKernelsSync, type KernelExports } from '../wasm/kernels.js';
 import { Scratch } from '../wasm/scratch.js';
-
-/** The decoder instance's memory and exports (assembly/image/). */
-export interface CodecExports {
-  memory: WebAssembly.Memory;
-  heap_base(): number;
-  [kernel: string]: unknown;
-}
 
 type ModuleSource = WebAssembly.Module | (() => WebAssembly.Module);
 
 let source: ModuleSource | undefined;
-let instance: CodecExports | undefined;
+let instance: KernelExports | undefined;
 
 /** Memory a decoder instance may keep between images; past it, the instance is dropped after use. */
 const KEEP_BYTES = 32 * 2 ** 20;
@@ -42,17 +36,14 @@ export function offerDecoderModule(module: WebAssembly.Module): void {
   instance = undefined;
 }
 
-function codecInstance(): CodecExports {
+function codecInstance(): KernelExports {
   if (instance) return instance;
   if (source === undefined) {
     throw new ArgumentError('E_NO_DECODER', 'decoding an image needs the kernels module: load a model first, or pass the compiled module to setDecoderModule');
   }
   const module = typeof source === 'function' ? source() : source;
   source = module;
-  const abort = (): never => {
-    throw new WebAssembly.RuntimeError('decoder aborted');
-  };
-  instance = new WebAssembly.Instance(module, { env: { abort } }).exports as unknown as CodecExports;
+  instance = instantiateKernelsSync(module);
   return instance;
 }
 
@@ -62,7 +53,7 @@ function codecInstance(): CodecExports {
  * it trapped or grew past {@link KEEP_BYTES}, so one large image does not pin its memory.
  * @param format - Named in the error a trap becomes, e.g. "JPEG".
  */
-export function withCodec<T>(format: string, use: (memory: Scratch<CodecExports>) => T): T {
+export function withCodec<T>(format: string, use: (memory: Scratch) => T): T {
   const exports = codecInstance();
   let ok = false;
   try {

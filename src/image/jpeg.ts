@@ -8,7 +8,8 @@
  */
 
 import { ImageError } from '../errors.js';
-import { withCodec, type CodecExports } from './codec.js';
+import { callKernel } from '../wasm/kernels.js';
+import { withCodec } from './codec.js';
 
 /** A component of the frame, as its header (SOF) declares it. */
 export interface JpegComponent {
@@ -46,15 +47,6 @@ export interface JpegLayout {
   jfif: boolean;
   /** The Adobe (APP14) marker's colour transform, undefined without the marker. */
   adobeTransform: number | undefined;
-}
-
-interface JpegExports extends CodecExports {
-  jpeg_huffman_bytes(): number;
-  jpeg_huffman_table(table: number, counts: number, isDc: number): number;
-  jpeg_decode_scan(params: number): number;
-  jpeg_idct(coefs: number, quant: number, out: number, blocksX: number, blocksY: number): void;
-  jpeg_row_bytes(width: number): number;
-  jpeg_rgba(params: number): void;
 }
 
 // Colour spaces, as the module numbers them.
@@ -104,9 +96,9 @@ export function decodeJpegData(bytes: Uint8Array, layout: JpegLayout): Uint8Arra
   const mcusX = Math.ceil(width / (8 * maxH));
   const mcusY = Math.ceil(height / (8 * maxV));
   return withCodec('JPEG', (mem) => {
-    const wasm = mem.exports as JpegExports;
-    const huffmanBytes = wasm.jpeg_huffman_bytes();
-    const rowBytes = wasm.jpeg_row_bytes(width);
+    const wasm = mem.exports;
+    const huffmanBytes = callKernel(wasm, 'jpeg_huffman_bytes', {});
+    const rowBytes = callKernel(wasm, 'jpeg_row_bytes', { width });
     const data = mem.put(bytes);
     const huffman = mem.alloc(8 * huffmanBytes);
     const source = mem.alloc(16 + 256);
@@ -145,7 +137,7 @@ export function decodeJpegData(bytes: Uint8Array, layout: JpegLayout): Uint8Arra
           const size = 16 + bytes.subarray(q + 1, q + 17).reduce((a, n) => a + n, 0);
           if (size > 16 + 256) corruptJpeg(`Huffman table (DHT) at byte ${q} has more than 256 codes`);
           u8.set(bytes.subarray(q + 1, q + 1 + size), source);
-          if (wasm.jpeg_huffman_table(huffman + (cls * 4 + id) * huffmanBytes, source, cls === 0 ? 1 : 0) === BAD_HUFFMAN_TABLE) {
+          if (callKernel(wasm, 'jpeg_huffman_table', { table: huffman + (cls * 4 + id) * huffmanBytes, counts: source, isDc: cls === 0 }) === BAD_HUFFMAN_TABLE) {
             corruptJpeg(`Huffman table (DHT) at byte ${q} is not a valid code`);
           }
           defined[cls * 4 + id] = true;
@@ -190,7 +182,7 @@ export function decodeJpegData(bytes: Uint8Array, layout: JpegLayout): Uint8Arra
           i32.set([c.coefs, c.blocksX, one ? 1 : c.h, one ? 1 : c.v, huffman + dc * huffmanBytes, huffman + (4 + ac) * huffmanBytes], (params + 64 + 32 * i) >> 2);
           if (one) i32.set([Math.ceil(c.width / 8), Math.ceil(c.height / 8)], (params + 32) >> 2);
         }
-        if (wasm.jpeg_decode_scan(params) !== 0) corruptJpeg(`the scan at byte ${at - 4} has a Huffman code that its table does not define`);
+        if (callKernel(wasm, 'jpeg_decode_scan', { p: params }) !== 0) corruptJpeg(`the scan at byte ${at - 4} has a Huffman code that its table does not define`);
       }
     }
 
@@ -199,10 +191,10 @@ export function decodeJpegData(bytes: Uint8Array, layout: JpegLayout): Uint8Arra
     components.forEach((c, i) => {
       // A component no scan codes stays zero: mid grey, whatever its table.
       i32.set(c.latched ?? new Int32Array(64), c.quant >> 2);
-      wasm.jpeg_idct(c.coefs, c.quant, c.samples, c.blocksX, c.blocksY);
+      callKernel(wasm, 'jpeg_idct', { coefs: c.coefs, quant: c.quant, out: c.samples, blocksX: c.blocksX, blocksY: c.blocksY });
       i32.set([c.samples, 8 * c.blocksX, c.h, c.v, c.width, c.height], (params + 64 + 32 * i) >> 2);
     });
-    wasm.jpeg_rgba(params);
+    callKernel(wasm, 'jpeg_rgba', { p: params });
     return mem.u8(out, width * height * 4).slice();
   });
 }

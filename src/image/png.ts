@@ -7,17 +7,10 @@
 
 import { ImageError } from '../errors.js';
 import type { Scratch } from '../wasm/scratch.js';
-import { withCodec, type CodecExports } from './codec.js';
+import { callKernel } from '../wasm/kernels.js';
+import { withCodec } from './codec.js';
 
 /** The PNG entries of the kernels module. */
-interface PngExports extends CodecExports {
-  inflate_scratch_bytes(): number;
-  inflate_zlib(src: number, srcLen: number, dst: number, dstLen: number, scratch: number, state: number): number;
-  png_to_rgba(
-    raw: number, rawLen: number, width: number, height: number, depth: number, colourType: number, interlaced: number,
-    palette: number, colours: number, dst: number, state: number,
-  ): number;
-}
 
 /** What the header and the palette chunks say about the image data. */
 export interface PngLayout {
@@ -60,11 +53,11 @@ const TOO_SHORT = 10;
  * image of the declared size, and memory is only touched as far as the data really inflates.
  * @throws ImageError `E_IMAGE_DECODE` if the stream is corrupt or inflates to more or fewer bytes.
  */
-export function inflateInto(mem: Scratch<CodecExports>, parts: readonly Uint8Array[], expected: number): number {
-  const k = mem.exports as PngExports;
+export function inflateInto(mem: Scratch, parts: readonly Uint8Array[], expected: number): number {
+  const k = mem.exports;
   const length = parts.reduce((n, p) => n + p.length, 0);
   const src = mem.alloc(length);
-  const scratch = mem.alloc(k.inflate_scratch_bytes());
+  const scratch = mem.alloc(callKernel(k, 'inflate_scratch_bytes', {}));
   const state = mem.alloc(8);
   // The inflater copies matches 8 bytes at a time and may write up to 7 bytes past the end.
   const dst = mem.alloc(expected + 8);
@@ -73,7 +66,7 @@ export function inflateInto(mem: Scratch<CodecExports>, parts: readonly Uint8Arr
     mem.u8(at, p.length).set(p);
     at += p.length;
   }
-  const status = k.inflate_zlib(src, length, dst, expected, scratch, state);
+  const status = callKernel(k, 'inflate_zlib', { src, srcLen: length, dst, dstLen: expected, scratch, state });
   if (status === 0) return dst;
   if (status === TOO_LONG) corruptPng(`its image data inflates to more than the ${expected} bytes its header implies`);
   const produced = new Uint32Array(k.memory.buffer, state, 1)[0];
@@ -90,7 +83,7 @@ export function inflateInto(mem: Scratch<CodecExports>, parts: readonly Uint8Arr
  */
 export function decodePngData(parts: readonly Uint8Array[], png: PngLayout): Uint8Array {
   return withCodec('PNG', (mem) => {
-    const k = mem.exports as PngExports;
+    const k = mem.exports;
     const raw = inflateInto(mem, parts, png.inflatedBytes);
     // Allocated once the data has inflated, so a header declaring a huge image with little data
     // behind it is refused before the output is paid for.
@@ -99,9 +92,10 @@ export function decodePngData(parts: readonly Uint8Array[], png: PngLayout): Uin
     const palette = mem.alloc(1024);
     const state = mem.alloc(8);
     if (png.palette.length) mem.u8(palette, png.palette.length).set(png.palette);
-    const status = k.png_to_rgba(
-      raw, png.inflatedBytes, png.width, png.height, png.depth, png.colourType, png.interlaced ? 1 : 0, palette, png.colours, out, state,
-    );
+    const status = callKernel(k, 'png_to_rgba', {
+      raw, rawLen: png.inflatedBytes, width: png.width, height: png.height, depth: png.depth, colourType: png.colourType,
+      interlaced: png.interlaced ? 1 : 0, palette, colours: png.colours, dst: out, state,
+    });
     if (status !== 0) {
       const [a, b] = new Uint32Array(k.memory.buffer, state, 2);
       if (status === 20) corruptPng(`unknown row filter type ${a} in row ${b}`);

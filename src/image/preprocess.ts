@@ -7,6 +7,7 @@
 
 import { ArgumentError } from '../errors.js';
 import { I16_MAX, type InputSpec } from '../model/format.js';
+import { callKernel } from '../wasm/kernels.js';
 import { withCodec } from './codec.js';
 
 /**
@@ -81,20 +82,15 @@ export function preprocessInto(
     const rows = mem.put(tables(row));
     const dst = mem.alloc(out.byteLength);
     const [lo, hi] = kind === 1 ? [0, 255] : [-I16_MAX, I16_MAX];
-    (mem.exports as unknown as PreprocessExports).image_preprocess(
-      p, cols, rows, W, H, order === 'RGB' ? 0 : 1, ...scale, ...bias, dst, kind, quant?.scale ?? 1, quant?.zeroPoint ?? 0, lo, hi,
-    );
+    const [s0, s1, s2] = scale;
+    const [b0, b1, b2] = bias;
+    callKernel(mem.exports, 'image_preprocess', {
+      rgba: p, cols, rows, W, H, order: order === 'RGB' ? 0 : 1, s0, s1, s2, b0, b1, b2, out: dst, kind, qScale: quant?.scale ?? 1, zp: quant?.zeroPoint ?? 0, qlo: lo, qhi: hi,
+    });
     new Uint8Array(out.buffer, out.byteOffset, out.byteLength).set(mem.u8(dst, out.byteLength));
   });
 }
 
-interface PreprocessExports {
-  image_preprocess(
-    rgba: number, cols: number, rows: number, W: number, H: number, order: number,
-    s0: number, s1: number, s2: number, b0: number, b1: number, b2: number,
-    out: number, kind: number, qScale: number, zp: number, qlo: number, qhi: number,
-  ): void;
-}
 
 /** Where one output axis samples the source: byte offsets of the two neighbours and the weight of the second. */
 interface Sampling {

@@ -171,23 +171,26 @@ export type Op = ConvOp | MaxPoolOp | AvgPoolOp | GlobalAvgPoolOp | ConcatOp | A
 export type OpKind = Op['op'];
 export const OP_KINDS: readonly OpKind[] = ['conv', 'maxpool', 'avgpool', 'globalavgpool', 'concat', 'add', 'relu', 'softmax'];
 
-/**
- * Affine quantization of an activation: real = scale x (q - zeroPoint). `u8` activations hold
- * q in 0..255. An activation read only by convs (the network input, Fire's squeeze outputs) may
- * instead be `i16`: zero point 0 and |q| <= {@link I16_MAX}, 32 times finer than u8 at the same cost
- * in the kernels, which multiply in int16 anyway. An `i32` activation (a global average pool feeding
- * the output) holds sum(q - zIn) over its window, so real = scale x q, zero point 0.
- */
+/** Element type of an activation in memory: float32, or one of a quantized model's integer types. */
+export type ActType = 'f32' | 'u8' | 'i16' | 'i32';
+
 /**
  * Largest |q| of an `i16` activation: 13 bits with the sign, so that Winograd's input transform
  * (a sum of four inputs) still fits int16.
  */
 export const I16_MAX = 4095;
 
+/**
+ * Affine quantization of an activation: real = scale x (q - zeroPoint). `u8` activations hold
+ * q in 0..255. `i16` ones have zero point 0 and |q| <= {@link I16_MAX}, 32 times finer than u8 at
+ * the same cost in the kernels, which multiply in int16 anyway; every op but the average pool reads
+ * them. An `i32` activation (a global average pool feeding the output) holds sum(q - zIn) over its
+ * window, so real = scale x q, zero point 0.
+ */
 export interface QuantParams {
   scale: number;
   zeroPoint: number;
-  dtype: 'u8' | 'i16' | 'i32';
+  dtype: Exclude<ActType, 'f32'>;
 }
 
 /** Numeric precision of a model's weights and activations. */

@@ -1,9 +1,11 @@
 /**
- * Reads and fully validates a squeezewasm model file. Nothing downstream re-checks what this
- * module accepts, so every field of a possibly hostile file is checked here, with a typed error.
+ * Reads a squeezewasm model file: every field of a possibly hostile file is checked here or by
+ * {@link validateModel}, which it ends with, with a typed error; what it returns is a
+ * {@link ValidModel}, which nothing downstream re-checks.
  * @packageDocumentation
  */
-import { LimitError, ModelFormatError } from '../errors.js';
+import { LimitError } from '../errors.js';
+import { fail } from './check.js';
 import {
   BLOB_ALIGN,
   ELEMENT_BYTES,
@@ -22,9 +24,9 @@ import {
   type Tensor,
   type TensorEncoding,
 } from './format.js';
-import { inferShapes, MAX_DIM } from './graph.js';
 import { JS_SCAN, type WeightScan } from './scan.js';
 import { decodeBitmask } from './sparse.js';
+import { MAX_DIM, validateModel, type ValidModel } from './validate.js';
 
 /** One row of the header's tensor table. */
 export interface TensorEntryJson {
@@ -79,10 +81,6 @@ export const DEFAULT_READ_LIMITS: ReadLimits = {
   maxTensorElements: 16 * 1024 * 1024,
   maxTensorBytes: 64 * 1024 * 1024,
 };
-
-function fail(code: string, message: string): never {
-  throw new ModelFormatError(code, message);
-}
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isString = (v: unknown, max = 4096): v is string => typeof v === 'string' && v.length <= max;
@@ -147,7 +145,7 @@ function checkOps(v: unknown): Op[] {
  * @throws ModelFormatError for anything malformed (code says which check failed), LimitError if the
  * file, its header or its decoded tensors would be larger than allowed.
  */
-export function readModel(bytes: Uint8Array, overrides: Partial<ReadLimits> = {}, scan: WeightScan = JS_SCAN): Model {
+export function readModel(bytes: Uint8Array, overrides: Partial<ReadLimits> = {}, scan: WeightScan = JS_SCAN): ValidModel {
   const limits = { ...DEFAULT_READ_LIMITS, ...overrides };
   if (bytes.length > limits.maxFileBytes) {
     throw new LimitError('maxFileBytes', `model file is ${bytes.length} bytes, more than the limit of ${limits.maxFileBytes}`);
@@ -268,6 +266,5 @@ export function readModel(bytes: Uint8Array, overrides: Partial<ReadLimits> = {}
     tensors,
     provenance: checkProvenance(header.provenance),
   };
-  inferShapes(model, 'all', scan);
-  return model;
+  return validateModel(model, scan);
 }

@@ -4,11 +4,9 @@
  * model's provenance.
  * @packageDocumentation
  */
-import type { ActShape, DType, InputSpec, Model, OpKind, Pads, Precision, Provenance } from './format.js';
-import { convMacs, inferShapes } from './graph.js';
-
-/** Element type of an activation: f32 in float models; u8, i16 or i32 in int8 models (a softmax output is f32). */
-export type ActivationType = 'f32' | 'u8' | 'i16' | 'i32';
+import type { ActShape, ActType, DType, InputSpec, OpKind, Pads, Precision, Provenance } from './format.js';
+import { convMacs } from './graph.js';
+import type { ValidModel } from './validate.js';
 
 /** One op of the network. */
 export interface LayerSummary {
@@ -18,7 +16,7 @@ export interface LayerSummary {
   /** Convs: whether ReLU is fused in. */
   relu?: boolean;
   output: ActShape;
-  activation: ActivationType;
+  activation: ActType;
   /** Window ops (conv, maxpool, avgpool): kernel, stride and [top, left, bottom, right] padding. */
   kernel?: [number, number];
   stride?: [number, number];
@@ -38,7 +36,7 @@ export interface LayerSummary {
 export interface ModelSummary {
   name: string;
   precision: Precision;
-  input: InputSpec & { activation: ActivationType };
+  input: InputSpec & { activation: ActType };
   classes: number;
   layers: LayerSummary[];
   totals: {
@@ -54,17 +52,13 @@ export interface ModelSummary {
 }
 
 /**
- * Summarizes a model: shapes from {@link inferShapes}, MACs as the planner counts them.
+ * Summarizes a model: shapes and activation types as validation found them, MACs as the planner counts them.
  * @param model a model, as {@link readModel} returns it.
  * @param fileBytes the size of the file it was read from, reported in the totals.
- * @throws ModelFormatError if the model is not valid.
  */
-export function summarizeModel(model: Model, fileBytes?: number): ModelSummary {
-  const shapes = inferShapes(model);
-  const activation = (name: string): ActivationType => (model.precision === 'int8' ? (model.quant?.get(name)?.dtype ?? 'f32') : 'f32');
-  const layers = model.ops.map((op): LayerSummary => {
-    const output = shapes.get(op.output)!;
-    const base = { name: op.output, op: op.op, output, activation: activation(op.output) };
+export function summarizeModel(model: ValidModel, fileBytes?: number): ModelSummary {
+  const layers = model.checked.map(({ op, inputs, output }): LayerSummary => {
+    const base = { name: op.output, op: op.op, output: output.shape, activation: output.dtype };
     const window = op.op === 'conv' || op.op === 'maxpool' || op.op === 'avgpool' ? { kernel: op.kernel, stride: op.stride, pads: op.pads } : {};
     if (op.op !== 'conv') return { ...base, ...window, params: 0, macs: 0 };
     const weight = model.tensors.get(op.weight)!;
@@ -72,14 +66,14 @@ export function summarizeModel(model: Model, fileBytes?: number): ModelSummary {
     let zeros = 0;
     for (const v of weight.data) if (v === 0) zeros++;
     const params = weights + (op.bias === undefined ? 0 : model.tensors.get(op.bias)!.data.length);
-    const macs = convMacs(op, shapes.get(op.input)!, output);
+    const macs = convMacs(op, inputs[0].shape, output.shape);
     return { ...base, ...window, relu: op.relu, params, macs, weightType: weight.dtype, weights, zeroWeights: zeros, sparsity: zeros / weights };
   });
   const sum = (f: (l: LayerSummary) => number | undefined): number => layers.reduce((s, l) => s + (f(l) ?? 0), 0);
   return {
     name: model.name,
     precision: model.precision,
-    input: { ...model.input, activation: activation(model.input.name) },
+    input: { ...model.input, activation: model.act(model.input.name).dtype },
     classes: model.labels.length,
     layers,
     totals: {

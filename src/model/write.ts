@@ -4,19 +4,17 @@
  */
 import { crc32 } from './crc32.js';
 import { BLOB_ALIGN, FIXED_HEADER_BYTES, FORMAT_VERSION, MAGIC, MIN_FORMAT_VERSION, type Model } from './format.js';
-import { inferShapes } from './graph.js';
 import { readModel, type HeaderJson, type TensorEntryJson } from './read.js';
 import { encodeBitmask } from './sparse.js';
 
 const align = (n: number, a: number): number => Math.ceil(n / a) * a;
 
 /**
- * Encodes `model` as a model file. The result is read back through {@link readModel} before it is
- * returned, so a written file always passes the reader's checks.
- * @throws ModelFormatError if the model would not be a valid file.
+ * Encodes `model` as a model file. The result is read back through {@link readModel}, which
+ * validates it, before it is returned: a written file always passes the reader's checks.
+ * @throws ModelFormatError if the model is not valid.
  */
 export function writeModel(model: Model): Uint8Array {
-  inferShapes(model);
   const out = encodeModel(model);
   readModel(out);
   return out;

@@ -9,12 +9,14 @@
  */
 import { Classifier, type ImageInput, type LoadOptions } from '../classifier.js';
 import { ArgumentError } from '../errors.js';
-import type { ConvOp, GlobalAvgPoolOp, Model, Op, QuantParams, Tensor } from '../model/format.js';
-import { inferShapes, opInputs } from '../model/graph.js';
+import type { ConvOp, GlobalAvgPoolOp, Model, QuantParams } from '../model/format.js';
+import { freshName, namesIn, opsComputing, tensorsOf } from '../model/graph.js';
 import { readModel } from '../model/read.js';
+import { validateModel, type ValidModel } from '../model/validate.js';
 import { resolveLimits } from '../limits.js';
-import { ARRAY_OF, type ActType, type Plan } from '../runtime/plan.js';
 import { run } from '../runtime/run.js';
+import type { Plan } from '../runtime/types.js';
+import { readView } from '../runtime/view.js';
 
 /** Where a network's classifier starts: the conv that reads the feature layer and the pool after it. */
 export interface ClassifierOps {
@@ -42,54 +44,17 @@ export function classifierOps(model: Model): ClassifierOps {
   return { conv, pool, layer: conv.input };
 }
 
-/** The ops that compute `tensor`, in execution order: everything after it, and every branch it does not need, is dropped. */
-export function opsUpTo(model: Model, tensor: string): Op[] {
-  const producer = new Map(model.ops.map((op) => [op.output, op] as const));
-  const needed = new Set<string>();
-  const pending = [tensor];
-  while (pending.length > 0) {
-    const name = pending.pop()!;
-    if (needed.has(name)) continue;
-    needed.add(name);
-    const op = producer.get(name);
-    if (op) pending.push(...opInputs(op));
-  }
-  return model.ops.filter((op) => needed.has(op.output));
-}
-
-/** The constants `ops` refer to, taken from `model`. */
-export function tensorsOf(model: Model, ops: readonly Op[]): Map<string, Tensor> {
-  const tensors = new Map<string, Tensor>();
-  for (const op of ops) {
-    if (op.op !== 'conv') continue;
-    for (const name of [op.weight, op.bias, op.weightScale, op.multiplier]) if (name !== undefined) tensors.set(name, model.tensors.get(name)!);
-  }
-  return tensors;
-}
-
-/** `base`, or `base` with a numeric suffix, whichever is not yet an activation or constant name among `taken`. */
-export function freshName(base: string, taken: ReadonlySet<string>): string {
-  let name = base;
-  for (let i = 2; taken.has(name); i++) name = `${base}_${i}`;
-  return name;
-}
-
-/** Every activation and constant name in `ops` and `tensors`, and the input's. */
-export function namesIn(model: Model, ops: readonly Op[], tensors: ReadonlyMap<string, Tensor>): Set<string> {
-  return new Set([model.input.name, ...ops.flatMap((op) => [op.output, ...opInputs(op)]), ...tensors.keys()]);
-}
-
 /**
  * The feature network of `model`: its ops up to the feature layer, then a global average pool as the
  * output (one "label" per channel, named `layer[c]`). int8: the pool outputs exact int32 sums.
  */
-export function featureModel(model: Model): Model {
+export function featureModel(model: ValidModel): ValidModel {
   const { layer } = classifierOps(model);
-  const ops = opsUpTo(model, layer);
+  const ops = opsComputing(model.ops, layer);
   const tensors = tensorsOf(model, ops);
   const output = freshName(`${layer}_mean`, namesIn(model, ops, tensors));
   ops.push({ op: 'globalavgpool', input: layer, output });
-  const { c, h, w } = inferShapes(model).get(layer)!;
+  const { c, h, w } = model.act(layer).shape;
   let quant: Map<string, QuantParams> | undefined;
   if (model.precision === 'int8') {
     const kept = new Set([model.input.name, ...ops.map((op) => op.output)]);
@@ -97,9 +62,7 @@ export function featureModel(model: Model): Model {
     quant.set(output, { scale: quant.get(layer)!.scale / (h * w), zeroPoint: 0, dtype: 'i32' });
   }
   const labels = Array.from({ length: c }, (_, i) => `${layer}[${i}]`);
-  const features: Model = { ...model, name: `${model.name}/${layer}`, ops, output, labels, tensors, quant };
-  inferShapes(features);
-  return features;
+  return validateModel({ ...model, name: `${model.name}/${layer}`, ops, output, labels, tensors, quant });
 }
 
 /**
@@ -135,7 +98,7 @@ export interface ExtractedFeatures {
  */
 export class FeatureExtractor {
   /** The whole network the features come from (its classifier included), e.g. to build a new head on. */
-  readonly base: Model;
+  readonly base: ValidModel;
   /** Name of the feature layer in {@link base}. */
   readonly layer: string;
   /** Length of a feature vector: the feature layer's channels. */
@@ -144,7 +107,7 @@ export class FeatureExtractor {
   readonly wasm: WebAssembly.Module;
   private net: Classifier | undefined;
 
-  private constructor(base: Model, layer: string, wasm: WebAssembly.Module, net: Classifier) {
+  private constructor(base: ValidModel, layer: string, wasm: WebAssembly.Module, net: Classifier) {
     this.base = base;
     this.layer = layer;
     this.dim = net.planned.output.c;
@@ -161,7 +124,7 @@ export class FeatureExtractor {
   }
 
   /** As {@link create}, from a model already read. */
-  static async fromModel(base: Model, wasm: WebAssembly.Module, options: LoadOptions = {}): Promise<FeatureExtractor> {
+  static async fromModel(base: ValidModel, wasm: WebAssembly.Module, options: LoadOptions = {}): Promise<FeatureExtractor> {
     const { layer } = classifierOps(base);
     return new FeatureExtractor(base, layer, wasm, await Classifier.fromModel(featureModel(base), wasm, options));
   }
@@ -190,11 +153,8 @@ export class FeatureExtractor {
     const plan = this.planned;
     // The pool is the last step, so its input is still intact.
     const v = plan.steps[plan.steps.length - 1].inputs[0];
-    const memory = plan.kernels.memory.buffer;
     // A conv reads the feature layer, so it is never the i32 of a global pool.
-    const Type = ARRAY_OF[v.dtype as Exclude<ActType, 'i32'>];
-    const data = new Type(v.h * v.w * v.c);
-    for (let p = 0; p < v.h * v.w; p++) data.set(new Type(memory, v.ptr + p * v.stride, v.c), p * v.c);
+    const data = readView(plan.kernels.memory.buffer, v) as FeatureMap['data'];
     return { pooled, map: { data, h: v.h, w: v.w, c: v.c, quant: this.base.quant?.get(this.layer) } };
   }
 

@@ -8,9 +8,10 @@
  */
 import { quantizeConv, rangeToQuant, roundWeights } from '../convert/quantize.js';
 import { ArgumentError } from '../errors.js';
-import type { ConvOp, Model, Op, Provenance, QuantParams, Tensor } from '../model/format.js';
-import { inferShapes } from '../model/graph.js';
-import { classifierOps, freshName, namesIn, opsUpTo, tensorsOf } from './features.js';
+import type { ConvOp, Op, Provenance, QuantParams, Tensor } from '../model/format.js';
+import { freshName, namesIn, opsComputing, tensorsOf } from '../model/graph.js';
+import { validateModel, type ValidModel } from '../model/validate.js';
+import { classifierOps } from './features.js';
 import type { LinearHead } from './softmax.js';
 
 /** Options of {@link headModel}. */
@@ -28,12 +29,12 @@ export interface HeadModelOptions {
  * @throws ArgumentError if the head does not fit the base's feature layer, the labels do not match
  * its classes, or an int8 base comes without `range`.
  */
-export function headModel(base: Model, head: LinearHead, options: HeadModelOptions): Model {
+export function headModel(base: ValidModel, head: LinearHead, options: HeadModelOptions): ValidModel {
   const { pool, layer } = classifierOps(base);
-  const { c, h, w } = inferShapes(base).get(layer)!;
+  const { c, h, w } = base.act(layer).shape;
   if (head.dim !== c) throw new ArgumentError('E_ARGUMENT', `the head takes ${head.dim} features but ${base.name}'s feature layer ${layer} has ${c}`);
   if (options.labels.length !== head.classes) throw new ArgumentError('E_ARGUMENT', `the head has ${head.classes} classes but ${options.labels.length} labels were given`);
-  const ops = opsUpTo(base, layer);
+  const ops = opsComputing(base.ops, layer);
   const tensors = tensorsOf(base, ops);
   const taken = namesIn(base, ops, tensors);
   const conv: ConvOp = {
@@ -66,7 +67,7 @@ export function headModel(base: Model, head: LinearHead, options: HeadModelOptio
   } else {
     for (const [name, t] of float) tensors.set(name, t);
   }
-  const model: Model = {
+  return validateModel({
     ...base,
     name: options.name,
     ops: [...ops, headOp, ...tail],
@@ -74,7 +75,5 @@ export function headModel(base: Model, head: LinearHead, options: HeadModelOptio
     provenance: options.provenance,
     tensors,
     quant,
-  };
-  inferShapes(model);
-  return model;
+  });
 }

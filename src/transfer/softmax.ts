@@ -7,6 +7,7 @@
  * @packageDocumentation
  */
 import { ArgumentError } from '../errors.js';
+import { mulberry32, shuffle } from '../random.js';
 
 /** A linear classifier on raw (unstandardized) feature vectors: logits = weight x features + bias. */
 export interface LinearHead {
@@ -53,27 +54,6 @@ export interface SoftmaxReport {
   loss: number[];
   /** Top-1 accuracy of the final head on every example. */
   trainAccuracy: number;
-}
-
-/** Deterministic pseudo-random numbers in [0, 1) from a 32-bit seed (mulberry32). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Shuffles `items` in place (Fisher-Yates) with `random`. */
-export function shuffle<T>(items: T[], random: () => number): T[] {
-  for (let i = items.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [items[i], items[j]] = [items[j], items[i]];
-  }
-  return items;
 }
 
 /**

@@ -7,9 +7,10 @@
  */
 import { Classifier } from '../classifier.js';
 import { ArgumentError } from '../errors.js';
-import type { Model, Provenance } from '../model/format.js';
-import { ARRAY_OF } from '../runtime/plan.js';
+import type { Provenance } from '../model/format.js';
+import type { ValidModel } from '../model/validate.js';
 import { run } from '../runtime/run.js';
+import { writeView } from '../runtime/view.js';
 import { classifierOps, type ExtractedFeatures, type FeatureExtractor, type FeatureMap } from './features.js';
 import { headModel } from './head.js';
 import { argmax, headLogits, SOFTMAX_DEFAULTS, trainSoftmax, type LinearHead, type SoftmaxOptions, type SoftmaxReport } from './softmax.js';
@@ -40,7 +41,7 @@ export interface TrainReport extends SoftmaxReport {
 
 /** A trained classifier: the model to write, and the float head it encodes. */
 export interface TrainResult {
-  model: Model;
+  model: ValidModel;
   head: LinearHead;
   report: TrainReport;
 }
@@ -74,17 +75,14 @@ function scoreRange(head: LinearHead, maps: readonly FeatureMap[]): [number, num
  * Runs `model` (a head model of `extractor`'s base) on each feature map: the maps go straight into the
  * feature layer's buffer and only the head's steps run, with the same kernels as a classification.
  */
-async function runHead(model: Model, extractor: FeatureExtractor, maps: readonly FeatureMap[]): Promise<Float32Array[]> {
+async function runHead(model: ValidModel, extractor: FeatureExtractor, maps: readonly FeatureMap[]): Promise<Float32Array[]> {
   const net = await Classifier.fromModel(model, extractor.wasm);
   try {
     const plan = net.planned;
     const first = plan.steps.findIndex((s) => s.name === classifierOps(model).conv.output);
-    const x = plan.steps[first].inputs[0];
     // The maps came out of this layer's buffer in the base network, so they have its type.
-    const Type = ARRAY_OF[x.dtype];
     return maps.map((m) => {
-      const memory = plan.kernels.memory.buffer;
-      for (let p = 0; p < m.h * m.w; p++) new Type(memory, x.ptr + p * x.stride, m.c).set(m.data.subarray(p * m.c, (p + 1) * m.c));
+      writeView(plan.kernels.memory.buffer, plan.steps[first].inputs[0], m.data);
       return run(plan, first);
     });
   } finally {

@@ -1,104 +1,63 @@
 /**
- * Typed access to the kernels module. One instance per loaded model: its linear memory holds that
- * model's packed weights and activation arena, and disposing the model drops the instance.
+ * The kernels module from the host's side: its exports (typed from src/wasm/signatures.ts, which
+ * the build generates from the AssemblyScript sources), calls by named arguments, instantiation and
+ * memory growth. One instance per loaded model: its linear memory holds that model's packed weights
+ * and activations (src/runtime/memory.ts), and disposing the model drops the instance.
  * @packageDocumentation
  */
-
 import { LimitError } from '../errors.js';
+import { PARAMETERS, type KernelExports } from './signatures.js';
 
-type Ptr = number;
+export type { KernelExports };
 
-/** Exports of dist/squeezewasm.wasm (see assembly/index.ts). */
-export interface KernelExports {
-  memory: WebAssembly.Memory;
-  heap_base(): Ptr;
-  f32_igemm_4x8_simd(M: number, N: number, taps: number, K: number, ind: Ptr, w: Ptr, out: Ptr, outStride: number, lo: number, hi: number): void;
-  f32_igemm_ref(M: number, N: number, taps: number, K: number, ind: Ptr, w: Ptr, out: Ptr, outStride: number, lo: number, hi: number): void;
-  f32_maxpool_simd(...args: PoolArgs): void;
-  f32_maxpool_ref(...args: PoolArgs): void;
-  f32_avgpool_simd(...args: AvgPoolArgs): void;
-  f32_avgpool_ref(...args: AvgPoolArgs): void;
-  f32_global_avgpool_simd(inp: Ptr, P: number, C: number, inStride: number, out: Ptr): void;
-  f32_global_avgpool_ref(inp: Ptr, P: number, C: number, inStride: number, out: Ptr): void;
-  f32_copy_simd(inp: Ptr, P: number, C: number, inStride: number, out: Ptr, outStride: number, relu: number): void;
-  f32_copy_ref(inp: Ptr, P: number, C: number, inStride: number, out: Ptr, outStride: number, relu: number): void;
-  f32_add_simd(a: Ptr, aStride: number, b: Ptr, bStride: number, P: number, C: number, out: Ptr, outStride: number, relu: number): void;
-  f32_add_ref(a: Ptr, aStride: number, b: Ptr, bStride: number, P: number, C: number, out: Ptr, outStride: number, relu: number): void;
-  u8_add_simd(...args: I8AddArgs): void;
-  u8_add_ref(...args: I8AddArgs): void;
-  i16_add_simd(...args: I8AddArgs): void;
-  i16_add_ref(...args: I8AddArgs): void;
-  i8_igemm_4x8c2_simd(...args: I8GemmArgs): void;
-  i8_igemm_ref(...args: I8GemmArgs): void;
-  i8_igemm_4x8c2_i16in_simd(...args: I8GemmArgs): void;
-  i8_igemm_i16in_ref(...args: I8GemmArgs): void;
-  i8_winograd3x3_simd(...args: WinogradArgs): void;
-  i8_winograd3x3_ref(...args: WinogradArgs): void;
-  i8_winograd3x3_i16in_simd(...args: WinogradArgs): void;
-  i8_winograd3x3_i16in_ref(...args: WinogradArgs): void;
-  i8_winograd_scratch_v(C: number): number;
-  i8_winograd_scratch_m(): number;
-  i8_spmm_16x1c2_simd(...args: SpmmArgs): void;
-  i8_spmm_ref(...args: SpmmArgs): void;
-  i8_spmm_16x1c2_i16in_simd(...args: SpmmArgs): void;
-  i8_spmm_i16in_ref(...args: SpmmArgs): void;
-  i8_spmm_scratch(C: number): number;
-  u8_maxpool_simd(...args: PoolArgs): void;
-  u8_maxpool_ref(...args: PoolArgs): void;
-  i16_maxpool_simd(...args: PoolArgs): void;
-  i16_maxpool_ref(...args: PoolArgs): void;
-  u8_avgpool_simd(...args: [...AvgPoolArgs, number]): void;
-  u8_avgpool_ref(...args: [...AvgPoolArgs, number]): void;
-  u8_global_sum_simd(inp: Ptr, P: number, C: number, inStride: number, zp: number, out: Ptr): void;
-  u8_global_sum_ref(inp: Ptr, P: number, C: number, inStride: number, zp: number, out: Ptr): void;
-  i16_global_sum_simd(inp: Ptr, P: number, C: number, inStride: number, out: Ptr): void;
-  i16_global_sum_ref(inp: Ptr, P: number, C: number, inStride: number, out: Ptr): void;
-  u8_copy_simd(inp: Ptr, P: number, C: number, inStride: number, out: Ptr, outStride: number, lo: number): void;
-  u8_copy_ref(inp: Ptr, P: number, C: number, inStride: number, out: Ptr, outStride: number, lo: number): void;
-  i16_copy_simd(inp: Ptr, P: number, C: number, inStride: number, out: Ptr, outStride: number, lo: number): void;
-  i16_copy_ref(inp: Ptr, P: number, C: number, inStride: number, out: Ptr, outStride: number, lo: number): void;
-  i8_pack_igemm(w: Ptr, N: number, per: number, offsets: Ptr, bias: Ptr, mult: Ptr, zIn: number, out: Ptr, blockBytes: number): void;
-  i8_pack_winograd(w: Ptr, N: number, C: number, bias: Ptr, mult: Ptr, out: Ptr, blockBytes: number): void;
-  f32_pack_igemm(w: Ptr, N: number, per: number, offsets: Ptr, bias: Ptr, out: Ptr, blockFloats: number): void;
-  fill_indirection(
-    out: Ptr, M: number, taps: number, mergeRows: number, kw: number, outW: number, sh: number, sw: number, pt: number, pl: number,
-    x: Ptr, inH: number, inW: number, inStride: number, pad: Ptr,
-  ): void;
-  crc32(p: Ptr, n: number): number;
-  /** Writes f64 sums. */
-  i8_abs_sums(w: Ptr, channels: number, per: number, out: Ptr): void;
-  i8_count_nonzero(w: Ptr, n: number): number;
+/** Every function the kernels module exports. */
+export type KernelName = keyof typeof PARAMETERS;
+
+type Split<S extends string> = S extends `${infer H} ${infer T}` ? [H, ...Split<T>] : S extends '' ? [] : [S];
+type Names<K extends KernelName> = Split<(typeof PARAMETERS)[K]>;
+
+/**
+ * The arguments of kernel `K` by name, each typed as the kernel declares it. A missing, extra or
+ * misspelt name does not compile, and neither does a swap: there are no positions to swap.
+ */
+export type KernelArgs<K extends KernelName> = {
+  readonly [I in keyof Names<K> as I extends `${number}` ? Names<K>[I] : never]: Parameters<KernelExports[K]>[I & keyof Parameters<KernelExports[K]>];
+};
+
+const order = new Map<KernelName, string[]>();
+
+/** `args` in the kernel's parameter order. */
+function positional<K extends KernelName>(name: K, args: KernelArgs<K>): unknown[] {
+  let names = order.get(name);
+  if (!names) order.set(name, (names = PARAMETERS[name] === '' ? [] : PARAMETERS[name].split(' ')));
+  return names.map((p) => (args as Record<string, unknown>)[p]);
 }
 
-/** H, W, C, inp, inStride, zIn, pad, N, weights, out, outStride, shift, zOut, qmin, qmax, V, M, wide (int16 output) */
-export type WinogradArgs = [number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number];
+/** Calls kernel `name` of `kernels` with named arguments. */
+export function callKernel<K extends KernelName>(kernels: KernelExports, name: K, args: KernelArgs<K>): ReturnType<KernelExports[K]> {
+  return (kernels[name] as (...a: unknown[]) => ReturnType<KernelExports[K]>)(...positional(name, args));
+}
 
-/** H, W, C, inp, inStride, zIn, N, weights, out, outStride, outRowStride, shift, zOut, qmin, qmax, scratch, wide (int16 output) */
-export type SpmmArgs = [number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number];
-
-/** M, N, taps, K, indirection, weights, out, outStride, shift, zOut, qmin, qmax, wide (int16 output) */
-export type I8GemmArgs = [number, number, number, number, number, number, number, number, number, number, number, number, number];
-
-/** a, aStride, za, ma, b, bStride, zb, mb, P, C, out, outStride, shift, zOut, qmin, qmax, wide (int16 output) */
-export type I8AddArgs = [number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number];
-
-/** inp, H, W, C, inStride, out, OH, OW, outStride, kh, kw, sh, sw, pt, pl */
-export type PoolArgs = [number, number, number, number, number, number, number, number, number, number, number, number, number, number, number];
-/** {@link PoolArgs}, then pb, pr, countIncludePad */
-export type AvgPoolArgs = [...PoolArgs, number, number, number];
+/** Kernel `name` of `kernels` with its arguments bound by name: a plan step's call, ready to repeat. */
+export function bindKernel<K extends KernelName>(kernels: KernelExports, name: K, args: KernelArgs<K>): () => void {
+  return (kernels[name] as (...a: unknown[]) => void).bind(undefined, ...positional(name, args)) as () => void;
+}
 
 const WASM_PAGE = 65536;
 
 /** Instantiates the kernels module. Kernels never import anything; `abort` only exists for asc's runtime stub. */
 export async function instantiateKernels(module: WebAssembly.Module): Promise<KernelExports> {
-  const instance = await WebAssembly.instantiate(module, {
-    env: {
-      abort() {
-        throw new Error('squeezewasm kernel aborted');
-      },
-    },
-  });
+  const instance = await WebAssembly.instantiate(module, { env: { abort: kernelAbort } });
   return instance.exports as unknown as KernelExports;
+}
+
+/** The same, synchronously (for the image decoders' instance, which is made on first use). */
+export function instantiateKernelsSync(module: WebAssembly.Module): KernelExports {
+  return new WebAssembly.Instance(module, { env: { abort: kernelAbort } }).exports as unknown as KernelExports;
+}
+
+function kernelAbort(): never {
+  throw new WebAssembly.RuntimeError('squeezewasm kernel aborted');
 }
 
 /**
@@ -116,15 +75,15 @@ export function ensureMemory(memory: WebAssembly.Memory, bytes: number): void {
 }
 
 /**
- * The two builds of the kernels: `simd` (WebAssembly SIMD, runs everywhere squeezewasm does) and
+ * The two builds of the kernels: `plain` (WebAssembly SIMD, runs everywhere squeezewasm does) and
  * `relaxed` (the same kernels with relaxed SIMD, where the engine has it). Only the float path
  * differs: the relaxed build fuses each multiply-add into one FMA, so float results move in the
  * last bits (within the tolerance documented in docs/performance.md); int8 results are identical.
  */
-export type KernelBuild = 'simd' | 'relaxed';
+export type KernelBuild = 'plain' | 'relaxed';
 
 /** File name of each build in dist/ (and in the package's exports). */
-export const KERNEL_FILES: Record<KernelBuild, string> = { simd: 'squeezewasm.wasm', relaxed: 'squeezewasm-relaxed.wasm' };
+export const KERNEL_FILES: Record<KernelBuild, string> = { plain: 'squeezewasm.wasm', relaxed: 'squeezewasm-relaxed.wasm' };
 
 /** A module whose one function is `(param v128 v128 v128) (result v128) f32x4.relaxed_madd`. */
 export const RELAXED_PROBE = new Uint8Array([

@@ -3,20 +3,14 @@
  * hands to a kernel once (an image, a model file to check, weights to pack).
  * @packageDocumentation
  */
-import { ensureMemory } from './kernels.js';
-
-/** What a {@link Scratch} needs of an instance's exports. */
-export interface ScratchExports {
-  memory: WebAssembly.Memory;
-  heap_base(): number;
-}
+import { ensureMemory, type KernelExports } from './kernels.js';
 
 /** A bump allocator over an instance's memory from `base` (default: its free memory's start). */
-export class Scratch<E extends ScratchExports = ScratchExports> {
-  readonly exports: E;
+export class Scratch {
+  readonly exports: KernelExports;
   private top: number;
 
-  constructor(exports: E, base = exports.heap_base()) {
+  constructor(exports: KernelExports, base = exports.heap_base()) {
     this.exports = exports;
     this.top = base;
   }

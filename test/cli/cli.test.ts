@@ -108,17 +108,17 @@ describe('squeezewasm CLI', () => {
     expect(again.stderr).toMatch(/already exists; pass --force/);
     const noImages = await cli('quantize', join(dir, 'mini.sqz'), '--calibrate', dir, '-o', join(dir, 'x.sqz'));
     expect(noImages.stderr).toMatch(/calibration needs at least 4/);
-    // int16 activations by default; --activations uint8 gives the classic all-uint8 scheme.
+    // i16 activations by default; --activations u8 gives the classic all-uint8 scheme.
     const dtypes = (file: string) => {
       const m = readModel(new Uint8Array(readFileSync(file)));
       return new Set([...m.quant!].filter(([name]) => name !== m.input.name).map(([, q]) => q.dtype));
     };
-    expect(r.stdout).toMatch(/int8 weights, int16 activations/);
+    expect(r.stdout).toMatch(/int8 weights, i16 activations/);
     expect(dtypes(out)).toContain('i16');
-    const narrow = await cli('quantize', join(dir, 'mini.sqz'), '--calibrate', images, '-o', join(dir, 'u8.sqz'), '--activations', 'uint8');
+    const narrow = await cli('quantize', join(dir, 'mini.sqz'), '--calibrate', images, '-o', join(dir, 'u8.sqz'), '--activations', 'u8');
     expect(narrow.code).toBe(0);
     expect(dtypes(join(dir, 'u8.sqz'))).not.toContain('i16');
-    expect((await cli('quantize', join(dir, 'mini.sqz'), '--calibrate', images, '-o', join(dir, 'y.sqz'), '--activations', 'int4')).stderr).toMatch(/--activations must be int16 or uint8/);
+    expect((await cli('quantize', join(dir, 'mini.sqz'), '--calibrate', images, '-o', join(dir, 'y.sqz'), '--activations', 'int4')).stderr).toMatch(/--activations must be i16 or u8/);
   });
 
   it('convert names an unsupported op', async () => {

@@ -1,7 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { bundledProvenance, REFERENCE_MODELS } from '../../bench/reference-models.js';
-import { convertDeepCompression, type DeepCompressionMeta } from '../../src/convert/deep-compression.js';
+import type { ConvertMeta } from '../../src/convert/common.js';
+import { convertDeepCompression } from '../../src/convert/deep-compression.js';
 import { parseLabels } from '../../src/convert/labels.js';
 import { ConvertError, LimitError } from '../../src/errors.js';
 import { createClassifier } from '../../src/index.js';
@@ -19,7 +20,7 @@ const prototxt = readFileSync(new URL('deep-compression/deploy.prototxt', fixtur
 
 // The metadata weights/make-weights.ts gives squeezenet1.0-f32, from the committed copies of its inputs.
 const ref = REFERENCE_MODELS.find((m) => m.bundled === 'squeezenet1.0-f32')!;
-const meta: DeepCompressionMeta = {
+const meta: ConvertMeta = {
   name: ref.bundled,
   input: ref.input,
   labels: parseLabels(readFileSync(new URL('imagenet-labels.txt', weights), 'utf8')),
@@ -265,7 +266,7 @@ layer { name: "softmax" type: "Softmax" bottom: "gap" top: "scores" }
   layers[0].weight.fill(0, 20, 70);
   const tinyNet = encodeNet(layers);
   const { height: _h, width: _w, ...preprocessing } = ref.input;
-  const tinyMeta: DeepCompressionMeta = { ...meta, name: 'tiny', input: { ...preprocessing, resizeShorter: 12 }, labels: ['a', 'b', 'c', 'd', 'e'] };
+  const tinyMeta: ConvertMeta = { ...meta, name: 'tiny', input: { ...preprocessing, resizeShorter: 12 }, labels: ['a', 'b', 'c', 'd', 'e'] };
   const m = convertDeepCompression(tinyNet, tiny, tinyMeta);
 
   it('translates every layer, keeps a Softmax the prototxt has, and names things after the layers', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { convertOnnx, type OnnxConvertMeta } from '../../src/convert/onnx.js';
+import type { ConvertMeta } from '../../src/convert/common.js';
+import { convertOnnx } from '../../src/convert/onnx.js';
 import { ConvertError } from '../../src/errors.js';
 import type { ConvOp, Model } from '../../src/model/format.js';
 import { readModel } from '../../src/model/read.js';
@@ -11,7 +12,7 @@ import { expectSqueezeError, thrown } from '../helpers/errors.js';
 // How the converter maps the SqueezeNet family's extra ONNX ops onto the model format: folds,
 // lowerings and refusals. Agreement with onnxruntime is in ort-ops.test.ts and runtime/family.test.ts.
 
-const meta = (classes: number): OnnxConvertMeta => ({
+const meta = (classes: number): ConvertMeta => ({
   name: 'family',
   input: { channelOrder: 'RGB', resizeShorter: 20, divisor: 255, mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] },
   labels: Array.from({ length: classes }, (_, i) => String(i)),

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { convertOnnx, parseOnnx, type OnnxConvertMeta } from '../../src/convert/onnx.js';
+import type { ConvertMeta } from '../../src/convert/common.js';
+import { convertOnnx, parseOnnx } from '../../src/convert/onnx.js';
 import { ConvertError } from '../../src/errors.js';
 import type { ConvOp, Model } from '../../src/model/format.js';
 import { readModel } from '../../src/model/read.js';
@@ -9,14 +10,14 @@ import { DT, miniSqueezeNet, ProtoWriter, weight, weightValues, type GraphSpec, 
 import { rng } from '../helpers/wasm.js';
 import { expectSqueezeError, thrown } from '../helpers/errors.js';
 
-const meta: OnnxConvertMeta = {
+const meta: ConvertMeta = {
   name: 'mini',
   input: { channelOrder: 'RGB', resizeShorter: 20, divisor: 255, mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] },
   labels: ['a', 'b', 'c', 'd', 'e'],
   provenance: { source: 'test', license: 'MIT' },
 };
 
-const convert = (bytes: Uint8Array, m: Partial<OnnxConvertMeta> = {}): Model => convertOnnx(bytes, { ...meta, ...m });
+const convert = (bytes: Uint8Array, m: Partial<ConvertMeta> = {}): Model => convertOnnx(bytes, { ...meta, ...m });
 
 /** Converts a mini SqueezeNet after `edit`, expecting a ConvertError with `code` whose message matches `pattern`. */
 function expectRefusal(edit: (g: GraphSpec) => void, code: string, pattern: RegExp): ConvertError {

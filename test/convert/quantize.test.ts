@@ -4,6 +4,7 @@ import { equalize, poolLast, quantizeModel, rangeToQuant } from '../../src/conve
 import type { AddOp, Model, Tensor } from '../../src/model/format.js';
 import { writeModel } from '../../src/model/write.js';
 import { readModel } from '../../src/model/read.js';
+import { validateModel } from '../../src/model/validate.js';
 import { run } from '../../src/runtime/run.js';
 import { randomFireNet, randomResidualNet } from '../helpers/random-net.js';
 import { kernelsModule, randInt, rng } from '../helpers/wasm.js';
@@ -25,7 +26,7 @@ function images(seed: number, n: number): Pixels[] {
 }
 
 describe('quantizeModel', () => {
-  const model = randomFireNet(rng(77));
+  const model = validateModel(randomFireNet(rng(77)));
   const calibration = images(5, 12);
 
   it('is deterministic: the same model and images give the same bytes', async () => {
@@ -59,7 +60,7 @@ describe('quantizeModel', () => {
       const t = model.tensors.get(op.weight)!;
       tensors.set(op.weight, { ...t, data: Float32Array.from(t.data, (v) => (r() < 0.6 ? 0 : v)) } as Tensor);
     }
-    const pruned: Model = { ...model, tensors };
+    const pruned = validateModel({ ...model, tensors });
     const { model: int8 } = await quantizeModel(pruned, calibration, kernelsModule());
     let zeros = 0;
     for (const op of pruned.ops) {
@@ -81,7 +82,7 @@ describe('quantizeModel', () => {
     for (const op of model.ops) if (op.op === 'conv') channelMax.set(op.output, Float64Array.from({ length: model.tensors.get(op.weight)!.shape[0] }, () => 0.1 + 10 * r()));
     const eq = equalize(model, channelMax);
     const a = await Classifier.fromModel(model, kernelsModule());
-    const b = await Classifier.fromModel(eq, kernelsModule());
+    const b = await Classifier.fromModel(validateModel(eq), kernelsModule());
     let changed = false;
     for (const [name, t] of eq.tensors) if (t.data !== model.tensors.get(name)!.data) changed = true;
     expect(changed).toBe(true);
@@ -105,7 +106,7 @@ describe('quantizeModel', () => {
 });
 
 describe('quantizing residual networks with a classifier after the pool', () => {
-  const model = randomResidualNet(rng(78));
+  const model = validateModel(randomResidualNet(rng(78)));
   const calibration = images(6, 8);
 
   it('poolLast moves the global average pool behind the 1x1 conv without changing the float function', async () => {
@@ -116,7 +117,7 @@ describe('quantizing residual networks with a classifier after the pool', () => 
     ]);
     expect(poolLast(randomFireNet(rng(1))).ops).toEqual(randomFireNet(rng(1)).ops);
     const a = await Classifier.fromModel(model, kernelsModule());
-    const b = await Classifier.fromModel(moved, kernelsModule());
+    const b = await Classifier.fromModel(validateModel(moved), kernelsModule());
     for (const image of calibration) {
       const x = a.classifySync(image).logits, y = b.classifySync(image).logits;
       x.forEach((v, i) => expect(Math.abs(v - y[i])).toBeLessThan(1e-5 * (1 + Math.abs(v))));
@@ -142,28 +143,28 @@ describe('quantizing residual networks with a classifier after the pool', () => 
     }
   });
 
-  it('keeps the residual stream wide: add outputs read by convs and adds are i16, and each add reads one type', async () => {
+  it('keeps the residual stream in int16: add outputs read by convs and adds are i16, and each add reads one type', async () => {
     const { model: int8 } = await quantizeModel(model, calibration, kernelsModule(), { methods: ['minmax'], gptq: false });
     const dtype = (name: string) => int8.quant!.get(name)!.dtype;
     // b1 feeds two convs, b2 a conv and the add b3, b3 the classifier conv (moved in front of the pool).
     expect(['b1', 'b2', 'b3'].map(dtype)).toEqual(['i16', 'i16', 'i16']);
     for (const op of int8.ops) if (op.op === 'add') expect(dtype(op.inputs[0])).toBe(dtype(op.inputs[1]));
-    const narrow = await quantizeModel(model, calibration, kernelsModule(), { methods: ['minmax'], gptq: false, wide: false });
+    const narrow = await quantizeModel(model, calibration, kernelsModule(), { methods: ['minmax'], gptq: false, activations: 'u8' });
     expect(['b1', 'b2', 'b3'].map((name) => narrow.model.quant!.get(name)!.dtype)).toEqual(['u8', 'u8', 'u8']);
   });
 
-  it('the reader checks an int8 add: its multipliers against the scales, the overflow bound, its activation types', async () => {
+  it('validation checks an int8 add: its multipliers against the scales, the overflow bound, its activation types', async () => {
     const { model: int8 } = await quantizeModel(model, calibration, kernelsModule(), { methods: ['minmax'], gptq: false });
     const at = int8.ops.findIndex((op) => op.op === 'add');
     const edit = (change: Partial<AddOp>): Model => ({ ...int8, ops: int8.ops.map((op, i) => (i === at ? { ...op, ...change } : op)) as Model['ops'] });
     const add = int8.ops[at] as AddOp;
-    expect(() => writeModel(edit({ multipliers: [add.multipliers![0] + 2, add.multipliers![1]] }))).toThrow(/multiplier 0 is \d+ but the scales give/);
-    expect(() => writeModel(edit({ shift: 0 }))).toThrow(/shift must be an integer in 1\.\.62/);
-    expect(() => writeModel(edit({ multipliers: [2 ** 31 - 1, 2 ** 31 - 1], shift: 1 }))).toThrow(/multiplier 0|could overflow/);
-    expect(() => writeModel(edit({ multipliers: undefined }))).toThrow(/multipliers must be two integers/);
+    expect(() => validateModel(edit({ multipliers: [add.multipliers![0] + 2, add.multipliers![1]] }))).toThrow(/multiplier 0 is \d+ but the scales give/);
+    expect(() => validateModel(edit({ shift: 0 }))).toThrow(/shift must be an integer in 1\.\.62/);
+    expect(() => validateModel(edit({ multipliers: [2 ** 31 - 1, 2 ** 31 - 1], shift: 1 }))).toThrow(/multiplier 0|could overflow/);
+    expect(() => validateModel(edit({ multipliers: undefined }))).toThrow(/multipliers must be two integers/);
     const quant = new Map(int8.quant);
     const other = quant.get(add.inputs[1])!.dtype === 'i16' ? 'u8' : 'i16';
     quant.set(add.inputs[0], { ...quant.get(add.inputs[0])!, dtype: other, zeroPoint: 0 });
-    expect(() => writeModel({ ...int8, quant })).toThrow(/add reads two u8 or two i16 activations and writes u8 or i16/);
+    expect(() => validateModel({ ...int8, quant })).toThrow(/add reads two u8 or two i16 activations and writes u8 or i16/);
   });
 });

@@ -22,7 +22,7 @@ import jpegJs from 'jpeg-js';
 import { decodeImage, loadClassifier, SqueezeError, writeModel, type Classification, type Classifier, type ImageLimits } from '../../src/node.js';
 import { MAX_JPEG_SCANS } from '../../src/image/decode.js';
 import { DEFAULT_IMAGE_LIMITS } from '../../src/image/limits.js';
-import { mulberry32 } from '../../src/transfer/softmax.js';
+import { mulberry32 } from '../../src/random.js';
 import { outcomeOf, type FuzzReport } from './harness.js';
 import {
   concat,

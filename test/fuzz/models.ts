@@ -10,7 +10,7 @@ import { ModelFormatError } from '../../src/errors.js';
 import { crc32 } from '../../src/model/crc32.js';
 import { BLOB_ALIGN, FIXED_HEADER_BYTES, MAGIC, type Model } from '../../src/model/format.js';
 import { writeModel } from '../../src/model/write.js';
-import { mulberry32 } from '../../src/transfer/softmax.js';
+import { mulberry32 } from '../../src/random.js';
 import { randomFireNet, randomInt8Net, randomResidualNet } from '../helpers/random-net.js';
 import { Tally, type FuzzReport } from './harness.js';
 
@@ -53,7 +53,7 @@ function smallBases(seed: number): Base[] {
   const kinds: [string, () => Model][] = [
     ['fire-f32', () => randomFireNet(r, { softmax: true })],
     ['fire-int8', () => randomInt8Net(r, { i16Input: false })],
-    ['fire-int8-wide', () => randomInt8Net(r, { i16Input: true, wide: true })],
+    ['fire-int8-i16', () => randomInt8Net(r, { i16Input: true, i16: true })],
     ['residual-f32', () => randomResidualNet(r)],
     ['residual-int8', () => randomInt8Net(r, { i16Input: true, model: randomResidualNet(r) })],
     ['fire-sparse-f32', sparse],

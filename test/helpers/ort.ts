@@ -1,6 +1,8 @@
 import * as ort from 'onnxruntime-web';
 import type { Model } from '../../src/model/format.js';
-import { planModel, type KernelVariant, type View } from '../../src/runtime/plan.js';
+import { validateModel } from '../../src/model/validate.js';
+import { planModel } from '../../src/runtime/plan.js';
+import type { KernelVariant, View } from '../../src/runtime/types.js';
 import { freshKernels } from './wasm.js';
 
 ort.env.wasm.numThreads = 1;
@@ -30,7 +32,7 @@ export async function ortRunAll(bytes: Uint8Array, input: string, dims: number[]
  * (copied right after the step, before later steps may reuse its memory), by name.
  */
 export async function captureRun(model: Model, nchw: Float32Array, variant: KernelVariant = 'simd'): Promise<Map<string, Float32Array>> {
-  const plan = planModel(model, await freshKernels(), variant);
+  const plan = planModel(validateModel(model), await freshKernels(), { variant });
   const { h, w } = plan.input;
   const slot = new Float32Array(plan.kernels.memory.buffer, plan.input.ptr, h * w * 3);
   for (let c = 0; c < 3; c++) for (let i = 0; i < h * w; i++) slot[i * 3 + c] = nchw[c * h * w + i];

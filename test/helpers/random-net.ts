@@ -1,5 +1,6 @@
 import type { ConvOp, InputSpec, Model, Op, Pads, Tensor } from '../../src/model/format.js';
-import { activationQuant, buildInt8, poolLast, quantGroups, rangeToQuant, wideTensors } from '../../src/convert/quantize.js';
+import { activationQuant, buildInt8, i16Tensors, poolLast, quantGroups, rangeToQuant } from '../../src/convert/quantize.js';
+import { validateModel, type ValidModel } from '../../src/model/validate.js';
 import { referenceRun } from './reference-net.js';
 import { randInt } from './wasm.js';
 
@@ -131,11 +132,11 @@ export function randomResidualNet(r: () => number): Model {
 
 /**
  * A random int8 network: `model` (default a {@link randomFireNet} with both side branches, so that
- * wide nets copy an int16 concat input; global average pools moved last, as the quantizer does) quantized with activation ranges taken from a float64 run on a
+ * i16 nets copy an int16 concat input; global average pools moved last, as the quantizer does) quantized with activation ranges taken from a float64 run on a
  * random input, so values span the quantized ranges as in real use.
  */
-export function randomInt8Net(r: () => number, opts: { i16Input: boolean; wide?: boolean; model?: Model }): Model {
-  const model = poolLast(opts.model ?? randomFireNet(r, { fire2Side: true }));
+export function randomInt8Net(r: () => number, opts: { i16Input: boolean; i16?: boolean; model?: Model }): ValidModel {
+  const model = validateModel(poolLast(opts.model ?? randomFireNet(r, { fire2Side: true })));
   const { height: h, width: w } = model.input;
   const acts = referenceRun(model, { c: 3, h, w, data: Float64Array.from({ length: 3 * h * w }, () => r() * 4 - 2) });
   const groups = quantGroups(model);
@@ -145,7 +146,7 @@ export function randomInt8Net(r: () => number, opts: { i16Input: boolean; wide?:
     const data = acts.get(name)!.data;
     ranges.set(group, [Math.min(lo, ...data), Math.max(hi, ...data)]);
   }
-  const quant = activationQuant(model, groups, ranges, opts.wide ? wideTensors(model) : undefined);
+  const quant = activationQuant(model, groups, ranges, opts.i16 ? i16Tensors(model) : undefined);
   if (!opts.i16Input) quant.set('data', rangeToQuant(-2, 2));
-  return buildInt8(model, quant);
+  return validateModel(buildInt8(model, quant));
 }

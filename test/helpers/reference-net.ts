@@ -1,5 +1,5 @@
 import type { Model } from '../../src/model/format.js';
-import { inferShapes } from '../../src/model/graph.js';
+import { validateModel } from '../../src/model/validate.js';
 
 /** A plain float64 CHW tensor. */
 export interface Chw {
@@ -15,11 +15,11 @@ export interface Chw {
  * Returns every activation by name.
  */
 export function referenceRun(model: Model, input: Chw): Map<string, Chw> {
-  const shapes = inferShapes(model);
+  const valid = validateModel(model);
   const acts = new Map<string, Chw>([[model.input.name, input]]);
   const at = (t: Chw, c: number, y: number, x: number): number => t.data[(c * t.h + y) * t.w + x];
   for (const op of model.ops) {
-    const s = shapes.get(op.output)!;
+    const s = valid.act(op.output).shape;
     const out: Chw = { ...s, data: new Float64Array(s.c * s.h * s.w) };
     switch (op.op) {
       case 'conv': {

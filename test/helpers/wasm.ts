@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { expect } from 'vitest';
 import { windowOutputSize } from '../../src/model/graph.js';
-import { mulberry32 } from '../../src/transfer/softmax.js';
+import { mulberry32 } from '../../src/random.js';
 import { instantiateKernels, type KernelExports } from '../../src/wasm/kernels.js';
 
 let compiled: WebAssembly.Module | undefined;
@@ -74,4 +74,10 @@ export function poolParams(r: () => number) {
   const ceil = r() < 0.5;
   const OH = windowOutputSize(H, kh, sh, pt, pb, ceil), OW = windowOutputSize(W, kw, sw, pl, pr, ceil);
   return { C, inStride, outStride, kh, kw, sh, sw, pt, pl, pb, pr, H, W, OH, OW };
+}
+
+/** {@link poolParams} as a pooling kernel's window arguments, with strides for elements of `elem` bytes. */
+export function windowArgs(p: ReturnType<typeof poolParams>, elem = 4) {
+  const { H, W, C, OH, OW, kh, kw, sh, sw, pt, pl } = p;
+  return { H, W, C, OH, OW, kh, kw, sh, sw, pt, pl, inStride: (p.inStride * elem) / 4, outStride: (p.outStride * elem) / 4 };
 }

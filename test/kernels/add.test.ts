@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { callKernel } from '../../src/wasm/kernels.js';
 import { compareVariants as compare, freshKernels, randInt, rng } from '../helpers/wasm.js';
 
 /** Random add geometry: pixels, odd channel counts, strided inputs and output (in elements). */
@@ -19,7 +20,7 @@ describe('add kernels: SIMD equals scalar reference bit for bit', () => {
   it('f32, with and without ReLU', async () => {
     await compare(31, 'f32', (k, r, inp, out, v) => {
       const g = geometry(r);
-      (v === 'simd' ? k.f32_add_simd : k.f32_add_ref)(inp, g.aStride * 4, inp + (512 << 10), g.bStride * 4, g.P, g.C, out, g.outStride * 4, randInt(r, 0, 1));
+      callKernel(k, v === 'simd' ? 'f32_add_simd' : 'f32_add_ref', { a: inp, aStride: g.aStride * 4, b: inp + (512 << 10), bStride: g.bStride * 4, P: g.P, C: g.C, out, outStride: g.outStride * 4, relu: randInt(r, 0, 1) });
       return g.P * g.outStride * 4;
     });
   });
@@ -28,10 +29,13 @@ describe('add kernels: SIMD equals scalar reference bit for bit', () => {
     await compare(32, 'u8', (k, r, inp, out, v) => {
       const g = geometry(r);
       const q = requant(r);
-      const wide = randInt(r, 0, 1);
-      const zOut = wide ? 0 : q.zOut;
-      const qmin = randInt(r, 0, 1) ? zOut : wide ? -4095 : 0;
-      (v === 'simd' ? k.u8_add_simd : k.u8_add_ref)(inp, g.aStride, q.za, q.ma, inp + (512 << 10), g.bStride, q.zb, q.mb, g.P, g.C, out, g.outStride * 2, q.shift, zOut, qmin, wide ? 4095 : 255, wide);
+      const i16Out = randInt(r, 0, 1) === 1;
+      const zOut = i16Out ? 0 : q.zOut;
+      const qmin = randInt(r, 0, 1) ? zOut : i16Out ? -4095 : 0;
+      callKernel(k, v === 'simd' ? 'u8_add_simd' : 'u8_add_ref', {
+        a: inp, aStride: g.aStride, za: q.za, ma: q.ma, b: inp + (512 << 10), bStride: g.bStride, zb: q.zb, mb: q.mb,
+        P: g.P, C: g.C, out, outStride: g.outStride * 2, shift: q.shift, zOut, qmin, qmax: i16Out ? 4095 : 255, i16Out,
+      });
       return g.P * g.outStride * 2;
     });
   });
@@ -45,11 +49,14 @@ describe('add kernels: SIMD equals scalar reference bit for bit', () => {
       const src = new Uint16Array(k.memory.buffer, inp, n);
       const x = new Int16Array(k.memory.buffer, inp + (256 << 10), n);
       for (let i = 0; i < n; i++) x[i] = (src[i] % 8191) - 4095;
-      const wide = randInt(r, 0, 1);
-      const zOut = wide ? 0 : q.zOut;
-      const qmin = randInt(r, 0, 1) ? zOut : wide ? -4095 : 0;
+      const i16Out = randInt(r, 0, 1) === 1;
+      const zOut = i16Out ? 0 : q.zOut;
+      const qmin = randInt(r, 0, 1) ? zOut : i16Out ? -4095 : 0;
       const a = inp + (256 << 10), b = a + (64 << 10);
-      (v === 'simd' ? k.i16_add_simd : k.i16_add_ref)(a, g.aStride * 2, 0, q.ma, b, g.bStride * 2, 0, q.mb, g.P, g.C, out, g.outStride * 2, q.shift, zOut, qmin, wide ? 4095 : 255, wide);
+      callKernel(k, v === 'simd' ? 'i16_add_simd' : 'i16_add_ref', {
+        a, aStride: g.aStride * 2, za: 0, ma: q.ma, b, bStride: g.bStride * 2, zb: 0, mb: q.mb,
+        P: g.P, C: g.C, out, outStride: g.outStride * 2, shift: q.shift, zOut, qmin, qmax: i16Out ? 4095 : 255, i16Out,
+      });
       return g.P * g.outStride * 2;
     });
   });
@@ -68,8 +75,11 @@ describe('u8_add arithmetic', () => {
     for (let trial = 0; trial < 6; trial++) {
       const q = requant(r);
       const relu = trial % 2;
-      for (const f of [k.u8_add_simd, k.u8_add_ref]) {
-        f(base, 256, q.za, q.ma, base + 65536, 256, q.zb, q.mb, 256, 256, base + 131072, 256, q.shift, q.zOut, relu * q.zOut, 255, 0);
+      for (const name of ['u8_add_simd', 'u8_add_ref'] as const) {
+        callKernel(k, name, {
+          a: base, aStride: 256, za: q.za, ma: q.ma, b: base + 65536, bStride: 256, zb: q.zb, mb: q.mb,
+          P: 256, C: 256, out: base + 131072, outStride: 256, shift: q.shift, zOut: q.zOut, qmin: relu * q.zOut, qmax: 255, i16Out: false,
+        });
         const out = new Uint8Array(mem, base + 131072, 65536);
         for (let qa = 0; qa < 256; qa += 5) {
           for (let qb = 0; qb < 256; qb += 3) {

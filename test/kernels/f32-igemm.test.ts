@@ -1,3 +1,4 @@
+import { callKernel } from '../../src/wasm/kernels.js';
 import { describe, expect, it } from 'vitest';
 import { freshKernels, randInt, rng } from '../helpers/wasm.js';
 
@@ -38,8 +39,9 @@ describe('f32_igemm_4x8_simd', () => {
       }
       f32.fill(NaN, outA / 4, (outA + M * outStride) / 4);
       f32.fill(NaN, outB / 4, (outB + M * outStride) / 4);
-      k.f32_igemm_4x8_simd(M, N, taps, K, ind, w, outA, outStride, lo, hi);
-      k.f32_igemm_ref(M, N, taps, K, ind, w, outB, outStride, lo, hi);
+      const args = { M, N, taps, K, indirection: ind, weights: w, outStride, lo, hi };
+      callKernel(k, 'f32_igemm_4x8_simd', { ...args, out: outA });
+      callKernel(k, 'f32_igemm_ref', { ...args, out: outB });
       const a = new Float32Array(k.memory.buffer, outA, (M * outStride) / 4);
       const b = new Float32Array(k.memory.buffer, outB, (M * outStride) / 4);
       // Same bits everywhere, including the untouched NaN gaps between pixels of a strided output.

@@ -1,11 +1,12 @@
 import { describe, it } from 'vitest';
-import { compareVariants as compare, poolParams, randInt } from '../helpers/wasm.js';
+import { callKernel } from '../../src/wasm/kernels.js';
+import { compareVariants as compare, poolParams, windowArgs, randInt } from '../helpers/wasm.js';
 
 describe('f32 pooling kernels: SIMD equals scalar reference bit for bit', () => {
   it('max pool (ceil windows, padding, odd channels, strided views)', async () => {
     await compare(11, 'f32', (k, r, inp, out, v) => {
       const p = poolParams(r);
-      (v === 'simd' ? k.f32_maxpool_simd : k.f32_maxpool_ref)(inp, p.H, p.W, p.C, p.inStride, out, p.OH, p.OW, p.outStride, p.kh, p.kw, p.sh, p.sw, p.pt, p.pl);
+      callKernel(k, v === 'simd' ? 'f32_maxpool_simd' : 'f32_maxpool_ref', { ...windowArgs(p), inp, out });
       return p.OH * p.OW * p.outStride;
     });
   });
@@ -13,14 +14,14 @@ describe('f32 pooling kernels: SIMD equals scalar reference bit for bit', () => 
     await compare(12, 'f32', (k, r, inp, out, v) => {
       const p = poolParams(r);
       const countPad = randInt(r, 0, 1);
-      (v === 'simd' ? k.f32_avgpool_simd : k.f32_avgpool_ref)(inp, p.H, p.W, p.C, p.inStride, out, p.OH, p.OW, p.outStride, p.kh, p.kw, p.sh, p.sw, p.pt, p.pl, p.pb, p.pr, countPad);
+      callKernel(k, v === 'simd' ? 'f32_avgpool_simd' : 'f32_avgpool_ref', { ...windowArgs(p), inp, out, pb: p.pb, pr: p.pr, countPad });
       return p.OH * p.OW * p.outStride;
     });
   });
   it('global average pool', async () => {
     await compare(13, 'f32', (k, r, inp, out, v) => {
       const C = randInt(r, 1, 70), P = randInt(r, 1, 200), stride = (C + randInt(r, 0, 9)) * 4;
-      (v === 'simd' ? k.f32_global_avgpool_simd : k.f32_global_avgpool_ref)(inp, P, C, stride, out);
+      callKernel(k, v === 'simd' ? 'f32_global_avgpool_simd' : 'f32_global_avgpool_ref', { inp, P, C, inStride: stride, out });
       return C * 4;
     });
   });
@@ -28,7 +29,7 @@ describe('f32 pooling kernels: SIMD equals scalar reference bit for bit', () => 
     await compare(14, 'f32', (k, r, inp, out, v) => {
       const C = randInt(r, 1, 70), P = randInt(r, 1, 200);
       const inStride = (C + randInt(r, 0, 9)) * 4, outStride = (C + randInt(r, 0, 9)) * 4;
-      (v === 'simd' ? k.f32_copy_simd : k.f32_copy_ref)(inp, P, C, inStride, out, outStride, randInt(r, 0, 1));
+      callKernel(k, v === 'simd' ? 'f32_copy_simd' : 'f32_copy_ref', { inp, P, C, inStride, out, outStride, relu: randInt(r, 0, 1) });
       return P * outStride;
     });
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { KernelExports } from '../../src/wasm/kernels.js';
+import { callKernel, type KernelExports } from '../../src/wasm/kernels.js';
 import { freshKernels, randInt, rng } from '../helpers/wasm.js';
 
 /** Lays out one i8_igemm problem in memory: random bytes, indirection, packed int16 weights. */
@@ -31,22 +31,22 @@ function layout(k: KernelExports, r: () => number, M: number, N: number, taps: n
   return { ind, w, outs };
 }
 
-describe('i8_igemm_4x8c2_simd', () => {
+describe('u8_igemm_4x8c2_simd', () => {
   it('equals the scalar reference bit for bit on random shapes, odd K, channel and row tails, u8 and i16 outputs', async () => {
     const k = await freshKernels(8 << 20);
     const r = rng(31);
     for (let trial = 0; trial < 200; trial++) {
-      const wide = trial % 2;
+      const i16Out = trial % 2 === 1;
       const M = randInt(r, 1, 23), N = randInt(r, 1, 37), taps = randInt(r, 1, 9), K = randInt(r, 1, 41);
-      const outStride = (N + randInt(r, 0, 7)) << wide;
+      const outStride = (N + randInt(r, 0, 7)) << (i16Out ? 1 : 0);
       const { ind, w, outs } = layout(k, r, M, N, taps, K, outStride);
-      const shift = randInt(r, 28, 44), z = wide ? 0 : randInt(r, 0, 255);
-      const [qmin, qmax] = wide
+      const shift = randInt(r, 28, 44), zOut = i16Out ? 0 : randInt(r, 0, 255);
+      const [qmin, qmax] = i16Out
         ? [randInt(r, 0, 1) * randInt(r, -4095, 0), 4095 - randInt(r, 0, 1) * randInt(r, 0, 2000)]
         : [randInt(r, 0, 1) * randInt(r, 0, 128), 255 - randInt(r, 0, 1) * randInt(r, 0, 100)];
       for (const [i, out] of outs.entries()) {
         new Uint8Array(k.memory.buffer, out, M * outStride).fill(0xa5);
-        (i === 0 ? k.i8_igemm_4x8c2_simd : k.i8_igemm_ref)(M, N, taps, K, ind, w, out, outStride, shift, z, qmin, qmax, wide);
+        callKernel(k, i === 0 ? 'u8_igemm_4x8c2_simd' : 'u8_igemm_ref', { M, N, taps, K, indirection: ind, weights: w, out, outStride, shift, zOut, qmin, qmax, i16Out });
       }
       const [a, b] = outs.map((o) => new Uint8Array(k.memory.buffer, o, M * outStride));
       expect(a).toEqual(b);
@@ -85,9 +85,9 @@ describe('requantization edge cases (both variants)', () => {
     new Int32Array(mem, w, 16).set([bias, 0, 0, 0, 0, 0, 0, 0, mult]);
     new Int16Array(mem, w + 64, 2).set([wv, 0]);
     const expected = requant(bias + a * wv, mult, shift, z, qmin, qmax);
-    for (const f of [k.i8_igemm_4x8c2_simd, k.i8_igemm_ref]) {
+    for (const name of ['u8_igemm_4x8c2_simd', 'u8_igemm_ref'] as const) {
       new Uint8Array(mem, out, 1).fill(0xa5);
-      f(1, 1, 1, 1, ind, w, out, 1, shift, z, qmin, qmax, 0);
+      callKernel(k, name, { M: 1, N: 1, taps: 1, K: 1, indirection: ind, weights: w, out, outStride: 1, shift, zOut: z, qmin, qmax, i16Out: false });
       expect(new Uint8Array(mem, out, 1)[0]).toBe(expected);
     }
   });

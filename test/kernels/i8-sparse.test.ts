@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { packSparseWeights } from '../../src/runtime/conv.js';
-import type { KernelExports } from '../../src/wasm/kernels.js';
+import { packSparseWeights } from '../../src/runtime/ops/sparse.js';
+import { callKernel, type KernelExports } from '../../src/wasm/kernels.js';
 import { freshKernels, randInt, rng } from '../helpers/wasm.js';
 
 /** A random pruned 1x1 conv: weights [N][C] with each row's density drawn from `density`. */
@@ -36,19 +36,19 @@ function packDense(k: KernelExports, at: number, p: ReturnType<typeof problem>, 
   }
 }
 
-/** Random requantization parameters for u8 or int16 (`wide`) outputs. */
-function requantParams(r: () => number, wide: boolean) {
+/** Random requantization parameters for u8 or int16 (`i16Out`) outputs. */
+function requantParams(r: () => number, i16Out: boolean) {
   const shift = randInt(r, 28, 44);
-  const zOut = wide ? 0 : randInt(r, 0, 255);
-  const [qmin, qmax] = wide
+  const zOut = i16Out ? 0 : randInt(r, 0, 255);
+  const [qmin, qmax] = i16Out
     ? [randInt(r, 0, 1) * randInt(r, -4095, 0), 4095 - randInt(r, 0, 1) * randInt(r, 0, 2000)]
     : [randInt(r, 0, 1) * randInt(r, 0, 128), 255 - randInt(r, 0, 1) * randInt(r, 0, 100)];
-  return { shift, zOut, qmin, qmax };
+  return { shift, zOut, qmin, qmax, i16Out };
 }
 
 /** Fills `n` input elements at `at`: bytes 0..255, or int16 within the 13 bits int16 activations use. */
-function fillInput(k: KernelExports, r: () => number, at: number, n: number, i16in: boolean): void {
-  if (i16in) new Int16Array(k.memory.buffer, at, n).forEach((_, i, a) => (a[i] = randInt(r, -4095, 4095)));
+function fillInput(k: KernelExports, r: () => number, at: number, n: number, i16In: boolean): void {
+  if (i16In) new Int16Array(k.memory.buffer, at, n).forEach((_, i, a) => (a[i] = randInt(r, -4095, 4095)));
   else new Uint8Array(k.memory.buffer, at, n).forEach((_, i, a) => (a[i] = randInt(r, 0, 255)));
 }
 
@@ -58,58 +58,58 @@ const densities: [string, (r: () => number) => () => number][] = [
   ['all zero', () => () => 0],
 ];
 
-describe.each(densities)('i8_spmm_16x1c2 (%s)', (_name, density) => {
-  it.each([false, true])('equals the scalar reference bit for bit, int16 input %s, u8 and i16 outputs, strided output with gaps', async (i16in) => {
+describe.each(densities)('u8/i16_spmm_16x1c2 (%s)', (_name, density) => {
+  it.each([false, true])('equals the scalar reference bit for bit, int16 input %s, u8 and i16 outputs, strided output with gaps', async (i16In) => {
     const k = await freshKernels(8 << 20);
-    const r = rng(i16in ? 71 : 72);
+    const r = rng(i16In ? 71 : 72);
     const base = k.heap_base();
     const inp = base, weights = base + (1 << 18), scratch = base + (1 << 20), outs = [base + (2 << 20), base + (3 << 20)];
     for (let trial = 0; trial < 60; trial++) {
       const p = problem(r, density(r));
-      const wide = trial % 2 === 1;
-      const elem = i16in ? 2 : 1;
+      const i16Out = trial % 2 === 1;
+      const elem = i16In ? 2 : 1;
       const inStride = (p.C + randInt(r, 0, 3)) * elem;
-      const outStride = (p.N + randInt(r, 0, 5)) << (wide ? 1 : 0);
+      const outStride = (p.N + randInt(r, 0, 5)) << (i16Out ? 1 : 0);
       const outRowStride = p.W * outStride + randInt(r, 0, 2) * outStride;
-      const zIn = i16in ? 0 : randInt(r, 0, 255);
-      const q = requantParams(r, wide);
+      const zIn = i16In ? 0 : randInt(r, 0, 255);
+      const q = requantParams(r, i16Out);
       // Slack past the last pixel: the transpose reads up to 7 channels beyond C.
-      fillInput(k, r, inp, p.H * p.W * (inStride / elem) + 8, i16in);
+      fillInput(k, r, inp, p.H * p.W * (inStride / elem) + 8, i16In);
       packSparseWeights(k.memory.buffer, weights, p.w, p.N, p.C, p.bias, p.mult);
       for (const [i, out] of outs.entries()) {
         new Uint8Array(k.memory.buffer, out, p.H * outRowStride + 64).fill(0xa5);
-        const f = i16in ? (i === 0 ? k.i8_spmm_16x1c2_i16in_simd : k.i8_spmm_i16in_ref) : i === 0 ? k.i8_spmm_16x1c2_simd : k.i8_spmm_ref;
-        f(p.H, p.W, p.C, inp, inStride, zIn, p.N, weights, out, outStride, outRowStride, q.shift, q.zOut, q.qmin, q.qmax, scratch, wide ? 1 : 0);
+        const kernel = i16In ? (i === 0 ? 'i16_spmm_16x1c2_simd' : 'i16_spmm_ref') : i === 0 ? 'u8_spmm_16x1c2_simd' : 'u8_spmm_ref';
+        callKernel(k, kernel, { H: p.H, W: p.W, C: p.C, inp, inStride, zIn, N: p.N, weights, out, outStride, outRowStride, ...q, scratch });
       }
       const [a, b] = outs.map((o) => new Uint8Array(k.memory.buffer, o, p.H * outRowStride + 64));
       expect(a).toEqual(b);
     }
   });
 
-  it.each([false, true])('gives the dense kernel (i8_igemm_ref) output bytes, int16 input %s', async (i16in) => {
+  it.each([false, true])('gives the dense kernel (u8_igemm_ref) output bytes, int16 input %s', async (i16In) => {
     const k = await freshKernels(8 << 20);
-    const r = rng(i16in ? 81 : 82);
+    const r = rng(i16In ? 81 : 82);
     const base = k.heap_base();
     const inp = base, ind = base + (1 << 18), sparseW = base + (1 << 19), denseW = base + (1 << 20), scratch = base + (3 << 19);
     const outs = [base + (2 << 20), base + (3 << 20)];
     for (let trial = 0; trial < 40; trial++) {
       const p = problem(r, density(r));
-      const wide = trial % 2 === 1;
+      const i16Out = trial % 2 === 1;
       const M = p.H * p.W;
-      const elem = i16in ? 2 : 1;
-      const outStride = p.N << (wide ? 1 : 0);
-      const zIn = i16in ? 0 : randInt(r, 0, 255);
-      const q = requantParams(r, wide);
-      fillInput(k, r, inp, M * p.C + 8, i16in);
+      const elem = i16In ? 2 : 1;
+      const outStride = p.N << (i16Out ? 1 : 0);
+      const zIn = i16In ? 0 : randInt(r, 0, 255);
+      const q = requantParams(r, i16Out);
+      fillInput(k, r, inp, M * p.C + 8, i16In);
       packSparseWeights(k.memory.buffer, sparseW, p.w, p.N, p.C, p.bias, p.mult);
       packDense(k, denseW, p, zIn);
       const pointers = new Uint32Array(k.memory.buffer, ind, Math.ceil(M / 4) * 4);
       pointers.forEach((_, i) => (pointers[i] = inp + Math.min(i, M - 1) * p.C * elem));
       for (const out of outs) new Uint8Array(k.memory.buffer, out, M * outStride).fill(0xa5);
-      const sparse = i16in ? k.i8_spmm_16x1c2_i16in_simd : k.i8_spmm_16x1c2_simd;
-      const dense = i16in ? k.i8_igemm_i16in_ref : k.i8_igemm_ref;
-      sparse(p.H, p.W, p.C, inp, p.C * elem, zIn, p.N, sparseW, outs[0], outStride, p.W * outStride, q.shift, q.zOut, q.qmin, q.qmax, scratch, wide ? 1 : 0);
-      dense(M, p.N, 1, p.C, ind, denseW, outs[1], outStride, q.shift, q.zOut, q.qmin, q.qmax, wide ? 1 : 0);
+      const sparse = i16In ? 'i16_spmm_16x1c2_simd' : 'u8_spmm_16x1c2_simd';
+      const dense = i16In ? 'i16_igemm_ref' : 'u8_igemm_ref';
+      callKernel(k, sparse, { H: p.H, W: p.W, C: p.C, inp, inStride: p.C * elem, zIn, N: p.N, weights: sparseW, out: outs[0], outStride, outRowStride: p.W * outStride, ...q, scratch });
+      callKernel(k, dense, { M, N: p.N, taps: 1, K: p.C, indirection: ind, weights: denseW, out: outs[1], outStride, ...q });
       const [a, b] = outs.map((o) => new Uint8Array(k.memory.buffer, o, M * outStride));
       expect(a).toEqual(b);
     }

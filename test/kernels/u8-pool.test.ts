@@ -1,18 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { compareVariants as compare, freshKernels, poolParams, randInt } from '../helpers/wasm.js';
+import { callKernel } from '../../src/wasm/kernels.js';
+import { compareVariants as compare, freshKernels, poolParams, windowArgs, randInt } from '../helpers/wasm.js';
 
 describe('uint8 and int16 pooling kernels: SIMD equals scalar reference bit for bit', () => {
   it('max pool', async () => {
     await compare(21, 'u8', (k, r, inp, out, v) => {
       const p = poolParams(r);
-      (v === 'simd' ? k.u8_maxpool_simd : k.u8_maxpool_ref)(inp, p.H, p.W, p.C, p.inStride / 4, out, p.OH, p.OW, p.outStride / 4, p.kh, p.kw, p.sh, p.sw, p.pt, p.pl);
+      callKernel(k, v === 'simd' ? 'u8_maxpool_simd' : 'u8_maxpool_ref', { ...windowArgs(p, 1), inp, out });
       return (p.OH * p.OW * p.outStride) / 4;
     });
   });
   it('max pool over int16 (the whole int16 range, negative values included)', async () => {
     await compare(26, 'u8', (k, r, inp, out, v) => {
       const p = poolParams(r);
-      (v === 'simd' ? k.i16_maxpool_simd : k.i16_maxpool_ref)(inp, p.H, p.W, p.C, p.inStride / 2, out, p.OH, p.OW, p.outStride / 2, p.kh, p.kw, p.sh, p.sw, p.pt, p.pl);
+      callKernel(k, v === 'simd' ? 'i16_maxpool_simd' : 'i16_maxpool_ref', { ...windowArgs(p, 2), inp, out });
       return (p.OH * p.OW * p.outStride) / 2;
     });
   });
@@ -21,14 +22,14 @@ describe('uint8 and int16 pooling kernels: SIMD equals scalar reference bit for 
       const p = poolParams(r);
       const countPad = randInt(r, 0, 1);
       const zp = randInt(r, 0, 255);
-      (v === 'simd' ? k.u8_avgpool_simd : k.u8_avgpool_ref)(inp, p.H, p.W, p.C, p.inStride / 4, out, p.OH, p.OW, p.outStride / 4, p.kh, p.kw, p.sh, p.sw, p.pt, p.pl, p.pb, p.pr, countPad, zp);
+      callKernel(k, v === 'simd' ? 'u8_avgpool_simd' : 'u8_avgpool_ref', { ...windowArgs(p, 1), inp, out, pb: p.pb, pr: p.pr, countPad, zp });
       return (p.OH * p.OW * p.outStride) / 4;
     });
   });
   it('global sum minus zero point (int32 out)', async () => {
     await compare(23, 'u8', (k, r, inp, out, v) => {
       const C = randInt(r, 1, 70), P = randInt(r, 1, 300), stride = C + randInt(r, 0, 9), zp = randInt(r, 0, 255);
-      (v === 'simd' ? k.u8_global_sum_simd : k.u8_global_sum_ref)(inp, P, C, stride, zp, out);
+      callKernel(k, v === 'simd' ? 'u8_global_sum_simd' : 'u8_global_sum_ref', { inp, P, C, inStride: stride, zp, out });
       return C * 4;
     });
   });
@@ -40,7 +41,7 @@ describe('uint8 and int16 pooling kernels: SIMD equals scalar reference bit for 
       const src = new Uint16Array(k.memory.buffer, inp, n);
       const x = new Int16Array(k.memory.buffer, inp + (256 << 10), n);
       for (let i = 0; i < n; i++) x[i] = (src[i] % 8191) - 4095;
-      (v === 'simd' ? k.i16_global_sum_simd : k.i16_global_sum_ref)(inp + (256 << 10), P, C, stride, out);
+      callKernel(k, v === 'simd' ? 'i16_global_sum_simd' : 'i16_global_sum_ref', { inp: inp + (256 << 10), P, C, inStride: stride, out });
       return C * 4;
     });
   });
@@ -48,7 +49,7 @@ describe('uint8 and int16 pooling kernels: SIMD equals scalar reference bit for 
     await compare(24, 'u8', (k, r, inp, out, v) => {
       const C = randInt(r, 1, 70), P = randInt(r, 1, 200);
       const inStride = C + randInt(r, 0, 9), outStride = C + randInt(r, 0, 9);
-      (v === 'simd' ? k.u8_copy_simd : k.u8_copy_ref)(inp, P, C, inStride, out, outStride, randInt(r, 0, 1) * randInt(r, 0, 255));
+      callKernel(k, v === 'simd' ? 'u8_copy_simd' : 'u8_copy_ref', { inp, P, C, inStride, out, outStride, lo: randInt(r, 0, 1) * randInt(r, 0, 255) });
       return P * outStride;
     });
   });
@@ -56,7 +57,7 @@ describe('uint8 and int16 pooling kernels: SIMD equals scalar reference bit for 
     await compare(27, 'u8', (k, r, inp, out, v) => {
       const C = randInt(r, 1, 70), P = randInt(r, 1, 200);
       const inStride = (C + randInt(r, 0, 9)) * 2, outStride = (C + randInt(r, 0, 9)) * 2;
-      (v === 'simd' ? k.i16_copy_simd : k.i16_copy_ref)(inp, P, C, inStride, out, outStride, randInt(r, 0, 1) ? 0 : -32768);
+      callKernel(k, v === 'simd' ? 'i16_copy_simd' : 'i16_copy_ref', { inp, P, C, inStride, out, outStride, lo: randInt(r, 0, 1) ? 0 : -32768 });
       return P * outStride;
     });
   });
@@ -69,11 +70,11 @@ describe('int16 max pool and copy', () => {
     // One channel, a 2x2 image, one 2x2 window: the max of four negative values is negative.
     new Int16Array(k.memory.buffer, base, 4).set([-4095, -7, -300, -32768]);
     for (const v of ['simd', 'ref'] as const) {
-      (v === 'simd' ? k.i16_maxpool_simd : k.i16_maxpool_ref)(base, 2, 2, 1, 2, base + 64, 1, 1, 2, 2, 2, 1, 1, 0, 0);
+      callKernel(k, v === 'simd' ? 'i16_maxpool_simd' : 'i16_maxpool_ref', { inp: base, H: 2, W: 2, C: 1, inStride: 2, out: base + 64, OH: 1, OW: 1, outStride: 2, kh: 2, kw: 2, sh: 1, sw: 1, pt: 0, pl: 0 });
       expect(new Int16Array(k.memory.buffer, base + 64, 1)[0]).toBe(-7);
-      (v === 'simd' ? k.i16_copy_simd : k.i16_copy_ref)(base, 4, 1, 2, base + 128, 2, -32768);
+      callKernel(k, v === 'simd' ? 'i16_copy_simd' : 'i16_copy_ref', { inp: base, P: 4, C: 1, inStride: 2, out: base + 128, outStride: 2, lo: -32768 });
       expect([...new Int16Array(k.memory.buffer, base + 128, 4)]).toEqual([-4095, -7, -300, -32768]);
-      (v === 'simd' ? k.i16_copy_simd : k.i16_copy_ref)(base, 4, 1, 2, base + 128, 2, 0);
+      callKernel(k, v === 'simd' ? 'i16_copy_simd' : 'i16_copy_ref', { inp: base, P: 4, C: 1, inStride: 2, out: base + 128, outStride: 2, lo: 0 });
       expect([...new Int16Array(k.memory.buffer, base + 128, 4)]).toEqual([0, 0, 0, 0]);
     }
   });

@@ -225,7 +225,7 @@ describe('sparse tensors in a model file', () => {
 });
 
 describe('int8 model file', () => {
-  const int8 = randomInt8Net(rng(9), { i16Input: true, wide: true });
+  const int8 = randomInt8Net(rng(9), { i16Input: true, i16: true });
   const int8File = writeModel(int8);
 
   /** The int8 file after `edit`, encoded without the writer's validation so the reader sees it. */

@@ -8,8 +8,9 @@ import { preprocessNCHW } from '../../src/image/preprocess.js';
 import type { GraphSpec } from '../helpers/onnx-builder.js';
 import { buildOnnx } from '../helpers/onnx-builder.js';
 import { readModel } from '../../src/model/read.js';
-import type { Model } from '../../src/model/format.js';
-import { run, topK } from '../../src/runtime/run.js';
+import type { ValidModel } from '../../src/model/validate.js';
+import { topK } from '../../src/runtime/output.js';
+import { run } from '../../src/runtime/run.js';
 import { squeezeNet11, squeezeNext23 } from '../helpers/family-graphs.js';
 import { ortRunAll } from '../helpers/ort.js';
 import { kernelsModule } from '../helpers/wasm.js';
@@ -33,7 +34,7 @@ const F32_TOLERANCE = 1e-3;
  */
 const INT8_TOLERANCE = 0.02;
 
-function convert(spec: GraphSpec): Model {
+function convert(spec: GraphSpec): ValidModel {
   return convertOnnx(buildOnnx(spec), {
     name: 'family-f32', input: { ...imagenet, mean: [...imagenet.mean], std: [...imagenet.std] },
     labels: Array.from({ length: 1000 }, (_, i) => String(i)), provenance: { source: 'test', license: 'none' },

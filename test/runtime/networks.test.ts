@@ -2,7 +2,8 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createClassifier } from '../../src/index.js';
 import { readModel } from '../../src/model/read.js';
-import { run, topK } from '../../src/runtime/run.js';
+import { topK } from '../../src/runtime/output.js';
+import { run } from '../../src/runtime/run.js';
 import { readNpy } from '../helpers/npy.js';
 import { kernelsModule } from '../helpers/wasm.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { planModel } from '../../src/runtime/plan.js';
 import { run } from '../../src/runtime/run.js';
-import { inferShapes } from '../../src/model/graph.js';
+import { validateModel } from '../../src/model/validate.js';
 import { randomFireNet, randomResidualNet } from '../helpers/random-net.js';
 import { referenceRun } from '../helpers/reference-net.js';
 import { freshKernels, rng } from '../helpers/wasm.js';
@@ -17,7 +17,7 @@ describe('planModel + run', () => {
       const logitsName = model.ops[model.ops.length - 1].op === 'softmax' ? 'gap' : model.output;
       const want = expected.get(logitsName)!.data;
       for (const variant of ['simd', 'ref'] as const) {
-        const plan = planModel(model, await freshKernels(), variant);
+        const plan = planModel(validateModel(model), await freshKernels(), { variant });
         const input = new Float32Array(plan.kernels.memory.buffer, plan.input.ptr, h * w * 3);
         for (let c = 0; c < 3; c++) for (let i = 0; i < h * w; i++) input[i * 3 + c] = chw[c * h * w + i];
         const got = run(plan);
@@ -37,7 +37,7 @@ describe('planModel + run', () => {
       const chw = Float64Array.from({ length: 3 * h * w }, () => r() * 2 - 1);
       const expected = referenceRun(model, { c: 3, h, w, data: chw });
       for (const variant of ['simd', 'ref'] as const) {
-        const plan = planModel(model, await freshKernels(), variant);
+        const plan = planModel(validateModel(model), await freshKernels(), { variant });
         const input = new Float32Array(plan.kernels.memory.buffer, plan.input.ptr, h * w * 3);
         for (let c = 0; c < 3; c++) for (let i = 0; i < h * w; i++) input[i * 3 + c] = chw[c * h * w + i];
         // Every step's output, read right after it runs, against the reference.
@@ -56,7 +56,7 @@ describe('planModel + run', () => {
   });
 
   it('keeps a skip branch alive until its add and reuses memory around it', async () => {
-    const model = randomResidualNet(rng(5));
+    const model = validateModel(randomResidualNet(rng(5)));
     const plan = planModel(model, await freshKernels());
     const bytes = (v: { ptr: number; stride: number; h: number; w: number }): [number, number] => [v.ptr, v.ptr + v.h * v.w * v.stride];
     const overlap = (a: [number, number], b: [number, number]): boolean => a[0] < b[1] && b[0] < a[1];
@@ -65,22 +65,20 @@ describe('planModel + run', () => {
     const b2 = bytes(plan.steps[steps.indexOf('b2')].output);
     for (const name of ['b3.k33', 'b3.ex']) expect(overlap(bytes(plan.steps[steps.indexOf(name)].output), b2)).toBe(false);
     expect(plan.steps[steps.indexOf('b3')].inputs.map((v) => v.ptr)).toContain(b2[0]);
-    const shapes = inferShapes(model);
     let total = 0;
-    for (const [, s] of shapes) total += s.c * s.h * s.w * 4;
+    for (const [, { shape: s }] of model.acts) total += s.c * s.h * s.w * 4;
     expect(plan.arenaBytes).toBeLessThan(total);
   });
 
   it('writes Fire expand outputs straight into the concat buffer and shares arena memory', async () => {
-    const model = randomFireNet(rng(3));
+    const model = validateModel(randomFireNet(rng(3)));
     const plan = planModel(model, await freshKernels());
     // fire2's concat is in place (no copy step); in fire3, e1 also feeds the side branch, so only
     // e1 is copied while e3 and the side branch write into the concat buffer directly.
     expect(plan.steps.filter((s) => s.name === 'fire2.cat')).toHaveLength(0);
     expect(plan.steps.filter((s) => s.name === 'fire3.cat')).toHaveLength(1);
-    const shapes = inferShapes(model);
     let total = 0;
-    for (const [, s] of shapes) total += s.c * s.h * s.w * 4;
+    for (const [, { shape: s }] of model.acts) total += s.c * s.h * s.w * 4;
     expect(plan.arenaBytes).toBeLessThan(total);
   });
 });

@@ -2,15 +2,17 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createClassifier } from '../../src/index.js';
 import type { Model } from '../../src/model/format.js';
-import { planModel, type KernelVariant, type Plan, type PlanOptions } from '../../src/runtime/plan.js';
+import type { ValidModel } from '../../src/model/validate.js';
+import { planModel, type PlanOptions } from '../../src/runtime/plan.js';
+import type { KernelVariant, Plan } from '../../src/runtime/types.js';
 import type { KernelExports } from '../../src/wasm/kernels.js';
 import { randomInt8Net } from '../helpers/random-net.js';
 import { freshKernels, kernelsModule, rng } from '../helpers/wasm.js';
 
-const SPMM = ['i8_spmm_16x1c2_simd', 'i8_spmm_16x1c2_i16in_simd', 'i8_spmm_ref', 'i8_spmm_i16in_ref'] as const;
+const SPMM = ['u8_spmm_16x1c2_simd', 'i16_spmm_16x1c2_simd', 'u8_spmm_ref', 'i16_spmm_ref'] as const;
 
 /** Plans `model` in a fresh instance whose sparse kernels count their calls, so tests see which path ran. */
-async function countingPlan(model: Model, variant: KernelVariant, options: PlanOptions): Promise<{ plan: Plan; sparseCalls: () => number }> {
+async function countingPlan(model: ValidModel, variant: KernelVariant, options: PlanOptions): Promise<{ plan: Plan; sparseCalls: () => number }> {
   const k = await freshKernels();
   let calls = 0;
   const counted = { ...k } as KernelExports;
@@ -20,7 +22,7 @@ async function countingPlan(model: Model, variant: KernelVariant, options: PlanO
       k[name](...args);
     };
   }
-  return { plan: planModel(model, counted, variant, options), sparseCalls: () => calls };
+  return { plan: planModel(model, counted, { ...options, variant }), sparseCalls: () => calls };
 }
 
 const convs1x1 = (model: Model): number => model.ops.filter((op) => op.op === 'conv' && op.kernel.every((k) => k === 1) && op.stride.every((s) => s === 1)).length;
@@ -43,7 +45,7 @@ describe('sparse 1x1 convs in int8 networks', () => {
   it('give the dense plan\'s bytes at every step (pruned random networks, u8/i16 activations, padded classifier conv, empty rows)', async () => {
     const r = rng(57);
     for (let trial = 0; trial < 8; trial++) {
-      const model = randomInt8Net(r, { i16Input: trial % 2 === 0, wide: trial % 4 < 2 });
+      const model = randomInt8Net(r, { i16Input: trial % 2 === 0, i16: trial % 4 < 2 });
       for (const op of model.ops) {
         if (op.op !== 'conv') continue;
         const w = model.tensors.get(op.weight)!.data;

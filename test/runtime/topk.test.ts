@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { softmax, topK } from '../../src/runtime/run.js';
+import { softmax, topK } from '../../src/runtime/output.js';
 import { randInt, rng } from '../helpers/wasm.js';
 
 /** The definition: every index sorted by value, largest first, ties by index. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ArgumentError } from '../../src/errors.js';
-import { argmax, headLogits, mulberry32, stratifiedSplit, trainSoftmax, type LinearHead } from '../../src/transfer/softmax.js';
+import { mulberry32 } from '../../src/random.js';
+import { argmax, headLogits, stratifiedSplit, trainSoftmax, type LinearHead } from '../../src/transfer/softmax.js';
 
 /** A standard normal deviate (Box-Muller) from `r`. */
 const normal = (r: () => number): number => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());

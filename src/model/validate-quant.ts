@@ -1,0 +1,142 @@
+/**
+ * The int8 half of validation ({@link validateModel} runs it): every activation's quantization is
+ * well-formed, ops that move values keep it, and each requantization matches its scales and cannot
+ * overflow the kernels' 32-bit lanes.
+ * @packageDocumentation
+ */
+import { checkConstShape, fail, isCount, tensorOf } from './check.js';
+import type { ActShape, AddOp, ConvOp, Model, QuantParams } from './format.js';
+import { maxAbsQuantized, opInputs, readByI16Kernels, readersOf } from './graph.js';
+import type { WeightScan } from './scan.js';
+
+/** Largest |accumulator| x multiplier / 2^shift a requantization may see: keeps the kernels' int32 lanes from wrapping. */
+const MAX_REQUANT = 2 ** 31 - 512;
+
+function quantOf(model: Model, name: string, where: string): QuantParams {
+  const q = model.quant?.get(name);
+  if (!q) fail('E_MODEL_QUANT', `${where}: activation ${JSON.stringify(name)} has no quantization parameters`);
+  return q;
+}
+
+function sameQuant(a: QuantParams, b: QuantParams): boolean {
+  return a.scale === b.scale && a.zeroPoint === b.zeroPoint && a.dtype === b.dtype;
+}
+
+/** Each activation's parameters are well-formed, and only kernels that read int16 read i16 ones. */
+function checkQuantParams(model: Model, shapes: ReadonlyMap<string, ActShape>): void {
+  if (!(model.quant instanceof Map)) fail('E_MODEL_QUANT', 'an int8 model needs quantization parameters for its activations');
+  for (const [name, q] of model.quant) {
+    if (!shapes.has(name)) fail('E_MODEL_QUANT', `quantization given for ${JSON.stringify(name)}, which is not an activation`);
+    if (typeof q !== 'object' || q === null || !(typeof q.scale === 'number' && Number.isFinite(q.scale) && q.scale > 0 && q.scale < 1e9)) {
+      fail('E_MODEL_QUANT', `activation ${JSON.stringify(name)}: scale must be a positive finite number`);
+    }
+    if (q.dtype !== 'u8' && q.dtype !== 'i16' && q.dtype !== 'i32') fail('E_MODEL_QUANT', `activation ${JSON.stringify(name)}: dtype must be "u8", "i16" or "i32"`);
+    if (!isCount(q.zeroPoint, 0, q.dtype === 'u8' ? 255 : 0)) {
+      fail('E_MODEL_QUANT', `activation ${JSON.stringify(name)}: zero point must be ${q.dtype === 'u8' ? 'an integer in 0..255' : '0'}`);
+    }
+  }
+  const readers = readersOf(model.ops);
+  if (quantOf(model, model.input.name, 'input').dtype === 'i32') fail('E_MODEL_QUANT', 'the input must be quantized to u8 or i16');
+  for (const [name, q] of model.quant) {
+    if (q.dtype === 'i16' && !readByI16Kernels(readers, name)) {
+      fail('E_MODEL_QUANT', `activation ${JSON.stringify(name)} is i16, but an average pool reads it: only convs, adds, max pools, concats, ReLUs and global average pools read int16`);
+    }
+    if (q.dtype === 'i32' && name !== model.output && (readers.get(name) ?? []).some((op) => op.op !== 'softmax')) {
+      fail('E_MODEL_QUANT', `activation ${JSON.stringify(name)} is i32 but feeds an integer op`);
+    }
+  }
+}
+
+/**
+ * Checks an int8 model's quantization: every activation has valid parameters, ops that move
+ * values without arithmetic keep them, and each conv's integer requantization matches its scales
+ * and cannot overflow the kernels' 32-bit lanes.
+ * @returns each conv's |w| sums per output channel, by the conv's output name.
+ */
+export function checkQuantization(model: Model, shapes: ReadonlyMap<string, ActShape>, scan: WeightScan): Map<string, ArrayLike<number>> {
+  checkQuantParams(model, shapes);
+  const absSums = new Map<string, ArrayLike<number>>();
+  model.ops.forEach((op, i) => {
+    const where = `op ${i} (${op.op} -> ${op.output})`;
+    if (op.op === 'softmax') return; // float, on the host
+    const out = quantOf(model, op.output, where);
+    const ins = opInputs(op).map((x) => quantOf(model, x, where));
+    if (ins.some((q) => q.dtype === 'i32')) fail('E_MODEL_QUANT', `${where}: reads an i32 activation; only softmax or the output may`);
+    switch (op.op) {
+      case 'conv':
+        if (out.dtype === 'i32') fail('E_MODEL_QUANT', `${where}: conv output must be u8 or i16`);
+        absSums.set(op.output, checkRequant(model, op, ins[0], out, where, scan));
+        break;
+      case 'add':
+        if (out.dtype === 'i32' || ins[0].dtype !== ins[1].dtype) fail('E_MODEL_QUANT', `${where}: add reads two u8 or two i16 activations and writes u8 or i16`);
+        checkAddRequant(op, ins, out, where);
+        break;
+      case 'globalavgpool':
+        checkGlobalSum(shapes.get(op.input)!, ins[0], out, where);
+        break;
+      default:
+        if (!ins.every((q) => sameQuant(q, out))) fail('E_MODEL_QUANT', `${where}: ${op.op} must keep its input's quantization (scale and zero point)`);
+    }
+  });
+  return absSums;
+}
+
+/** An int8 global average pool keeps exact int32 sums, scaled so that they mean the average. */
+function checkGlobalSum(s: ActShape, qIn: QuantParams, out: QuantParams, where: string): void {
+  const expected = qIn.scale / (s.h * s.w);
+  if (out.dtype !== 'i32' || Math.abs(out.scale - expected) > 1e-6 * expected) {
+    fail('E_MODEL_QUANT', `${where}: an int8 global average pool outputs i32 sums with scale inputScale / ${s.h * s.w}`);
+  }
+  if (maxAbsQuantized(qIn) * s.h * s.w >= 2 ** 31) fail('E_MODEL_QUANT', `${where}: the sum over ${s.h * s.w} pixels could overflow 32 bits`);
+}
+
+function checkRequant(model: Model, op: ConvOp, qIn: QuantParams, qOut: QuantParams, where: string, scan: WeightScan): ArrayLike<number> {
+  const w = model.tensors.get(op.weight)!.data as Int8Array;
+  const oc = model.tensors.get(op.weight)!.shape[0];
+  const scales = tensorOf(model, op.weightScale, where, 'weightScale', 'f32');
+  const mults = tensorOf(model, op.multiplier, where, 'multiplier', 'i32');
+  checkConstShape(scales, [oc], where, 'weightScale');
+  checkConstShape(mults, [oc], where, 'multiplier');
+  const shift = op.shift;
+  if (!isCount(shift, 1, 62)) fail('E_MODEL_QUANT', `${where}: shift must be an integer in 1..62, got ${JSON.stringify(shift)}`);
+  const bias = op.bias === undefined ? undefined : (model.tensors.get(op.bias)!.data as Int32Array);
+  if (w.includes(-128)) fail('E_MODEL_QUANT', `${where}: weights must be in -127..127 (symmetric)`);
+  const sumAbs = scan.absSums(w, oc);
+  // Runs once per channel at load, mostly in V8's interpreter: invariants are hoisted.
+  const [sIn, sOut, pow, maxIn] = [qIn.scale, qOut.scale, 2 ** shift, maxAbsQuantized(qIn)];
+  const [sws, ms] = [scales.data, mults.data];
+  for (let n = 0; n < oc; n++) {
+    const sw = sws[n];
+    if (!(Number.isFinite(sw) && sw > 0)) fail('E_MODEL_QUANT', `${where}: weight scale ${n} must be positive and finite`);
+    const m = ms[n];
+    const exact = ((sIn * sw) / sOut) * pow;
+    if (m < 0 || Math.abs(m - exact) > 1) {
+      fail('E_MODEL_QUANT', `${where}: multiplier ${n} is ${m} but the scales give ${exact.toFixed(1)}`);
+    }
+    const acc = Math.abs(bias ? bias[n] : 0) + maxIn * sumAbs[n];
+    if (acc >= MAX_REQUANT || (acc * m) / pow >= MAX_REQUANT) {
+      fail('E_MODEL_QUANT', `${where}: channel ${n} could overflow 32-bit accumulation or requantization`);
+    }
+  }
+  return sumAbs;
+}
+
+/**
+ * An int8 add's multipliers must match the scales, and |m0 (q0 - z0) + m1 (q1 - z1)| / 2^shift
+ * stay below 2^31: the kernel's 64-bit sum then cannot overflow when shifted into int32 lanes.
+ * (i32 inputs were refused before: only softmax reads those.)
+ */
+function checkAddRequant(op: AddOp, ins: QuantParams[], out: QuantParams, where: string): void {
+  const { multipliers: m, shift } = op;
+  if (!isCount(shift, 1, 62)) fail('E_MODEL_QUANT', `${where}: shift must be an integer in 1..62, got ${JSON.stringify(shift)}`);
+  if (!Array.isArray(m) || m.length !== 2 || !m.every((v) => isCount(v, 0, 2 ** 31 - 1))) {
+    fail('E_MODEL_QUANT', `${where}: multipliers must be two integers in 0..2^31-1, got ${JSON.stringify(m)}`);
+  }
+  ins.forEach((q, i) => {
+    const exact = (q.scale / out.scale) * 2 ** shift;
+    if (Math.abs(m[i] - exact) > 1) fail('E_MODEL_QUANT', `${where}: multiplier ${i} is ${m[i]} but the scales give ${exact.toFixed(1)}`);
+  });
+  if ((maxAbsQuantized(ins[0]) * m[0] + maxAbsQuantized(ins[1]) * m[1]) / 2 ** shift >= MAX_REQUANT) {
+    fail('E_MODEL_QUANT', `${where}: the rescaled sum could overflow 32 bits`);
+  }
+}

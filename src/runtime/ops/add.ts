@@ -1,0 +1,29 @@
+/**
+ * Planner of the residual add. Kernels: assembly/kernels/add.ts.
+ * @packageDocumentation
+ */
+import { I16_MAX, type AddOp } from '../../model/format.js';
+import type { CheckedOp } from '../../model/validate.js';
+import type { PlanContext, Step } from '../types.js';
+import { kernelStep, pick } from './step.js';
+
+/**
+ * Add: in float a sum (with optional ReLU); quantized, both inputs rescaled to the output's scale
+ * in one fixed-point step and clamped to the output type's range (from the zero point with ReLU).
+ */
+export function planAdd(c: CheckedOp<AddOp>, ctx: PlanContext): Step[] {
+  const [a, b] = c.inputs.map((x) => ctx.view(x.name));
+  const y = ctx.view(c.op.output);
+  const views = { a: a.ptr, aStride: a.stride, b: b.ptr, bStride: b.stride, P: y.h * y.w, C: y.c, out: y.ptr, outStride: y.stride };
+  if (y.dtype === 'f32') return [kernelStep(ctx, c, pick(ctx, { simd: 'f32_add_simd', ref: 'f32_add_ref' }), { ...views, relu: c.op.relu ? 1 : 0 })];
+  const [qa, qb] = c.inputs.map((x) => x.quant!);
+  const zOut = c.output.quant!.zeroPoint;
+  const i16Out = y.dtype === 'i16';
+  const [ma, mb] = c.op.multipliers!;
+  const args = {
+    ...views, za: qa.zeroPoint, ma, zb: qb.zeroPoint, mb, shift: c.op.shift!, zOut, i16Out,
+    qmin: c.op.relu ? zOut : i16Out ? -I16_MAX : 0, qmax: i16Out ? I16_MAX : 255,
+  };
+  const kernel = a.dtype === 'i16' ? pick(ctx, { simd: 'i16_add_simd', ref: 'i16_add_ref' }) : pick(ctx, { simd: 'u8_add_simd', ref: 'u8_add_ref' });
+  return [kernelStep(ctx, c, kernel, args)];
+}

@@ -1,0 +1,28 @@
+/**
+ * The output side of an int8 conv, shared by its kernels: requantization and clamp.
+ * @packageDocumentation
+ */
+import { I16_MAX, type ConvOp } from '../../model/format.js';
+import type { CheckedOp } from '../../model/validate.js';
+
+/** The kernels' requantization arguments: shift, output zero point and clamp, output type. */
+export interface Requantization {
+  shift: number;
+  zOut: number;
+  qmin: number;
+  qmax: number;
+  /** The output is int16 (else uint8). */
+  i16Out: boolean;
+}
+
+/**
+ * Requantization of an int8 conv's output. The clamp starts at the value meaning 0.0 with ReLU,
+ * else at the type's floor; a folded Clip's upper bound is the value nearest `max` (calibration
+ * has already kept the range below it, so it rarely bites).
+ */
+export function requantization(c: CheckedOp<ConvOp>): Requantization {
+  const q = c.output.quant!;
+  const i16Out = q.dtype === 'i16';
+  const qmax = Math.min(i16Out ? I16_MAX : 255, c.op.max === undefined ? Infinity : q.zeroPoint + Math.round(c.op.max / q.scale));
+  return { shift: c.op.shift!, zOut: q.zeroPoint, qmin: c.op.relu ? q.zeroPoint : i16Out ? -I16_MAX : 0, qmax, i16Out };
+}

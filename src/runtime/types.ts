@@ -1,0 +1,108 @@
+/**
+ * The runtime's types: where an activation lives ({@link View}), one planned kernel call
+ * ({@link Step}), a planned network ({@link Plan}), and what an op planner is given
+ * ({@link PlanContext}) and returns.
+ * @packageDocumentation
+ */
+import type { ActType, QuantParams, OpKind } from '../model/format.js';
+import type { ValidModel } from '../model/validate.js';
+import type { KernelExports, KernelName } from '../wasm/kernels.js';
+import type { ModelMemory } from './memory.js';
+
+export type { ActType };
+
+/** The typed array that reads an activation of each type out of wasm memory. */
+export const ARRAY_OF = { f32: Float32Array, u8: Uint8Array, i16: Int16Array, i32: Int32Array } as const satisfies Record<ActType, unknown>;
+
+/** Bytes per element of an activation type. */
+export const elemBytes = (t: ActType): number => ARRAY_OF[t].BYTES_PER_ELEMENT;
+
+/** An activation in wasm memory: NHWC, `stride` bytes from one pixel to the next. */
+export interface View {
+  ptr: number;
+  stride: number;
+  /** Bytes per element. */
+  elem: number;
+  dtype: ActType;
+  c: number;
+  h: number;
+  w: number;
+}
+
+/** One call of a kernel, with everything bound. */
+export interface Step {
+  /** The op's output tensor name, for per-layer reports. */
+  name: string;
+  op: OpKind;
+  /** Multiply-accumulates this step performs (0 for data movement). */
+  macs: number;
+  /** What the op reads and where it writes, so calibration can observe activations as they are made. */
+  inputs: View[];
+  output: View;
+  run(): void;
+  /** The same kernel on a small prefix of this step's work, for warm-up (src/runtime/warm.ts). */
+  warm?: { kernel: KernelName; run(): void };
+}
+
+/** A model laid out in one kernels instance, ready to run. */
+export interface Plan {
+  kernels: KernelExports;
+  /** Where the preprocessed image goes: NHWC, contiguous; f32 values, or u8 / i16 quantized with `inputQuant`. */
+  input: View;
+  inputQuant?: QuantParams;
+  /** The network's final activation before any softmax op; quantized ones are dequantized with `outputQuant`. */
+  output: View;
+  outputQuant?: QuantParams;
+  /** True when the network itself ends in softmax, so `output` holds its input (logits). */
+  endsInSoftmax: boolean;
+  steps: Step[];
+  /** Bytes of wasm memory the plan uses: arena, packed weights and indirection. */
+  memoryBytes: number;
+  arenaBytes: number;
+}
+
+/** Which kernels a plan binds: the SIMD kernels, or their scalar references (for verification). */
+export type KernelVariant = 'simd' | 'ref';
+
+/** A kernel's two variants. */
+export interface KernelPair {
+  simd: KernelName;
+  ref: KernelName;
+}
+
+/**
+ * Limits on what a model may ask of the machine once its file has been accepted: a valid file can
+ * still describe a network that needs gigabytes or minutes per image.
+ */
+export interface RunLimits {
+  /** Largest wasm memory a model may use: activation arena, packed weights and indirection, in bytes. */
+  maxMemoryBytes: number;
+  /** Largest work per inference: convolution multiply-accumulates plus one per element a pooling window reads. */
+  maxMacs: number;
+}
+
+/** 256 MiB (the bundled models use 5 to 12 MiB) and 10 G MACs (SqueezeNet 1.0 does 0.86 G). */
+export const DEFAULT_RUN_LIMITS: Readonly<RunLimits> = Object.freeze({ maxMemoryBytes: 256 * 2 ** 20, maxMacs: 10e9 });
+
+/** Kernel choices a planner follows. Results are identical whichever applies. */
+export interface KernelChoices {
+  variant: KernelVariant;
+  /** Run eligible int8 3x3 convs as Winograd F(2x2, 3x3). */
+  winograd: boolean;
+  /** Largest weight density (fraction of nonzero weights) at which an int8 1x1 stride-1 conv runs on the sparse kernel. */
+  sparseDensity: number;
+}
+
+/** What an op planner is given: the model, its memory, and where every activation lives. */
+export interface PlanContext {
+  readonly model: ValidModel;
+  readonly memory: ModelMemory;
+  readonly kernels: KernelExports;
+  readonly choices: KernelChoices;
+  /** Where activation `name` lives. */
+  view(name: string): View;
+  /** Whether concat input `name` is written by its producer straight into the concat's buffer. */
+  inPlace(name: string): boolean;
+  /** One constants area per `key`, shared by every layer that needs it: layers run one after another. */
+  shared(key: string, bytes: () => number): number;
+}
