@@ -34,9 +34,8 @@ export interface FileKind {
 }
 
 /**
- * The bytes of `path`, a regular file of at most `maxBytes` bytes. Synchronous: at start-up the
- * thread pool an asynchronous read waits for shares the second core with V8 compiling the
- * kernels, and the main thread would sit idle meanwhile (5 ms per file, measured in the CLI).
+ * The bytes of `path`, a regular file of at most `maxBytes` bytes. Synchronous, as every read at
+ * start-up is (docs/performance.md, "Cold start").
  * @throws ArgumentError (`kind.code`) if it is missing, not a regular file or unreadable;
  *   LimitError (`kind.limit`) if it is larger than `maxBytes`.
  */

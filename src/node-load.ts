@@ -40,7 +40,7 @@ export function kernelsModule(build: KernelBuild = relaxedSimdSupported() ? 'rel
     return Promise.reject(new ArgumentError('E_ARGUMENT', `Node ${process.version} has no relaxed SIMD (Node 20 needs --experimental-wasm-relaxed-simd)`));
   }
   let module = wasmModules.get(build);
-  // Read synchronously, as model files are (src/files.ts): 48 KB, and the thread pool is busy at start-up.
+  // Read synchronously, as model files are (src/files.ts).
   if (!module) wasmModules.set(build, (module = WebAssembly.compile(readFileSync(new URL(`dist/${KERNEL_FILES[build]}`, ROOT)))));
   return module;
 }

@@ -1,5 +1,5 @@
-// What every command that reads images needs, apart from src/cli/files.ts so that classifying
-// does not load fs/promises (and the streams it brings) at start-up.
+// What every command that reads images needs. Folders are listed in src/cli/files.ts: classifying
+// needs no fs/promises.
 import { readBoundedFile } from '../files.js';
 import { DEFAULT_LIMITS } from '../limits.js';
 

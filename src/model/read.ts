@@ -138,15 +138,15 @@ function checkOps(v: unknown): Op[] {
   return v as Op[];
 }
 
-/**
- * Parses and validates a model file (format version 1 or 2) and decodes every tensor to its dense form.
- * @param overrides limits that replace those of {@link DEFAULT_READ_LIMITS}.
- * @param scan runs the checksum and the checks over every weight (default: in JS).
- * @throws ModelFormatError for anything malformed (code says which check failed), LimitError if the
- * file, its header or its decoded tensors would be larger than allowed.
- */
-export function readModel(bytes: Uint8Array, overrides: Partial<ReadLimits> = {}, scan: WeightScan = JS_SCAN): ValidModel {
-  const limits = { ...DEFAULT_READ_LIMITS, ...overrides };
+/** The fixed binary header's fields, once they are checked against the file. */
+interface FixedHeader {
+  version: number;
+  headerLength: number;
+  dataOffset: number;
+}
+
+/** Checks the fixed header: magic, version, length, checksum, where the JSON header and the data lie. */
+function checkFixedHeader(bytes: Uint8Array, limits: ReadLimits, scan: WeightScan): FixedHeader {
   if (bytes.length > limits.maxFileBytes) {
     throw new LimitError('maxFileBytes', `model file is ${bytes.length} bytes, more than the limit of ${limits.maxFileBytes}`);
   }
@@ -177,6 +177,11 @@ export function readModel(bytes: Uint8Array, overrides: Partial<ReadLimits> = {}
   if (FIXED_HEADER_BYTES + headerLength > dataOffset || dataOffset > bytes.length || dataOffset % BLOB_ALIGN !== 0) {
     fail('E_MODEL_RANGE', `header length ${headerLength} and data offset ${dataOffset} do not fit a ${bytes.length}-byte file`);
   }
+  return { version, headerLength, dataOffset };
+}
+
+/** The JSON header, its top-level fields checked (ops, input and provenance are checked where used). */
+function parseHeader(bytes: Uint8Array, { headerLength }: FixedHeader): Record<string, unknown> & { name: string; output: string; labels: string[]; tensors: unknown[] } {
   let header: unknown;
   try {
     header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(FIXED_HEADER_BYTES, FIXED_HEADER_BYTES + headerLength)));
@@ -190,41 +195,59 @@ export function readModel(bytes: Uint8Array, overrides: Partial<ReadLimits> = {}
     fail('E_MODEL_HEADER', 'header.labels must be a list of strings');
   }
   if (!Array.isArray(header.tensors) || header.tensors.length > 4096) fail('E_MODEL_HEADER', 'header.tensors must be a list');
+  return header as ReturnType<typeof parseHeader>;
+}
 
-  // Pass 1 checks the whole table, so nothing is allocated for a file that asks for too much.
-  const entries: { name: string; dtype: DType; shape: number[]; elements: number; start: number; length: number; encoding: TensorEncoding }[] = [];
+/** One checked row of the tensor table. */
+interface TensorEntry {
+  name: string;
+  dtype: DType;
+  shape: number[];
+  elements: number;
+  start: number;
+  length: number;
+  encoding: TensorEncoding;
+}
+
+/** Checks one row of the tensor table against the file; returns it and its decoded size. */
+function checkTensorEntry(e: unknown, i: number, bytes: Uint8Array, fixed: FixedHeader, limits: ReadLimits): TensorEntry {
+  if (!isObject(e) || !isString(e.name, 256) || e.name === '') fail('E_MODEL_HEADER', `header.tensors[${i}] must have a name`);
+  const where = `tensor ${JSON.stringify(e.name)}`;
+  const dtype = e.dtype as DType;
+  if (!(typeof dtype === 'string' && Object.hasOwn(ELEMENT_BYTES, dtype))) fail('E_MODEL_TENSOR', `${where} has unknown dtype ${JSON.stringify(e.dtype)}`);
+  const shape = e.shape;
+  if (!Array.isArray(shape) || shape.length > 4 || !shape.every((d) => Number.isInteger(d) && d >= 1 && d <= MAX_DIM)) {
+    fail('E_MODEL_SHAPE', `${where} has an invalid shape ${JSON.stringify(shape)}`);
+  }
+  const elements = (shape as number[]).reduce((a, b) => a * b, 1);
+  if (elements > limits.maxTensorElements) {
+    throw new LimitError('maxTensorElements', `${where} has ${elements} elements, more than the limit of ${limits.maxTensorElements}`);
+  }
+  const encoding = e.encoding ?? 'dense';
+  if (encoding !== 'dense' && encoding !== 'bitmask') fail('E_MODEL_ENCODING', `${where} has unknown encoding ${JSON.stringify(encoding)}; this reader knows dense, bitmask`);
+  if (e.encoding !== undefined && fixed.version < 2) fail('E_MODEL_ENCODING', `${where} has an encoding, which needs format version 2, but the file is version ${fixed.version}`);
+  const { offset, length } = e;
+  if (!Number.isInteger(offset) || !Number.isInteger(length)) fail('E_MODEL_RANGE', `${where}: offset and length must be integers`);
+  if (encoding === 'dense' && length !== elements * ELEMENT_BYTES[dtype]) {
+    fail('E_MODEL_RANGE', `${where}: byte length ${String(length)} does not match its shape [${shape}] of ${dtype}`);
+  }
+  const start = offset as number;
+  if (start % BLOB_ALIGN !== 0 || start < fixed.dataOffset || start + (length as number) > bytes.length) {
+    fail('E_MODEL_RANGE', `${where}: bytes ${start}..${start + (length as number)} lie outside the data section or are misaligned`);
+  }
+  return { name: e.name, dtype, shape: shape as number[], elements, start, length: length as number, encoding };
+}
+
+/** The whole tensor table checked before anything is allocated: names unique, sizes within limits, no overlaps. */
+function checkTensorTable(table: unknown[], bytes: Uint8Array, fixed: FixedHeader, limits: ReadLimits): TensorEntry[] {
   const names = new Set<string>();
   let decodedBytes = 0;
-  header.tensors.forEach((e: unknown, i: number) => {
-    if (!isObject(e) || !isString(e.name, 256) || e.name === '') fail('E_MODEL_HEADER', `header.tensors[${i}] must have a name`);
-    const where = `tensor ${JSON.stringify(e.name)}`;
-    if (names.has(e.name)) fail('E_MODEL_TENSOR', `${where} appears twice in the tensor table`);
-    names.add(e.name);
-    const dtype = e.dtype as DType;
-    if (!(typeof dtype === 'string' && Object.hasOwn(ELEMENT_BYTES, dtype))) fail('E_MODEL_TENSOR', `${where} has unknown dtype ${JSON.stringify(e.dtype)}`);
-    const shape = e.shape;
-    if (!Array.isArray(shape) || shape.length > 4 || !shape.every((d) => Number.isInteger(d) && d >= 1 && d <= MAX_DIM)) {
-      fail('E_MODEL_SHAPE', `${where} has an invalid shape ${JSON.stringify(shape)}`);
-    }
-    const elements = (shape as number[]).reduce((a, b) => a * b, 1);
-    if (elements > limits.maxTensorElements) {
-      throw new LimitError('maxTensorElements', `${where} has ${elements} elements, more than the limit of ${limits.maxTensorElements}`);
-    }
-    const denseLength = elements * ELEMENT_BYTES[dtype];
-    decodedBytes += denseLength;
-    const encoding = e.encoding ?? 'dense';
-    if (encoding !== 'dense' && encoding !== 'bitmask') fail('E_MODEL_ENCODING', `${where} has unknown encoding ${JSON.stringify(encoding)}; this reader knows dense, bitmask`);
-    if (e.encoding !== undefined && version < 2) fail('E_MODEL_ENCODING', `${where} has an encoding, which needs format version 2, but the file is version ${version}`);
-    const { offset, length } = e;
-    if (!Number.isInteger(offset) || !Number.isInteger(length)) fail('E_MODEL_RANGE', `${where}: offset and length must be integers`);
-    if (encoding === 'dense' && length !== denseLength) {
-      fail('E_MODEL_RANGE', `${where}: byte length ${String(length)} does not match its shape [${shape}] of ${dtype}`);
-    }
-    const start = offset as number;
-    if (start % BLOB_ALIGN !== 0 || start < dataOffset || start + (length as number) > bytes.length) {
-      fail('E_MODEL_RANGE', `${where}: bytes ${start}..${start + (length as number)} lie outside the data section or are misaligned`);
-    }
-    entries.push({ name: e.name, dtype, shape: shape as number[], elements, start, length: length as number, encoding });
+  const entries = table.map((e, i) => {
+    const entry = checkTensorEntry(e, i, bytes, fixed, limits);
+    if (names.has(entry.name)) fail('E_MODEL_TENSOR', `tensor ${JSON.stringify(entry.name)} appears twice in the tensor table`);
+    names.add(entry.name);
+    decodedBytes += entry.elements * ELEMENT_BYTES[entry.dtype];
+    return entry;
   });
   if (decodedBytes > limits.maxTensorBytes) {
     throw new LimitError('maxTensorBytes', `the tensors decode to ${decodedBytes} bytes, more than the limit of ${limits.maxTensorBytes}`);
@@ -233,23 +256,38 @@ export function readModel(bytes: Uint8Array, overrides: Partial<ReadLimits> = {}
   for (let i = 1; i < spans.length; i++) {
     if (spans[i].start < spans[i - 1].start + spans[i - 1].length) fail('E_MODEL_RANGE', `tensors ${spans[i - 1].name} and ${spans[i].name} overlap`);
   }
+  return entries;
+}
 
+/** Every tensor decoded to its dense form, each a copy of its own bytes. */
+function decodeTensors(entries: TensorEntry[], bytes: Uint8Array): Map<string, Tensor> {
   const tensors = new Map<string, Tensor>();
   for (const { name, dtype, shape, elements, start, length, encoding } of entries) {
     let data: Tensor['data'];
     if (encoding === 'bitmask') data = decodeBitmask(bytes.subarray(start, start + length), dtype, elements, `tensor ${JSON.stringify(name)}`);
     else {
-      // A copy of exactly this tensor: not `bytes.slice`, which is a view when `bytes` is a Node Buffer.
+      // Not `bytes.slice`, which is a view when `bytes` is a Node Buffer.
       const raw = bytes.buffer.slice(bytes.byteOffset + start, bytes.byteOffset + start + length);
       data = dtype === 'f32' ? new Float32Array(raw) : dtype === 'i8' ? new Int8Array(raw) : new Int32Array(raw);
     }
+    if (dtype === 'f32' && !data.every(Number.isFinite)) fail('E_MODEL_TENSOR', 'a float tensor holds NaN or infinity');
     tensors.set(name, { dtype, shape, data } as Tensor);
   }
-  for (const [, t] of tensors) {
-    if (t.dtype === 'f32' && !t.data.every(Number.isFinite)) fail('E_MODEL_TENSOR', 'a float tensor holds NaN or infinity');
-  }
+  return tensors;
+}
 
-  const precision = header.precision ?? 'f32';
+/**
+ * Parses and validates a model file (format version 1 or 2) and decodes every tensor to its dense form.
+ * @param overrides limits that replace those of {@link DEFAULT_READ_LIMITS}.
+ * @param scan runs the checksum and the checks over every weight (default: in JS).
+ * @throws ModelFormatError for anything malformed (code says which check failed), LimitError if the
+ * file, its header or its decoded tensors would be larger than allowed.
+ */
+export function readModel(bytes: Uint8Array, overrides: Partial<ReadLimits> = {}, scan: WeightScan = JS_SCAN): ValidModel {
+  const limits = { ...DEFAULT_READ_LIMITS, ...overrides };
+  const fixed = checkFixedHeader(bytes, limits, scan);
+  const header = parseHeader(bytes, fixed);
+  const tensors = decodeTensors(checkTensorTable(header.tensors, bytes, fixed, limits), bytes);
   let quant: Map<string, QuantParams> | undefined;
   if (header.quant !== undefined) {
     if (!isObject(header.quant)) fail('E_MODEL_HEADER', 'header.quant must be an object');
@@ -257,12 +295,12 @@ export function readModel(bytes: Uint8Array, overrides: Partial<ReadLimits> = {}
   }
   const model: Model = {
     name: header.name,
-    precision: precision as Precision,
+    precision: (header.precision ?? 'f32') as Precision,
     quant,
     input: checkInput(header.input),
     ops: checkOps(header.ops),
     output: header.output,
-    labels: header.labels as string[],
+    labels: header.labels,
     tensors,
     provenance: checkProvenance(header.provenance),
   };

@@ -1,8 +1,7 @@
 /**
  * The loops over every byte of a model that reading and planning it run: the checksum, the
- * accumulator bounds, the sparsity count. Here in TypeScript; a kernels instance runs the same in
- * wasm ({@link wasmScan} in src/wasm/scan.ts), which a cold start wants: these loops run once, before
- * the JIT has compiled them, and in JS they were most of the load time.
+ * accumulator bounds, the sparsity count. Here in TypeScript, for converters and as the tests'
+ * reference; loading a model runs the same in wasm ({@link wasmScan}, docs/performance.md "Cold start").
  * @packageDocumentation
  */
 import { crc32 } from './crc32.js';

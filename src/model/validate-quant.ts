@@ -102,7 +102,6 @@ function checkRequant(model: Model, op: ConvOp, qIn: QuantParams, qOut: QuantPar
   const bias = op.bias === undefined ? undefined : (model.tensors.get(op.bias)!.data as Int32Array);
   if (w.includes(-128)) fail('E_MODEL_QUANT', `${where}: weights must be in -127..127 (symmetric)`);
   const sumAbs = scan.absSums(w, oc);
-  // Runs once per channel at load, mostly in V8's interpreter: invariants are hoisted.
   const [sIn, sOut, pow, maxIn] = [qIn.scale, qOut.scale, 2 ** shift, maxAbsQuantized(qIn)];
   const [sws, ms] = [scales.data, mults.data];
   for (let n = 0; n < oc; n++) {
