@@ -3,7 +3,7 @@
  * memory are its own too. The parent spawns it as
  *
  * ```sh
- * <node> --import tsx bench/compare/child.ts --runtime squeezewasm --model squeezenet1.1 --precision int8 \
+ * <node> --import tsx bench/compare/child.ts --runtime squeezewasm|onnxruntime-web|tfjs-wasm|litert-wasm --model squeezenet1.1 --precision int8 \
  *   --input <NHWC float32 file> --runs 14 --warmup 5 [--layers] [--shared ../shared] --out <result.json>
  * <node> --import tsx bench/compare/child.ts --peaks --out <result.json>
  * ```
@@ -44,6 +44,8 @@ export interface ContenderResult {
   peakRssKiB: number;
   /** Index of the largest output. */
   top1: number;
+  /** Which of its wasm builds the runtime loaded, where it has several (LiteRT.js: `relaxed` or `simd`). */
+  build?: string;
   /** squeezewasm with `--layers`: each layer's time over as many `runTimed` runs as `--runs`. */
   layers?: LayerSamples[];
 }
@@ -82,6 +84,8 @@ async function createPeer(runtime: string, model: CompareModel, precision: 'f32'
     case 'tfjs-wasm':
       if (precision !== 'f32') throw new Error('tfjs-wasm runs f32 only');
       return (await import('../peers/tfjs.js')).createTfjsPeer(model, input);
+    case 'litert-wasm':
+      return (await import('../peers/litert.js')).createLiteRtPeer(model, precision, input);
     default:
       throw new Error(`unknown runtime ${runtime}`);
   }
@@ -131,7 +135,7 @@ async function contender(): Promise<ContenderResult> {
   const layers = values.layers && runtime === 'squeezewasm' ? timeLayers(peer as SqueezewasmPeer, runs) : undefined;
   const peakRssKiB = process.resourceUsage().maxRSS;
   await peer.dispose();
-  return { node: process.version, samples, bootMs, coldStartMs, bootRssKiB, peakRssKiB, top1, layers };
+  return { node: process.version, samples, bootMs, coldStartMs, bootRssKiB, peakRssKiB, top1, layers, build: peer.build };
 }
 
 async function peaks(): Promise<PeaksResult> {

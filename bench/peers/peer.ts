@@ -15,4 +15,6 @@ export interface Peer {
    */
   logits(): Promise<Float32Array>;
   dispose(): Promise<void> | void;
+  /** Which of the runtime's wasm builds runs, where it ships several and picks one per engine. */
+  build?: string;
 }
