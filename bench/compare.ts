@@ -17,9 +17,10 @@ import { parseArgs } from 'node:util';
 import { decodeImage } from '../src/image/decode.js';
 import { preprocess } from '../src/image/preprocess.js';
 import { loadClassifier, packageFile } from '../src/node.js';
+import { run } from '../src/runtime/run.js';
 import type { ContenderResult, LayerSamples, PeaksResult } from './compare/child.js';
 import { latencyChart, layerChart, type LatencyPanel, type PeakLine } from './compare/svg.js';
-import type { CompareModel } from './peers/peer.js';
+import { F32_LOGIT_TOLERANCE, type CompareModel } from './peers/peer.js';
 import { peakFor, type Peak } from './roofline.js';
 import { RELAXED_PROBE } from '../src/wasm/kernels.js';
 import { fmt, stats, table } from './stats.js';
@@ -75,6 +76,8 @@ interface ModelInfo {
   macs: number;
   labels: readonly string[];
   inputFile: string;
+  /** squeezewasm f32's logits on the input (before any final softmax), for the peers that check theirs. */
+  referenceFile: string;
 }
 const info = new Map<CompareModel, ModelInfo>();
 for (const model of models) {
@@ -83,7 +86,10 @@ for (const model of models) {
   preprocess(image.data, image.width, image.height, net.input, nhwc);
   const inputFile = `${work}/${model}.nhwc.f32`;
   writeFileSync(inputFile, new Uint8Array(nhwc.buffer));
-  info.set(model, { macs: net.planned.steps.reduce((s, step) => s + step.macs, 0), labels: net.labels, inputFile });
+  net.setInput(image);
+  const referenceFile = `${work}/${model}.logits.f32`;
+  writeFileSync(referenceFile, new Uint8Array(run(net.planned).buffer));
+  info.set(model, { macs: net.planned.steps.reduce((s, step) => s + step.macs, 0), labels: net.labels, inputFile, referenceFile });
   net.dispose();
 }
 
@@ -101,6 +107,12 @@ const KINDS: Kind[] = [
   { runtime: 'litert-wasm', precision: 'f32' },
   { runtime: 'litert-wasm', precision: 'int8' },
 ];
+/**
+ * Peers whose output is the logits squeezewasm's `run` returns (not softmax probabilities, as the
+ * ONNX SqueezeNet 1.0 in onnxruntime gives): their children compare their first output with
+ * squeezewasm f32's before timing, and an f32 one that differs is not timed.
+ */
+const LOGIT_PEERS = new Set(['tfjs-wasm', 'litert-wasm']);
 interface Contender extends Kind {
   model: CompareModel;
 }
@@ -158,6 +170,7 @@ for (let round = 0; round < rounds; round++) {
     const args = ['--runtime', c.runtime, '--model', c.model, '--precision', c.precision, '--input', info.get(c.model)!.inputFile];
     args.push('--runs', String(perRound), '--warmup', String(warmup), '--shared', values.shared);
     if (c.runtime === 'squeezewasm') args.push('--layers');
+    if (LOGIT_PEERS.has(c.runtime)) args.push('--reference', info.get(c.model)!.referenceFile);
     try {
       const r = await child<ContenderResult>(args);
       results.set(c, [...(results.get(c) ?? []), r]);
@@ -198,6 +211,8 @@ interface Row {
   cpu: string;
   /** The runtime's wasm build, where it picks one of several (LiteRT.js). */
   build?: string;
+  /** Peers in LOGIT_PEERS: max |logit - squeezewasm f32 logit| on the input, over squeezewasm f32's logit range. */
+  max_logit_diff_of_range?: number;
 }
 const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
 const median = (xs: number[]): number => stats(xs).median;
@@ -225,6 +240,7 @@ for (const [c, rs] of results) {
     top1_label: labels[rs[0].top1],
     cpu,
     build: rs[0].build,
+    max_logit_diff_of_range: rs[0].reference && rs[0].reference.maxAbsDiff / rs[0].reference.range,
   });
 }
 // Same order as the contender list, whatever order the rounds finished in.
@@ -237,8 +253,10 @@ const find = (model: string, runtime: string, precision: string): Row | undefine
 // does, int8 ones are expected to and flagged when they do not.
 const check = (r: Row): string => {
   const ref = find(r.model, 'squeezewasm', 'f32');
-  if (!ref || r === ref || r.top1 === ref.top1) return '';
-  return r.precision === 'f32' ? `MISMATCH: f32 top-1 differs from squeezewasm f32 (${ref.top1})` : `warning: top-1 differs from squeezewasm f32 (${ref.top1})`;
+  const logits = r.max_logit_diff_of_range === undefined ? '' : `logits within ${r.max_logit_diff_of_range.toExponential(1)} of range`;
+  if (!ref || r === ref || r.top1 === ref.top1) return logits;
+  const top1 = r.precision === 'f32' ? `MISMATCH: f32 top-1 differs from squeezewasm f32 (${ref.top1})` : `warning: top-1 differs from squeezewasm f32 (${ref.top1})`;
+  return [top1, logits].filter(Boolean).join('; ');
 };
 const slower = (r: Row): string => {
   const base = find(r.model, 'squeezewasm', 'int8');
@@ -386,6 +404,9 @@ runs in LiteRT's XNNPACK delegate (\`isFullyAccelerated\`).
 - **peak RSS**: \`process.resourceUsage().maxRSS\` at the end of the child (the high-water mark of the whole
   process, MB = 2^20 bytes); Node and tsx alone account for about ${bootRss.toFixed(0)} MB. Median over the rounds.
 - **top-1**: the largest output of each runtime; the check column flags any that differs from squeezewasm f32.
+  For the peers whose output is logits (${[...LOGIT_PEERS].join(', ')}) it also gives the largest |logit difference| from
+  squeezewasm f32's on the input, as a fraction of squeezewasm f32's logit range; each child checks that
+  before timing, and an f32 peer off by more than ${F32_LOGIT_TOLERANCE} of the range, or with another top-1, is not timed.
 
 ## Results
 

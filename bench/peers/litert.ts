@@ -6,7 +6,7 @@
  * `npx tsx bench/peers/litert.ts --check` runs both models at both precisions on
  * test/fixtures/images against squeezewasm f32: max |logit difference| relative to the logit range
  * and top-1 per image; it exits 1 if f32 differs from squeezewasm f32 by more than
- * {@link F32_TOLERANCE} of the range or in any top-1.
+ * {@link F32_LOGIT_TOLERANCE} of the range or in any top-1.
  *
  * Node: LiteRT.js is written for browsers and workers. Its loader runs the Emscripten glue with
  * `importScripts` (a worker's global) and then reads `self.ModuleFactory`; the glue itself detects
@@ -14,7 +14,7 @@
  * those globals, and picks the build itself (see there).
  * @packageDocumentation
  */
-import type { CompareModel, Peer } from './peer.js';
+import { F32_LOGIT_TOLERANCE, type CompareModel, type Peer } from './peer.js';
 import { readFileSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -153,9 +153,6 @@ export async function createLiteRtPeer(model: CompareModel, precision: 'f32' | '
   };
 }
 
-/** Largest |f32 logit difference| the check accepts, as a fraction of squeezewasm f32's logit range. */
-export const F32_TOLERANCE = 1e-4;
-
 /** Max |a - b| and the range of `b`. */
 function difference(a: Float32Array, b: Float32Array): { max: number; range: number } {
   let max = a.length === b.length ? 0 : Infinity;
@@ -182,7 +179,7 @@ async function check(): Promise<number> {
       tensor.delete();
       const [da, dq] = [difference(a, ref), difference(q, ref)];
       const [top, topA, topQ] = [topK(ref, 1)[0], topK(a, 1)[0], topK(q, 1)[0]];
-      const bad = da.max > F32_TOLERANCE * da.range || topA !== top;
+      const bad = da.max > F32_LOGIT_TOLERANCE * da.range || topA !== top;
       failures += Number(bad);
       console.log(`  ${file.padEnd(32)} f32: max |diff| ${da.max.toExponential(2)} (${(da.max / da.range).toExponential(2)} of range ${da.range.toFixed(1)}), top-1 ${topA}/${top}${bad ? '  MISMATCH' : ''}; int8: max |diff| ${dq.max.toFixed(3)}, top-1 ${topQ}${topQ === top ? '' : ' (differs)'}`);
     }
