@@ -200,6 +200,15 @@ class Translation {
     return id;
   }
 
+  /** `name` for an op of the flavour's type: in an int8 graph only softmax reads the float pool output. */
+  private operand(name: string): number {
+    const id = this.id(name);
+    if (this.int8 && this.graph.tensors[id].type !== TensorType.INT8) {
+      throw new Error(`tflite-writer: ${this.model.name}: ${name} is float here (a global average pool's output) and an int8 op reads it`);
+    }
+    return id;
+  }
+
   /** `name` as a float tensor: itself, or a DEQUANTIZE of it. */
   private float(name: string): number {
     const id = this.id(name);
@@ -234,14 +243,14 @@ class Translation {
   /** An op from activations to one new activation, in the flavour's type. */
   private simple(output: string, code: BuiltinOperator, inputs: string[], optionsType?: BuiltinOptions, fields: Parameters<typeof table>[0] = []): void {
     const out = this.activation(output);
-    this.graph.op(code, inputs.map((x) => this.id(x)), [out], optionsType === undefined ? undefined : { type: optionsType, table: table(fields) });
+    this.graph.op(code, inputs.map((x) => this.operand(x)), [out], optionsType === undefined ? undefined : { type: optionsType, table: table(fields) });
     this.ids.set(output, out);
   }
 
   private conv(op: ConvOp): void {
     const x = this.shapes.get(op.input)!;
     const y = this.shapes.get(op.output)!;
-    let input = this.id(op.input);
+    let input = this.operand(op.input);
     let padding = exactPadding(op, x, y);
     if (padding === undefined) {
       // Zero padding made explicit: in int8 PAD fills with the zero point, which is 0.0.
@@ -319,7 +328,7 @@ class Translation {
   /** MEAN over H and W, keeping the dims: [1, 1, 1, C]. Float in an int8 model unless `int8GlobalPool`. */
   private globalPool(op: Extract<Op, { op: 'globalavgpool' }>): void {
     const float = !this.int8 || !this.options.int8GlobalPool;
-    const input = float ? this.float(op.input) : this.id(op.input);
+    const input = float ? this.float(op.input) : this.operand(op.input);
     const axes = this.int32(`${op.output}_axes`, [2], [1, 2]);
     // An int8 mean is quantized like its input (int8Params joins them), which holds every mean of it.
     const out = this.activation(op.output, op.output, float);
