@@ -332,11 +332,11 @@ mkdirSync(charts, { recursive: true });
 const chartFiles: { file: string; alt: string }[] = [];
 const panels: LatencyPanel[] = models.map((model) => ({
   title: `${model} (${(info.get(model)!.macs / 1e6).toFixed(1)} M MACs)`,
-  bars: rows.filter((r) => r.model === model).map((r) => ({ label: `${r.runtime} ${r.precision}`, series: `${r.runtime} ${r.precision}`, median: r.median_ms, p10: r.p10_ms, p90: r.p90_ms })),
+  bars: rows.filter((r) => r.model === model).map((r) => ({ label: `${r.runtime} ${r.precision}`, series: `${r.runtime} ${r.precision}`, median: r.median_ms, p10: r.p10_ms, p90: r.p90_ms, min: r.min_ms })),
 }));
 writeFileSync(
   `${charts}/latency.svg`,
-  latencyChart('Inference latency, single thread', `median of ${pooled} runs in ${rounds} rounds, whisker p10-p90; Node ${childNode}, ${cpu}`, KINDS.map(name), panels),
+  latencyChart('Inference latency, single thread', `median of ${pooled} runs in ${rounds} rounds, whisker p10-p90, dot the fastest run; Node ${childNode}, ${cpu}`, KINDS.map(name), panels),
 );
 chartFiles.push({ file: 'latency.svg', alt: 'latency per runtime and model' });
 for (const model of models) {
