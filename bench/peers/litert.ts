@@ -6,7 +6,9 @@
  * `npx tsx bench/peers/litert.ts --check` runs both models at both precisions on
  * test/fixtures/images against squeezewasm f32: max |logit difference| relative to the logit range
  * and top-1 per image; it exits 1 if f32 differs from squeezewasm f32 by more than
- * {@link F32_LOGIT_TOLERANCE} of the range or in any top-1.
+ * {@link F32_LOGIT_TOLERANCE} of the range or in any top-1. Then it times squeezewasm and LiteRT.js
+ * at both precisions taking turns in this one process ({@link timeTurns}), which a drifting machine
+ * disturbs more evenly than processes one after another.
  *
  * Node: LiteRT.js is written for browsers and workers. Its loader runs the Emscripten glue with
  * `importScripts` (a worker's global) and then reads `self.ModuleFactory`; the glue itself detects
@@ -27,6 +29,7 @@ import { readModel } from '../../src/model/read.js';
 import { loadClassifier, packageFile, readModelFile } from '../../src/node.js';
 import { run, topK } from '../../src/runtime/run.js';
 import { RELAXED_PROBE } from '../../src/wasm/kernels.js';
+import { stats } from '../stats.js';
 import { modelToTflite, type TfliteWriteOptions } from './tflite-writer.js';
 
 /** The two single-threaded builds in @litertjs/core/wasm/ (the others need threads or JSPI). */
@@ -66,14 +69,16 @@ function installWorkerShims(): void {
 
 /**
  * Loads LiteRT.js once per process from `dir` (default: this checkout's @litertjs/core/wasm/):
- * the relaxed SIMD build where this engine validates relaxed SIMD, else the plain SIMD build.
- * The build is chosen here, by full file path, so that the choice is ours and recorded
- * ({@link liteRtBuild}), rather than LiteRT.js's own feature probe's.
+ * by default the relaxed SIMD build where this engine validates relaxed SIMD, else the plain SIMD
+ * build. The build is chosen here, by full file path, so that the choice is ours and recorded
+ * ({@link liteRtBuild}), rather than LiteRT.js's own feature probe's. Later calls return the first
+ * call's promise, whatever they ask for.
+ * @param build `'simd'` forces the plain SIMD build (to compare the two on one engine).
  */
-export function loadLiteRt(dir = liteRtWasmDir()): Promise<void> {
+export function loadLiteRt(dir = liteRtWasmDir(), build: keyof typeof LITERT_BUILDS | 'auto' = 'auto'): Promise<void> {
   loading ??= (async () => {
     installWorkerShims();
-    const build = WebAssembly.validate(RELAXED_PROBE) ? 'relaxed' : 'simd';
+    const chosen = build !== 'auto' ? build : WebAssembly.validate(RELAXED_PROBE) ? 'relaxed' : 'simd';
     // Emscripten takes `self.Module` as the module's settings: its stderr goes through printErr,
     // where the runtime's INFO lines (a dozen per process) and its warning that no NPU plugin can
     // be loaded (there is none in a browser build) are dropped; other warnings and errors stay.
@@ -84,11 +89,11 @@ export function loadLiteRt(dir = liteRtWasmDir()): Promise<void> {
     const warn = console.warn;
     console.warn = (...args: unknown[]) => void (String(args[0]).startsWith('Failed to create default WebGPU device') || warn(...args));
     try {
-      await litert.loadLiteRt(join(dir, LITERT_BUILDS[build]));
+      await litert.loadLiteRt(join(dir, LITERT_BUILDS[chosen]));
     } finally {
       console.warn = warn;
     }
-    liteRtBuild = build;
+    liteRtBuild = chosen;
   })();
   return loading;
 }
@@ -190,12 +195,45 @@ async function check(): Promise<number> {
   return failures;
 }
 
+/**
+ * squeezewasm and LiteRT.js, int8 and f32, on the first fixture image (bench:compare's input),
+ * each running once per turn: 5 turns of warm-up, then `turns` timed; prints median, p10 and min.
+ */
+async function timeTurns(model: CompareModel, turns = 40): Promise<void> {
+  const net = await loadClassifier(`${model}-f32`);
+  const dir = packageFile('test/fixtures/images');
+  const pixels = decodeImage(readFileSync(join(dir, readdirSync(dir).sort()[0])));
+  const input = new Float32Array(net.input.height * net.input.width * 3);
+  preprocess(pixels.data, pixels.width, pixels.height, net.model.input, input);
+  net.dispose();
+  const { createSqueezewasmPeer } = await import('./squeezewasm.js');
+  const peers = [
+    await createSqueezewasmPeer(model, 'int8', input), await createLiteRtPeer(model, 'int8', input),
+    await createSqueezewasmPeer(model, 'f32', input), await createLiteRtPeer(model, 'f32', input),
+  ];
+  const ms = peers.map(() => [] as number[]);
+  for (let turn = -5; turn < turns; turn++) {
+    for (const [i, peer] of peers.entries()) {
+      const t0 = performance.now();
+      await peer.run();
+      if (turn >= 0) ms[i].push(performance.now() - t0);
+    }
+  }
+  for (const [i, peer] of peers.entries()) {
+    const s = stats(ms[i]);
+    console.log(`  ${model} ${`${peer.runtime} ${peer.precision}`.padEnd(18)} median ${s.median.toFixed(2)} ms, p10 ${s.p10.toFixed(2)}, min ${s.min.toFixed(2)}`);
+    await peer.dispose();
+  }
+}
+
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   if (!process.argv.includes('--check')) {
     console.error('usage: npx tsx bench/peers/litert.ts --check');
     process.exit(2);
   }
   const failures = await check();
+  console.log(`\nTaking turns in one process, Node ${process.version}, LiteRT.js ${liteRtBuild} build, one thread:`);
+  for (const model of ['squeezenet1.1', 'squeezenet1.0'] as const) await timeTurns(model);
   if (failures) console.error(`${failures} image(s) failed the f32 check`);
   process.exit(failures ? 1 : 0);
 }
