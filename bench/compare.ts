@@ -76,7 +76,11 @@ interface ModelInfo {
   macs: number;
   labels: readonly string[];
   inputFile: string;
-  /** squeezewasm f32's logits on the input (before any final softmax), for the peers that check theirs. */
+  /**
+   * squeezewasm f32's logits on the input (before any final softmax), for the peers that check
+   * theirs; computed here, under this process's Node and kernel build (with --node 24 the children's
+   * relaxed build fuses multiply-adds, which changes float rounding only).
+   */
   referenceFile: string;
 }
 const info = new Map<CompareModel, ModelInfo>();
