@@ -1,6 +1,7 @@
 /**
  * `npm run bench:compare [-- --runs 40 --rounds 3 --warmup 5 --shared ../shared --node <binary> --model squeezenet1.1]`:
- * squeezewasm (int8, f32) against onnxruntime-web (f32, int8) and TensorFlow.js wasm (f32) on
+ * squeezewasm (int8, f32) against onnxruntime-web (f32, int8), TensorFlow.js wasm (f32) and
+ * LiteRT.js (f32, int8; the bundled models written as .tflite by bench/peers/tflite-writer.ts) on
  * SqueezeNet 1.1 and 1.0, the same preprocessed input, single thread, each runtime x model x
  * precision in processes of its own (bench/compare/child.ts), in rounds. Prints a table and writes
  * bench/results.json, bench/RESULTS.md and the charts in bench/charts/.
@@ -16,9 +17,10 @@ import { parseArgs } from 'node:util';
 import { decodeImage } from '../src/image/decode.js';
 import { preprocess } from '../src/image/preprocess.js';
 import { loadClassifier, packageFile } from '../src/node.js';
+import { run } from '../src/runtime/run.js';
 import type { ContenderResult, LayerSamples, PeaksResult } from './compare/child.js';
 import { latencyChart, layerChart, type LatencyPanel, type PeakLine } from './compare/svg.js';
-import type { CompareModel } from './peers/peer.js';
+import { F32_LOGIT_TOLERANCE, type CompareModel } from './peers/peer.js';
 import { peakFor, type Peak } from './roofline.js';
 import { RELAXED_PROBE } from '../src/wasm/kernels.js';
 import { fmt, stats, table } from './stats.js';
@@ -74,6 +76,12 @@ interface ModelInfo {
   macs: number;
   labels: readonly string[];
   inputFile: string;
+  /**
+   * squeezewasm f32's logits on the input (before any final softmax), for the peers that check
+   * theirs; computed here, under this process's Node and kernel build (with --node 24 the children's
+   * relaxed build fuses multiply-adds, which changes float rounding only).
+   */
+  referenceFile: string;
 }
 const info = new Map<CompareModel, ModelInfo>();
 for (const model of models) {
@@ -82,7 +90,10 @@ for (const model of models) {
   preprocess(image.data, image.width, image.height, net.input, nhwc);
   const inputFile = `${work}/${model}.nhwc.f32`;
   writeFileSync(inputFile, new Uint8Array(nhwc.buffer));
-  info.set(model, { macs: net.planned.steps.reduce((s, step) => s + step.macs, 0), labels: net.labels, inputFile });
+  net.setInput(image);
+  const referenceFile = `${work}/${model}.logits.f32`;
+  writeFileSync(referenceFile, new Uint8Array(run(net.planned).buffer));
+  info.set(model, { macs: net.planned.steps.reduce((s, step) => s + step.macs, 0), labels: net.labels, inputFile, referenceFile });
   net.dispose();
 }
 
@@ -97,7 +108,15 @@ const KINDS: Kind[] = [
   { runtime: 'onnxruntime-web', precision: 'f32' },
   { runtime: 'onnxruntime-web', precision: 'int8' },
   { runtime: 'tfjs-wasm', precision: 'f32' },
+  { runtime: 'litert-wasm', precision: 'f32' },
+  { runtime: 'litert-wasm', precision: 'int8' },
 ];
+/**
+ * Peers whose output is the logits squeezewasm's `run` returns (not softmax probabilities, as the
+ * ONNX SqueezeNet 1.0 in onnxruntime gives): their children compare their first output with
+ * squeezewasm f32's before timing, and an f32 one that differs is not timed.
+ */
+const LOGIT_PEERS = new Set(['tfjs-wasm', 'litert-wasm']);
 interface Contender extends Kind {
   model: CompareModel;
 }
@@ -155,6 +174,7 @@ for (let round = 0; round < rounds; round++) {
     const args = ['--runtime', c.runtime, '--model', c.model, '--precision', c.precision, '--input', info.get(c.model)!.inputFile];
     args.push('--runs', String(perRound), '--warmup', String(warmup), '--shared', values.shared);
     if (c.runtime === 'squeezewasm') args.push('--layers');
+    if (LOGIT_PEERS.has(c.runtime)) args.push('--reference', info.get(c.model)!.referenceFile);
     try {
       const r = await child<ContenderResult>(args);
       results.set(c, [...(results.get(c) ?? []), r]);
@@ -174,6 +194,8 @@ interface Row {
   model: CompareModel;
   precision: 'f32' | 'int8';
   median_ms: number;
+  /** The fastest timed run. */
+  min_ms: number;
   p10_ms: number;
   p90_ms: number;
   node: string;
@@ -191,6 +213,10 @@ interface Row {
   top1: number;
   top1_label: string;
   cpu: string;
+  /** The runtime's wasm build, where it picks one of several (LiteRT.js). */
+  build?: string;
+  /** Peers in LOGIT_PEERS: max |logit - squeezewasm f32 logit| on the input, over squeezewasm f32's logit range. */
+  max_logit_diff_of_range?: number;
 }
 const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
 const median = (xs: number[]): number => stats(xs).median;
@@ -203,6 +229,7 @@ for (const [c, rs] of results) {
     model: c.model,
     precision: c.precision,
     median_ms: s.median,
+    min_ms: s.min,
     p10_ms: s.p10,
     p90_ms: s.p90,
     node: rs[0].node,
@@ -216,6 +243,8 @@ for (const [c, rs] of results) {
     top1: rs[0].top1,
     top1_label: labels[rs[0].top1],
     cpu,
+    build: rs[0].build,
+    max_logit_diff_of_range: rs[0].reference && rs[0].reference.maxAbsDiff / rs[0].reference.range,
   });
 }
 // Same order as the contender list, whatever order the rounds finished in.
@@ -228,16 +257,18 @@ const find = (model: string, runtime: string, precision: string): Row | undefine
 // does, int8 ones are expected to and flagged when they do not.
 const check = (r: Row): string => {
   const ref = find(r.model, 'squeezewasm', 'f32');
-  if (!ref || r === ref || r.top1 === ref.top1) return '';
-  return r.precision === 'f32' ? `MISMATCH: f32 top-1 differs from squeezewasm f32 (${ref.top1})` : `warning: top-1 differs from squeezewasm f32 (${ref.top1})`;
+  const logits = r.max_logit_diff_of_range === undefined ? '' : `logits within ${r.max_logit_diff_of_range.toExponential(1)} of range`;
+  if (!ref || r === ref || r.top1 === ref.top1) return logits;
+  const top1 = r.precision === 'f32' ? `MISMATCH: f32 top-1 differs from squeezewasm f32 (${ref.top1})` : `warning: top-1 differs from squeezewasm f32 (${ref.top1})`;
+  return [top1, logits].filter(Boolean).join('; ');
 };
 const slower = (r: Row): string => {
   const base = find(r.model, 'squeezewasm', 'int8');
   return base ? `${(r.median_ms / base.median_ms).toFixed(2)}x` : '';
 };
-const header = ['runtime', 'model', 'precision', 'median ms', 'p10', 'p90', 'GMAC/s', 'vs squeezewasm int8', 'cold start ms', 'peak RSS MB', 'top-1', 'check'];
+const header = ['runtime', 'model', 'precision', 'median ms', 'min', 'p10', 'p90', 'GMAC/s', 'vs squeezewasm int8', 'cold start ms', 'peak RSS MB', 'top-1', 'check'];
 const cells = (r: Row): string[] => [
-  r.runtime, r.model, r.precision, fmt(r.median_ms), fmt(r.p10_ms), fmt(r.p90_ms), fmt(r.gmacs, 1), slower(r), fmt(r.cold_start_ms, 0), fmt(r.peak_rss_mb, 1),
+  r.runtime, r.model, r.precision, fmt(r.median_ms), fmt(r.min_ms), fmt(r.p10_ms), fmt(r.p90_ms), fmt(r.gmacs, 1), slower(r), fmt(r.cold_start_ms, 0), fmt(r.peak_rss_mb, 1),
   `${r.top1} ${r.top1_label}`, check(r),
 ];
 
@@ -305,11 +336,11 @@ mkdirSync(charts, { recursive: true });
 const chartFiles: { file: string; alt: string }[] = [];
 const panels: LatencyPanel[] = models.map((model) => ({
   title: `${model} (${(info.get(model)!.macs / 1e6).toFixed(1)} M MACs)`,
-  bars: rows.filter((r) => r.model === model).map((r) => ({ label: `${r.runtime} ${r.precision}`, series: `${r.runtime} ${r.precision}`, median: r.median_ms, p10: r.p10_ms, p90: r.p90_ms })),
+  bars: rows.filter((r) => r.model === model).map((r) => ({ label: `${r.runtime} ${r.precision}`, series: `${r.runtime} ${r.precision}`, median: r.median_ms, p10: r.p10_ms, p90: r.p90_ms, min: r.min_ms })),
 }));
 writeFileSync(
   `${charts}/latency.svg`,
-  latencyChart('Inference latency, single thread', `median of ${pooled} runs in ${rounds} rounds, whisker p10-p90; Node ${childNode}, ${cpu}`, KINDS.map(name), panels),
+  latencyChart('Inference latency, single thread', `median of ${pooled} runs in ${rounds} rounds, whisker p10-p90, dot the fastest run; Node ${childNode}, ${cpu}`, KINDS.map(name), panels),
 );
 chartFiles.push({ file: 'latency.svg', alt: 'latency per runtime and model' });
 for (const model of models) {
@@ -331,15 +362,17 @@ const otherReports = readdirSync(packageFile('bench')).filter((f) => /^RESULTS-n
 
 const version = (pkg: string): string => (JSON.parse(readFileSync(packageFile(`node_modules/${pkg}/package.json`), 'utf8')) as { version: string }).version;
 const md = (cols: string[]): string => `| ${cols.join(' | ')} |`;
-const rightAligned = new Set([3, 4, 5, 6, 7, 8, 9]);
+const rightAligned = new Set([3, 4, 5, 6, 7, 8, 9, 10]);
 const bootMs = median(rows.map((r) => r.boot_ms));
 const bootRss = median(rows.map((r) => r.boot_rss_mb));
+const litertBuild = rows.find((r) => r.runtime === 'litert-wasm')?.build;
+const litertBuildText = litertBuild === 'relaxed' ? 'relaxed SIMD build' : litertBuild === 'simd' ? 'plain SIMD build' : 'not measured';
 const report = `# squeezewasm vs other WebAssembly runtimes
 
 Generated by \`npm run bench:compare${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}\` on ${new Date().toISOString().slice(0, 10)}; do not edit by hand.
 
 - Machine: ${cpu}, ${os.cpus().length} logical CPUs (a shared VM), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()} ${os.arch()}
-- Node ${childNode}; squeezewasm on ${kernelBuild}; onnxruntime-web ${version('onnxruntime-web')} (wasm SIMD), TensorFlow.js ${version('@tensorflow/tfjs-core')} with the wasm backend ${version('@tensorflow/tfjs-backend-wasm')} (XNNPACK, SIMD); all on one thread
+- Node ${childNode}; squeezewasm on ${kernelBuild}; onnxruntime-web ${version('onnxruntime-web')} (wasm SIMD), TensorFlow.js ${version('@tensorflow/tfjs-core')} with the wasm backend ${version('@tensorflow/tfjs-backend-wasm')} (XNNPACK, SIMD); LiteRT.js ${version('@litertjs/core')} (\`@litertjs/core\`, XNNPACK, ${litertBuildText}); all on one thread
 - Input: \`test/fixtures/images/${imageName}\`, decoded and preprocessed once by squeezewasm (\`src/image/preprocess.ts\`) into the NHWC float tensor every runtime is given (each converts it to its own layout at load time)
 
 ## Method
@@ -352,8 +385,19 @@ input is already in place and the output is read back.
 The VM's speed drifts over seconds, which would favour whichever runtime happened to run in a fast
 stretch. So the ${pooled} timed runs of each contender are split into ${rounds} rounds of ${perRound}; every
 round starts every contender once, in a fresh process, one after another (starting one contender
-further each round), and the samples of all rounds are pooled into one median, p10 and p90. Each
-round's median is in \`results.json\` (\`round_medians_ms\`).
+further each round), and the samples of all rounds are pooled into one minimum, median, p10 and
+p90. Each round's median is in \`results.json\` (\`round_medians_ms\`). The minimum is the run the
+machine's other work disturbed least, the closest to what a runtime's code can do; the median is
+what it typically does here.
+
+LiteRT.js runs \`.tflite\` files that \`bench/peers/tflite-writer.ts\` writes in the child from the
+bundled models (counted in its cold start): f32 with the float weights, int8 as TensorFlow's
+converter writes a full-integer model (int8 activations with zero points, per-channel int8
+weights, int32 biases, float input and output) from the bundled int8 models' own calibration, their
+13-bit activations re-quantized to 8 bits over the same ranges (so, like onnxruntime-web int8, it is
+not bit-identical to squeezewasm int8). The global average pool runs in float on the dequantized
+class scores, as squeezewasm keeps them exact. The child refuses to time a model unless every op
+runs in LiteRT's XNNPACK delegate (\`isFullyAccelerated\`).
 
 - **GMAC/s**: squeezewasm's multiply-accumulates per image (the sum over its planned steps:
   ${models.map((m) => `${m} ${(info.get(m)!.macs / 1e6).toFixed(1)} M`).join(', ')}) divided by the median; the same count for every runtime.
@@ -364,6 +408,9 @@ round's median is in \`results.json\` (\`round_medians_ms\`).
 - **peak RSS**: \`process.resourceUsage().maxRSS\` at the end of the child (the high-water mark of the whole
   process, MB = 2^20 bytes); Node and tsx alone account for about ${bootRss.toFixed(0)} MB. Median over the rounds.
 - **top-1**: the largest output of each runtime; the check column flags any that differs from squeezewasm f32.
+  For the peers whose output is logits (${[...LOGIT_PEERS].join(', ')}) it also gives the largest |logit difference| from
+  squeezewasm f32's on the input, as a fraction of squeezewasm f32's logit range; each child checks that
+  before timing, and an f32 peer off by more than ${F32_LOGIT_TOLERANCE} of the range, or with another top-1, is not timed.
 
 ## Results
 

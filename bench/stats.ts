@@ -3,18 +3,20 @@
  * @packageDocumentation
  */
 
-/** Median, p10 and p90 of a list of timings. */
+/** Minimum, median, p10 and p90 of a list of timings. */
 export interface Stats {
+  /** The fastest run: the least disturbed by the machine's other work. */
+  min: number;
   median: number;
   p10: number;
   p90: number;
 }
 
-/** Median, p10 and p90 of a list of timings (nearest rank, no interpolation). */
+/** Minimum, median, p10 and p90 of a list of timings (nearest rank, no interpolation). */
 export const stats = (xs: number[]): Stats => {
   const s = [...xs].sort((a, b) => a - b);
   const q = (p: number): number => s[Math.min(s.length - 1, Math.floor(p * s.length))];
-  return { median: q(0.5), p10: q(0.1), p90: q(0.9) };
+  return { min: s[0], median: q(0.5), p10: q(0.1), p90: q(0.9) };
 };
 
 /** Least-squares line through the points (xs[i], ys[i]); the slope is 0 for fewer than two distinct xs. */

@@ -3,12 +3,14 @@
  * memory are its own too. The parent spawns it as
  *
  * ```sh
- * <node> --import tsx bench/compare/child.ts --runtime squeezewasm --model squeezenet1.1 --precision int8 \
- *   --input <NHWC float32 file> --runs 14 --warmup 5 [--layers] [--shared ../shared] --out <result.json>
+ * <node> --import tsx bench/compare/child.ts --runtime squeezewasm|onnxruntime-web|tfjs-wasm|litert-wasm --model squeezenet1.1 --precision int8 \
+ *   --input <NHWC float32 file> --runs 14 --warmup 5 [--layers] [--shared ../shared] [--reference <logits file>] --out <result.json>
  * <node> --import tsx bench/compare/child.ts --peaks --out <result.json>
  * ```
  *
- * and reads a {@link ContenderResult} or {@link PeaksResult} (or `{ error }`) from `--out`.
+ * and reads a {@link ContenderResult} or {@link PeaksResult} (or `{ error }`) from `--out`. With
+ * `--reference`, the first output is compared with squeezewasm f32's logits before any timing
+ * ({@link checkReference}); an f32 peer that differs fails instead of being timed.
  * @packageDocumentation
  */
 import type { Peak } from '../roofline.js';
@@ -44,8 +46,22 @@ export interface ContenderResult {
   peakRssKiB: number;
   /** Index of the largest output. */
   top1: number;
+  /** Which of its wasm builds the runtime loaded, where it has several (LiteRT.js: `relaxed` or `simd`). */
+  build?: string;
+  /** With `--reference`: the first output against squeezewasm f32's logits. */
+  reference?: ReferenceCheck;
   /** squeezewasm with `--layers`: each layer's time over as many `runTimed` runs as `--runs`. */
   layers?: LayerSamples[];
+}
+
+/** A peer's first output against squeezewasm f32's logits on the same input. */
+export interface ReferenceCheck {
+  /** max |output - reference| */
+  maxAbsDiff: number;
+  /** max - min of the reference: the scale `maxAbsDiff` is judged against. */
+  range: number;
+  /** The reference's top-1 (the result's own is `top1`). */
+  top1: number;
 }
 
 /** The instruction peaks, measured in a process of their own (the same Node as the contenders). */
@@ -66,6 +82,7 @@ const { values } = parseArgs({
     warmup: { type: 'string', default: '5' },
     shared: { type: 'string', default: '../shared' },
     layers: { type: 'boolean', default: false },
+    reference: { type: 'string' },
     peaks: { type: 'boolean', default: false },
     out: { type: 'string' },
   },
@@ -82,6 +99,8 @@ async function createPeer(runtime: string, model: CompareModel, precision: 'f32'
     case 'tfjs-wasm':
       if (precision !== 'f32') throw new Error('tfjs-wasm runs f32 only');
       return (await import('../peers/tfjs.js')).createTfjsPeer(model, input);
+    case 'litert-wasm':
+      return (await import('../peers/litert.js')).createLiteRtPeer(model, precision, input);
     default:
       throw new Error(`unknown runtime ${runtime}`);
   }
@@ -104,6 +123,25 @@ function timeLayers(peer: SqueezewasmPeer, runs: number): LayerSamples[] {
   return layers.map((l) => l.layer);
 }
 
+const argmax = (xs: Float32Array): number => xs.reduce((best, v, i) => (v > xs[best] ? i : best), 0);
+
+/**
+ * Compares a peer's first output with squeezewasm f32's logits (a file of float32s).
+ * @throws Error if an f32 peer's top-1 differs or its max |diff| exceeds F32_LOGIT_TOLERANCE (bench/peers/peer.ts) of the range.
+ */
+async function checkReference(logits: Float32Array, file: string, precision: 'f32' | 'int8'): Promise<ReferenceCheck> {
+  const { F32_LOGIT_TOLERANCE } = await import('../peers/peer.js');
+  const ref = new Float32Array(new Uint8Array(await readFile(file)).buffer);
+  if (ref.length !== logits.length) throw new Error(`the output has ${logits.length} values, squeezewasm f32's ${ref.length}`);
+  let maxAbsDiff = 0;
+  for (let i = 0; i < ref.length; i++) maxAbsDiff = Math.max(maxAbsDiff, Math.abs(logits[i] - ref[i]));
+  const check = { maxAbsDiff, range: Math.max(...ref) - Math.min(...ref), top1: argmax(ref) };
+  if (precision === 'f32' && (check.top1 !== argmax(logits) || maxAbsDiff > F32_LOGIT_TOLERANCE * check.range)) {
+    throw new Error(`f32 output differs from squeezewasm f32's: top-1 ${argmax(logits)} vs ${check.top1}, max |diff| ${maxAbsDiff.toExponential(2)} of range ${check.range.toFixed(2)}`);
+  }
+  return check;
+}
+
 async function contender(): Promise<ContenderResult> {
   const { runtime, model, precision, input: inputFile } = values;
   if (!runtime || !model || !inputFile || (precision !== 'f32' && precision !== 'int8')) {
@@ -117,8 +155,8 @@ async function contender(): Promise<ContenderResult> {
   // A fresh peer's logits() is its first inference (some peers run again on each call).
   const logits = await peer.logits();
   const coldStartMs = performance.now();
-  let top1 = 0;
-  for (let i = 1; i < logits.length; i++) if (logits[i] > logits[top1]) top1 = i;
+  const top1 = argmax(logits);
+  const reference = values.reference ? await checkReference(logits, values.reference, precision) : undefined;
 
   for (let i = 0; i < warmup; i++) await peer.run();
   const samples: number[] = [];
@@ -131,7 +169,7 @@ async function contender(): Promise<ContenderResult> {
   const layers = values.layers && runtime === 'squeezewasm' ? timeLayers(peer as SqueezewasmPeer, runs) : undefined;
   const peakRssKiB = process.resourceUsage().maxRSS;
   await peer.dispose();
-  return { node: process.version, samples, bootMs, coldStartMs, bootRssKiB, peakRssKiB, top1, layers };
+  return { node: process.version, samples, bootMs, coldStartMs, bootRssKiB, peakRssKiB, top1, layers, build: peer.build, reference };
 }
 
 async function peaks(): Promise<PeaksResult> {

@@ -98,6 +98,8 @@ export interface LatencyBar {
   median: number;
   p10: number;
   p90: number;
+  /** The fastest run, drawn as a dot when given. */
+  min?: number;
 }
 
 /** One model's bars, drawn on its own axis. */
@@ -107,7 +109,7 @@ export interface LatencyPanel {
 }
 
 /**
- * Horizontal bars of median latency with a p10-p90 whisker, one panel per model (each on its own
+ * Horizontal bars of median latency with a p10-p90 whisker (and a dot at the minimum where given), one panel per model (each on its own
  * scale, since the models differ in size), every bar labelled with its median in ms.
  * @param series Every series that may appear, in legend order: a series keeps its colour whether
  * or not the others were measured.
@@ -143,6 +145,7 @@ export function latencyChart(title: string, subtitle: string, series: string[], 
       body.push(line(sx(b.p10), mid, sx(b.p90), mid, '#222', 'stroke-width="1.5"'));
       body.push(line(sx(b.p10), mid - 5, sx(b.p10), mid + 5, '#222', 'stroke-width="1.5"'));
       body.push(line(sx(b.p90), mid - 5, sx(b.p90), mid + 5, '#222', 'stroke-width="1.5"'));
+      if (b.min !== undefined) body.push(`<circle cx="${num(sx(b.min))}" cy="${num(mid)}" r="3.5" fill="#fff" stroke="#222" stroke-width="1.5"/>`);
       body.push(text(sx(b.p90) + 6, mid + 4, `${b.median.toFixed(2)} ms`, 12, 'font-weight="bold"'));
     });
     y = bottom + 48;

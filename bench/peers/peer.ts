@@ -1,5 +1,11 @@
 /** What bench/compare.ts needs from every runtime it times. */
 
+/**
+ * Largest max |logit difference| from squeezewasm f32 an f32 peer may show on the benchmark input,
+ * as a fraction of squeezewasm f32's logit range (bench/compare/child.ts checks it before timing).
+ */
+export const F32_LOGIT_TOLERANCE = 1e-4;
+
 /** The networks every peer runs. */
 export type CompareModel = 'squeezenet1.1' | 'squeezenet1.0';
 
@@ -15,4 +21,6 @@ export interface Peer {
    */
   logits(): Promise<Float32Array>;
   dispose(): Promise<void> | void;
+  /** Which of the runtime's wasm builds runs, where it ships several and picks one per engine. */
+  build?: string;
 }
