@@ -17,7 +17,8 @@ import type * as litert from '@litertjs/core';
 import { decodeImage } from '../src/image/decode.js';
 import { preprocess } from '../src/image/preprocess.js';
 import { loadClassifier, packageFile } from '../src/node.js';
-import { run, topK } from '../src/runtime/run.js';
+import { topK } from '../src/runtime/output.js';
+import { run } from '../src/runtime/run.js';
 import { compileTflite, liteRtBuild, loadLiteRt, peerTflite } from './peers/litert.js';
 import type { CompareModel } from './peers/peer.js';
 

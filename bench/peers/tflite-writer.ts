@@ -41,7 +41,7 @@
  * @packageDocumentation
  */
 import { I16_MAX, type ActShape, type ConvOp, type Model, type Op, type Pads, type QuantParams } from '../../src/model/format.js';
-import { inferShapes } from '../../src/model/graph.js';
+import { validateModel } from '../../src/model/validate.js';
 import { scalar, table, vector } from './flatbuffer-writer.js';
 import { TfliteGraph, type TfliteQuant } from './tflite-graph.js';
 import { ActivationFunctionType, BuiltinOperator, BuiltinOptions, Fields, Padding, TensorType } from './tflite-schema.js';
@@ -167,7 +167,7 @@ class Translation {
   private finalOp?: Op;
 
   constructor(private readonly model: Model, private readonly options: TfliteWriteOptions) {
-    this.shapes = inferShapes(model);
+    this.shapes = new Map([...validateModel(model).acts].map(([name, a]) => [name, a.shape]));
     this.int8 = model.precision === 'int8';
     if (this.int8 && !model.quant) throw new Error(`tflite-writer: ${model.name} is int8 but has no activation quantization`);
     const { name, height, width } = model.input;

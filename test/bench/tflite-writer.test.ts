@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as litert from '@litertjs/core';
-import { activationQuant, buildInt8, quantGroups, wideTensors } from '../../src/convert/quantize.js';
+import { activationQuant, buildInt8, i16Tensors, quantGroups } from '../../src/convert/quantize.js';
+import { validateModel } from '../../src/model/validate.js';
 import type { ConvOp, Model, Op, Pads, Tensor } from '../../src/model/format.js';
 import { compileTflite, loadLiteRt } from '../../bench/peers/litert.js';
 import { BuiltinOperator, BuiltinOptions, Fields as F, Padding, TensorType, TFLITE_FILE_IDENTIFIER } from '../../bench/peers/tflite-schema.js';
@@ -71,7 +72,7 @@ function int8Of(model: Model, nhwc: Float32Array): Model {
     const values = acts.get(name)!.data;
     ranges.set(group, [Math.min(lo, ...values), Math.max(hi, ...values)]);
   }
-  return buildInt8(model, activationQuant(model, groups, ranges, wideTensors(model)));
+  return buildInt8(model, activationQuant(validateModel(model), groups, ranges, i16Tensors(model)));
 }
 
 /** The subgraph's operators as builtin codes with their input and output tensors. */
