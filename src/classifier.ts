@@ -14,9 +14,10 @@ import type { ValidModel } from './model/validate.js';
 import { ModelMemory } from './runtime/memory.js';
 import { checkFinite, softmax, topK } from './runtime/output.js';
 import { planModel } from './runtime/plan.js';
+import { probeInt8Dot, relaxedDotExact, startInt8DotProbe } from './runtime/probe.js';
 import { run, runTimed } from './runtime/run.js';
-import { ARRAY_OF, type KernelVariant, type Plan } from './runtime/types.js';
-import { instantiateKernels } from './wasm/kernels.js';
+import { ARRAY_OF, type Int8Dot, type KernelVariant, type Plan } from './runtime/types.js';
+import { instantiateKernels, type KernelExports } from './wasm/kernels.js';
 
 /** RGBA pixels, row-major, 4 bytes per pixel (the layout of a browser `ImageData`). */
 export interface Pixels {
@@ -63,6 +64,11 @@ export interface LoadOptions {
   limits?: Partial<Limits>;
   /** Kernel variant; 'ref' runs the scalar reference kernels (slow; for verification). */
   kernels?: KernelVariant;
+  /**
+   * The int8 convs' dot product: `auto` (default) the faster here (src/runtime/probe.ts), `dot16`
+   * or `relaxed` (the relaxed build only) to force one. Every choice computes the same results.
+   */
+  int8Dot?: Int8Dot | 'auto';
 }
 
 /** A model laid out in its own WebAssembly instance. Create with a platform entry's `loadClassifier`. */
@@ -98,7 +104,7 @@ export class Classifier {
 
   private static laidOut(model: ValidModel, memory: ModelMemory, options: LoadOptions): Classifier {
     const limits = resolveLimits(options.limits);
-    const plan = planModel(model, memory, { limits, variant: options.kernels, warm: true });
+    const plan = planModel(model, memory, { limits, variant: options.kernels, int8Dot: int8Dot(memory.kernels, options.int8Dot), warm: true });
     return new Classifier(model, plan, limits, options.decode);
   }
 
@@ -196,9 +202,21 @@ export class Classifier {
 }
 
 /** A fresh kernels instance for one model; its module also serves the image decoders if none does yet. */
-async function instance(wasm: WebAssembly.Module): ReturnType<typeof instantiateKernels> {
+async function instance(wasm: WebAssembly.Module): Promise<KernelExports> {
   offerDecoderModule(wasm);
-  return instantiateKernels(wasm);
+  const kernels = await instantiateKernels(wasm);
+  startInt8DotProbe(kernels, wasm);
+  return kernels;
+}
+
+/** The int8 dot product `choice` asks for in `kernels`' build. */
+function int8Dot(kernels: KernelExports, choice: LoadOptions['int8Dot'] = 'auto'): Int8Dot {
+  if (choice === 'auto') return probeInt8Dot(kernels);
+  if (choice !== 'dot16' && choice !== 'relaxed') throw new ArgumentError('E_ARGUMENT', `int8Dot must be "auto", "dot16" or "relaxed", got ${JSON.stringify(choice)}`);
+  if (choice === 'relaxed' && !relaxedDotExact(kernels)) {
+    throw new ArgumentError('E_ARGUMENT', 'int8Dot "relaxed" needs the relaxed-SIMD kernels (squeezewasm-relaxed.wasm) on an engine with the final relaxed SIMD (Node 22+, Chrome 114+)');
+  }
+  return choice;
 }
 
 function checkPixels(p: Pixels): { data: Uint8Array; width: number; height: number } {

@@ -1,4 +1,4 @@
-import { requant, requantRound, requantScalar } from './requant';
+import { pack, pack16, requantRound, requantScalar, storeRow, storeRow16 } from './requant';
 
 // Quantized indirect GEMM: the one convolution kernel of the integer path.
 //
@@ -19,36 +19,6 @@ import { requant, requantRound, requantScalar } from './requant';
 //                i16 [taps][ceil(K / 2)][8][2]; k = K (odd K) and channels past N are zero.
 //   out:         pixel p at out + p * outStride bytes, N contiguous bytes (int16 if `i16Out`).
 // A(p, t) is read in pairs, so K odd reads one byte past each run: its weight is zero.
-
-// @ts-ignore: decorator
-@inline
-function storeRow(dst: usize, v: v128, n: i32): void {
-  if (n >= 8) {
-    v128.store64_lane(dst, v, 0);
-    return;
-  }
-  let bytes = i64x2.extract_lane(v, 0);
-  for (let i = 0; i < n; i++) {
-    store<u8>(dst + <usize>i, <u8>bytes);
-    bytes >>= 8;
-  }
-}
-
-/** Stores the first min(n, 8) int16 lanes of `v`. */
-// @ts-ignore: decorator
-@inline
-function storeRow16(dst: usize, v: v128, n: i32): void {
-  if (n >= 8) {
-    v128.store(dst, v);
-    return;
-  }
-  let bits = i64x2.extract_lane(v, 0);
-  for (let i = 0; i < n; i++) {
-    if (i == 4) bits = i64x2.extract_lane(v, 1);
-    store<u16>(dst + (<usize>i << 1), <u16>bits);
-    bits >>= 16;
-  }
-}
 
 /** Broadcasts the input pair (a[k], a[k+1]) to [a0 a1 a0 a1 ...] as int16 lanes. */
 // @ts-ignore: decorator
@@ -147,19 +117,6 @@ function igemm<T>(
       }
     }
   }
-}
-
-// @ts-ignore: decorator
-@inline
-function pack(lo: v128, hi: v128, mlo: v128, mhi: v128, round: v128, pre: i32, post: i32, zv: v128, lov: v128, hiv: v128): v128 {
-  const s16 = i16x8.narrow_i32x4_s(requant(lo, mlo, round, pre, post, zv), requant(hi, mhi, round, pre, post, zv));
-  return i8x16.min_u(i8x16.max_u(i8x16.narrow_i16x8_u(s16, s16), lov), hiv);
-}
-
-// @ts-ignore: decorator
-@inline
-function pack16(lo: v128, hi: v128, mlo: v128, mhi: v128, round: v128, pre: i32, post: i32, zv: v128, lov: v128, hiv: v128): v128 {
-  return i16x8.min_s(i16x8.max_s(i16x8.narrow_i32x4_s(requant(lo, mlo, round, pre, post, zv), requant(hi, mhi, round, pre, post, zv)), lov), hiv);
 }
 
 /** Scalar reference: same layouts and the same integer arithmetic, so results are bit-identical. */

@@ -68,6 +68,32 @@ export function i8_pack_igemm(w: usize, N: i32, per: i32, offsets: usize, bias: 
 }
 
 /**
+ * Packs weights [N][per] for p7_igemm_6x8c4: weight i of every output channel goes to byte
+ * `offsets[i]` of its lane (offsets: i32[per], from the lane's first group of 4), and the bias is
+ * folded with the value the planes add: bias - zFold * sum(w). `offsets` 0 means a 1x1 convolution,
+ * weight i in group i / 4, byte i % 4. `out` receives ceil(N / 8) blocks of `blockBytes`, zeroed
+ * first so padding weights are 0.
+ */
+export function i8_pack_igemm_c4(w: usize, N: i32, per: i32, offsets: usize, bias: usize, mult: usize, zFold: i32, out: usize, blockBytes: i32): void {
+  const blocks = (N + NR - 1) / NR;
+  memory.fill(out, 0, <usize>(blocks * blockBytes));
+  for (let n = 0; n < N; n++) {
+    const lane = n % NR;
+    const block = out + <usize>((n / NR) * blockBytes);
+    const at = block + 64 + (<usize>lane << 2);
+    const row = w + <usize>(n * per);
+    let sum = 0;
+    for (let i = 0; i < per; i++) {
+      const v = load<i8>(row + <usize>i);
+      sum += <i32>v;
+      const slot = offsets == 0 ? ((i >> 2) << 5) + (i & 3) : load<i32>(offsets + (<usize>i << 2));
+      store<i8>(at + <usize>slot, v);
+    }
+    header(block, lane, biasOf(bias, n) - zFold * sum, load<i32>(mult + (<usize>n << 2)));
+  }
+}
+
+/**
  * Packs 3x3 weights [N][C][3][3] for i8_winograd3x3: U = G' g G'^T with G' = 2G of F(2x2, 3x3)
  * (rows [2 0 0], [1 1 1], [1 -1 1], [0 0 2]), 4x the textbook filter transform, in integers.
  * Element (i, j) of U goes to tap i * 4 + j of the [16][Cp / 2][8][2] layout, Cp = C rounded up to 8.
@@ -122,28 +148,29 @@ export function f32_pack_igemm(w: usize, N: i32, per: i32, offsets: usize, bias:
 }
 
 /**
- * The indirection buffer of an igemm conv: for each block of 4 output pixels and each tap, 4
- * pointers to the input run the tap reads, or to `pad` where the window leaves the input. Output
- * pixels past M repeat the last one (their results are never stored). With `mergeRows` a tap is a
- * whole kernel row (kw * C contiguous elements), else one kernel element.
+ * The indirection buffer of an igemm conv: for each block of `mr` output pixels (the kernel's
+ * tile: 4, or 6 for p7_igemm) and each tap, `mr` pointers to the input run the tap reads, or to
+ * `pad` where the window leaves the input. Output pixels past M repeat the last one (their results
+ * are never stored). With `mergeRows` a tap is a whole kernel row (kw * C contiguous elements),
+ * else one kernel element.
  */
 export function fill_indirection(
-  out: usize, M: i32, taps: i32, mergeRows: i32, kw: i32, outW: i32, sh: i32, sw: i32, pt: i32, pl: i32,
+  out: usize, mr: i32, M: i32, taps: i32, mergeRows: i32, kw: i32, outW: i32, sh: i32, sw: i32, pt: i32, pl: i32,
   x: usize, inH: i32, inW: i32, inStride: i32, pad: usize,
 ): void {
-  const rows = (M + 3) & ~3;
+  const rows = ((M + mr - 1) / mr) * mr;
   for (let p = 0; p < rows; p++) {
     const q = min(p, M - 1);
     const oy = q / outW;
     const ox = q % outW;
-    const slot = out + (<usize>((p >> 2) * taps * 4 + (p & 3)) << 2);
+    const slot = out + (<usize>((p / mr) * taps * mr + (p % mr)) << 2);
     for (let t = 0; t < taps; t++) {
       const ky = mergeRows ? t : t / kw;
       const kx = mergeRows ? 0 : t % kw;
       const iy = oy * sh - pt + ky;
       const ix = ox * sw - pl + kx;
       const inside = iy >= 0 && iy < inH && ix >= 0 && ix < inW;
-      store<u32>(slot + (<usize>t << 4), inside ? <u32>(x + <usize>((iy * inW + ix) * inStride)) : <u32>pad);
+      store<u32>(slot + (<usize>(t * mr) << 2), inside ? <u32>(x + <usize>((iy * inW + ix) * inStride)) : <u32>pad);
     }
   }
 }

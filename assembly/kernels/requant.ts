@@ -54,3 +54,49 @@ export function requantScalar(acc: i32, mult: i32, shift: i32): i32 {
 export function roundShiftScalar(x: i64, shift: i32): i32 {
   return <i32>((x + (<i64>1 << <i64>(shift - 1))) >> <i64>shift);
 }
+
+/** Stores the first min(n, 8) uint8 lanes of `v`. */
+// @ts-ignore: decorator
+@inline
+export function storeRow(dst: usize, v: v128, n: i32): void {
+  if (n >= 8) {
+    v128.store64_lane(dst, v, 0);
+    return;
+  }
+  let bytes = i64x2.extract_lane(v, 0);
+  for (let i = 0; i < n; i++) {
+    store<u8>(dst + <usize>i, <u8>bytes);
+    bytes >>= 8;
+  }
+}
+
+/** Stores the first min(n, 8) int16 lanes of `v`. */
+// @ts-ignore: decorator
+@inline
+export function storeRow16(dst: usize, v: v128, n: i32): void {
+  if (n >= 8) {
+    v128.store(dst, v);
+    return;
+  }
+  let bits = i64x2.extract_lane(v, 0);
+  for (let i = 0; i < n; i++) {
+    if (i == 4) bits = i64x2.extract_lane(v, 1);
+    store<u16>(dst + (<usize>i << 1), <u16>bits);
+    bits >>= 16;
+  }
+}
+
+/** Eight int32 accumulators (`lo`, `hi`) requantized with per-lane multipliers and clamped to uint8 in [lov, hiv]. */
+// @ts-ignore: decorator
+@inline
+export function pack(lo: v128, hi: v128, mlo: v128, mhi: v128, round: v128, pre: i32, post: i32, zv: v128, lov: v128, hiv: v128): v128 {
+  const s16 = i16x8.narrow_i32x4_s(requant(lo, mlo, round, pre, post, zv), requant(hi, mhi, round, pre, post, zv));
+  return i8x16.min_u(i8x16.max_u(i8x16.narrow_i16x8_u(s16, s16), lov), hiv);
+}
+
+/** The same, clamped to int16. */
+// @ts-ignore: decorator
+@inline
+export function pack16(lo: v128, hi: v128, mlo: v128, mhi: v128, round: v128, pre: i32, post: i32, zv: v128, lov: v128, hiv: v128): v128 {
+  return i16x8.min_s(i16x8.max_s(i16x8.narrow_i32x4_s(requant(lo, mlo, round, pre, post, zv), requant(hi, mhi, round, pre, post, zv)), lov), hiv);
+}

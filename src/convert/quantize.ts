@@ -15,7 +15,7 @@
 import { Classifier, type ImageInput } from '../classifier.js';
 import { ArgumentError } from '../errors.js';
 import { decodeImage } from '../image/decode.js';
-import { I16_MAX, type AddOp, type ConvOp, type Model, type Op, type QuantParams, type Tensor } from '../model/format.js';
+import { I16_MAX, QUANT_RANGE, type AddOp, type ConvOp, type Model, type Op, type QuantParams, type Tensor } from '../model/format.js';
 import { readByI16Kernels, readersOf, readOnlyByConvs } from '../model/graph.js';
 import { validateModel, type ValidModel } from '../model/validate.js';
 import { topK } from '../runtime/output.js';
@@ -243,13 +243,14 @@ export function quantGroups(model: Model): Map<string, string> {
   return groups;
 }
 
-/** Scale and zero point covering [lo, hi] (widened to include 0) with 256 levels. */
-export function rangeToQuant(lo: number, hi: number): QuantParams {
+/** Scale and zero point covering [lo, hi] (widened to include 0) with 256 levels (u8), or 128 (u7). */
+export function rangeToQuant(lo: number, hi: number, dtype: 'u8' | 'u7' = 'u8'): QuantParams {
+  const top = QUANT_RANGE[dtype][1];
   lo = Math.min(lo, 0);
   hi = Math.max(hi, 0);
   if (hi - lo < 1e-8) hi = lo + 1e-8;
-  const scale = (hi - lo) / 255;
-  return { scale, zeroPoint: Math.min(255, Math.max(0, Math.round(-lo / scale))), dtype: 'u8' };
+  const scale = (hi - lo) / top;
+  return { scale, zeroPoint: Math.min(top, Math.max(0, Math.round(-lo / scale))), dtype };
 }
 
 /** The range of the normalised input, from the preprocessing itself: no calibration needed. */
@@ -385,8 +386,8 @@ export function i16Tensors(model: Model): Set<string> {
   return new Set([...groups].filter(([, group]) => i16.has(group)).map(([name]) => name));
 }
 
-/** The range each quantization group gets under `method`, from its histogram; groups in `i16` have I16_MAX steps per side. */
-function groupRanges(hist: Map<string, Histogram>, method: RangeMethod, percentile: number, i16: Set<string>): Map<string, [number, number]> {
+/** The range each quantization group gets under `method`, from its histogram; groups in `i16` have I16_MAX steps per side, those in `u7` 127 in all. */
+function groupRanges(hist: Map<string, Histogram>, method: RangeMethod, percentile: number, i16: Set<string>, u7 = new Set<string>()): Map<string, [number, number]> {
   const ranges = new Map<string, [number, number]>();
   for (const [group, h] of hist) {
     let lo = h.min;
@@ -394,15 +395,16 @@ function groupRanges(hist: Map<string, Histogram>, method: RangeMethod, percenti
     if (method === 'percentile') {
       hi = Math.min(hi, h.percentile('pos', percentile / 100));
       lo = Math.max(lo, -h.percentile('neg', percentile / 100));
-    } else if (method === 'mse' && i16.has(group)) {
+    } else if (method === 'mse' && i16.has(group) && !u7.has(group)) {
       // Symmetric around zero: each side has I16_MAX steps.
       if (hi > 0) hi = Math.min(hi, h.mseClip('pos', I16_MAX));
       if (lo < 0) lo = Math.max(lo, -h.mseClip('neg', I16_MAX));
     } else if (method === 'mse') {
-      // Both sides share the 255 steps in proportion to their extent.
+      // Both sides share the 255 (u7: 127) steps in proportion to their extent.
+      const steps = u7.has(group) ? 127 : 255;
       const span = hi - lo || 1;
-      if (hi > 0) hi = Math.min(hi, h.mseClip('pos', Math.max(1, (255 * hi) / span)));
-      if (lo < 0) lo = Math.max(lo, -h.mseClip('neg', Math.max(1, (255 * -lo) / span)));
+      if (hi > 0) hi = Math.min(hi, h.mseClip('pos', Math.max(1, (steps * hi) / span)));
+      if (lo < 0) lo = Math.max(lo, -h.mseClip('neg', Math.max(1, (steps * -lo) / span)));
     }
     ranges.set(group, [lo, hi]);
   }
@@ -415,17 +417,21 @@ function rangeToQuant16(lo: number, hi: number): QuantParams {
 }
 
 /**
- * The quantization of every activation from its group's range: u8, or i16 for the groups in `i16`.
- * The input's comes from the preprocessing itself; when only convs read it, it is i16 too. Global
- * average pools feeding the output keep exact int32 sums for the float softmax; the softmax output
- * is float.
+ * The quantization of every activation from its group's range: u8; u7 for the groups in `u7`; i16
+ * for those in `i16` (and not in `u7`). The input's range comes from the preprocessing itself; when
+ * only convs read it, it is i16 unless its group is in `u7`. Global average pools feeding the output
+ * keep exact int32 sums for the float softmax; the softmax output is float.
  */
-export function activationQuant(model: ValidModel, groups: Map<string, string>, ranges: Map<string, [number, number]>, i16 = new Set<string>()): Map<string, QuantParams> {
+export function activationQuant(
+  model: ValidModel, groups: Map<string, string>, ranges: Map<string, [number, number]>, i16 = new Set<string>(), u7 = new Set<string>(),
+): Map<string, QuantParams> {
+  const of = (group: string, lo: number, hi: number, wide: boolean): QuantParams =>
+    u7.has(group) ? rangeToQuant(lo, hi, 'u7') : wide ? rangeToQuant16(lo, hi) : rangeToQuant(lo, hi);
   const byGroup = new Map<string, QuantParams>();
-  for (const [group, [lo, hi]] of ranges) byGroup.set(group, i16.has(group) ? rangeToQuant16(lo, hi) : rangeToQuant(lo, hi));
+  for (const [group, [lo, hi]] of ranges) byGroup.set(group, of(group, lo, hi, i16.has(group)));
   const [lo, hi] = inputRange(model);
-  const onlyConvs = readOnlyByConvs(readersOf(model.ops), model.input.name);
-  byGroup.set(groups.get(model.input.name)!, onlyConvs ? rangeToQuant16(lo, hi) : rangeToQuant(lo, hi));
+  const inputGroup = groups.get(model.input.name)!;
+  byGroup.set(inputGroup, of(inputGroup, lo, hi, readOnlyByConvs(readersOf(model.ops), model.input.name)));
   const quant = new Map<string, QuantParams>();
   for (const [name, group] of groups) quant.set(name, byGroup.get(group) ?? rangeToQuant(0, 1));
   for (const op of model.ops) {

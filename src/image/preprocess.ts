@@ -6,7 +6,7 @@
  */
 
 import { ArgumentError } from '../errors.js';
-import { I16_MAX, type InputSpec } from '../model/format.js';
+import { I16_MAX, QUANT_RANGE, type InputSpec, type QuantParams } from '../model/format.js';
 import { callKernel } from '../wasm/kernels.js';
 import { withCodec } from './codec.js';
 
@@ -60,7 +60,7 @@ export function preprocess(rgba: Uint8Array, width: number, height: number, inpu
  * @throws {@link ArgumentError} as {@link preprocess}, or if `quant` is missing for an integer `out`.
  */
 export function preprocessInto(
-  rgba: Uint8Array, width: number, height: number, input: InputSpec, out: Float32Array | Uint8Array | Int16Array, quant?: { scale: number; zeroPoint: number },
+  rgba: Uint8Array, width: number, height: number, input: InputSpec, out: Float32Array | Uint8Array | Int16Array, quant?: InputQuant,
 ): void {
   checkArguments(rgba, width, height, input, out, [Float32Array, Uint8Array, Int16Array]);
   const kind = out instanceof Float32Array ? 0 : out instanceof Uint8Array ? 1 : 2;
@@ -81,7 +81,7 @@ export function preprocessInto(
     const cols = mem.put(tables(col));
     const rows = mem.put(tables(row));
     const dst = mem.alloc(out.byteLength);
-    const [lo, hi] = kind === 1 ? [0, 255] : [-I16_MAX, I16_MAX];
+    const [lo, hi] = quantRange(out, quant);
     const [s0, s1, s2] = scale;
     const [b0, b1, b2] = bias;
     callKernel(mem.exports, 'image_preprocess', {
@@ -189,9 +189,17 @@ export function preprocessNCHW(rgba: Uint8Array, width: number, height: number, 
   return toNCHW(nhwc, input.height, input.width);
 }
 
-/** q = clamp(round(x / scale) + zeroPoint) to the range of `out` (0..255 or -I16_MAX..I16_MAX), rounding half away from zero. */
-export function quantize(x: Float32Array, q: { scale: number; zeroPoint: number }, out: Uint8Array | Int16Array): void {
-  const [lo, hi] = out instanceof Uint8Array ? [0, 255] : [-I16_MAX, I16_MAX];
+/** How an integer input is quantized: scale, zero point, and u7 where the bytes hold 0..127 only. */
+export type InputQuant = { scale: number; zeroPoint: number; dtype?: QuantParams['dtype'] };
+
+/** The values `out` may hold: `quant`'s type's range, else its array type's (uint8 0..255, int16 ±{@link I16_MAX}). */
+function quantRange(out: Uint8Array | Int16Array | Float32Array, quant?: InputQuant): readonly [number, number] {
+  return QUANT_RANGE[quant?.dtype ?? (out instanceof Uint8Array ? 'u8' : 'i16')];
+}
+
+/** q = clamp(round(x / scale) + zeroPoint) to the range of `q.dtype` or of `out` ({@link quantRange}), rounding half away from zero. */
+export function quantize(x: Float32Array, q: InputQuant, out: Uint8Array | Int16Array): void {
+  const [lo, hi] = quantRange(out, q);
   for (let i = 0; i < x.length; i++) {
     const v = x[i] / q.scale;
     out[i] = Math.min(hi, Math.max(lo, (v < 0 ? -Math.round(-v) : Math.round(v)) + q.zeroPoint));

@@ -7,10 +7,11 @@
 /** "SQZW" read as a little-endian u32. */
 export const MAGIC = 0x575a5153;
 /**
- * The newest format version this code reads and writes. Version 2 added sparse tensor encodings;
- * the writer marks a file with every tensor dense as version 1, which is byte-identical to it.
+ * The newest format version this code reads and writes. Version 2 added sparse tensor encodings,
+ * version 3 the `u7` activation type; the writer marks a file with the lowest version that
+ * describes it (every tensor dense and no u7: version 1, byte-identical to a version 1 writer's).
  */
-export const FORMAT_VERSION = 2;
+export const FORMAT_VERSION = 3;
 /** The oldest format version this code reads. */
 export const MIN_FORMAT_VERSION = 1;
 /** Byte length of the fixed binary header that precedes the JSON header. */
@@ -172,7 +173,7 @@ export type OpKind = Op['op'];
 export const OP_KINDS: readonly OpKind[] = ['conv', 'maxpool', 'avgpool', 'globalavgpool', 'concat', 'add', 'relu', 'softmax'];
 
 /** Element type of an activation in memory: float32, or one of a quantized model's integer types. */
-export type ActType = 'f32' | 'u8' | 'i16' | 'i32';
+export type ActType = 'f32' | 'u8' | 'u7' | 'i16' | 'i32';
 
 /**
  * Largest |q| of an `i16` activation: 13 bits with the sign, so that Winograd's input transform
@@ -180,12 +181,22 @@ export type ActType = 'f32' | 'u8' | 'i16' | 'i32';
  */
 export const I16_MAX = 4095;
 
+/** The values each quantized activation type holds, [min, max]. */
+export const QUANT_RANGE: Readonly<Record<Exclude<ActType, 'f32'>, readonly [number, number]>> = {
+  u8: [0, 255],
+  u7: [0, 127],
+  i16: [-I16_MAX, I16_MAX],
+  i32: [-(2 ** 31), 2 ** 31 - 1],
+};
+
 /**
  * Affine quantization of an activation: real = scale x (q - zeroPoint). `u8` activations hold
- * q in 0..255. `i16` ones have zero point 0 and |q| <= {@link I16_MAX}, 32 times finer than u8 at
- * the same cost in the kernels, which multiply in int16 anyway; every op but the average pool reads
- * them. An `i32` activation (a global average pool feeding the output) holds sum(q - zIn) over its
- * window, so real = scale x q, zero point 0.
+ * q in 0..255. `u7` ones are stored as bytes too but hold only 0..127 (zero point 0..127): the
+ * relaxed dot product multiplies them in one instruction (format version 3). `i16` ones have zero
+ * point 0 and |q| <= {@link I16_MAX}, 32 times finer than u8 at the same cost in the dot16 kernels,
+ * which multiply in int16 anyway; every op but the average pool reads them. An `i32` activation (a
+ * global average pool feeding the output) holds sum(q - zIn) over its window, so real = scale x q,
+ * zero point 0.
  */
 export interface QuantParams {
   scale: number;

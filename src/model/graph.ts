@@ -3,8 +3,7 @@
  * quantizer and transfer learning. Nothing here checks a model: see {@link validateModel}.
  * @packageDocumentation
  */
-import type { ActShape, ConvOp, Model, Op, QuantParams, Tensor } from './format.js';
-import { I16_MAX } from './format.js';
+import { QUANT_RANGE, type ActShape, type ConvOp, type Model, type Op, type QuantParams, type Tensor } from './format.js';
 
 /** Names of the tensors an op reads. */
 export function opInputs(op: Op): string[] {
@@ -32,7 +31,9 @@ export function readByI16Kernels(readers: ReadonlyMap<string, Op[]>, name: strin
 
 /** Largest |q - zeroPoint| a quantized activation can hold: the factor in every accumulator bound. */
 export function maxAbsQuantized(q: QuantParams): number {
-  return q.dtype === 'i16' ? I16_MAX : 255;
+  // Signed types have zero point 0; for unsigned ones q and the zero point share the range.
+  const [lo, hi] = QUANT_RANGE[q.dtype];
+  return lo < 0 ? hi : hi - lo;
 }
 
 /**

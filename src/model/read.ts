@@ -292,6 +292,8 @@ export function readModel(bytes: Uint8Array, overrides: Partial<ReadLimits> = {}
   if (header.quant !== undefined) {
     if (!isObject(header.quant)) fail('E_MODEL_HEADER', 'header.quant must be an object');
     quant = new Map(Object.entries(header.quant) as [string, QuantParams][]);
+    const u7 = [...quant].find(([, q]) => isObject(q) && q.dtype === 'u7');
+    if (u7 && fixed.version < 3) fail('E_MODEL_QUANT', `activation ${JSON.stringify(u7[0])} is u7, which needs format version 3, but the file is version ${fixed.version}`);
   }
   const model: Model = {
     name: header.name,

@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 import { checkConstShape, fail, isCount, tensorOf } from './check.js';
-import type { ActShape, AddOp, ConvOp, Model, QuantParams } from './format.js';
+import { QUANT_RANGE, type ActShape, type AddOp, type ConvOp, type Model, type QuantParams } from './format.js';
 import { maxAbsQuantized, opInputs, readByI16Kernels, readersOf } from './graph.js';
 import type { WeightScan } from './scan.js';
 
@@ -30,13 +30,14 @@ function checkQuantParams(model: Model, shapes: ReadonlyMap<string, ActShape>): 
     if (typeof q !== 'object' || q === null || !(typeof q.scale === 'number' && Number.isFinite(q.scale) && q.scale > 0 && q.scale < 1e9)) {
       fail('E_MODEL_QUANT', `activation ${JSON.stringify(name)}: scale must be a positive finite number`);
     }
-    if (q.dtype !== 'u8' && q.dtype !== 'i16' && q.dtype !== 'i32') fail('E_MODEL_QUANT', `activation ${JSON.stringify(name)}: dtype must be "u8", "i16" or "i32"`);
-    if (!isCount(q.zeroPoint, 0, q.dtype === 'u8' ? 255 : 0)) {
-      fail('E_MODEL_QUANT', `activation ${JSON.stringify(name)}: zero point must be ${q.dtype === 'u8' ? 'an integer in 0..255' : '0'}`);
+    if (!(typeof q.dtype === 'string' && Object.hasOwn(QUANT_RANGE, q.dtype))) fail('E_MODEL_QUANT', `activation ${JSON.stringify(name)}: dtype must be "u8", "u7", "i16" or "i32"`);
+    const [lo, hi] = QUANT_RANGE[q.dtype];
+    if (!isCount(q.zeroPoint, 0, lo < 0 ? 0 : hi)) {
+      fail('E_MODEL_QUANT', `activation ${JSON.stringify(name)}: zero point must be ${lo < 0 ? '0' : `an integer in 0..${hi}`}`);
     }
   }
   const readers = readersOf(model.ops);
-  if (quantOf(model, model.input.name, 'input').dtype === 'i32') fail('E_MODEL_QUANT', 'the input must be quantized to u8 or i16');
+  if (quantOf(model, model.input.name, 'input').dtype === 'i32') fail('E_MODEL_QUANT', 'the input must be quantized to u8, u7 or i16');
   for (const [name, q] of model.quant) {
     if (q.dtype === 'i16' && !readByI16Kernels(readers, name)) {
       fail('E_MODEL_QUANT', `activation ${JSON.stringify(name)} is i16, but an average pool reads it: only convs, adds, max pools, concats, ReLUs and global average pools read int16`);
@@ -64,11 +65,11 @@ export function checkQuantization(model: Model, shapes: ReadonlyMap<string, ActS
     if (ins.some((q) => q.dtype === 'i32')) fail('E_MODEL_QUANT', `${where}: reads an i32 activation; only softmax or the output may`);
     switch (op.op) {
       case 'conv':
-        if (out.dtype === 'i32') fail('E_MODEL_QUANT', `${where}: conv output must be u8 or i16`);
+        if (out.dtype === 'i32') fail('E_MODEL_QUANT', `${where}: conv output must be u8, u7 or i16`);
         absSums.set(op.output, checkRequant(model, op, ins[0], out, where, scan));
         break;
       case 'add':
-        if (out.dtype === 'i32' || ins[0].dtype !== ins[1].dtype) fail('E_MODEL_QUANT', `${where}: add reads two u8 or two i16 activations and writes u8 or i16`);
+        if (out.dtype === 'i32' || (ins[0].dtype === 'i16') !== (ins[1].dtype === 'i16')) fail('E_MODEL_QUANT', `${where}: add reads two u8 or two i16 activations and writes u8 or i16 (u7 counts as u8)`);
         checkAddRequant(op, ins, out, where);
         break;
       case 'globalavgpool':

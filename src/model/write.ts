@@ -3,7 +3,7 @@
  * @packageDocumentation
  */
 import { crc32 } from './crc32.js';
-import { BLOB_ALIGN, FIXED_HEADER_BYTES, FORMAT_VERSION, MAGIC, MIN_FORMAT_VERSION, type Model } from './format.js';
+import { BLOB_ALIGN, FIXED_HEADER_BYTES, MAGIC, MIN_FORMAT_VERSION, type Model } from './format.js';
 import { readModel, type HeaderJson, type TensorEntryJson } from './read.js';
 import { encodeBitmask } from './sparse.js';
 
@@ -18,6 +18,12 @@ export function writeModel(model: Model): Uint8Array {
   const out = encodeModel(model);
   readModel(out);
   return out;
+}
+
+/** The lowest version that describes the file: 3 with a u7 activation, 2 with a sparse tensor, else 1. */
+function formatVersion(model: Model, entries: TensorEntryJson[]): number {
+  if ([...(model.quant?.values() ?? [])].some((q) => q.dtype === 'u7')) return 3;
+  return entries.some((e) => e.encoding) ? 2 : MIN_FORMAT_VERSION;
 }
 
 /**
@@ -66,7 +72,7 @@ export function encodeModel(model: Model): Uint8Array {
   const out = new Uint8Array(fileLength);
   const view = new DataView(out.buffer);
   view.setUint32(0, MAGIC, true);
-  view.setUint32(4, entries.some((e) => e.encoding) ? FORMAT_VERSION : MIN_FORMAT_VERSION, true);
+  view.setUint32(4, formatVersion(model, entries), true);
   view.setUint32(8, fileLength, true);
   view.setUint32(16, jsonBytes.length, true);
   view.setUint32(20, dataOffset, true);

@@ -24,9 +24,10 @@ export interface PlanOptions extends Partial<KernelChoices> {
   warm?: boolean;
 }
 
-/** The kernel choices of `options`: SIMD kernels, Winograd where it applies, sparse kernels up to {@link SPARSE_MAX_DENSITY}. */
+/** The kernel choices of `options`: SIMD kernels, dot16, Winograd where it applies, sparse kernels up to {@link SPARSE_MAX_DENSITY}. */
 function choices(options: PlanOptions): KernelChoices {
-  return { variant: options.variant ?? 'simd', winograd: options.winograd ?? true, sparseDensity: options.sparseDensity ?? SPARSE_MAX_DENSITY };
+  const { variant = 'simd', int8Dot = 'dot16', winograd = true, sparseDensity = SPARSE_MAX_DENSITY } = options;
+  return { variant, int8Dot, winograd, sparseDensity };
 }
 
 function context(model: ValidModel, memory: ModelMemory, placement: Placement, arena: number, options: PlanOptions): PlanContext {
@@ -76,6 +77,7 @@ export function planModel(model: ValidModel, target: KernelExports | ModelMemory
     outputQuant: model.act(output).quant,
     endsInSoftmax,
     steps,
+    int8Dot: ctx.choices.int8Dot,
     memoryBytes: memory.bytes,
     arenaBytes: placement.bytes,
   };

@@ -12,7 +12,10 @@ import type { ModelMemory } from './memory.js';
 export type { ActType };
 
 /** The typed array that reads an activation of each type out of wasm memory. */
-export const ARRAY_OF = { f32: Float32Array, u8: Uint8Array, i16: Int16Array, i32: Int32Array } as const satisfies Record<ActType, unknown>;
+export const ARRAY_OF = { f32: Float32Array, u8: Uint8Array, u7: Uint8Array, i16: Int16Array, i32: Int32Array } as const satisfies Record<ActType, unknown>;
+
+/** The kernels an activation type is read with: a u7 activation is bytes, read by the u8 kernels (or by the relaxed dot's). */
+export const KERNEL_TYPE = { f32: 'f32', u8: 'u8', u7: 'u8', i16: 'i16', i32: 'i32' } as const satisfies Record<ActType, ActType>;
 
 /** Bytes per element of an activation type. */
 export const elemBytes = (t: ActType): number => ARRAY_OF[t].BYTES_PER_ELEMENT;
@@ -56,6 +59,8 @@ export interface Plan {
   /** True when the network itself ends in softmax, so `output` holds its input (logits). */
   endsInSoftmax: boolean;
   steps: Step[];
+  /** The int8 convs' dot product (reports; every choice computes the same results). */
+  int8Dot: Int8Dot;
   /** Bytes of wasm memory the plan uses: arena, packed weights and indirection. */
   memoryBytes: number;
   arenaBytes: number;
@@ -84,9 +89,18 @@ export interface RunLimits {
 /** 256 MiB (the bundled models use 5 to 12 MiB) and 10 G MACs (SqueezeNet 1.0 does 0.86 G). */
 export const DEFAULT_RUN_LIMITS: Readonly<RunLimits> = Object.freeze({ maxMemoryBytes: 256 * 2 ** 20, maxMacs: 10e9 });
 
+/**
+ * The dot product the int8 convs multiply with: `dot16` is `i32x4.dot_i16x8_s` (every build),
+ * `relaxed` the relaxed build's `i32x4.relaxed_dot_i8x16_i7x16_add_s` on 7-bit planes. Both compute
+ * the same integers; which is faster depends on the engine and the CPU (src/runtime/probe.ts).
+ */
+export type Int8Dot = 'dot16' | 'relaxed';
+
 /** Kernel choices a planner follows. Results are identical whichever applies. */
 export interface KernelChoices {
   variant: KernelVariant;
+  /** The int8 convs' dot product (`relaxed` only in the relaxed build). */
+  int8Dot: Int8Dot;
   /** Run eligible int8 3x3 convs as Winograd F(2x2, 3x3). */
   winograd: boolean;
   /** Largest weight density (fraction of nonzero weights) at which an int8 1x1 stride-1 conv runs on the sparse kernel. */

@@ -96,14 +96,32 @@ export interface KernelExports {
   i16_copy_simd(inp: number, P: number, C: number, inStride: number, out: number, outStride: number, lo: number): void;
   /** assembly/kernels/u8-pool: inp usize, P i32, C i32, inStride i32, out usize, outStride i32, lo i32 */
   i16_copy_ref(inp: number, P: number, C: number, inStride: number, out: number, outStride: number, lo: number): void;
+  /** assembly/kernels/p7-igemm: M i32, N i32, taps i32, K i32, indirection usize, weights usize, out usize, outStride i32, planes i32, hiOffset i32, shift i32, zOut i32, qmin i32, qmax i32, i16Out bool */
+  p7_igemm_6x8c4_relaxed(M: number, N: number, taps: number, K: number, indirection: number, weights: number, out: number, outStride: number, planes: number, hiOffset: number, shift: number, zOut: number, qmin: number, qmax: number, i16Out: boolean): void;
+  /** assembly/kernels/p7-igemm: M i32, N i32, taps i32, K i32, indirection usize, weights usize, out usize, outStride i32, planes i32, hiOffset i32, shift i32, zOut i32, qmin i32, qmax i32, i16Out bool */
+  p7_igemm_ref(M: number, N: number, taps: number, K: number, indirection: number, weights: number, out: number, outStride: number, planes: number, hiOffset: number, shift: number, zOut: number, qmin: number, qmax: number, i16Out: boolean): void;
+  /** assembly/kernels/p7-igemm: inp usize, P i32, C i32, inStride i32, out usize, outStride i32, hiOffset i32, offset i32 */
+  i16_split7_simd(inp: number, P: number, C: number, inStride: number, out: number, outStride: number, hiOffset: number, offset: number): void;
+  /** assembly/kernels/p7-igemm: inp usize, P i32, C i32, inStride i32, out usize, outStride i32, hiOffset i32, offset i32 */
+  i16_split7_ref(inp: number, P: number, C: number, inStride: number, out: number, outStride: number, hiOffset: number, offset: number): void;
+  /** assembly/kernels/p7-igemm: inp usize, P i32, C i32, inStride i32, out usize, outStride i32, hiOffset i32, offset i32 */
+  u8_split7_simd(inp: number, P: number, C: number, inStride: number, out: number, outStride: number, hiOffset: number, offset: number): void;
+  /** assembly/kernels/p7-igemm: inp usize, P i32, C i32, inStride i32, out usize, outStride i32, hiOffset i32, offset i32 */
+  u8_split7_ref(inp: number, P: number, C: number, inStride: number, out: number, outStride: number, hiOffset: number, offset: number): void;
+  /** assembly/kernels/p7-igemm */
+  relaxed_build(): number;
+  /** assembly/kernels/p7-igemm: a i32, b i32, n i32 */
+  relaxed_dot_probe(a: number, b: number, n: number): number;
   /** assembly/kernels/pack: w usize, N i32, per i32, offsets usize, bias usize, mult usize, zIn i32, out usize, blockBytes i32 */
   i8_pack_igemm(w: number, N: number, per: number, offsets: number, bias: number, mult: number, zIn: number, out: number, blockBytes: number): void;
+  /** assembly/kernels/pack: w usize, N i32, per i32, offsets usize, bias usize, mult usize, zFold i32, out usize, blockBytes i32 */
+  i8_pack_igemm_c4(w: number, N: number, per: number, offsets: number, bias: number, mult: number, zFold: number, out: number, blockBytes: number): void;
   /** assembly/kernels/pack: w usize, N i32, C i32, bias usize, mult usize, out usize, blockBytes i32 */
   i8_pack_winograd(w: number, N: number, C: number, bias: number, mult: number, out: number, blockBytes: number): void;
   /** assembly/kernels/pack: w usize, N i32, per i32, offsets usize, bias usize, out usize, blockFloats i32 */
   f32_pack_igemm(w: number, N: number, per: number, offsets: number, bias: number, out: number, blockFloats: number): void;
-  /** assembly/kernels/pack: out usize, M i32, taps i32, mergeRows i32, kw i32, outW i32, sh i32, sw i32, pt i32, pl i32, x usize, inH i32, inW i32, inStride i32, pad usize */
-  fill_indirection(out: number, M: number, taps: number, mergeRows: number, kw: number, outW: number, sh: number, sw: number, pt: number, pl: number, x: number, inH: number, inW: number, inStride: number, pad: number): void;
+  /** assembly/kernels/pack: out usize, mr i32, M i32, taps i32, mergeRows i32, kw i32, outW i32, sh i32, sw i32, pt i32, pl i32, x usize, inH i32, inW i32, inStride i32, pad usize */
+  fill_indirection(out: number, mr: number, M: number, taps: number, mergeRows: number, kw: number, outW: number, sh: number, sw: number, pt: number, pl: number, x: number, inH: number, inW: number, inStride: number, pad: number): void;
   /** assembly/kernels/scan: p usize, n i32 */
   crc32(p: number, n: number): number;
   /** assembly/kernels/scan: w usize, channels i32, per i32, out usize */
@@ -148,20 +166,24 @@ const P11 = 'H W C inp inStride zIn N weights out outStride outRowStride shift z
 const P12 = 'inp H W C inStride out OH OW outStride kh kw sh sw pt pl pb pr countPad zp';
 const P13 = 'inp P C inStride zp out';
 const P14 = 'inp P C inStride out outStride lo';
-const P15 = 'w N per offsets bias mult zIn out blockBytes';
-const P16 = 'w N C bias mult out blockBytes';
-const P17 = 'w N per offsets bias out blockFloats';
-const P18 = 'out M taps mergeRows kw outW sh sw pt pl x inH inW inStride pad';
-const P19 = 'p n';
-const P20 = 'w channels per out';
-const P21 = 'w n';
-const P22 = 'rgba cols rows W H order s0 s1 s2 b0 b1 b2 out kind qScale zp qlo qhi';
-const P23 = 'src srcLen dst dstLen scratch state';
-const P24 = 'raw rawLen width height depth colourType interlaced palette colours dst state';
-const P25 = 'table counts isDc';
-const P26 = 'p';
-const P27 = 'coefs quant out blocksX blocksY';
-const P28 = 'width';
+const P15 = 'M N taps K indirection weights out outStride planes hiOffset shift zOut qmin qmax i16Out';
+const P16 = 'inp P C inStride out outStride hiOffset offset';
+const P17 = 'a b n';
+const P18 = 'w N per offsets bias mult zIn out blockBytes';
+const P19 = 'w N per offsets bias mult zFold out blockBytes';
+const P20 = 'w N C bias mult out blockBytes';
+const P21 = 'w N per offsets bias out blockFloats';
+const P22 = 'out mr M taps mergeRows kw outW sh sw pt pl x inH inW inStride pad';
+const P23 = 'p n';
+const P24 = 'w channels per out';
+const P25 = 'w n';
+const P26 = 'rgba cols rows W H order s0 s1 s2 b0 b1 b2 out kind qScale zp qlo qhi';
+const P27 = 'src srcLen dst dstLen scratch state';
+const P28 = 'raw rawLen width height depth colourType interlaced palette colours dst state';
+const P29 = 'table counts isDc';
+const P30 = 'p';
+const P31 = 'coefs quant out blocksX blocksY';
+const P32 = 'width';
 
 /** Parameter names of every export: how the host binds named arguments. */
 export const PARAMETERS = {
@@ -211,21 +233,30 @@ export const PARAMETERS = {
   u8_copy_ref: P14,
   i16_copy_simd: P14,
   i16_copy_ref: P14,
-  i8_pack_igemm: P15,
-  i8_pack_winograd: P16,
-  f32_pack_igemm: P17,
-  fill_indirection: P18,
-  crc32: P19,
-  i8_abs_sums: P20,
-  i8_count_nonzero: P21,
-  image_preprocess: P22,
-  inflate_zlib: P23,
+  p7_igemm_6x8c4_relaxed: P15,
+  p7_igemm_ref: P15,
+  i16_split7_simd: P16,
+  i16_split7_ref: P16,
+  u8_split7_simd: P16,
+  u8_split7_ref: P16,
+  relaxed_build: P0,
+  relaxed_dot_probe: P17,
+  i8_pack_igemm: P18,
+  i8_pack_igemm_c4: P19,
+  i8_pack_winograd: P20,
+  f32_pack_igemm: P21,
+  fill_indirection: P22,
+  crc32: P23,
+  i8_abs_sums: P24,
+  i8_count_nonzero: P25,
+  image_preprocess: P26,
+  inflate_zlib: P27,
   inflate_scratch_bytes: P0,
-  png_to_rgba: P24,
+  png_to_rgba: P28,
   jpeg_huffman_bytes: P0,
-  jpeg_huffman_table: P25,
-  jpeg_decode_scan: P26,
-  jpeg_idct: P27,
-  jpeg_row_bytes: P28,
-  jpeg_rgba: P26,
+  jpeg_huffman_table: P29,
+  jpeg_decode_scan: P30,
+  jpeg_idct: P31,
+  jpeg_row_bytes: P32,
+  jpeg_rgba: P30,
 } as const satisfies Record<Exclude<keyof KernelExports, 'memory'>, string>;

@@ -132,10 +132,11 @@ export function randomResidualNet(r: () => number): Model {
 
 /**
  * A random int8 network: `model` (default a {@link randomFireNet} with both side branches, so that
- * i16 nets copy an int16 concat input; global average pools moved last, as the quantizer does) quantized with activation ranges taken from a float64 run on a
- * random input, so values span the quantized ranges as in real use.
+ * i16 nets copy an int16 concat input; global average pools moved last, as the quantizer does)
+ * quantized with activation ranges taken from a float64 run on a random input, so values span the
+ * quantized ranges as in real use. With `u7`, every activation but the input is u7.
  */
-export function randomInt8Net(r: () => number, opts: { i16Input: boolean; i16?: boolean; model?: Model }): ValidModel {
+export function randomInt8Net(r: () => number, opts: { i16Input: boolean; i16?: boolean; u7?: boolean; model?: Model }): ValidModel {
   const model = validateModel(poolLast(opts.model ?? randomFireNet(r, { fire2Side: true })));
   const { height: h, width: w } = model.input;
   const acts = referenceRun(model, { c: 3, h, w, data: Float64Array.from({ length: 3 * h * w }, () => r() * 4 - 2) });
@@ -146,7 +147,8 @@ export function randomInt8Net(r: () => number, opts: { i16Input: boolean; i16?: 
     const data = acts.get(name)!.data;
     ranges.set(group, [Math.min(lo, ...data), Math.max(hi, ...data)]);
   }
-  const quant = activationQuant(model, groups, ranges, opts.i16 ? i16Tensors(model) : undefined);
+  const u7 = new Set(opts.u7 ? [...groups.values()].filter((g) => g !== groups.get(model.input.name)) : []);
+  const quant = activationQuant(model, groups, ranges, opts.i16 ? i16Tensors(model) : undefined, u7);
   if (!opts.i16Input) quant.set('data', rangeToQuant(-2, 2));
   return validateModel(buildInt8(model, quant));
 }

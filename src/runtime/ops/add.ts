@@ -2,7 +2,7 @@
  * Planner of the residual add. Kernels: assembly/kernels/add.ts.
  * @packageDocumentation
  */
-import { I16_MAX, type AddOp } from '../../model/format.js';
+import { QUANT_RANGE, type AddOp } from '../../model/format.js';
 import type { CheckedOp } from '../../model/validate.js';
 import type { PlanContext, Step } from '../types.js';
 import { kernelStep, pick } from './step.js';
@@ -20,10 +20,8 @@ export function planAdd(c: CheckedOp<AddOp>, ctx: PlanContext): Step[] {
   const zOut = c.output.quant!.zeroPoint;
   const i16Out = y.dtype === 'i16';
   const [ma, mb] = c.op.multipliers!;
-  const args = {
-    ...views, za: qa.zeroPoint, ma, zb: qb.zeroPoint, mb, shift: c.op.shift!, zOut, i16Out,
-    qmin: c.op.relu ? zOut : i16Out ? -I16_MAX : 0, qmax: i16Out ? I16_MAX : 255,
-  };
+  const [lo, hi] = QUANT_RANGE[c.output.quant!.dtype];
+  const args = { ...views, za: qa.zeroPoint, ma, zb: qb.zeroPoint, mb, shift: c.op.shift!, zOut, i16Out, qmin: c.op.relu ? zOut : lo, qmax: hi };
   const kernel = a.dtype === 'i16' ? pick(ctx, { simd: 'i16_add_simd', ref: 'i16_add_ref' }) : pick(ctx, { simd: 'u8_add_simd', ref: 'u8_add_ref' });
   return [kernelStep(ctx, c, kernel, args)];
 }

@@ -1,13 +1,15 @@
 /**
  * Planner of the convolution: chooses its kernel. Float convs run on the f32 igemm; int8 ones on
- * the sparse kernel where the weights are sparse enough, on Winograd where a 3x3 conv allows it,
- * else on the int8 igemm. Every int8 choice computes the same bits.
+ * the sparse kernel where the weights are sparse enough, on the relaxed dot where the plan uses it
+ * (but for Winograd's 3x3 convs), on Winograd where a 3x3 conv allows it, else on the int8 igemm.
+ * Every int8 choice computes the same bits.
  * @packageDocumentation
  */
 import type { ConvOp } from '../../model/format.js';
 import type { CheckedOp } from '../../model/validate.js';
 import type { PlanContext, Step } from '../types.js';
 import { planF32Igemm, planI8Igemm } from './igemm.js';
+import { p7Applies, planP7 } from './p7.js';
 import { requantization } from './requant.js';
 import { planSparse, sparseApplies } from './sparse.js';
 import { planWinograd, winogradApplies } from './winograd.js';
@@ -17,6 +19,7 @@ export function planConv(c: CheckedOp<ConvOp>, ctx: PlanContext): Step[] {
   if (c.output.dtype === 'f32') return planF32Igemm(c, ctx);
   const rq = requantization(c);
   if (sparseApplies(c, ctx)) return planSparse(c, ctx, rq);
+  if (p7Applies(c, ctx)) return planP7(c, ctx, rq);
   if (ctx.choices.winograd && winogradApplies(c)) return planWinograd(c, ctx, rq);
   return planI8Igemm(c, ctx, rq);
 }

@@ -24,7 +24,7 @@ function copyStep(ctx: PlanContext, c: CheckedOp, x: View, offset: number, floor
 }
 
 /** The floor of a plain copy: the type's minimum (no clamp). */
-const NO_FLOOR = { f32: -Infinity, u8: 0, i16: -32768, i32: 0 } as const;
+const NO_FLOOR = { f32: -Infinity, u8: 0, u7: 0, i16: -32768, i32: 0 } as const;
 
 /** Concat: a copy of each input not already written in place. */
 export function planConcat(c: CheckedOp<ConcatOp>, ctx: PlanContext): Step[] {

@@ -15,7 +15,7 @@ import type { PlanContext, Step, View } from '../types.js';
 import type { Requantization } from './requant.js';
 import { constant, kernelStep, pick } from './step.js';
 
-/** Output pixels per micro-kernel call (rows of the indirection buffer). */
+/** Output pixels per micro-kernel call of the dot_i16x8 and f32 kernels (rows of the indirection buffer). */
 export const MR = 4;
 /** Output channels per packed weight block. */
 export const NR = 8;
@@ -24,24 +24,24 @@ export const NR = 8;
  * Geometry shared by both precisions. When no window hangs over the left or right edge and input
  * pixels are contiguous, the kw taps of a kernel row are one run of kw*C elements: fewer, longer taps.
  */
-function geometry(op: ConvOp, x: View, y: View) {
+export function geometry(op: ConvOp, x: View, y: View) {
   const [kh, kw] = op.kernel;
   const [, pl, , pr] = op.pads;
   const mergeRows = pl === 0 && pr === 0 && x.stride === x.c * x.elem;
   return { kh, kw, mergeRows, taps: mergeRows ? kh : kh * kw, K: mergeRows ? kw * x.c : x.c, M: y.h * y.w, N: y.c };
 }
 
-type Geometry = ReturnType<typeof geometry>;
+export type Geometry = ReturnType<typeof geometry>;
 
 /** A padding run long enough for any tap: K elements (+1 for int8's paired reads). */
 const padBytes = (g: Geometry, x: View): number => (g.K + 1) * x.elem;
 
-/** Pointer of every (output pixel, tap) to its input run, or to `pad` where the window is outside the input. */
-function fillIndirection(stage: Stage, at: number, op: ConvOp, g: Geometry, x: View, y: View, pad: number): void {
+/** Pointer of every (output pixel, tap) to its input run, or to `pad` where the window is outside the input; `mr` pixels per block. */
+export function fillIndirection(stage: Stage, at: number, op: ConvOp, g: Geometry, x: View, y: View, pad: number, mr = MR): void {
   const [sh, sw] = op.stride;
   const [pt, pl] = op.pads;
   callKernel(stage.kernels, 'fill_indirection', {
-    out: at, M: g.M, taps: g.taps, mergeRows: g.mergeRows ? 1 : 0, kw: g.kw, outW: y.w, sh, sw, pt, pl, x: x.ptr, inH: x.h, inW: x.w, inStride: x.stride, pad,
+    out: at, mr, M: g.M, taps: g.taps, mergeRows: g.mergeRows ? 1 : 0, kw: g.kw, outW: y.w, sh, sw, pt, pl, x: x.ptr, inH: x.h, inW: x.w, inStride: x.stride, pad,
   });
 }
 
@@ -50,7 +50,7 @@ function fillIndirection(stage: Stage, at: number, op: ConvOp, g: Geometry, x: V
  * with (t, k) the kernel's tap and the weight's position in the run. The same for every output
  * channel, so the wasm packers' per-weight loops are plain indexed copies.
  */
-function weightOffsets(g: Geometry, C: number, place: (t: number, k: number) => number): Int32Array {
+export function weightOffsets(g: Geometry, C: number, place: (t: number, k: number) => number): Int32Array {
   const offsets = new Int32Array(C * g.kh * g.kw);
   for (let c = 0; c < C; c++) {
     for (let ky = 0; ky < g.kh; ky++) {

@@ -5,7 +5,7 @@
  */
 import type { AvgPoolOp, GlobalAvgPoolOp, MaxPoolOp } from '../../model/format.js';
 import type { CheckedOp } from '../../model/validate.js';
-import type { PlanContext, Step } from '../types.js';
+import { KERNEL_TYPE, type PlanContext, type Step } from '../types.js';
 import { kernelStep, pick } from './step.js';
 
 const MAXPOOL = {
@@ -24,7 +24,7 @@ function window(ctx: PlanContext, c: CheckedOp<MaxPoolOp | AvgPoolOp>) {
 
 /** Max pool: one kernel per element type; warms up on one output row. */
 export function planMaxPool(c: CheckedOp<MaxPoolOp>, ctx: PlanContext): Step[] {
-  const kernel = pick(ctx, MAXPOOL[c.inputs[0].dtype as keyof typeof MAXPOOL]);
+  const kernel = pick(ctx, MAXPOOL[KERNEL_TYPE[c.inputs[0].dtype] as keyof typeof MAXPOOL]);
   const args = window(ctx, c);
   return [kernelStep(ctx, c, kernel, args, { warm: { ...args, OH: 1 } })];
 }

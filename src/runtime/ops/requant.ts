@@ -2,7 +2,7 @@
  * The output side of an int8 conv, shared by its kernels: requantization and clamp.
  * @packageDocumentation
  */
-import { I16_MAX, type ConvOp } from '../../model/format.js';
+import { QUANT_RANGE, type ConvOp } from '../../model/format.js';
 import type { CheckedOp } from '../../model/validate.js';
 
 /** The kernels' requantization arguments: shift, output zero point and clamp, output type. */
@@ -22,7 +22,7 @@ export interface Requantization {
  */
 export function requantization(c: CheckedOp<ConvOp>): Requantization {
   const q = c.output.quant!;
-  const i16Out = q.dtype === 'i16';
-  const qmax = Math.min(i16Out ? I16_MAX : 255, c.op.max === undefined ? Infinity : q.zeroPoint + Math.round(c.op.max / q.scale));
-  return { shift: c.op.shift!, zOut: q.zeroPoint, qmin: c.op.relu ? q.zeroPoint : i16Out ? -I16_MAX : 0, qmax, i16Out };
+  const [lo, hi] = QUANT_RANGE[q.dtype];
+  const qmax = Math.min(hi, c.op.max === undefined ? Infinity : q.zeroPoint + Math.round(c.op.max / q.scale));
+  return { shift: c.op.shift!, zOut: q.zeroPoint, qmin: c.op.relu ? q.zeroPoint : lo, qmax, i16Out: q.dtype === 'i16' };
 }

@@ -1,0 +1,256 @@
+import { pack, pack16, requantRound, requantScalar, storeRow, storeRow16 } from './requant';
+
+// The int8 indirect GEMM on the relaxed dot product, i32x4.relaxed_dot_i8x16_i7x16_add_s: 16
+// multiply-adds in one instruction, which V8 lowers to one vpdpbusd on x86 CPUs with AVX-VNNI and
+// to one sdot on Arm CPUs with the dot-product extension. The instruction is exact on every engine
+// only while its second operand is in 0..127, so activations arrive as 7-bit "planes":
+//
+//   v = q - zIn + zFold    (zFold: the value the planner folds into the bias; v >= 0)
+//   v = 128 * hi + lo,     lo and hi in 0..127
+//   acc[p][n] = bias'[n] + 128 * sum hi * w + sum lo * w      bias' = bias - zFold * sum(w)
+//
+// One plane (`planes` = 1) is an activation that is already in 0..127: a u7 tensor, read in place.
+// Two planes come from a u8 or i16 tensor split by u8_split7 / i16_split7 (below): the same sum
+// as the dot_i16x8 kernels compute, so the outputs are bit-identical to theirs. The hi pass runs
+// first into the same accumulators, which are then shifted left by 7: wrapping int32 arithmetic is
+// exact modulo 2^32, and the final sum (the real accumulator) fits int32 (the loader checks).
+//
+// Layouts (prepared once by the planner):
+//   indirection: u32 [ceil(M / 6)][taps][6] pointers to K lo bytes (rows past M: the last row's);
+//                the hi bytes of the same run are `hiOffset` bytes further.
+//   weights:     per block of 8 output channels: bias' i32[8], mult i32[8], then
+//                int8 [taps][ceil(K / 4)][8][4]; k past K and channels past N are zero.
+//   out:         pixel p at out + p * outStride bytes, N contiguous bytes (int16 if `i16Out`).
+// A run is read in groups of 4 bytes, so up to 3 bytes past its end: their weights are zero.
+
+/** Output pixels per micro-kernel call: 6 x 2 accumulators, 2 weight vectors, 1 broadcast fit 15 xmm registers. */
+export const P7_MR: i32 = 6;
+
+/** The SIMD micro-kernel: 6 pixels x 8 channels, 4 k per lane, one or two 7-bit planes. */
+export function p7_igemm_6x8c4_relaxed(
+  M: i32, N: i32, taps: i32, K: i32, indirection: usize, weights: usize, out: usize, outStride: i32,
+  planes: i32, hiOffset: i32, shift: i32, zOut: i32, qmin: i32, qmax: i32, i16Out: bool,
+): void {
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    igemm(M, N, taps, K, indirection, weights, out, outStride, planes, hiOffset, shift, zOut, qmin, qmax, i16Out);
+  } else {
+    unreachable();
+  }
+}
+
+// @ts-ignore: decorator
+@inline
+function dot(w: v128, x: v128, acc: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return i32x4.relaxed_dot_i8x16_i7x16_add_s(w, x, acc);
+  return acc;
+}
+
+// @ts-ignore: decorator
+@inline
+function igemm(
+  M: i32, N: i32, taps: i32, K: i32, indirection: usize, weights: usize, out: usize, outStride: i32,
+  planes: i32, hiOffset: i32, shift: i32, zOut: i32, qmin: i32, qmax: i32, i16Out: bool,
+): void {
+  const run = <usize>(((K + 3) >> 2) << 2);
+  const blockBytes = <usize>(64 + taps * <i32>run * 8);
+  const round = requantRound(shift);
+  const pre = max(0, 32 - shift), post = max(0, shift - 32);
+  const zv = i32x4.splat(zOut);
+  const lov = i16Out ? i16x8.splat(<i16>qmin) : i8x16.splat(<i8>qmin);
+  const hiv = i16Out ? i16x8.splat(<i16>qmax) : i8x16.splat(<i8>qmax);
+  const tapBytes = <usize>(taps * 24);
+  for (let nb = 0; nb < N; nb += 8) {
+    const wBlock = weights + <usize>(nb >> 3) * blockBytes;
+    const nLeft = N - nb;
+    let ip = indirection;
+    for (let p = 0; p < M; p += 6) {
+      let c0a = i32x4.splat(0), c0b = c0a, c1a = c0a, c1b = c0a, c2a = c0a, c2b = c0a;
+      let c3a = c0a, c3b = c0a, c4a = c0a, c4b = c0a, c5a = c0a, c5b = c0a;
+      // The hi plane first (when there is one), then the lo plane into the same accumulators.
+      for (let pass = 0; pass < planes; pass++) {
+        let off: usize = 0;
+        if (pass + 1 < planes) {
+          off = <usize>hiOffset;
+        } else if (pass > 0) {
+          c0a = i32x4.shl(c0a, 7); c0b = i32x4.shl(c0b, 7); c1a = i32x4.shl(c1a, 7); c1b = i32x4.shl(c1b, 7);
+          c2a = i32x4.shl(c2a, 7); c2b = i32x4.shl(c2b, 7); c3a = i32x4.shl(c3a, 7); c3b = i32x4.shl(c3b, 7);
+          c4a = i32x4.shl(c4a, 7); c4b = i32x4.shl(c4b, 7); c5a = i32x4.shl(c5a, 7); c5b = i32x4.shl(c5b, 7);
+        }
+        let w = wBlock + 64;
+        let q = ip;
+        const qEnd = ip + tapBytes;
+        while (q < qEnd) {
+          let a0 = <usize>load<u32>(q) + off, a1 = <usize>load<u32>(q, 4) + off, a2 = <usize>load<u32>(q, 8) + off;
+          let a3 = <usize>load<u32>(q, 12) + off, a4 = <usize>load<u32>(q, 16) + off, a5 = <usize>load<u32>(q, 20) + off;
+          q += 24;
+          const aEnd = a0 + run;
+          while (a0 < aEnd) {
+            const w0 = v128.load(w), w1 = v128.load(w, 16);
+            let x = v128.load32_splat(a0);
+            c0a = dot(w0, x, c0a); c0b = dot(w1, x, c0b);
+            x = v128.load32_splat(a1);
+            c1a = dot(w0, x, c1a); c1b = dot(w1, x, c1b);
+            x = v128.load32_splat(a2);
+            c2a = dot(w0, x, c2a); c2b = dot(w1, x, c2b);
+            x = v128.load32_splat(a3);
+            c3a = dot(w0, x, c3a); c3b = dot(w1, x, c3b);
+            x = v128.load32_splat(a4);
+            c4a = dot(w0, x, c4a); c4b = dot(w1, x, c4b);
+            x = v128.load32_splat(a5);
+            c5a = dot(w0, x, c5a); c5b = dot(w1, x, c5b);
+            a0 += 4; a1 += 4; a2 += 4; a3 += 4; a4 += 4; a5 += 4;
+            w += 32;
+          }
+        }
+      }
+      ip += tapBytes;
+      const ba = v128.load(wBlock), bb = v128.load(wBlock, 16);
+      const ma = v128.load(wBlock, 32), mb = v128.load(wBlock, 48);
+      const o = out + (i16Out ? <usize>nb << 1 : <usize>nb);
+      const last = M - 1;
+      // Highest row first: rows past M clamp onto the last pixel and the real row is written last.
+      const o5 = o + <usize>min(p + 5, last) * outStride, o4 = o + <usize>min(p + 4, last) * outStride;
+      const o3 = o + <usize>min(p + 3, last) * outStride, o2 = o + <usize>min(p + 2, last) * outStride;
+      const o1 = o + <usize>min(p + 1, last) * outStride, o0 = o + <usize>p * outStride;
+      if (i16Out) {
+        storeRow16(o5, pack16(i32x4.add(c5a, ba), i32x4.add(c5b, bb), ma, mb, round, pre, post, zv, lov, hiv), nLeft);
+        storeRow16(o4, pack16(i32x4.add(c4a, ba), i32x4.add(c4b, bb), ma, mb, round, pre, post, zv, lov, hiv), nLeft);
+        storeRow16(o3, pack16(i32x4.add(c3a, ba), i32x4.add(c3b, bb), ma, mb, round, pre, post, zv, lov, hiv), nLeft);
+        storeRow16(o2, pack16(i32x4.add(c2a, ba), i32x4.add(c2b, bb), ma, mb, round, pre, post, zv, lov, hiv), nLeft);
+        storeRow16(o1, pack16(i32x4.add(c1a, ba), i32x4.add(c1b, bb), ma, mb, round, pre, post, zv, lov, hiv), nLeft);
+        storeRow16(o0, pack16(i32x4.add(c0a, ba), i32x4.add(c0b, bb), ma, mb, round, pre, post, zv, lov, hiv), nLeft);
+      } else {
+        storeRow(o5, pack(i32x4.add(c5a, ba), i32x4.add(c5b, bb), ma, mb, round, pre, post, zv, lov, hiv), nLeft);
+        storeRow(o4, pack(i32x4.add(c4a, ba), i32x4.add(c4b, bb), ma, mb, round, pre, post, zv, lov, hiv), nLeft);
+        storeRow(o3, pack(i32x4.add(c3a, ba), i32x4.add(c3b, bb), ma, mb, round, pre, post, zv, lov, hiv), nLeft);
+        storeRow(o2, pack(i32x4.add(c2a, ba), i32x4.add(c2b, bb), ma, mb, round, pre, post, zv, lov, hiv), nLeft);
+        storeRow(o1, pack(i32x4.add(c1a, ba), i32x4.add(c1b, bb), ma, mb, round, pre, post, zv, lov, hiv), nLeft);
+        storeRow(o0, pack(i32x4.add(c0a, ba), i32x4.add(c0b, bb), ma, mb, round, pre, post, zv, lov, hiv), nLeft);
+      }
+    }
+  }
+}
+
+/** Scalar reference of {@link p7_igemm_6x8c4_relaxed}: the same layouts and integer sums, in any build. */
+export function p7_igemm_ref(
+  M: i32, N: i32, taps: i32, K: i32, indirection: usize, weights: usize, out: usize, outStride: i32,
+  planes: i32, hiOffset: i32, shift: i32, zOut: i32, qmin: i32, qmax: i32, i16Out: bool,
+): void {
+  const run = ((K + 3) >> 2) << 2;
+  const blockBytes = <usize>(64 + taps * run * 8);
+  for (let p = 0; p < M; p++) {
+    const ind = indirection + (<usize>((p / 6) * taps * 6 + (p % 6)) << 2);
+    for (let n = 0; n < N; n++) {
+      const wBlock = weights + <usize>(n >> 3) * blockBytes;
+      const lane = <usize>(n & 7);
+      let acc = 0;
+      for (let t = 0; t < taps; t++) {
+        const a = <usize>load<u32>(ind + <usize>t * 24);
+        for (let k = 0; k < run; k++) {
+          // Weight k of output n sits at [t][k / 4][n][k % 4].
+          const wv = <i32>load<i8>(wBlock + 64 + <usize>((t * (run >> 2) + (k >> 2)) * 32) + (lane << 2) + <usize>(k & 3));
+          const v = <i32>load<u8>(a + <usize>k) + (planes == 2 ? <i32>load<u8>(a + <usize>hiOffset + <usize>k) << 7 : 0);
+          acc += v * wv;
+        }
+      }
+      acc += load<i32>(wBlock + (lane << 2));
+      const q = min(max(zOut + requantScalar(acc, load<i32>(wBlock + 32 + (lane << 2)), shift), qmin), qmax);
+      if (i16Out) store<i16>(out + <usize>p * outStride + (<usize>n << 1), <i16>q);
+      else store<u8>(out + <usize>p * outStride + <usize>n, <u8>q);
+    }
+  }
+}
+
+/**
+ * Splits `P` pixels of `C` int16 channels (stride `inStride` bytes) into the two 7-bit planes
+ * {@link p7_igemm_6x8c4_relaxed} reads: v = q + offset (the planner's zFold, making v >= 0 for
+ * 13-bit q) as lo = v & 127 at out + p * outStride + c and hi = v >> 7 `hiOffset` bytes further.
+ */
+export function i16_split7_simd(inp: usize, P: i32, C: i32, inStride: i32, out: usize, outStride: i32, hiOffset: i32, offset: i32): void {
+  const off = i16x8.splat(<i16>offset), mask = i16x8.splat(127);
+  const C8 = C & ~7;
+  for (let p = 0; p < P; p++) {
+    const src = inp + <usize>p * inStride, dst = out + <usize>p * outStride;
+    let c = 0;
+    for (; c < C8; c += 8) {
+      const v = i16x8.add(v128.load(src + (<usize>c << 1)), off);
+      const b = i8x16.narrow_i16x8_u(v128.and(v, mask), i16x8.shr_u(v, 7));
+      v128.store64_lane(dst + <usize>c, b, 0);
+      v128.store64_lane(dst + <usize>hiOffset + <usize>c, b, 1);
+    }
+    for (; c < C; c++) split(<i32>load<i16>(src + (<usize>c << 1)) + offset, dst + <usize>c, hiOffset);
+  }
+}
+
+/** Scalar reference of {@link i16_split7_simd}. */
+export function i16_split7_ref(inp: usize, P: i32, C: i32, inStride: i32, out: usize, outStride: i32, hiOffset: i32, offset: i32): void {
+  for (let p = 0; p < P; p++) {
+    for (let c = 0; c < C; c++) split(<i32>load<i16>(inp + <usize>p * inStride + (<usize>c << 1)) + offset, out + <usize>p * outStride + <usize>c, hiOffset);
+  }
+}
+
+/** {@link i16_split7_simd} over uint8 channels (v = q + offset, with offset 0: hi is 0 or 1). */
+export function u8_split7_simd(inp: usize, P: i32, C: i32, inStride: i32, out: usize, outStride: i32, hiOffset: i32, offset: i32): void {
+  const off = i16x8.splat(<i16>offset), mask = i16x8.splat(127);
+  const C8 = C & ~7;
+  for (let p = 0; p < P; p++) {
+    const src = inp + <usize>p * inStride, dst = out + <usize>p * outStride;
+    let c = 0;
+    for (; c < C8; c += 8) {
+      const v = i16x8.add(v128.load8x8_u(src + <usize>c), off);
+      const b = i8x16.narrow_i16x8_u(v128.and(v, mask), i16x8.shr_u(v, 7));
+      v128.store64_lane(dst + <usize>c, b, 0);
+      v128.store64_lane(dst + <usize>hiOffset + <usize>c, b, 1);
+    }
+    for (; c < C; c++) split(<i32>load<u8>(src + <usize>c) + offset, dst + <usize>c, hiOffset);
+  }
+}
+
+/** Scalar reference of {@link u8_split7_simd}. */
+export function u8_split7_ref(inp: usize, P: i32, C: i32, inStride: i32, out: usize, outStride: i32, hiOffset: i32, offset: i32): void {
+  for (let p = 0; p < P; p++) {
+    for (let c = 0; c < C; c++) split(<i32>load<u8>(inp + <usize>p * inStride + <usize>c) + offset, out + <usize>p * outStride + <usize>c, hiOffset);
+  }
+}
+
+// @ts-ignore: decorator
+@inline
+function split(v: i32, at: usize, hiOffset: i32): void {
+  store<u8>(at, <u8>(v & 127));
+  store<u8>(at + <usize>hiOffset, <u8>(v >> 7));
+}
+
+/** 1 in the relaxed-SIMD build (where the relaxed kernels run), 0 in the plain one. */
+export function relaxed_build(): i32 {
+  return ASC_FEATURE_RELAXED_SIMD ? 1 : 0;
+}
+
+/**
+ * Lane 0 of relaxed_dot_i8x16_i7x16_add_s(splat(a), splat(b), 0), with `b` outside 0..127 on
+ * purpose: the result then tells how the engine lowers the instruction (src/runtime/probe.ts).
+ * Computed `n` times, so that one call with a large `n` is enough work for V8 to optimize the
+ * function (its baseline code may lower the instruction differently). 0 in the plain build.
+ */
+export function relaxed_dot_probe(a: i32, b: i32, n: i32): i32 {
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    const x = i8x16.splat(<i8>a);
+    let y = i8x16.splat(<i8>b);
+    let r = i32x4.splat(0);
+    for (let i = 0; i < n; i++) {
+      // Eight dots per iteration: V8's budget for optimizing a function counts the code it runs.
+      let s = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, y, i32x4.splat(0));
+      s = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, y, s);
+      s = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, y, s);
+      s = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, y, s);
+      s = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, y, s);
+      s = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, y, s);
+      s = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, y, s);
+      s = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, y, s);
+      r = i32x4.relaxed_dot_i8x16_i7x16_add_s(x, y, i32x4.splat(0));
+      // Keeps the loop from being folded away: y is unchanged (the lanes of s are equal, their xor 0).
+      y = v128.xor(y, i32x4.splat(i32x4.extract_lane(s, 0) ^ i32x4.extract_lane(s, 1)));
+    }
+    return i32x4.extract_lane(r, 0);
+  }
+  return 0;
+}

@@ -1,0 +1,131 @@
+/**
+ * int8 convs on the relaxed dot product (assembly/kernels/p7-igemm.ts): the activations as 7-bit
+ * planes, the weights packed 4 k per lane. A u7 input is one plane as it is; an i16 or u8 input is
+ * split into a hi and a lo plane before the GEMM, in the same step. The results are the same
+ * integers as the dot16 kernels'.
+ * @packageDocumentation
+ */
+import type { ConvOp } from '../../model/format.js';
+import { convMacs } from '../../model/graph.js';
+import type { CheckedOp } from '../../model/validate.js';
+import { bindKernel, callKernel } from '../../wasm/kernels.js';
+import { alignUp, Stage } from '../memory.js';
+import type { PlanContext, Step, View } from '../types.js';
+import { fillIndirection, geometry, weightOffsets, type Geometry } from './igemm.js';
+import type { Requantization } from './requant.js';
+import { constant, pick, stepOf } from './step.js';
+import { winogradApplies } from './winograd.js';
+
+/** Output pixels per micro-kernel call. */
+const P7_MR = 6;
+
+const P7_IGEMM = { simd: 'p7_igemm_6x8c4_relaxed', ref: 'p7_igemm_ref' } as const;
+const SPLIT = { u8: { simd: 'u8_split7_simd', ref: 'u8_split7_ref' }, i16: { simd: 'i16_split7_simd', ref: 'i16_split7_ref' } } as const;
+
+/**
+ * What an i16 input adds to each value before it is split: its 13-bit values become 1..8191, two
+ * 7-bit planes. u8 values are 0..255 already.
+ */
+const I16_OFFSET = 4096;
+
+/**
+ * Whether an int8 conv runs on the relaxed dot: where the plan uses it, every conv reading u7 (one
+ * plane, 3x3 too: 2.25x the multiplies of Winograd at up to 4x the rate), and every other conv but
+ * the 3x3 stride-1 ones Winograd takes (its transformed weights do not fit the 8-bit operand).
+ */
+export function p7Applies(c: CheckedOp<ConvOp>, ctx: PlanContext): boolean {
+  if (ctx.choices.int8Dot !== 'relaxed') return false;
+  return c.inputs[0].dtype === 'u7' || !(ctx.choices.winograd && winogradApplies(c));
+}
+
+/** Bytes of the split planes of input `x`: per pixel C lo bytes then C hi bytes, and slack for reads in groups of 4. */
+function planeBytes(x: { c: number; h: number; w: number }): number {
+  return alignUp(2 * x.h * x.w * x.c + 16, 16);
+}
+
+/** The planes buffer all split convs share (they run one after another), sized for the largest input. */
+function planesBuffer(ctx: PlanContext): number {
+  return ctx.shared('p7-planes', () => {
+    const split = (c: CheckedOp): c is CheckedOp<ConvOp> => c.op.op === 'conv' && !['f32', 'u7'].includes(c.inputs[0].dtype) && p7Applies(c as CheckedOp<ConvOp>, ctx);
+    return Math.max(0, ...ctx.model.checked.filter(split).map((c) => planeBytes(c.inputs[0].shape)));
+  });
+}
+
+/** Where a conv's planes are: the input itself (u7), or its split into the shared planes buffer. */
+interface Planes {
+  view: View;
+  planes: 1 | 2;
+  /** From a lo byte to its hi twin: C, in a split pixel [lo C | hi C]. */
+  hiOffset: number;
+  /** The value the planes add to q - zIn, folded into the bias. */
+  zFold: number;
+  /** The split step's kernel call, for two planes. */
+  split?: () => void;
+}
+
+function planesOf(c: CheckedOp<ConvOp>, ctx: PlanContext, x: View): Planes {
+  const zIn = c.inputs[0].quant!.zeroPoint;
+  if (x.dtype === 'u7') return { view: x, planes: 1, hiOffset: 0, zFold: zIn };
+  const buffer = planesBuffer(ctx);
+  const offset = x.dtype === 'i16' ? I16_OFFSET : 0;
+  // Two planes per pixel: a tap reads C lo bytes, and their hi twins C bytes further.
+  const view: View = { ...x, ptr: buffer, stride: 2 * x.c, elem: 1, dtype: 'u8' };
+  const split = bindKernel(ctx.kernels, pick(ctx, SPLIT[x.dtype as 'u8' | 'i16']), {
+    inp: x.ptr, P: x.h * x.w, C: x.c, inStride: x.stride, out: buffer, outStride: 2 * x.c, hiOffset: x.c, offset,
+  });
+  return { view, planes: 2, hiOffset: x.c, zFold: zIn + offset, split };
+}
+
+/**
+ * Plans a conv on {@link p7_igemm_6x8c4_relaxed}: its planes (split, for an i16 or u8 input), the
+ * weights packed with the planes' offset folded into the bias, and the indirection buffer.
+ */
+export function planP7(c: CheckedOp<ConvOp>, ctx: PlanContext, rq: Requantization): Step[] {
+  const { op } = c;
+  const [x, y] = [ctx.view(op.input), ctx.view(op.output)];
+  const p = planesOf(c, ctx, x);
+  const g = geometry(op, p.view, y);
+  const weights = packP7(c, ctx, g, p.zFold);
+  const indirection = ctx.memory.allocate(Math.ceil(g.M / P7_MR) * g.taps * P7_MR * 4);
+  // A padding run of the folded zero, read in groups of 4: one plane's K bytes, or C lo bytes and
+  // their hi twins (the lo run's last group reaches into the hi bytes, where its weights are 0).
+  const padBytes = alignUp(p.hiOffset + g.K + 4, 16);
+  const pad = ctx.memory.allocate(padBytes);
+  ctx.memory.addPacker({
+    staging: 0,
+    fill(stage) {
+      const bytes = new Uint8Array(stage.kernels.memory.buffer, pad, padBytes);
+      bytes.fill(p.planes === 1 ? p.zFold : p.zFold >> 7);
+      if (p.planes === 2) bytes.fill(p.zFold & 127, 0, p.hiOffset);
+      fillIndirection(stage, indirection, op, g, p.view, y, pad, P7_MR);
+    },
+  });
+  const kernel = pick(ctx, P7_IGEMM);
+  const args = { M: g.M, N: g.N, taps: g.taps, K: g.K, indirection, weights, out: y.ptr, outStride: y.stride, planes: p.planes, hiOffset: p.hiOffset, ...rq };
+  const gemm = bindKernel(ctx.kernels, kernel, args);
+  const warm = { kernel, run: bindKernel(ctx.kernels, kernel, { ...args, M: Math.min(g.M, 60), N: Math.min(g.N, 8) }) };
+  const split = p.split;
+  const run = split ? (): void => { split(); gemm(); } : gemm;
+  return [{ ...stepOf(ctx, c, convMacs(op, x, y)), run, warm }];
+}
+
+/** Allocates and registers the packing of `c`'s weights for p7_igemm: 4 k per lane, `zFold` folded into the bias. */
+function packP7(c: CheckedOp<ConvOp>, ctx: PlanContext, g: Geometry, zFold: number): number {
+  const { op } = c;
+  const run = (g.K + 3) & ~3;
+  const blockBytes = 64 + g.taps * run * 8;
+  const weights = ctx.memory.allocate(Math.ceil(g.N / 8) * blockBytes);
+  const [w, bias, mult] = [constant<Int8Array>(ctx, op.weight)!, constant<Int32Array>(ctx, op.bias), constant<Int32Array>(ctx, op.multiplier)!];
+  const oneByOne = op.kernel[0] === 1 && op.kernel[1] === 1;
+  const C = c.inputs[0].shape.c;
+  ctx.memory.addPacker({
+    staging: Stage.bytes(w.byteLength, bias?.byteLength ?? 0, mult.byteLength, oneByOne ? 0 : (w.byteLength / g.N) * 4),
+    fill(stage) {
+      // In bytes from the lane's first group; none (pointer 0) for a 1x1 conv.
+      const offsets = oneByOne ? undefined : weightOffsets(g, C, (t, k) => (t * (run >> 2) + (k >> 2)) * 32 + (k & 3));
+      const [pw, pb, pm, po] = stage.put(w, bias, mult, offsets);
+      callKernel(stage.kernels, 'i8_pack_igemm_c4', { w: pw, N: g.N, per: w.length / g.N, offsets: po, bias: pb, mult: pm, zFold, out: weights, blockBytes });
+    },
+  });
+  return weights;
+}
