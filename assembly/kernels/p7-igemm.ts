@@ -163,10 +163,13 @@ export function p7_igemm_ref(
 
 /**
  * Splits `P` pixels of `C` int16 channels (stride `inStride` bytes) into the two 7-bit planes
- * {@link p7_igemm_6x8c4_relaxed} reads: v = q + offset (the planner's zFold, making v >= 0 for
- * 13-bit q) as lo = v & 127 at out + p * outStride + c and hi = v >> 7 `hiOffset` bytes further.
+ * {@link p7_igemm_6x8c4_relaxed} reads: v = q + offset (the planner's zFold - zIn, making v >= 0
+ * for 13-bit q) as lo = v & 127 at out + p * outStride + c and hi = v >> 7 `hiOffset` bytes
+ * further; then a padding run of `padLen` bytes at `pad` (and its hi twin) whose value is `padValue`.
  */
-export function i16_split7_simd(inp: usize, P: i32, C: i32, inStride: i32, out: usize, outStride: i32, hiOffset: i32, offset: i32): void {
+export function i16_split7_simd(
+  inp: usize, P: i32, C: i32, inStride: i32, out: usize, outStride: i32, hiOffset: i32, offset: i32, pad: usize, padLen: i32, padValue: i32,
+): void {
   const off = i16x8.splat(<i16>offset), mask = i16x8.splat(127);
   const C8 = C & ~7;
   for (let p = 0; p < P; p++) {
@@ -180,17 +183,23 @@ export function i16_split7_simd(inp: usize, P: i32, C: i32, inStride: i32, out: 
     }
     for (; c < C; c++) split(<i32>load<i16>(src + (<usize>c << 1)) + offset, dst + <usize>c, hiOffset);
   }
+  padRun(pad, padLen, padValue, hiOffset);
 }
 
 /** Scalar reference of {@link i16_split7_simd}. */
-export function i16_split7_ref(inp: usize, P: i32, C: i32, inStride: i32, out: usize, outStride: i32, hiOffset: i32, offset: i32): void {
+export function i16_split7_ref(
+  inp: usize, P: i32, C: i32, inStride: i32, out: usize, outStride: i32, hiOffset: i32, offset: i32, pad: usize, padLen: i32, padValue: i32,
+): void {
   for (let p = 0; p < P; p++) {
     for (let c = 0; c < C; c++) split(<i32>load<i16>(inp + <usize>p * inStride + (<usize>c << 1)) + offset, out + <usize>p * outStride + <usize>c, hiOffset);
   }
+  padRun(pad, padLen, padValue, hiOffset);
 }
 
 /** {@link i16_split7_simd} over uint8 channels (v = q + offset, with offset 0: hi is 0 or 1). */
-export function u8_split7_simd(inp: usize, P: i32, C: i32, inStride: i32, out: usize, outStride: i32, hiOffset: i32, offset: i32): void {
+export function u8_split7_simd(
+  inp: usize, P: i32, C: i32, inStride: i32, out: usize, outStride: i32, hiOffset: i32, offset: i32, pad: usize, padLen: i32, padValue: i32,
+): void {
   const off = i16x8.splat(<i16>offset), mask = i16x8.splat(127);
   const C8 = C & ~7;
   for (let p = 0; p < P; p++) {
@@ -204,13 +213,24 @@ export function u8_split7_simd(inp: usize, P: i32, C: i32, inStride: i32, out: u
     }
     for (; c < C; c++) split(<i32>load<u8>(src + <usize>c) + offset, dst + <usize>c, hiOffset);
   }
+  padRun(pad, padLen, padValue, hiOffset);
 }
 
 /** Scalar reference of {@link u8_split7_simd}. */
-export function u8_split7_ref(inp: usize, P: i32, C: i32, inStride: i32, out: usize, outStride: i32, hiOffset: i32, offset: i32): void {
+export function u8_split7_ref(
+  inp: usize, P: i32, C: i32, inStride: i32, out: usize, outStride: i32, hiOffset: i32, offset: i32, pad: usize, padLen: i32, padValue: i32,
+): void {
   for (let p = 0; p < P; p++) {
     for (let c = 0; c < C; c++) split(<i32>load<u8>(inp + <usize>p * inStride + <usize>c) + offset, out + <usize>p * outStride + <usize>c, hiOffset);
   }
+  padRun(pad, padLen, padValue, hiOffset);
+}
+
+// @ts-ignore: decorator
+@inline
+function padRun(pad: usize, padLen: i32, v: i32, hiOffset: i32): void {
+  memory.fill(pad, <u8>(v & 127), <usize>padLen);
+  memory.fill(pad + <usize>hiOffset, <u8>(v >> 7), <usize>padLen);
 }
 
 // @ts-ignore: decorator

@@ -100,14 +100,14 @@ export interface KernelExports {
   p7_igemm_6x8c4_relaxed(M: number, N: number, taps: number, K: number, indirection: number, weights: number, out: number, outStride: number, planes: number, hiOffset: number, shift: number, zOut: number, qmin: number, qmax: number, i16Out: boolean): void;
   /** assembly/kernels/p7-igemm: M i32, N i32, taps i32, K i32, indirection usize, weights usize, out usize, outStride i32, planes i32, hiOffset i32, shift i32, zOut i32, qmin i32, qmax i32, i16Out bool */
   p7_igemm_ref(M: number, N: number, taps: number, K: number, indirection: number, weights: number, out: number, outStride: number, planes: number, hiOffset: number, shift: number, zOut: number, qmin: number, qmax: number, i16Out: boolean): void;
-  /** assembly/kernels/p7-igemm: inp usize, P i32, C i32, inStride i32, out usize, outStride i32, hiOffset i32, offset i32 */
-  i16_split7_simd(inp: number, P: number, C: number, inStride: number, out: number, outStride: number, hiOffset: number, offset: number): void;
-  /** assembly/kernels/p7-igemm: inp usize, P i32, C i32, inStride i32, out usize, outStride i32, hiOffset i32, offset i32 */
-  i16_split7_ref(inp: number, P: number, C: number, inStride: number, out: number, outStride: number, hiOffset: number, offset: number): void;
-  /** assembly/kernels/p7-igemm: inp usize, P i32, C i32, inStride i32, out usize, outStride i32, hiOffset i32, offset i32 */
-  u8_split7_simd(inp: number, P: number, C: number, inStride: number, out: number, outStride: number, hiOffset: number, offset: number): void;
-  /** assembly/kernels/p7-igemm: inp usize, P i32, C i32, inStride i32, out usize, outStride i32, hiOffset i32, offset i32 */
-  u8_split7_ref(inp: number, P: number, C: number, inStride: number, out: number, outStride: number, hiOffset: number, offset: number): void;
+  /** assembly/kernels/p7-igemm: inp usize, P i32, C i32, inStride i32, out usize, outStride i32, hiOffset i32, offset i32, pad usize, padLen i32, padValue i32 */
+  i16_split7_simd(inp: number, P: number, C: number, inStride: number, out: number, outStride: number, hiOffset: number, offset: number, pad: number, padLen: number, padValue: number): void;
+  /** assembly/kernels/p7-igemm: inp usize, P i32, C i32, inStride i32, out usize, outStride i32, hiOffset i32, offset i32, pad usize, padLen i32, padValue i32 */
+  i16_split7_ref(inp: number, P: number, C: number, inStride: number, out: number, outStride: number, hiOffset: number, offset: number, pad: number, padLen: number, padValue: number): void;
+  /** assembly/kernels/p7-igemm: inp usize, P i32, C i32, inStride i32, out usize, outStride i32, hiOffset i32, offset i32, pad usize, padLen i32, padValue i32 */
+  u8_split7_simd(inp: number, P: number, C: number, inStride: number, out: number, outStride: number, hiOffset: number, offset: number, pad: number, padLen: number, padValue: number): void;
+  /** assembly/kernels/p7-igemm: inp usize, P i32, C i32, inStride i32, out usize, outStride i32, hiOffset i32, offset i32, pad usize, padLen i32, padValue i32 */
+  u8_split7_ref(inp: number, P: number, C: number, inStride: number, out: number, outStride: number, hiOffset: number, offset: number, pad: number, padLen: number, padValue: number): void;
   /** assembly/kernels/p7-igemm */
   relaxed_build(): number;
   /** assembly/kernels/p7-igemm: a i32, b i32, n i32 */
@@ -167,7 +167,7 @@ const P12 = 'inp H W C inStride out OH OW outStride kh kw sh sw pt pl pb pr coun
 const P13 = 'inp P C inStride zp out';
 const P14 = 'inp P C inStride out outStride lo';
 const P15 = 'M N taps K indirection weights out outStride planes hiOffset shift zOut qmin qmax i16Out';
-const P16 = 'inp P C inStride out outStride hiOffset offset';
+const P16 = 'inp P C inStride out outStride hiOffset offset pad padLen padValue';
 const P17 = 'a b n';
 const P18 = 'w N per offsets bias mult zIn out blockBytes';
 const P19 = 'w N per offsets bias mult zFold out blockBytes';

@@ -72,11 +72,12 @@ async function splitLevel(): Promise<void> {
       const inp = base, outs = [base + (1 << 20), base + (2 << 20)];
       const values = type === 'i16' ? new Int16Array(k.memory.buffer, inp, (P * inStride) / 2) : new Uint8Array(k.memory.buffer, inp, P * inStride);
       values.forEach((_, i, a) => (a[i] = type === 'i16' ? randInt(r, -4095, 4095) : randInt(r, 0, 255)));
-      for (const [i, out] of outs.entries()) callKernel(k, i === 0 ? simd : ref, { inp, P, C, inStride, out, outStride: C, hiOffset, offset });
-      const [a, b] = outs.map((o) => [new Uint8Array(k.memory.buffer, o, P * C), new Uint8Array(k.memory.buffer, o + hiOffset, P * C)]);
+      for (const [i, out] of outs.entries()) callKernel(k, i === 0 ? simd : ref, { inp, P, C, inStride, out, outStride: C, hiOffset, offset, pad: out + P * C, padLen: 9, padValue: offset + 5 });
+      const [a, b] = outs.map((o) => [new Uint8Array(k.memory.buffer, o, P * C + 9), new Uint8Array(k.memory.buffer, o + hiOffset, P * C + 9)]);
       check(same(a[0], b[0]) && same(a[1], b[1]), `${simd} trial ${trial}`);
       const q = (p: number, c: number): number => values[(p * inStride) / elem + c];
-      check(Array.from({ length: P * C }, (_, i) => a[0][i] + 128 * a[1][i] === q(Math.floor(i / C), i % C) + offset).every(Boolean), `${simd} planes recombine, trial ${trial}`);
+      const value = (i: number): number => (i < P * C ? q(Math.floor(i / C), i % C) + offset : offset + 5);
+      check(Array.from({ length: P * C + 9 }, (_, i) => a[0][i] + 128 * a[1][i] === value(i)).every(Boolean), `${simd} planes and padding recombine, trial ${trial}`);
     }
   }
 }

@@ -38,16 +38,19 @@ export function p7Applies(c: CheckedOp<ConvOp>, ctx: PlanContext): boolean {
   return c.inputs[0].dtype === 'u7' || !(ctx.choices.winograd && winogradApplies(c));
 }
 
-/** Bytes of the split planes of input `x`: per pixel C lo bytes then C hi bytes, and slack for reads in groups of 4. */
-function planeBytes(x: { c: number; h: number; w: number }): number {
-  return alignUp(2 * x.h * x.w * x.c + 16, 16);
+/** Bytes of one split plane of input `x` and its padding run (`padLen`: K read in groups of 4). */
+function planeBytes(x: { c: number; h: number; w: number }, padLen: number): number {
+  return alignUp(x.h * x.w * x.c + padLen, 16);
 }
+
+/** A conv's longest run, as the split's padding run must cover it: a kernel row of C, or C. */
+const padLenOf = (c: CheckedOp<ConvOp>): number => c.op.kernel[1] * c.inputs[0].shape.c + 4;
 
 /** The planes buffer all split convs share (they run one after another), sized for the largest input. */
 function planesBuffer(ctx: PlanContext): number {
   return ctx.shared('p7-planes', () => {
     const split = (c: CheckedOp): c is CheckedOp<ConvOp> => c.op.op === 'conv' && !['f32', 'u7'].includes(c.inputs[0].dtype) && p7Applies(c as CheckedOp<ConvOp>, ctx);
-    return Math.max(0, ...ctx.model.checked.filter(split).map((c) => planeBytes(c.inputs[0].shape)));
+    return 2 * Math.max(0, ...ctx.model.checked.filter(split).map((c) => planeBytes(c.inputs[0].shape, padLenOf(c))));
   });
 }
 
@@ -55,10 +58,12 @@ function planesBuffer(ctx: PlanContext): number {
 interface Planes {
   view: View;
   planes: 1 | 2;
-  /** From a lo byte to its hi twin: C, in a split pixel [lo C | hi C]. */
+  /** From a lo byte to its hi twin. */
   hiOffset: number;
   /** The value the planes add to q - zIn, folded into the bias. */
   zFold: number;
+  /** A padding run of the folded zero, in the split planes (their split rewrites it). */
+  pad?: number;
   /** The split step's kernel call, for two planes. */
   split?: () => void;
 }
@@ -67,13 +72,16 @@ function planesOf(c: CheckedOp<ConvOp>, ctx: PlanContext, x: View): Planes {
   const zIn = c.inputs[0].quant!.zeroPoint;
   if (x.dtype === 'u7') return { view: x, planes: 1, hiOffset: 0, zFold: zIn };
   const buffer = planesBuffer(ctx);
+  const padLen = padLenOf(c);
+  const hiOffset = planeBytes(x, padLen);
   const offset = x.dtype === 'i16' ? I16_OFFSET : 0;
-  // Two planes per pixel: a tap reads C lo bytes, and their hi twins C bytes further.
-  const view: View = { ...x, ptr: buffer, stride: 2 * x.c, elem: 1, dtype: 'u8' };
+  // Each plane contiguous, so a kernel row may merge into one run; then its padding run.
+  const view: View = { ...x, ptr: buffer, stride: x.c, elem: 1, dtype: 'u8' };
+  const pad = buffer + x.h * x.w * x.c;
   const split = bindKernel(ctx.kernels, pick(ctx, SPLIT[x.dtype as 'u8' | 'i16']), {
-    inp: x.ptr, P: x.h * x.w, C: x.c, inStride: x.stride, out: buffer, outStride: 2 * x.c, hiOffset: x.c, offset,
+    inp: x.ptr, P: x.h * x.w, C: x.c, inStride: x.stride, out: buffer, outStride: x.c, hiOffset, offset, pad, padLen, padValue: zIn + offset,
   });
-  return { view, planes: 2, hiOffset: x.c, zFold: zIn + offset, split };
+  return { view, planes: 2, hiOffset, zFold: zIn + offset, pad, split };
 }
 
 /**
@@ -87,16 +95,13 @@ export function planP7(c: CheckedOp<ConvOp>, ctx: PlanContext, rq: Requantizatio
   const g = geometry(op, p.view, y);
   const weights = packP7(c, ctx, g, p.zFold);
   const indirection = ctx.memory.allocate(Math.ceil(g.M / P7_MR) * g.taps * P7_MR * 4);
-  // A padding run of the folded zero, read in groups of 4: one plane's K bytes, or C lo bytes and
-  // their hi twins (the lo run's last group reaches into the hi bytes, where its weights are 0).
-  const padBytes = alignUp(p.hiOffset + g.K + 4, 16);
-  const pad = ctx.memory.allocate(padBytes);
+  // One plane's padding run (K of its zero point, read in groups of 4) is a constant.
+  const padBytes = alignUp(g.K + 4, 16);
+  const pad = p.pad ?? ctx.memory.allocate(padBytes);
   ctx.memory.addPacker({
     staging: 0,
     fill(stage) {
-      const bytes = new Uint8Array(stage.kernels.memory.buffer, pad, padBytes);
-      bytes.fill(p.planes === 1 ? p.zFold : p.zFold >> 7);
-      if (p.planes === 2) bytes.fill(p.zFold & 127, 0, p.hiOffset);
+      if (p.planes === 1) new Uint8Array(stage.kernels.memory.buffer, pad, padBytes).fill(p.zFold);
       fillIndirection(stage, indirection, op, g, p.view, y, pad, P7_MR);
     },
   });
