@@ -3,6 +3,9 @@
 
 export { f32_igemm_4x8_simd, f32_igemm_ref } from './kernels/f32-igemm';
 export {
+  f32_winograd3x3_simd, f32_winograd3x3_ref, f32_winograd3x3_scratch_v, f32_winograd3x3_scratch_m,
+} from './kernels/f32-winograd';
+export {
   f32_maxpool_simd, f32_maxpool_ref,
   f32_avgpool_simd, f32_avgpool_ref,
   f32_global_avgpool_simd, f32_global_avgpool_ref,
@@ -26,7 +29,7 @@ export {
   u8_copy_simd, u8_copy_ref,
   i16_copy_simd, i16_copy_ref,
 } from './kernels/u8-pool';
-export { i8_pack_igemm, i8_pack_winograd, f32_pack_igemm, fill_indirection } from './kernels/pack';
+export { i8_pack_igemm, i8_pack_winograd, f32_pack_igemm, f32_pack_winograd, fill_indirection } from './kernels/pack';
 export { crc32, i8_abs_sums, i8_count_nonzero } from './kernels/scan';
 export { image_preprocess } from './image/preprocess';
 export { inflate_zlib, inflate_scratch_bytes, png_to_rgba } from './image/png';

@@ -147,3 +147,48 @@ export function fill_indirection(
     }
   }
 }
+
+/**
+ * Packs 3x3 f32 weights [N][C][3][3] for f32_winograd3x3: U = G g G^T of F(4x4, 3x3) (G in
+ * f32-winograd.ts), computed in f64 and rounded once. Per block of 8 output channels: bias f32[8],
+ * then element (i, j) of U at [i * 6 + j][C][8]; `out` receives ceil(N / 8) blocks of
+ * `blockFloats` floats, zeroed first.
+ */
+export function f32_pack_winograd(w: usize, N: i32, C: i32, bias: usize, out: usize, blockFloats: i32): void {
+  const blocks = (N + NR - 1) / NR;
+  memory.fill(out, 0, <usize>(blocks * blockFloats) << 2);
+  const tap = <usize>C << 5;
+  for (let n = 0; n < N; n++) {
+    const block = out + (<usize>((n / NR) * blockFloats) << 2);
+    const lane = <usize>(n % NR) << 2;
+    if (bias != 0) store<f32>(block + lane, load<f32>(bias + (<usize>n << 2)));
+    for (let c = 0; c < C; c++) {
+      const g = w + (<usize>((n * C + c) * 9) << 2);
+      const g00 = <f64>load<f32>(g), g01 = <f64>load<f32>(g, 4), g02 = <f64>load<f32>(g, 8);
+      const g10 = <f64>load<f32>(g, 12), g11 = <f64>load<f32>(g, 16), g12 = <f64>load<f32>(g, 20);
+      const g20 = <f64>load<f32>(g, 24), g21 = <f64>load<f32>(g, 28), g22 = <f64>load<f32>(g, 32);
+      // Row i of t = G g is row i of G applied to each column of g; row i of U is that times G^T.
+      for (let i = 0; i < 6; i++) {
+        const row = block + 32 + <usize>(i * 6) * tap + (<usize>c << 5) + lane;
+        winogradRow(row, tap, gDot(i, g00, g10, g20), gDot(i, g01, g11, g21), gDot(i, g02, g12, g22));
+      }
+    }
+  }
+}
+
+/** Row i of G (f32-winograd.ts) times (a, b, c). */
+@inline
+function gDot(i: i32, a: f64, b: f64, c: f64): f64 {
+  if (i == 0) return a / 4;
+  if (i == 1) return -(a + b + c) / 6;
+  if (i == 2) return -(a - b + c) / 6;
+  if (i == 3) return a / 24 + b / 12 + c / 6;
+  if (i == 4) return a / 24 - b / 12 + c / 6;
+  return c;
+}
+
+/** Stores G (t0, t1, t2), rounded to f32, at six taps `tap` bytes apart. */
+@inline
+function winogradRow(row: usize, tap: usize, t0: f64, t1: f64, t2: f64): void {
+  for (let j = 0; j < 6; j++) store<f32>(row + <usize>j * tap, <f32>gDot(j, t0, t1, t2));
+}

@@ -84,10 +84,13 @@ export interface RunLimits {
 /** 256 MiB (the bundled models use 5 to 12 MiB) and 10 G MACs (SqueezeNet 1.0 does 0.86 G). */
 export const DEFAULT_RUN_LIMITS: Readonly<RunLimits> = Object.freeze({ maxMemoryBytes: 256 * 2 ** 20, maxMacs: 10e9 });
 
-/** Kernel choices a planner follows. Results are identical whichever applies. */
+/**
+ * Kernel choices a planner follows. int8 results are identical whichever applies; float results
+ * of Winograd and direct convs differ by rounding (ops/winograd.ts).
+ */
 export interface KernelChoices {
   variant: KernelVariant;
-  /** Run eligible int8 3x3 convs as Winograd F(2x2, 3x3). */
+  /** Run eligible 3x3 convs as Winograd: F(2x2, 3x3) for int8 (exact), F(4x4, 3x3) for f32. */
   winograd: boolean;
   /** Largest weight density (fraction of nonzero weights) at which an int8 1x1 stride-1 conv runs on the sparse kernel. */
   sparseDensity: number;
