@@ -259,8 +259,10 @@ export function f32_winograd3x3_simd(
         const oy = 4 * ty, ox = 4 * tx;
         const dst = out + <usize>(oy * W + ox) * outStride + (<usize>nb << 2);
         const rows = min(4, H - oy), cols = min(4, W - ox);
-        outputTile(M + (<usize>tt << 5), mStride, clamp, lov, hiv, dst, W, outStride, rows, cols, nLeft);
-        if (nLeft > 4) outputTile(M + (<usize>tt << 5) + 16, mStride, clamp, lov, hiv, dst + 16, W, outStride, rows, cols, nLeft - 4);
+        // Channels nb..nb+3, then nb+4..nb+7 if any: one copy of the transform in the code.
+        for (let half = 0; half < 8 && half < nLeft; half += 4) {
+          outputTile(M + (<usize>(tt << 5) + <usize>(half << 2)), mStride, clamp, lov, hiv, dst + (<usize>half << 2), W, outStride, rows, cols, nLeft - half);
+        }
       }
     }
   }

@@ -213,8 +213,10 @@ function lin3(x: v128, y: v128, z: v128, k: v128): v128 {
   return f64x2.add(f64x2.add(x, f64x2.mul(y, k)), f64x2.mul(z, K4));
 }
 
-/** Stores G' (t0, t1, t2) / 576 of two lanes (or of the first if not `two`), as f32, at six taps `tap` bytes apart. */
-@inline
+/**
+ * Stores G' (t0, t1, t2) / 576 of two lanes (or of the first if not `two`), as f32, at six taps
+ * `tap` bytes apart. Not inlined: six copies per filter would add 4 KB to the module.
+ */
 function uRow(at: usize, tap: usize, two: bool, t0: v128, t1: v128, t2: v128): void {
   storeLanes(at, two, f64x2.mul(t0, K6));
   storeLanes(at + tap, two, sum3(t0, t1, t2, K1));
