@@ -81,7 +81,7 @@ export interface RunLimits {
   maxMacs: number;
 }
 
-/** 256 MiB (the bundled models use 5 to 12 MiB) and 10 G MACs (SqueezeNet 1.0 does 0.86 G). */
+/** 256 MiB (the bundled models use 5 to 18 MiB) and 10 G MACs (SqueezeNet 1.0 does 0.86 G). */
 export const DEFAULT_RUN_LIMITS: Readonly<RunLimits> = Object.freeze({ maxMemoryBytes: 256 * 2 ** 20, maxMacs: 10e9 });
 
 /**
