@@ -3,6 +3,9 @@
 
 export { f32_igemm_4x8_simd, f32_igemm_ref } from './kernels/f32-igemm';
 export {
+  f32_winograd3x3_simd, f32_winograd3x3_ref, f32_winograd3x3_scratch_v, f32_winograd3x3_scratch_m,
+} from './kernels/f32-winograd';
+export {
   f32_maxpool_simd, f32_maxpool_ref,
   f32_avgpool_simd, f32_avgpool_ref,
   f32_global_avgpool_simd, f32_global_avgpool_ref,
@@ -29,7 +32,7 @@ export {
 export {
   p7_igemm_6x8c4_relaxed, p7_igemm_ref, i16_split7_simd, i16_split7_ref, u8_split7_simd, u8_split7_ref, relaxed_build, relaxed_dot_probe,
 } from './kernels/p7-igemm';
-export { i8_pack_igemm, i8_pack_igemm_c4, i8_pack_winograd, f32_pack_igemm, fill_indirection } from './kernels/pack';
+export { i8_pack_igemm, i8_pack_igemm_c4, i8_pack_winograd, f32_pack_igemm, f32_pack_winograd, fill_indirection } from './kernels/pack';
 export { crc32, i8_abs_sums, i8_count_nonzero } from './kernels/scan';
 export { image_preprocess } from './image/preprocess';
 export { inflate_zlib, inflate_scratch_bytes, png_to_rgba } from './image/png';

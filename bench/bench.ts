@@ -132,7 +132,7 @@ for (const base of new Set(layerRows.map((r) => r.model as string))) {
   );
 }
 console.log(`% of peak: GMAC/s over the plain SIMD peak above (f32 ${fmt(peakFor('f32', peaks).gmacs, 1)}, int8 ${fmt(peakFor('int8', peaks).gmacs, 1)} GMAC/s).`);
-console.log("int8 layers that run as Winograd (3x3) or sparse (pruned 1x1) can exceed 100 %: their GMAC/s counts the dense direct convolution's MACs.\n");
+console.log("Layers that run as Winograd (3x3: int8 F(2x2), f32 F(4x4)) or sparse (pruned int8 1x1) can exceed 100 %: their GMAC/s counts the dense direct convolution's MACs.\n");
 mkdirSync(packageFile('bench/out'), { recursive: true });
 const out = packageFile('bench/out/bench.json');
 writeFileSync(out, JSON.stringify({ node: process.version, cpu, runs, date: new Date().toISOString(), peaks, rows, layers: layerRows }, null, 1));

@@ -86,7 +86,7 @@ export interface RunLimits {
   maxMacs: number;
 }
 
-/** 256 MiB (the bundled models use 5 to 12 MiB) and 10 G MACs (SqueezeNet 1.0 does 0.86 G). */
+/** 256 MiB (the bundled models use 5 to 18 MiB) and 10 G MACs (SqueezeNet 1.0 does 0.86 G). */
 export const DEFAULT_RUN_LIMITS: Readonly<RunLimits> = Object.freeze({ maxMemoryBytes: 256 * 2 ** 20, maxMacs: 10e9 });
 
 /**
@@ -96,12 +96,15 @@ export const DEFAULT_RUN_LIMITS: Readonly<RunLimits> = Object.freeze({ maxMemory
  */
 export type Int8Dot = 'dot16' | 'relaxed';
 
-/** Kernel choices a planner follows. Results are identical whichever applies. */
+/**
+ * Kernel choices a planner follows. int8 results are identical whichever applies; float results
+ * of Winograd and direct convs differ by rounding (ops/winograd.ts).
+ */
 export interface KernelChoices {
   variant: KernelVariant;
   /** The int8 convs' dot product (`relaxed` only in the relaxed build). */
   int8Dot: Int8Dot;
-  /** Run eligible int8 3x3 convs as Winograd F(2x2, 3x3). */
+  /** Run eligible 3x3 convs as Winograd: F(2x2, 3x3) for int8 (exact), F(4x4, 3x3) for f32. */
   winograd: boolean;
   /** Largest weight density (fraction of nonzero weights) at which an int8 1x1 stride-1 conv runs on the sparse kernel. */
   sparseDensity: number;

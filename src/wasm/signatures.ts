@@ -10,6 +10,14 @@ export interface KernelExports {
   f32_igemm_4x8_simd(M: number, N: number, taps: number, K: number, indirection: number, weights: number, out: number, outStride: number, lo: number, hi: number): void;
   /** assembly/kernels/f32-igemm: M i32, N i32, taps i32, K i32, indirection usize, weights usize, out usize, outStride i32, lo f32, hi f32 */
   f32_igemm_ref(M: number, N: number, taps: number, K: number, indirection: number, weights: number, out: number, outStride: number, lo: number, hi: number): void;
+  /** assembly/kernels/f32-winograd: H i32, W i32, C i32, inp usize, inStride i32, pad usize, N i32, weights usize, out usize, outStride i32, lo f32, hi f32, V usize, M usize */
+  f32_winograd3x3_simd(H: number, W: number, C: number, inp: number, inStride: number, pad: number, N: number, weights: number, out: number, outStride: number, lo: number, hi: number, V: number, M: number): void;
+  /** assembly/kernels/f32-winograd: H i32, W i32, C i32, inp usize, inStride i32, pad usize, N i32, weights usize, out usize, outStride i32, lo f32, hi f32, V usize, M usize */
+  f32_winograd3x3_ref(H: number, W: number, C: number, inp: number, inStride: number, pad: number, N: number, weights: number, out: number, outStride: number, lo: number, hi: number, V: number, M: number): void;
+  /** assembly/kernels/f32-winograd: C i32 */
+  f32_winograd3x3_scratch_v(C: number): number;
+  /** assembly/kernels/f32-winograd */
+  f32_winograd3x3_scratch_m(): number;
   /** assembly/kernels/f32-pool: inp usize, H i32, W i32, C i32, inStride i32, out usize, OH i32, OW i32, outStride i32, kh i32, kw i32, sh i32, sw i32, pt i32, pl i32 */
   f32_maxpool_simd(inp: number, H: number, W: number, C: number, inStride: number, out: number, OH: number, OW: number, outStride: number, kh: number, kw: number, sh: number, sw: number, pt: number, pl: number): void;
   /** assembly/kernels/f32-pool: inp usize, H i32, W i32, C i32, inStride i32, out usize, OH i32, OW i32, outStride i32, kh i32, kw i32, sh i32, sw i32, pt i32, pl i32 */
@@ -120,6 +128,8 @@ export interface KernelExports {
   i8_pack_winograd(w: number, N: number, C: number, bias: number, mult: number, out: number, blockBytes: number): void;
   /** assembly/kernels/pack: w usize, N i32, per i32, offsets usize, bias usize, out usize, blockFloats i32 */
   f32_pack_igemm(w: number, N: number, per: number, offsets: number, bias: number, out: number, blockFloats: number): void;
+  /** assembly/kernels/pack: w usize, N i32, C i32, bias usize, out usize, blockFloats i32 */
+  f32_pack_winograd(w: number, N: number, C: number, bias: number, out: number, blockFloats: number): void;
   /** assembly/kernels/pack: out usize, mr i32, M i32, taps i32, mergeRows i32, kw i32, outW i32, sh i32, sw i32, pt i32, pl i32, x usize, inH i32, inW i32, inStride i32, pad usize */
   fill_indirection(out: number, mr: number, M: number, taps: number, mergeRows: number, kw: number, outW: number, sh: number, sw: number, pt: number, pl: number, x: number, inH: number, inW: number, inStride: number, pad: number): void;
   /** assembly/kernels/scan: p usize, n i32 */
@@ -153,110 +163,117 @@ export interface KernelExports {
 // The distinct parameter lists, in order, space-separated.
 const P0 = '';
 const P1 = 'M N taps K indirection weights out outStride lo hi';
-const P2 = 'inp H W C inStride out OH OW outStride kh kw sh sw pt pl';
-const P3 = 'inp H W C inStride out OH OW outStride kh kw sh sw pt pl pb pr countPad';
-const P4 = 'inp P C inStride out';
-const P5 = 'inp P C inStride out outStride relu';
-const P6 = 'a aStride b bStride P C out outStride relu';
-const P7 = 'a aStride za ma b bStride zb mb P C out outStride shift zOut qmin qmax i16Out';
-const P8 = 'M N taps K indirection weights out outStride shift zOut qmin qmax i16Out';
-const P9 = 'H W C inp inStride zIn pad N weights out outStride shift zOut qmin qmax V M i16Out';
-const P10 = 'C';
-const P11 = 'H W C inp inStride zIn N weights out outStride outRowStride shift zOut qmin qmax scratch i16Out';
-const P12 = 'inp H W C inStride out OH OW outStride kh kw sh sw pt pl pb pr countPad zp';
-const P13 = 'inp P C inStride zp out';
-const P14 = 'inp P C inStride out outStride lo';
-const P15 = 'M N taps K indirection weights out outStride planes hiOffset shift zOut qmin qmax i16Out';
-const P16 = 'inp P C inStride out outStride hiOffset offset pad padLen padValue';
-const P17 = 'a b n';
-const P18 = 'w N per offsets bias mult zIn out blockBytes';
-const P19 = 'w N per offsets bias mult zFold out blockBytes';
-const P20 = 'w N C bias mult out blockBytes';
-const P21 = 'w N per offsets bias out blockFloats';
-const P22 = 'out mr M taps mergeRows kw outW sh sw pt pl x inH inW inStride pad';
-const P23 = 'p n';
-const P24 = 'w channels per out';
-const P25 = 'w n';
-const P26 = 'rgba cols rows W H order s0 s1 s2 b0 b1 b2 out kind qScale zp qlo qhi';
-const P27 = 'src srcLen dst dstLen scratch state';
-const P28 = 'raw rawLen width height depth colourType interlaced palette colours dst state';
-const P29 = 'table counts isDc';
-const P30 = 'p';
-const P31 = 'coefs quant out blocksX blocksY';
-const P32 = 'width';
+const P2 = 'H W C inp inStride pad N weights out outStride lo hi V M';
+const P3 = 'C';
+const P4 = 'inp H W C inStride out OH OW outStride kh kw sh sw pt pl';
+const P5 = 'inp H W C inStride out OH OW outStride kh kw sh sw pt pl pb pr countPad';
+const P6 = 'inp P C inStride out';
+const P7 = 'inp P C inStride out outStride relu';
+const P8 = 'a aStride b bStride P C out outStride relu';
+const P9 = 'a aStride za ma b bStride zb mb P C out outStride shift zOut qmin qmax i16Out';
+const P10 = 'M N taps K indirection weights out outStride shift zOut qmin qmax i16Out';
+const P11 = 'H W C inp inStride zIn pad N weights out outStride shift zOut qmin qmax V M i16Out';
+const P12 = 'H W C inp inStride zIn N weights out outStride outRowStride shift zOut qmin qmax scratch i16Out';
+const P13 = 'inp H W C inStride out OH OW outStride kh kw sh sw pt pl pb pr countPad zp';
+const P14 = 'inp P C inStride zp out';
+const P15 = 'inp P C inStride out outStride lo';
+const P16 = 'M N taps K indirection weights out outStride planes hiOffset shift zOut qmin qmax i16Out';
+const P17 = 'inp P C inStride out outStride hiOffset offset pad padLen padValue';
+const P18 = 'a b n';
+const P19 = 'w N per offsets bias mult zIn out blockBytes';
+const P20 = 'w N per offsets bias mult zFold out blockBytes';
+const P21 = 'w N C bias mult out blockBytes';
+const P22 = 'w N per offsets bias out blockFloats';
+const P23 = 'w N C bias out blockFloats';
+const P24 = 'out mr M taps mergeRows kw outW sh sw pt pl x inH inW inStride pad';
+const P25 = 'p n';
+const P26 = 'w channels per out';
+const P27 = 'w n';
+const P28 = 'rgba cols rows W H order s0 s1 s2 b0 b1 b2 out kind qScale zp qlo qhi';
+const P29 = 'src srcLen dst dstLen scratch state';
+const P30 = 'raw rawLen width height depth colourType interlaced palette colours dst state';
+const P31 = 'table counts isDc';
+const P32 = 'p';
+const P33 = 'coefs quant out blocksX blocksY';
+const P34 = 'width';
 
 /** Parameter names of every export: how the host binds named arguments. */
 export const PARAMETERS = {
   heap_base: P0,
   f32_igemm_4x8_simd: P1,
   f32_igemm_ref: P1,
-  f32_maxpool_simd: P2,
-  f32_maxpool_ref: P2,
-  f32_avgpool_simd: P3,
-  f32_avgpool_ref: P3,
-  f32_global_avgpool_simd: P4,
-  f32_global_avgpool_ref: P4,
-  f32_copy_simd: P5,
-  f32_copy_ref: P5,
-  f32_add_simd: P6,
-  f32_add_ref: P6,
-  u8_add_simd: P7,
-  u8_add_ref: P7,
-  i16_add_simd: P7,
-  i16_add_ref: P7,
-  u8_igemm_4x8c2_simd: P8,
-  u8_igemm_ref: P8,
-  i16_igemm_4x8c2_simd: P8,
-  i16_igemm_ref: P8,
-  u8_winograd3x3_simd: P9,
-  u8_winograd3x3_ref: P9,
-  i16_winograd3x3_simd: P9,
-  i16_winograd3x3_ref: P9,
-  winograd3x3_scratch_v: P10,
+  f32_winograd3x3_simd: P2,
+  f32_winograd3x3_ref: P2,
+  f32_winograd3x3_scratch_v: P3,
+  f32_winograd3x3_scratch_m: P0,
+  f32_maxpool_simd: P4,
+  f32_maxpool_ref: P4,
+  f32_avgpool_simd: P5,
+  f32_avgpool_ref: P5,
+  f32_global_avgpool_simd: P6,
+  f32_global_avgpool_ref: P6,
+  f32_copy_simd: P7,
+  f32_copy_ref: P7,
+  f32_add_simd: P8,
+  f32_add_ref: P8,
+  u8_add_simd: P9,
+  u8_add_ref: P9,
+  i16_add_simd: P9,
+  i16_add_ref: P9,
+  u8_igemm_4x8c2_simd: P10,
+  u8_igemm_ref: P10,
+  i16_igemm_4x8c2_simd: P10,
+  i16_igemm_ref: P10,
+  u8_winograd3x3_simd: P11,
+  u8_winograd3x3_ref: P11,
+  i16_winograd3x3_simd: P11,
+  i16_winograd3x3_ref: P11,
+  winograd3x3_scratch_v: P3,
   winograd3x3_scratch_m: P0,
-  u8_spmm_16x1c2_simd: P11,
-  u8_spmm_ref: P11,
-  i16_spmm_16x1c2_simd: P11,
-  i16_spmm_ref: P11,
-  spmm_scratch: P10,
-  u8_maxpool_simd: P2,
-  u8_maxpool_ref: P2,
-  i16_maxpool_simd: P2,
-  i16_maxpool_ref: P2,
-  u8_avgpool_simd: P12,
-  u8_avgpool_ref: P12,
-  u8_global_sum_simd: P13,
-  u8_global_sum_ref: P13,
-  i16_global_sum_simd: P4,
-  i16_global_sum_ref: P4,
-  u8_copy_simd: P14,
-  u8_copy_ref: P14,
-  i16_copy_simd: P14,
-  i16_copy_ref: P14,
-  p7_igemm_6x8c4_relaxed: P15,
-  p7_igemm_ref: P15,
-  i16_split7_simd: P16,
-  i16_split7_ref: P16,
-  u8_split7_simd: P16,
-  u8_split7_ref: P16,
+  u8_spmm_16x1c2_simd: P12,
+  u8_spmm_ref: P12,
+  i16_spmm_16x1c2_simd: P12,
+  i16_spmm_ref: P12,
+  spmm_scratch: P3,
+  u8_maxpool_simd: P4,
+  u8_maxpool_ref: P4,
+  i16_maxpool_simd: P4,
+  i16_maxpool_ref: P4,
+  u8_avgpool_simd: P13,
+  u8_avgpool_ref: P13,
+  u8_global_sum_simd: P14,
+  u8_global_sum_ref: P14,
+  i16_global_sum_simd: P6,
+  i16_global_sum_ref: P6,
+  u8_copy_simd: P15,
+  u8_copy_ref: P15,
+  i16_copy_simd: P15,
+  i16_copy_ref: P15,
+  p7_igemm_6x8c4_relaxed: P16,
+  p7_igemm_ref: P16,
+  i16_split7_simd: P17,
+  i16_split7_ref: P17,
+  u8_split7_simd: P17,
+  u8_split7_ref: P17,
   relaxed_build: P0,
-  relaxed_dot_probe: P17,
-  i8_pack_igemm: P18,
-  i8_pack_igemm_c4: P19,
-  i8_pack_winograd: P20,
-  f32_pack_igemm: P21,
-  fill_indirection: P22,
-  crc32: P23,
-  i8_abs_sums: P24,
-  i8_count_nonzero: P25,
-  image_preprocess: P26,
-  inflate_zlib: P27,
+  relaxed_dot_probe: P18,
+  i8_pack_igemm: P19,
+  i8_pack_igemm_c4: P20,
+  i8_pack_winograd: P21,
+  f32_pack_igemm: P22,
+  f32_pack_winograd: P23,
+  fill_indirection: P24,
+  crc32: P25,
+  i8_abs_sums: P26,
+  i8_count_nonzero: P27,
+  image_preprocess: P28,
+  inflate_zlib: P29,
   inflate_scratch_bytes: P0,
-  png_to_rgba: P28,
+  png_to_rgba: P30,
   jpeg_huffman_bytes: P0,
-  jpeg_huffman_table: P29,
-  jpeg_decode_scan: P30,
-  jpeg_idct: P31,
-  jpeg_row_bytes: P32,
-  jpeg_rgba: P30,
+  jpeg_huffman_table: P31,
+  jpeg_decode_scan: P32,
+  jpeg_idct: P33,
+  jpeg_row_bytes: P34,
+  jpeg_rgba: P32,
 } as const satisfies Record<Exclude<keyof KernelExports, 'memory'>, string>;

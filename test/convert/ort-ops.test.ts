@@ -35,6 +35,14 @@ const tail = (x: string): NodeSpec[] => [
   { op: 'Flatten', inputs: ['gap'], outputs: ['y'], attrs: { axis: 1 } },
 ];
 
+/**
+ * Winograd F(4x4, 3x3)'s error relative to the largest output (test/kernels/f32-winograd.test.ts
+ * explains why it is several times the direct kernel's). Measured here at most 5.8e-6: the ReLU6
+ * conv below, whose 3 input channels and weights up to 3 give pre-clip values several times the
+ * clipped scale the error is measured against (direct kernel: 1.6e-7); 1.2e-6 in the other cases.
+ */
+const WINOGRAD_TOLERANCE = 1e-5;
+
 async function check(c: Case, tolerance = 2e-6): Promise<Model> {
   const spec = (outputs: string[]): GraphSpec => ({
     nodes: c.nodes, initializers: c.initializers, opset: c.opset,
@@ -48,12 +56,17 @@ async function check(c: Case, tolerance = 2e-6): Promise<Model> {
   const r = rng(99);
   const x = Float32Array.from({ length: 3 * H * W }, () => r() * 4 - 2);
   const want = await ortRun(buildOnnx(spec([...c.compare, c.output])), 'x', [1, 3, H, W], x);
-  for (const variant of ['simd', 'ref'] as const) {
-    const got = await captureRun(model, x, variant);
+  // The conversion is checked on the direct kernels, whose rounding is close to onnxruntime's; the
+  // plan squeezewasm runs by default, with float 3x3 convs as Winograd F(4x4, 3x3), within the
+  // float Winograd tolerance.
+  const runs = [['simd', false, tolerance], ['ref', false, tolerance], ['simd', true, Math.max(tolerance, WINOGRAD_TOLERANCE)]] as const;
+  for (const [variant, winograd, allowed] of runs) {
+    const got = await captureRun(model, x, variant, winograd);
+    const what = (name: string): string => `${name} (${variant}${winograd ? ', Winograd' : ''})`;
     for (const name of [...c.compare, c.output]) {
       const name2 = name === c.output ? model.output : name;
-      expect(got.get(name2)?.length, `${name} (${variant})`).toBe(want.get(name)!.length);
-      expect(relativeError(got.get(name2)!, want.get(name)!), `${name} (${variant})`).toBeLessThan(tolerance);
+      expect(got.get(name2)?.length, what(name)).toBe(want.get(name)!.length);
+      expect(relativeError(got.get(name2)!, want.get(name)!), what(name)).toBeLessThan(allowed);
     }
   }
   return model;

@@ -31,8 +31,8 @@ export async function ortRunAll(bytes: Uint8Array, input: string, dims: number[]
  * Runs a float model on an NCHW input, step by step, and returns every step's output in NCHW
  * (copied right after the step, before later steps may reuse its memory), by name.
  */
-export async function captureRun(model: Model, nchw: Float32Array, variant: KernelVariant = 'simd'): Promise<Map<string, Float32Array>> {
-  const plan = planModel(validateModel(model), await freshKernels(), { variant });
+export async function captureRun(model: Model, nchw: Float32Array, variant: KernelVariant = 'simd', winograd = true): Promise<Map<string, Float32Array>> {
+  const plan = planModel(validateModel(model), await freshKernels(), { variant, winograd });
   const { h, w } = plan.input;
   const slot = new Float32Array(plan.kernels.memory.buffer, plan.input.ptr, h * w * 3);
   for (let c = 0; c < 3; c++) for (let i = 0; i < h * w; i++) slot[i * 3 + c] = nchw[c * h * w + i];

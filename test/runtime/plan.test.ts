@@ -7,7 +7,7 @@ import { referenceRun } from '../helpers/reference-net.js';
 import { freshKernels, rng } from '../helpers/wasm.js';
 
 describe('planModel + run', () => {
-  it('matches a float64 reference interpreter on random Fire networks (SIMD and scalar kernels)', async () => {
+  it('matches a float64 reference interpreter on random Fire networks (SIMD and scalar kernels, float Winograd on and off)', async () => {
     const r = rng(7);
     for (let trial = 0; trial < 12; trial++) {
       const model = randomFireNet(r, { softmax: trial % 2 === 0 });
@@ -16,8 +16,8 @@ describe('planModel + run', () => {
       const expected = referenceRun(model, { c: 3, h, w, data: chw });
       const logitsName = model.ops[model.ops.length - 1].op === 'softmax' ? 'gap' : model.output;
       const want = expected.get(logitsName)!.data;
-      for (const variant of ['simd', 'ref'] as const) {
-        const plan = planModel(validateModel(model), await freshKernels(), { variant });
+      for (const [variant, winograd] of [['simd', true], ['simd', false], ['ref', true]] as const) {
+        const plan = planModel(validateModel(model), await freshKernels(), { variant, winograd });
         const input = new Float32Array(plan.kernels.memory.buffer, plan.input.ptr, h * w * 3);
         for (let c = 0; c < 3; c++) for (let i = 0; i < h * w; i++) input[i * 3 + c] = chw[c * h * w + i];
         const got = run(plan);
@@ -53,6 +53,25 @@ describe('planModel + run', () => {
         }
       }
     }
+  });
+
+  it('runs float 3x3 stride-1 pad-1 convs as Winograd F(4x4, 3x3) where that saves multiplies, unless told not to', async () => {
+    const r = rng(9);
+    let winogradSteps = 0;
+    for (let trial = 0; trial < 6; trial++) {
+      const model = validateModel(randomFireNet(r));
+      for (const winograd of [true, false]) {
+        const plan = planModel(model, await freshKernels(), { winograd });
+        for (const step of plan.steps.filter((s) => s.name.endsWith('.e3'))) {
+          // Whole 4x4 tiles must cover fewer pixels than 4x the map: a 1- or 2-pixel side wastes too many.
+          const { h, w } = step.inputs[0];
+          const wins = winograd && Math.ceil(h / 4) * Math.ceil(w / 4) * 4 < h * w;
+          expect(step.warm?.kernel).toBe(wins ? 'f32_winograd3x3_simd' : 'f32_igemm_4x8_simd');
+          if (wins) winogradSteps++;
+        }
+      }
+    }
+    expect(winogradSteps).toBeGreaterThan(4);
   });
 
   it('keeps a skip branch alive until its add and reuses memory around it', async () => {

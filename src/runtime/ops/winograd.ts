@@ -1,6 +1,8 @@
 /**
- * int8 3x3 stride-1 convs as an exact integer Winograd F(2x2, 3x3) (assembly/kernels/i8-winograd.ts):
- * 2.25x fewer multiplies than the direct convolution, the same results.
+ * 3x3 stride-1 pad-1 convs as Winograd convolutions. int8: an exact integer F(2x2, 3x3)
+ * (assembly/kernels/i8-winograd.ts), 2.25x fewer multiplies than the direct convolution, the same
+ * results. f32: F(4x4, 3x3) (assembly/kernels/f32-winograd.ts), 4x fewer multiplies, results
+ * within a few 1e-6 of the output's range of the direct convolution's.
  * @packageDocumentation
  */
 import type { ConvOp } from '../../model/format.js';
@@ -20,10 +22,14 @@ import { constant, kernelStep, maxConvChannels, pick } from './step.js';
  * is the only one needed (see i8-winograd.ts).
  */
 export function winogradApplies(c: CheckedOp<ConvOp>): boolean {
-  const { kernel: [kh, kw], stride, pads } = c.op;
-  if (!(kh === 3 && kw === 3 && stride[0] === 1 && stride[1] === 1 && pads.every((p) => p === 1))) return false;
+  if (!is3x3Same(c.op)) return false;
   const maxIn = maxAbsQuantized(c.inputs[0].quant!);
   return Array.prototype.every.call(c.absSums!, (sumAbs: number) => 4 * maxIn * sumAbs < 2 ** 31);
+}
+
+/** Whether a conv is 3x3, stride 1, pad 1: the shape both Winograd kernels compute. */
+function is3x3Same({ kernel: [kh, kw], stride, pads }: ConvOp): boolean {
+  return kh === 3 && kw === 3 && stride[0] === 1 && stride[1] === 1 && pads.every((p) => p === 1);
 }
 
 const U8_WINOGRAD = { simd: 'u8_winograd3x3_simd', ref: 'u8_winograd3x3_ref' } as const;
@@ -58,4 +64,49 @@ export function planWinograd(c: CheckedOp<ConvOp>, ctx: PlanContext, rq: Requant
   const kernel = x.dtype === 'i16' ? pick(ctx, I16_WINOGRAD) : pick(ctx, U8_WINOGRAD);
   const warm = { ...args, H: Math.min(x.h, 4), W: Math.min(x.w, 8), N: Math.min(y.c, 8) };
   return [kernelStep(ctx, c, kernel, args, { macs: convMacs(op, x, y), warm })];
+}
+
+/**
+ * Whether a float conv runs as Winograd F(4x4, 3x3): 3x3, stride 1, pad 1, and fewer multiplies
+ * than the direct convolution. A tile costs 36 multiplies per channel pair for 16 outputs (9 each
+ * directly), but the image is covered by whole tiles: a map only 1 or 2 pixels high or wide
+ * computes mostly outputs it throws away.
+ */
+export function f32WinogradApplies(c: CheckedOp<ConvOp>): boolean {
+  const { h, w } = c.inputs[0].shape;
+  return c.output.dtype === 'f32' && is3x3Same(c.op) && 36 * Math.ceil(h / 4) * Math.ceil(w / 4) < 9 * h * w;
+}
+
+const F32_WINOGRAD = { simd: 'f32_winograd3x3_simd', ref: 'f32_winograd3x3_ref' } as const;
+
+/**
+ * Plans a float Winograd conv: per block of 8 output channels, bias f32[8], then the transformed
+ * filters as f32 [36][C][8]. The V and M scratch areas are shared by all float Winograd layers,
+ * V sized for the widest input among them (not every conv's: SqueezeNet's final 1x1 conv reads 512
+ * channels, its 3x3 ones at most 64).
+ */
+export function planF32Winograd(c: CheckedOp<ConvOp>, ctx: PlanContext): Step[] {
+  const { op } = c;
+  const [x, y] = [ctx.view(op.input), ctx.view(op.output)];
+  const widest = (): number => Math.max(...ctx.model.checked.map((d) => (d.op.op === 'conv' && f32WinogradApplies(d as CheckedOp<ConvOp>) ? d.inputs[0].shape.c : 0)));
+  const V = ctx.shared('f32-winograd-v', () => callKernel(ctx.kernels, 'f32_winograd3x3_scratch_v', { C: widest() }));
+  const M = ctx.shared('f32-winograd-m', () => callKernel(ctx.kernels, 'f32_winograd3x3_scratch_m', {}));
+  const blockFloats = NR + 36 * x.c * NR;
+  const weights = ctx.memory.allocate(Math.ceil(y.c / NR) * blockFloats * 4);
+  // The input transform reads channels in fours: the padding run covers C rounded up to 4.
+  const padFloats = (x.c + 3) & ~3;
+  const pad = ctx.memory.allocate(padFloats * 4);
+  const [w, bias] = [constant<Float32Array>(ctx, op.weight)!, constant<Float32Array>(ctx, op.bias)];
+  ctx.memory.addPacker({
+    staging: Stage.bytes(w.byteLength, bias?.byteLength ?? 0),
+    fill(stage) {
+      new Float32Array(stage.kernels.memory.buffer, pad, padFloats).fill(0);
+      const [pw, pb] = stage.put(w, bias);
+      callKernel(stage.kernels, 'f32_pack_winograd', { w: pw, N: y.c, C: x.c, bias: pb, out: weights, blockFloats });
+    },
+  });
+  const args = { H: x.h, W: x.w, C: x.c, inp: x.ptr, inStride: x.stride, pad, N: y.c, weights, out: y.ptr, outStride: y.stride, lo: op.relu ? 0 : -Infinity, hi: op.max ?? Infinity, V, M };
+  // Four tiles of 4x4 outputs: one micro-kernel call per Winograd tap.
+  const warm = { ...args, H: Math.min(x.h, 8), W: Math.min(x.w, 8), N: Math.min(y.c, 8) };
+  return [kernelStep(ctx, c, pick(ctx, F32_WINOGRAD), args, { macs: convMacs(op, x, y), warm })];
 }
