@@ -109,26 +109,26 @@ function igemm(
       const o = out + (i16Out ? <usize>nb << 1 : <usize>nb);
       const last = M - 1;
       // Highest row first: rows past M clamp onto the last pixel and the real row is written last.
-      const o5 = o + <usize>min(p + 5, last) * outStride, o4 = o + <usize>min(p + 4, last) * outStride;
-      const o3 = o + <usize>min(p + 3, last) * outStride, o2 = o + <usize>min(p + 2, last) * outStride;
-      const o1 = o + <usize>min(p + 1, last) * outStride, o0 = o + <usize>p * outStride;
-      if (i16Out) {
-        storeRow16(o5, pack16(i32x4.add(c5a, ba), i32x4.add(c5b, bb), ma, mb, round, pre, post, zv, lov, hiv), nLeft);
-        storeRow16(o4, pack16(i32x4.add(c4a, ba), i32x4.add(c4b, bb), ma, mb, round, pre, post, zv, lov, hiv), nLeft);
-        storeRow16(o3, pack16(i32x4.add(c3a, ba), i32x4.add(c3b, bb), ma, mb, round, pre, post, zv, lov, hiv), nLeft);
-        storeRow16(o2, pack16(i32x4.add(c2a, ba), i32x4.add(c2b, bb), ma, mb, round, pre, post, zv, lov, hiv), nLeft);
-        storeRow16(o1, pack16(i32x4.add(c1a, ba), i32x4.add(c1b, bb), ma, mb, round, pre, post, zv, lov, hiv), nLeft);
-        storeRow16(o0, pack16(i32x4.add(c0a, ba), i32x4.add(c0b, bb), ma, mb, round, pre, post, zv, lov, hiv), nLeft);
-      } else {
-        storeRow(o5, pack(i32x4.add(c5a, ba), i32x4.add(c5b, bb), ma, mb, round, pre, post, zv, lov, hiv), nLeft);
-        storeRow(o4, pack(i32x4.add(c4a, ba), i32x4.add(c4b, bb), ma, mb, round, pre, post, zv, lov, hiv), nLeft);
-        storeRow(o3, pack(i32x4.add(c3a, ba), i32x4.add(c3b, bb), ma, mb, round, pre, post, zv, lov, hiv), nLeft);
-        storeRow(o2, pack(i32x4.add(c2a, ba), i32x4.add(c2b, bb), ma, mb, round, pre, post, zv, lov, hiv), nLeft);
-        storeRow(o1, pack(i32x4.add(c1a, ba), i32x4.add(c1b, bb), ma, mb, round, pre, post, zv, lov, hiv), nLeft);
-        storeRow(o0, pack(i32x4.add(c0a, ba), i32x4.add(c0b, bb), ma, mb, round, pre, post, zv, lov, hiv), nLeft);
-      }
+      storeTileRow(o + <usize>min(p + 5, last) * outStride, c5a, c5b, ba, bb, ma, mb, round, pre, post, zv, lov, hiv, nLeft, i16Out);
+      storeTileRow(o + <usize>min(p + 4, last) * outStride, c4a, c4b, ba, bb, ma, mb, round, pre, post, zv, lov, hiv, nLeft, i16Out);
+      storeTileRow(o + <usize>min(p + 3, last) * outStride, c3a, c3b, ba, bb, ma, mb, round, pre, post, zv, lov, hiv, nLeft, i16Out);
+      storeTileRow(o + <usize>min(p + 2, last) * outStride, c2a, c2b, ba, bb, ma, mb, round, pre, post, zv, lov, hiv, nLeft, i16Out);
+      storeTileRow(o + <usize>min(p + 1, last) * outStride, c1a, c1b, ba, bb, ma, mb, round, pre, post, zv, lov, hiv, nLeft, i16Out);
+      storeTileRow(o + <usize>p * outStride, c0a, c0b, ba, bb, ma, mb, round, pre, post, zv, lov, hiv, nLeft, i16Out);
     }
   }
+}
+
+/**
+ * One output row of a tile: bias added, requantized, stored as uint8 or int16. A function of its
+ * own, called six times per tile: inlined, the epilogue made the kernel several kilobytes larger
+ * for no measurable speed (it runs once per 8 channels of a pixel, the dots once per 4 k).
+ */
+function storeTileRow(
+  o: usize, ca: v128, cb: v128, ba: v128, bb: v128, ma: v128, mb: v128, round: v128, pre: i32, post: i32, zv: v128, lov: v128, hiv: v128, n: i32, i16Out: bool,
+): void {
+  if (i16Out) storeRow16(o, pack16(i32x4.add(ca, ba), i32x4.add(cb, bb), ma, mb, round, pre, post, zv, lov, hiv), n);
+  else storeRow(o, pack(i32x4.add(ca, ba), i32x4.add(cb, bb), ma, mb, round, pre, post, zv, lov, hiv), n);
 }
 
 /** Scalar reference of {@link p7_igemm_6x8c4_relaxed}: the same layouts and integer sums, in any build. */
