@@ -40,7 +40,7 @@
  * the model ends with one, unless `stopBeforeSoftmax`).
  * @packageDocumentation
  */
-import { I16_MAX, type ActShape, type ConvOp, type Model, type Op, type Pads, type QuantParams } from '../../src/model/format.js';
+import { I16_MAX, QUANT_RANGE, type ActShape, type ConvOp, type Model, type Op, type Pads, type QuantParams } from '../../src/model/format.js';
 import { validateModel } from '../../src/model/validate.js';
 import { scalar, table, vector } from './flatbuffer-writer.js';
 import { TfliteGraph, type TfliteQuant } from './tflite-graph.js';
@@ -81,7 +81,10 @@ export function rangeToInt8(lo: number, hi: number): { scale: number; zeroPoint:
 
 /** The real range a squeezewasm activation quantization can hold; `relu` drops an int16's negative half. */
 function ownRange(q: QuantParams, relu: boolean, name: string): [number, number] {
-  if (q.dtype === 'u8') return [q.scale * (0 - q.zeroPoint), q.scale * (255 - q.zeroPoint)];
+  if (q.dtype === 'u8' || q.dtype === 'u7') {
+    const [lo, hi] = QUANT_RANGE[q.dtype];
+    return [q.scale * (lo - q.zeroPoint), q.scale * (hi - q.zeroPoint)];
+  }
   if (q.dtype === 'i16') return [relu ? 0 : -I16_MAX * q.scale, I16_MAX * q.scale];
   throw new Error(`tflite-writer: ${name} holds int32 sums; only a global average pool's output may, and that one is float here`);
 }

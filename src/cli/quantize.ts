@@ -19,6 +19,8 @@ export const quantizeCommand: Command = {
   --method      auto (default: try minmax, percentile and mse; keep the best agreement) or one of them
   --limit       use at most this many images (evenly spread over the sorted folder)
   --activations i16 (default: 13-bit int16 activations wherever the kernels take them) or u8 (all uint8)
+  --u7          auto: 7-bit conv inputs where agreement allows (faster on CPUs with a one-instruction
+                relaxed dot product: AVX-VNNI, Arm dotprod), or none (default)
   --force       overwrite an existing output file`,
   options: {
     calibrate: { type: 'string' },
@@ -26,6 +28,7 @@ export const quantizeCommand: Command = {
     method: { type: 'string' },
     limit: { type: 'string' },
     activations: { type: 'string' },
+    u7: { type: 'string' },
     force: { type: 'boolean' },
   },
   async run(positionals, values) {
@@ -38,6 +41,8 @@ export const quantizeCommand: Command = {
     if (method !== 'auto' && !METHODS.includes(method as RangeMethod)) throw new UsageError(`--method must be auto, ${METHODS.join(', ')}`);
     const activations = (values.activations as string | undefined) ?? 'i16';
     if (activations !== 'i16' && activations !== 'u8') throw new UsageError('--activations must be i16 or u8');
+    const u7 = (values.u7 as string | undefined) ?? 'none';
+    if (u7 !== 'auto' && u7 !== 'none') throw new UsageError('--u7 must be auto or none');
     let files = await imageFiles(dir, 'calibration folder', 'E_CALIBRATION_DIR');
     if (values.limit !== undefined) {
       const limit = Number(values.limit);
@@ -58,6 +63,7 @@ export const quantizeCommand: Command = {
     const result = await quantizeModel(model, images, await kernelsModule('plain'), {
       methods: method === 'auto' ? METHODS : [method as RangeMethod],
       activations,
+      u7,
       onProgress(p, done, total) {
         if (p !== phase) {
           if (phase) bar.stop();
@@ -71,6 +77,10 @@ export const quantizeCommand: Command = {
     await writeFileAtomic(output, writeModel(result.model), Boolean(values.force));
     for (const c of result.candidates) {
       console.log(`${c.method.padEnd(10)} agreement ${(100 * c.agreement).toFixed(1)} %  mean |logit error| ${c.logitError.toFixed(4)}${c.method === result.chosen ? '  (chosen)' : ''}`);
+    }
+    if (result.u7) {
+      const { groups, macsShare, result: a, base } = result.u7;
+      console.log(`u7: ${groups.length} conv inputs (${(100 * macsShare).toFixed(1)} % of the conv MACs), agreement ${(100 * a.agreement).toFixed(1)} % (without u7: ${(100 * base.agreement).toFixed(1)} %)`);
     }
     console.log(`${output}: int8 weights, ${activations} activations, calibrated on ${result.calibrationImages} images`);
   },

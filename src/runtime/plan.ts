@@ -11,6 +11,7 @@ import type { ValidModel } from '../model/validate.js';
 import type { KernelExports } from '../wasm/kernels.js';
 import { ModelMemory } from './memory.js';
 import { PLANNERS, type OpPlanner } from './ops/index.js';
+import { TWO_PLANE_MIN_CHANNELS } from './ops/p7.js';
 import { SPARSE_MAX_DENSITY } from './ops/sparse.js';
 import { placeActivations, type Placement } from './place.js';
 import { DEFAULT_RUN_LIMITS, type KernelChoices, type Plan, type PlanContext, type RunLimits } from './types.js';
@@ -26,8 +27,8 @@ export interface PlanOptions extends Partial<KernelChoices> {
 
 /** The kernel choices of `options`: SIMD kernels, dot16, Winograd where it applies, sparse kernels up to {@link SPARSE_MAX_DENSITY}. */
 function choices(options: PlanOptions): KernelChoices {
-  const { variant = 'simd', int8Dot = 'dot16', winograd = true, sparseDensity = SPARSE_MAX_DENSITY } = options;
-  return { variant, int8Dot, winograd, sparseDensity };
+  const { variant = 'simd', int8Dot = 'dot16', winograd = true, sparseDensity = SPARSE_MAX_DENSITY, twoPlaneMinChannels = TWO_PLANE_MIN_CHANNELS } = options;
+  return { variant, int8Dot, twoPlaneMinChannels, winograd, sparseDensity };
 }
 
 function context(model: ValidModel, memory: ModelMemory, placement: Placement, arena: number, options: PlanOptions): PlanContext {

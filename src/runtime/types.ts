@@ -104,6 +104,8 @@ export interface KernelChoices {
   variant: KernelVariant;
   /** The int8 convs' dot product (`relaxed` only in the relaxed build). */
   int8Dot: Int8Dot;
+  /** With the relaxed dot: fewest input and output channels of a conv split into two planes (u7 inputs need none). */
+  twoPlaneMinChannels: number;
   /** Run eligible 3x3 convs as Winograd: F(2x2, 3x3) for int8 (exact), F(4x4, 3x3) for f32. */
   winograd: boolean;
   /** Largest weight density (fraction of nonzero weights) at which an int8 1x1 stride-1 conv runs on the sparse kernel. */

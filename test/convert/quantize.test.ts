@@ -94,6 +94,28 @@ describe('quantizeModel', () => {
     }
   });
 
+  it('with u7 auto, makes conv inputs 7-bit only within the agreement tolerance, and all of them when anything goes', async () => {
+    const opts = { methods: ['minmax'] as const, gptq: false, u7: 'auto' as const };
+    const tight = await quantizeModel(model, calibration, kernelsModule(), { ...opts, methods: ['minmax'], u7Tolerance: 0 });
+    const u7 = tight.u7!;
+    expect(u7.result.agreement).toBeGreaterThanOrEqual(u7.base.agreement);
+    expect(u7.alone.length).toBeGreaterThan(3);
+    for (const g of u7.groups) expect(tight.model.quant!.get(g)!.dtype).toBe('u7');
+    const loose = await quantizeModel(model, calibration, kernelsModule(), { ...opts, methods: ['minmax'], u7Tolerance: 1 });
+    expect(loose.u7!.groups.length).toBe(loose.u7!.alone.length);
+    expect(loose.u7!.macsShare).toBe(1);
+    const back = readModel(writeModel(loose.model));
+    expect(new Uint32Array(writeModel(loose.model).buffer, 4, 1)[0]).toBe(3);
+    const q = await Classifier.fromModel(back, kernelsModule());
+    const f = await Classifier.fromModel(model, kernelsModule());
+    for (const image of images(97, 4)) {
+      const want = f.classifySync(image).logits;
+      const got = q.classifySync(image).logits;
+      const range = Math.max(...want) - Math.min(...want);
+      got.forEach((v, i) => expect(Math.abs(v - want[i])).toBeLessThan(0.25 * range + 1e-3));
+    }
+  });
+
   it('makes 0.0 exactly representable and covers every range to within one step', () => {
     for (const [lo, hi] of [[-1, 3], [0, 5], [-2.5, -0.5], [0.5, 7], [-3, 0]]) {
       const q = rangeToQuant(lo, hi);

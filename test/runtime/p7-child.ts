@@ -90,7 +90,9 @@ async function networkLevel(): Promise<void> {
     const { height: h, width: w } = model.input;
     const inputType = model.act(model.input.name).dtype;
     const input = inputType === 'i16' ? Int16Array.from({ length: h * w * 3 }, () => randInt(r, -4095, 4095)) : Uint8Array.from({ length: h * w * 3 }, () => randInt(r, 0, inputType === 'u7' ? 127 : 255));
-    const options: PlanOptions[] = [{ variant: 'ref', int8Dot: 'dot16', winograd: false }, { int8Dot: 'relaxed' }, { variant: 'ref', int8Dot: 'relaxed' }, { int8Dot: 'relaxed', winograd: false }];
+    // Every conv on the relaxed dot that can be: these nets' layers are narrower than the default two-plane threshold.
+    const relaxed = { int8Dot: 'relaxed', twoPlaneMinChannels: 1 } as const;
+    const options: PlanOptions[] = [{ variant: 'ref', int8Dot: 'dot16', winograd: false }, relaxed, { ...relaxed, variant: 'ref' }, { ...relaxed, winograd: false }];
     const plans = await Promise.all(options.map(async (o) => planModel(model as ValidModel, await kernels(), o)));
     for (const p of plans) new Uint8Array(p.kernels.memory.buffer, p.input.ptr, input.byteLength).set(new Uint8Array(input.buffer));
     plans[0].steps.forEach((step, i) => {

@@ -29,13 +29,25 @@ const SPLIT = { u8: { simd: 'u8_split7_simd', ref: 'u8_split7_ref' }, i16: { sim
 const I16_OFFSET = 4096;
 
 /**
- * Whether an int8 conv runs on the relaxed dot: where the plan uses it, every conv reading u7 (one
- * plane, 3x3 too: 2.25x the multiplies of Winograd at up to 4x the rate), and every other conv but
- * the 3x3 stride-1 ones Winograd takes (its transformed weights do not fit the 8-bit operand).
+ * Fewest input and output channels at which a conv on two planes beats dot16: the split costs a
+ * pass over the input and two dots per four k cost about what dot16 does, so only wide layers
+ * gain (measured on SqueezeNet 1.1 under Node 24 with AVX-VNNI: +5-14 % from 32 channels in and
+ * out; -19 % on Fire 2's 16-channel layers, -28 % on conv1's 3 channels).
+ */
+export const TWO_PLANE_MIN_CHANNELS = 32;
+
+/**
+ * Whether an int8 conv runs on the relaxed dot, where the plan uses it: every conv reading u7 (one
+ * plane; 3x3 too, direct at up to 4x the rate of Winograd's 2.25x fewer multiplies), and a conv on
+ * a wider input where it has `twoPlaneMinChannels` ({@link TWO_PLANE_MIN_CHANNELS}) in and out and is not one of the 3x3 stride-1 convs
+ * Winograd takes (its transformed weights do not fit the instruction's 8-bit operand).
  */
 export function p7Applies(c: CheckedOp<ConvOp>, ctx: PlanContext): boolean {
   if (ctx.choices.int8Dot !== 'relaxed') return false;
-  return c.inputs[0].dtype === 'u7' || !(ctx.choices.winograd && winogradApplies(c));
+  if (c.inputs[0].dtype === 'u7') return true;
+  const min = ctx.choices.twoPlaneMinChannels;
+  const wide = c.inputs[0].shape.c >= min && c.output.shape.c >= min;
+  return wide && !(ctx.choices.winograd && winogradApplies(c));
 }
 
 /** Bytes of one split plane of input `x` and its padding run (`padLen`: K read in groups of 4). */
