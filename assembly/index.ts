@@ -37,7 +37,8 @@ export { crc32, i8_abs_sums, i8_count_nonzero } from './kernels/scan';
 export { image_preprocess } from './image/preprocess';
 export { inflate_zlib, inflate_scratch_bytes, png_to_rgba } from './image/png';
 export {
-  jpeg_huffman_bytes, jpeg_huffman_table, jpeg_decode_scan, jpeg_idct, jpeg_row_bytes, jpeg_rgba,
+  jpeg_huffman_bytes, jpeg_huffman_table, jpeg_decode_scan, jpeg_idct, jpeg_idct_4x4, jpeg_idct_2x2, jpeg_idct_1x1,
+  jpeg_row_bytes, jpeg_rgba,
 } from './image/jpeg';
 
 /** First byte after the module's static data: the host may use everything from here on. */

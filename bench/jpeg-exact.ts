@@ -1,18 +1,23 @@
 /**
- * `tsx bench/jpeg-exact.ts [folder]` (default ../shared/imagenet-sample): decodes every JPEG in the
- * folder with decodeImage and with libjpeg-turbo's djpeg (defaults: ISLOW IDCT, fancy upsampling),
- * and reports how many images are bit-identical, the largest and mean absolute differences, and
- * the time per image of decodeImage and of jpeg-js. `DJPEG` names the djpeg binary (default: on
- * the PATH). Needs `npm run build:wasm` first.
+ * `tsx bench/jpeg-exact.ts [--scale M/8] [folder]` (default ../shared/imagenet-sample): decodes
+ * every JPEG in the folder with decodeImage and with libjpeg-turbo's djpeg (defaults: ISLOW IDCT,
+ * fancy upsampling), and reports how many images are bit-identical, the largest and mean absolute
+ * differences, and the time per image of decodeImage and of jpeg-js. `--scale 1/8`, `2/8` (1/4) or
+ * `4/8` (1/2) compares the reduced-scale decodes with `djpeg -scale M/8` instead (no jpeg-js
+ * timing). `DJPEG` names the djpeg binary (default: on the PATH). Needs `npm run build:wasm` first.
  */
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import jpegJs from 'jpeg-js';
 import { setDecoderModule } from '../src/image/codec.js';
-import { decodeImage } from '../src/image/decode.js';
+import { decodeImage, type DecodeOptions } from '../src/image/decode.js';
 
-const folder = process.argv[2] ?? '../shared/imagenet-sample';
+const { values, positionals } = parseArgs({ options: { scale: { type: 'string', default: '8/8' } }, allowPositionals: true });
+const folder = positionals[0] ?? '../shared/imagenet-sample';
+const eighths = Number(/^([1248])\/8$/.exec(values.scale)?.[1] ?? NaN);
+if (!eighths) throw new Error(`--scale must be 1/8, 2/8, 4/8 or 8/8, got ${values.scale}`);
 const djpeg = process.env.DJPEG ?? 'djpeg';
 setDecoderModule(new WebAssembly.Module(readFileSync(new URL('../dist/squeezewasm.wasm', import.meta.url))));
 
@@ -38,6 +43,7 @@ function readPnm(b: Buffer): { width: number; height: number; rgb: Uint8Array } 
   return { width, height, rgb };
 }
 
+const args = eighths === 8 ? ['-pnm'] : ['-pnm', '-scale', `${eighths}/8`];
 const files = readdirSync(folder).filter((f) => /\.jpe?g$/i.test(f)).sort();
 let identical = 0;
 let maxDiff = 0;
@@ -46,17 +52,34 @@ let samples = 0;
 let ours = 0;
 let theirs = 0;
 const worst: { file: string; max: number; differing: number }[] = [];
+/** The frame's width and height, from its SOF segment. */
+function frameSize(b: Uint8Array): [number, number] {
+  for (let p = 2; p + 9 < b.length; p += 2 + ((b[p + 2] << 8) | b[p + 3])) {
+    if (b[p + 1] >= 0xc0 && b[p + 1] <= 0xc2) return [(b[p + 7] << 8) | b[p + 8], (b[p + 5] << 8) | b[p + 6]];
+  }
+  throw new Error('no SOF before the first scan');
+}
+
+/** Options that make decodeImage pick `eighths`/8 for this image: its shorter side at that scale. */
+function scaleOptions(bytes: Uint8Array): DecodeOptions {
+  if (eighths === 8) return {};
+  return { minShortSide: Math.min(...frameSize(bytes).map((s) => Math.ceil((s * eighths) / 8))) };
+}
+
 for (const file of files) {
   const bytes = new Uint8Array(readFileSync(join(folder, file)));
-  const ref = readPnm(execFileSync(djpeg, ['-pnm', join(folder, file)], { maxBuffer: 1 << 28 }));
-  decodeImage(bytes); // warm for timing
+  const ref = readPnm(execFileSync(djpeg, [...args, join(folder, file)], { maxBuffer: 1 << 28 }));
+  const options = scaleOptions(bytes);
+  decodeImage(bytes, {}, options); // warm for timing
   let t0 = performance.now();
-  const img = decodeImage(bytes);
+  const img = decodeImage(bytes, {}, options);
   ours += performance.now() - t0;
-  jpegJs.decode(bytes, { useTArray: true, formatAsRGBA: true });
-  t0 = performance.now();
-  jpegJs.decode(bytes, { useTArray: true, formatAsRGBA: true });
-  theirs += performance.now() - t0;
+  if (eighths === 8) {
+    jpegJs.decode(bytes, { useTArray: true, formatAsRGBA: true });
+    t0 = performance.now();
+    jpegJs.decode(bytes, { useTArray: true, formatAsRGBA: true });
+    theirs += performance.now() - t0;
+  }
   if (img.width !== ref.width || img.height !== ref.height) throw new Error(`${file}: ${img.width}x${img.height}, djpeg ${ref.width}x${ref.height}`);
   let max = 0;
   let differing = 0;
@@ -73,7 +96,8 @@ for (const file of files) {
   if (max === 0) identical++;
   else worst.push({ file, max, differing });
 }
-console.log(`${files.length} JPEGs in ${folder}: ${identical} bit-identical to ${djpeg} -pnm`);
+console.log(`${files.length} JPEGs in ${folder}: ${identical} bit-identical to ${djpeg} ${args.join(' ')}`);
 console.log(`max abs diff ${maxDiff}, mean abs diff ${(sumDiff / samples).toExponential(2)} per sample`);
 for (const w of worst.sort((a, b) => b.max - a.max).slice(0, 10)) console.log(`  ${w.file}: max ${w.max}, ${w.differing} samples differ`);
-console.log(`warm decode per image: decodeImage ${(ours / files.length).toFixed(2)} ms, jpeg-js ${(theirs / files.length).toFixed(2)} ms`);
+const jpegJsTime = eighths === 8 ? `, jpeg-js ${(theirs / files.length).toFixed(2)} ms` : '';
+console.log(`warm decode per image: decodeImage ${(ours / files.length).toFixed(2)} ms${jpegJsTime}`);

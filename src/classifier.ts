@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 import { ArgumentError } from './errors.js';
-import type { ImageLimits } from './image/limits.js';
+import type { DecodeOptions, ImageLimits } from './image/limits.js';
 import { offerDecoderModule } from './image/codec.js';
 import { preprocessInto } from './image/preprocess.js';
 import { resolveLimits, type Limits } from './limits.js';
@@ -53,8 +53,12 @@ export interface ClassifyOptions {
   top?: number;
 }
 
-/** Turns JPEG/PNG bytes into RGBA pixels, enforcing `limits`; `decodeImage` of the main entry is one. */
-export type Decoder = (bytes: Uint8Array, limits: Partial<ImageLimits>) => Pixels;
+/**
+ * Turns JPEG/PNG bytes into RGBA pixels, enforcing `limits`; `decodeImage` of the main entry is one.
+ * A classifier asks for `minShortSide` = its input's `resizeShorter`: a decoder may return a smaller
+ * image than the file's (a JPEG at reduced scale) as long as its shorter side is at least that.
+ */
+export type Decoder = (bytes: Uint8Array, limits: Partial<ImageLimits>, options: DecodeOptions) => Pixels;
 
 /** Options for loading a model. */
 export interface LoadOptions {
@@ -160,7 +164,7 @@ export class Classifier {
     let pixels: Pixels;
     if (image instanceof Uint8Array) {
       if (!this.decode) throw new ArgumentError('E_NO_DECODER', 'this classifier has no image decoder: pass RGBA pixels, or load it through the main squeezewasm entry');
-      pixels = this.decode(image, this.limits);
+      pixels = this.decode(image, this.limits, { minShortSide: this.model.input.resizeShorter });
     } else {
       pixels = image;
     }

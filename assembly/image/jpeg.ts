@@ -143,12 +143,13 @@ let eobrun: i32 = 0;
 
 // Block decoders, one per kind of scan (jdhuff.c, jdphuff.c). `block` is 64 i16 in natural order.
 
-function decodeBaseline(block: usize, c: usize, dc: usize, ac: usize): i32 {
+function decodeBaseline(block: usize, c: usize, dc: usize, ac: usize, dcOnly: bool): i32 {
   const s = decodeSymbol(dc);
   if (s < 0) return BAD_HUFFMAN_CODE;
   const pred = load<i32>(PRED + (c << 2)) + (s != 0 ? extend(getBits(s), s) : 0);
   store<i32>(PRED + (c << 2), pred);
   store<i16>(block, <i16>pred);
+  if (dcOnly) return skipAc(ac);
   for (let k = 1; k < 64; k++) {
     const rs = decodeSymbol(ac);
     if (rs < 0) return BAD_HUFFMAN_CODE;
@@ -158,6 +159,24 @@ function decodeBaseline(block: usize, c: usize, dc: usize, ac: usize): i32 {
       k += run;
       store<i16>(block + (<usize>load<u8>(NATURAL + k) << 1), <i16>extend(getBits(size), size));
     } else if (run == 15) {
+      k += 15;
+    } else {
+      break;
+    }
+  }
+  return OK;
+}
+
+/** Reads past a block's AC coefficients: a component decoded at 1/8 scale keeps only its DC. */
+function skipAc(ac: usize): i32 {
+  for (let k = 1; k < 64; k++) {
+    const rs = decodeSymbol(ac);
+    if (rs < 0) return BAD_HUFFMAN_CODE;
+    const size = rs & 15;
+    if (size != 0) {
+      k += rs >> 4;
+      getBits(size);
+    } else if (rs == 0xf0) {
       k += 15;
     } else {
       break;
@@ -268,6 +287,7 @@ const C_H = 8; // blocks per MCU across (1 in a one-component scan)
 const C_V = 12; // and down
 const C_DC = 16; // Huffman tables
 const C_AC = 20;
+const C_DC_ONLY = 24; // 1: blocks hold their DC coefficient only (2 bytes each), for 1/8 scale
 
 /**
  * Decodes one scan's entropy-coded data into the coefficient buffers. Returns 0, or a status code
@@ -329,11 +349,13 @@ export function jpeg_decode_scan(p: usize): i32 {
       const v = load<u32>(comp + C_V);
       const dc = <usize>load<u32>(comp + C_DC);
       const ac = <usize>load<u32>(comp + C_AC);
+      const dcOnly = load<i32>(comp + C_DC_ONLY) != 0;
+      const blockShift: usize = dcOnly ? 1 : 7;
       for (let by: u32 = 0; by < v; by++) {
         for (let bx: u32 = 0; bx < h; bx++) {
-          const block = coefs + ((<usize>((my * v + by) * stride + mx * h + bx)) << 7);
+          const block = coefs + ((<usize>((my * v + by) * stride + mx * h + bx)) << blockShift);
           let status: i32;
-          if (kind == 0) status = decodeBaseline(block, c, dc, ac);
+          if (kind == 0) status = decodeBaseline(block, c, dc, ac, dcOnly);
           else if (kind == 1) status = decodeDcFirst(block, c, dc, al);
           else if (kind == 2) status = decodeDcRefine(block, al);
           else if (kind == 3) status = decodeAcFirst(block, ac, ss, se, al);
@@ -474,6 +496,149 @@ export function jpeg_idct(coefs: usize, quant: usize, out: usize, blocksX: u32, 
   }
 }
 
+// The reduced inverse DCTs of libjpeg's jidctred.c (jpeg_idct_4x4, _2x2, _1x1), which djpeg
+// -scale 1/2, 1/4 and 1/8 use: the outputs are averages of 2x2, 4x4 or 8x8 of the full IDCT's,
+// computed from the coefficients directly. Their zero-AC shortcuts give what the full computation
+// gives, as jpeg_idct's do.
+
+/** The DC-only block's value, as every IDCT size computes it: (DC · q + 4) >> 3, range limited. */
+@inline
+function dcSample(block: usize, quant: usize): u8 {
+  return <u8>min(max((((((<i32>load<i16>(block) * load<i32>(quant)) + 4) >> 3) << 22) >> 22) + 128, 0), 255);
+}
+
+/** Whether a block's 63 AC coefficients are all zero. */
+@inline
+function acZero(block: usize): bool {
+  let ac = v128.and(v128.load(block), i16x8.replace_lane(i16x8.splat(-1), 0, 0));
+  for (let k: usize = 16; k < 128; k += 16) ac = v128.or(ac, v128.load(block + k));
+  return !v128.any_true(ac);
+}
+
+/**
+ * The 8-to-4 step of jpeg_idct_4x4 on four vectors at once: inputs 0, 1, 2, 3, 5, 6, 7 of the
+ * 1-D transform (4 is unused), outputs 0..3 descaled by `shift`.
+ */
+@inline
+function idct4(x0: v128, x1: v128, x2: v128, x3: v128, x5: v128, x6: v128, x7: v128, shift: i32, out: usize, stride: usize): void {
+  const t0 = i32x4.shl(x0, CONST_BITS + 1);
+  const t2 = i32x4.add(mulc(x2, 15137), mulc(x6, -6270)); // FIX(1.847759065), -FIX(0.765366865)
+  const t10 = i32x4.add(t0, t2);
+  const t12 = i32x4.sub(t0, t2);
+  // FIX(0.211164243), FIX(1.451774981), FIX(2.172734803), FIX(1.061594337)
+  const o0 = i32x4.add(i32x4.add(mulc(x7, -1730), mulc(x5, 11893)), i32x4.add(mulc(x3, -17799), mulc(x1, 8697)));
+  // FIX(0.509795579), FIX(0.601344887), FIX(0.899976223), FIX(2.562915447)
+  const o2 = i32x4.add(i32x4.add(mulc(x7, -4176), mulc(x5, -4926)), i32x4.add(mulc(x3, 7373), mulc(x1, 20995)));
+  const round = i32x4.splat(1 << (shift - 1));
+  v128.store(out, i32x4.shr_s(i32x4.add(i32x4.add(t10, o2), round), shift));
+  v128.store(out + stride, i32x4.shr_s(i32x4.add(i32x4.add(t12, o0), round), shift));
+  v128.store(out + 2 * stride, i32x4.shr_s(i32x4.add(i32x4.sub(t12, o0), round), shift));
+  v128.store(out + 3 * stride, i32x4.shr_s(i32x4.add(i32x4.sub(t10, o2), round), shift));
+}
+
+function idct4x4Block(block: usize, quant: usize, out: usize, stride: usize): void {
+  if (acZero(block)) {
+    const value = i8x16.splat(dcSample(block, quant));
+    for (let y: usize = 0; y < 4; y++) v128.store32_lane(out + y * stride, value, 0);
+    return;
+  }
+  // Pass 1, columns 0..3 and 4..7: rows 0..3 of the workspace, 8 i32 each (WS + 32 · row + 16 · half).
+  for (let half: usize = 0; half < 2; half++) {
+    idct4(
+      dequantized(block, quant, 0, half), dequantized(block, quant, 1, half), dequantized(block, quant, 2, half),
+      dequantized(block, quant, 3, half), dequantized(block, quant, 5, half), dequantized(block, quant, 6, half),
+      dequantized(block, quant, 7, half), CONST_BITS - 2 + 1, WS + (half << 4), 32,
+    );
+  }
+  // Pass 2 on the four rows at once: column c of the workspace is a vector over the rows.
+  const l0 = v128.load(WS), l1 = v128.load(WS, 32), l2 = v128.load(WS, 64), l3 = v128.load(WS, 96);
+  const r0 = v128.load(WS, 16), r1 = v128.load(WS, 48), r2 = v128.load(WS, 80), r3 = v128.load(WS, 112);
+  idct4(
+    transposed(l0, l1, l2, l3, 0), transposed(l0, l1, l2, l3, 1), transposed(l0, l1, l2, l3, 2), transposed(l0, l1, l2, l3, 3),
+    transposed(r0, r1, r2, r3, 1), transposed(r0, r1, r2, r3, 2), transposed(r0, r1, r2, r3, 3),
+    CONST_BITS + 2 + 3 + 1, WS2, 16,
+  );
+  // WS2 holds output columns 0..3, each over rows 0..3: transpose back to rows.
+  const c0 = v128.load(WS2), c1 = v128.load(WS2, 16), c2 = v128.load(WS2, 32), c3 = v128.load(WS2, 48);
+  const top = limited(transposed(c0, c1, c2, c3, 0), transposed(c0, c1, c2, c3, 1));
+  const bottom = limited(transposed(c0, c1, c2, c3, 2), transposed(c0, c1, c2, c3, 3));
+  v128.store32_lane(out, top, 0);
+  v128.store32_lane(out + stride, top, 1);
+  v128.store32_lane(out + 2 * stride, bottom, 0);
+  v128.store32_lane(out + 3 * stride, bottom, 1);
+}
+
+/**
+ * jpeg_idct at 1/2 scale (jidctred.c jpeg_idct_4x4): each block of 64 coefficients becomes 4x4
+ * samples, `4 * blocksX` per row of `out`.
+ */
+export function jpeg_idct_4x4(coefs: usize, quant: usize, out: usize, blocksX: u32, blocksY: u32): void {
+  const stride = <usize>blocksX << 2;
+  for (let by: u32 = 0; by < blocksY; by++) {
+    for (let bx: u32 = 0; bx < blocksX; bx++) {
+      idct4x4Block(coefs + ((<usize>(by * blocksX + bx)) << 7), quant, out + (<usize>by << 2) * stride + (<usize>bx << 2), stride);
+    }
+  }
+}
+
+/** A sample from the 2x2 IDCT's second pass: DESCALE by CONST_BITS + PASS1_BITS + 3 + 2, range limited. */
+@inline
+function limit2(v: i32): u8 {
+  return <u8>min(max((((v + (1 << 19)) >> 20) << 22 >> 22) + 128, 0), 255);
+}
+
+function idct2x2Block(block: usize, quant: usize, out: usize, stride: usize): void {
+  if (acZero(block)) {
+    const value = dcSample(block, quant);
+    store<u8>(out, value);
+    store<u8>(out, value, 1);
+    store<u8>(out + stride, value);
+    store<u8>(out + stride, value, 1);
+    return;
+  }
+  // Pass 1 on columns 0, 1, 3, 5, 7 (the second pass reads no others): rows 0 and 1 of the workspace.
+  for (let c: usize = 0; c < 8; c++) {
+    if (c != 0 && (c & 1) == 0) continue;
+    const col = block + (c << 1);
+    const q = quant + (c << 2);
+    const t10 = (<i32>load<i16>(col) * load<i32>(q)) << (CONST_BITS + 2);
+    // FIX(0.720959822), FIX(0.850430095), FIX(1.272758580), FIX(3.624509785)
+    const t0 = <i32>load<i16>(col, 112) * load<i32>(q, 224) * -5906 + <i32>load<i16>(col, 80) * load<i32>(q, 160) * 6967
+      + <i32>load<i16>(col, 48) * load<i32>(q, 96) * -10426 + <i32>load<i16>(col, 16) * load<i32>(q, 32) * 29692;
+    store<i32>(WS + (c << 2), (t10 + t0 + (1 << 12)) >> 13);
+    store<i32>(WS + 32 + (c << 2), (t10 - t0 + (1 << 12)) >> 13);
+  }
+  for (let r: usize = 0; r < 2; r++) {
+    const w = WS + (r << 5);
+    const t10 = load<i32>(w) << (CONST_BITS + 2);
+    const t0 = load<i32>(w, 28) * -5906 + load<i32>(w, 20) * 6967 + load<i32>(w, 12) * -10426 + load<i32>(w, 4) * 29692;
+    store<u8>(out + r * stride, limit2(t10 + t0));
+    store<u8>(out + r * stride, limit2(t10 - t0), 1);
+  }
+}
+
+/**
+ * jpeg_idct at 1/4 scale (jidctred.c jpeg_idct_2x2): each block of 64 coefficients becomes 2x2
+ * samples, `2 * blocksX` per row of `out`.
+ */
+export function jpeg_idct_2x2(coefs: usize, quant: usize, out: usize, blocksX: u32, blocksY: u32): void {
+  const stride = <usize>blocksX << 1;
+  for (let by: u32 = 0; by < blocksY; by++) {
+    for (let bx: u32 = 0; bx < blocksX; bx++) {
+      idct2x2Block(coefs + ((<usize>(by * blocksX + bx)) << 7), quant, out + (<usize>by << 1) * stride + (<usize>bx << 1), stride);
+    }
+  }
+}
+
+/**
+ * jpeg_idct at 1/8 scale (jidctred.c jpeg_idct_1x1): each block is its DC coefficient alone (one
+ * i16 per block, as jpeg_decode_scan stores a DC-only component), and becomes one sample.
+ */
+export function jpeg_idct_1x1(coefs: usize, quant: usize, out: usize, blocksX: u32, blocksY: u32): void {
+  const n = <usize>blocksX * blocksY;
+  for (let i: usize = 0; i < n; i++) store<u8>(out + i, dcSample(coefs + (i << 1), quant));
+}
+
 // Output parameters (i32 each), written by the host.
 const O_WIDTH = 0;
 const O_HEIGHT = 4;
@@ -483,12 +648,13 @@ const O_COMPONENTS = 16;
 const O_COLOUR = 20;
 const O_OUT = 24;
 const O_ROWS = 28; // scratch: jpeg_row_bytes(width) per component
+const O_FANCY = 32; // 0: box upsampling, which libjpeg uses at 1/8 scale
 // Then per component, from byte 64, 32 bytes each:
 const P_SAMPLES = 0; // the component's samples,
 const P_STRIDE = 4; // this many per row;
-const P_H = 8;
-const P_V = 12;
-const P_WIDTH = 16; // samples per row that belong to the image, ceil(width * h / maxH),
+const P_H = 8; // samples per maxH x maxV pixels: the sampling factors, or at reduced scale
+const P_V = 12; // libjpeg's "input group" (a factor times the component's IDCT size / the smallest)
+const P_WIDTH = 16; // samples per row that belong to the image, ceil(width * h / maxH) at full scale,
 const P_HEIGHT = 20; // and rows, ceil(height * v / maxV)
 
 /**
@@ -531,8 +697,8 @@ function fancyColumns(sums: usize, w: i32, out: usize, shift: i32): void {
 /**
  * Row `y` of component `c` at full resolution: the plane's row itself, or `scratch` filled by the
  * upsampler libjpeg picks (jdsample.c jinit_upsampler): fancy (triangle filter) for 2:1 horizontal,
- * 2:1 vertical and both, replication otherwise. Fractional ratios, which libjpeg refuses, replicate
- * the nearest sample, as jpeg-js did.
+ * 2:1 vertical and both, replication otherwise and at 1/8 scale. Fractional ratios, which libjpeg
+ * refuses, replicate the nearest sample, as jpeg-js did.
  */
 function componentRow(p: usize, c: usize, y: i32, scratch: usize): usize {
   const comp = p + 64 + (c << 5);
@@ -546,10 +712,11 @@ function componentRow(p: usize, c: usize, y: i32, scratch: usize): usize {
   const maxV = load<i32>(p + O_MAX_V);
   const width = load<i32>(p + O_WIDTH);
   if (h == maxH && v == maxV) return samples + <usize>y * stride;
+  const fancy = load<i32>(p + O_FANCY) != 0;
   const h2 = h * 2 == maxH;
   // Column sums start 16 bytes into the second third of the scratch: fancyColumns reads one before.
   const sums = scratch + jpeg_row_bytes(width) / 3 + 16;
-  if (v * 2 == maxV && (h == maxH || (h2 && w > 2))) {
+  if (fancy && v * 2 == maxV && (h == maxH || (h2 && w > 2))) {
     const near = y >> 1;
     const far = y & 1 ? min(near + 1, rows - 1) : max(near - 1, 0);
     const a = samples + <usize>near * stride;
@@ -571,7 +738,7 @@ function componentRow(p: usize, c: usize, y: i32, scratch: usize): usize {
     }
     return scratch;
   }
-  if (v == maxV && h2 && w > 2) {
+  if (fancy && v == maxV && h2 && w > 2) {
     const row = samples + <usize>y * stride;
     for (let x: usize = 0; x < <usize>w; x += 8) v128.store(sums + (x << 1), v128.load_ext<u8>(row + x));
     fancyColumns(sums, w, scratch, 2);

@@ -548,6 +548,8 @@ class Judge {
     private readonly images: ImageInput[],
     private readonly wasm: WebAssembly.Module,
     private readonly reference: Float32Array[],
+    /** The input's resize target: images decode as each net's setInput would decode them. */
+    private readonly minShortSide: number,
   ) {}
 
   static async of(float: ValidModel, images: ImageInput[], wasm: WebAssembly.Module): Promise<Judge> {
@@ -557,7 +559,7 @@ class Judge {
       return run(net.planned);
     });
     net.dispose();
-    return new Judge(images, wasm, reference);
+    return new Judge(images, wasm, reference, float.input.resizeShorter);
   }
 
   /** Each model's {@link Agreement}; every image is decoded once for all of them. */
@@ -565,7 +567,7 @@ class Judge {
     const nets = await Promise.all(models.map((m) => Classifier.fromModel(m, this.wasm, { decode: decodeImage })));
     const sums = models.map(() => ({ agreement: 0, logitError: 0 }));
     this.images.forEach((image, i) => {
-      const pixels = image instanceof Uint8Array ? decodeImage(image) : image;
+      const pixels = image instanceof Uint8Array ? decodeImage(image, {}, { minShortSide: this.minShortSide }) : image;
       const ref = this.reference[i];
       const want = topK(ref, 1)[0];
       nets.forEach((net, j) => {

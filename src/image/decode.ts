@@ -8,14 +8,17 @@
 
 import { ArgumentError, ImageError, LimitError } from '../errors.js';
 import { crc32 } from '../model/crc32.js';
-import { corruptJpeg, decodeJpegData, type JpegComponent, type JpegFrame, type JpegLayout, type JpegSegment } from './jpeg.js';
+import { corruptJpeg, decodeJpegData, scaledSide, type JpegComponent, type JpegFrame, type JpegLayout, type JpegScale, type JpegSegment } from './jpeg.js';
 
-import { DEFAULT_IMAGE_LIMITS, type ImageLimits } from './limits.js';
+import { DEFAULT_IMAGE_LIMITS, type DecodeOptions, type ImageLimits } from './limits.js';
 import { corruptPng, decodePngData } from './png.js';
 
-export { DEFAULT_IMAGE_LIMITS, type ImageLimits };
+export { DEFAULT_IMAGE_LIMITS, type DecodeOptions, type ImageLimits };
 
-/** A decoded image: 8-bit RGBA, row-major, `data.length === width * height * 4`. */
+/**
+ * A decoded image: 8-bit RGBA, row-major, `data.length === width * height * 4`; `width` and
+ * `height` are the decoded size (a JPEG decoded at reduced scale is smaller than its header says).
+ */
 export interface DecodedImage {
   width: number;
   height: number;
@@ -38,24 +41,35 @@ const SUPPORTED = 'supported formats are JPEG (baseline or progressive) and PNG'
  * too short to hold the pixels it declares is refused before a decoder allocates for them, PNG
  * image data is inflated into a buffer of the size the header implies and refused at the first
  * byte past it, ancillary PNG chunks (compressed ICC profiles and text) are not inflated at all,
- * and a JPEG may have at most {@link MAX_JPEG_SCANS} scans.
+ * and a JPEG may have at most {@link MAX_JPEG_SCANS} scans. The limits apply to the size the file
+ * declares, whatever the scale it is decoded at.
  * @param bytes - The whole file.
  * @param limits - Overrides of {@link DEFAULT_IMAGE_LIMITS}.
+ * @param options - `minShortSide`: decode a large JPEG at reduced scale ({@link DecodeOptions}).
+ * @example A JPEG for a classifier that resizes the shorter side to 256: a 4032x3024 photo decodes
+ *   at 1/8, to 504x378.
+ * ```ts
+ * const image = decodeImage(bytes, {}, { minShortSide: 256 });
+ * ```
  * @throws {@link ImageError} `E_IMAGE_FORMAT` for empty input, other formats and unsupported variants
  *   (lossless, arithmetic-coded or 12-bit JPEG; 4-component JPEG without an Adobe marker; more than
  *   {@link MAX_JPEG_SCANS} scans; unknown critical PNG chunks); `E_IMAGE_DECODE` for truncated or
  *   corrupt files (for PNG including a zlib stream whose Adler-32 checksum does not match).
- * @throws {@link ArgumentError} if `bytes` is not a Uint8Array or a limit is not a positive number.
+ * @throws {@link ArgumentError} if `bytes` is not a Uint8Array, or a limit or `minShortSide` is not a positive number.
  * @throws {@link LimitError} `maxImageBytes` for a larger file, `maxImagePixels` / `maxImageSide` when the header declares a larger image.
  */
-export function decodeImage(bytes: Uint8Array, limits: Partial<ImageLimits> = {}): DecodedImage {
+export function decodeImage(bytes: Uint8Array, limits: Partial<ImageLimits> = {}, options: DecodeOptions = {}): DecodedImage {
   if (!(bytes instanceof Uint8Array)) {
     throw new ArgumentError('E_ARGUMENT', `decodeImage: expected the image file as a Uint8Array, got ${describe(bytes)}`);
   }
   const lim = resolveLimits(limits);
+  const { minShortSide = Infinity } = options;
+  if (!(typeof minShortSide === 'number' && minShortSide > 0)) {
+    throw new ArgumentError('E_ARGUMENT', `decodeImage: minShortSide must be a positive number, got ${String(minShortSide)}`);
+  }
   if (bytes.length === 0) throw new ImageError('E_IMAGE_FORMAT', `the image is empty (0 bytes); ${SUPPORTED}`);
   if (bytes.length > lim.maxImageBytes) throw new LimitError('maxImageBytes', `the image file is ${bytes.length} bytes, more than maxImageBytes ${lim.maxImageBytes}`);
-  if (isJpeg(bytes)) return decodeJpeg(bytes, lim);
+  if (isJpeg(bytes)) return decodeJpeg(bytes, lim, minShortSide);
   if (isPng(bytes)) return decodePngRgba(bytes, lim);
   throw new ImageError('E_IMAGE_FORMAT', `not a JPEG or PNG image (first bytes ${hex(bytes.subarray(0, 8))}); ${SUPPORTED}`);
 }
@@ -253,9 +267,19 @@ function checkTables(seg: Uint8Array, at: number, name: string, size: (q: number
   if (q !== seg.length) corruptJpeg(`${name} segment at byte ${at} is ${seg.length + 2} bytes long but its tables are not`);
 }
 
-function decodeJpeg(bytes: Uint8Array, lim: ImageLimits): DecodedImage {
+function decodeJpeg(bytes: Uint8Array, lim: ImageLimits, minShortSide: number): DecodedImage {
   const layout = readJpeg(bytes, lim);
-  return { width: layout.frame.width, height: layout.frame.height, data: decodeJpegData(bytes, layout) };
+  const { width, height } = layout.frame;
+  const scale = jpegScale(width, height, minShortSide);
+  return { width: scaledSide(width, scale), height: scaledSide(height, scale), data: decodeJpegData(bytes, layout, scale) };
+}
+
+/** The smallest scale (in eighths) at which a `width` x `height` JPEG's shorter side is at least `minShortSide`. */
+function jpegScale(width: number, height: number, minShortSide: number): JpegScale {
+  for (const scale of [1, 2, 4] as const) {
+    if (Math.min(scaledSide(width, scale), scaledSide(height, scale)) >= minShortSide) return scale;
+  }
+  return 8;
 }
 
 const PNG_INDEXED = 3;

@@ -84,21 +84,46 @@ function colourSpace(layout: JpegLayout): number {
   return components.map((c) => c.id).join() === '82,71,66' ? RGB : YCBCR;
 }
 
+/** Sizes a JPEG decodes at: M/8 of its width and height, as `djpeg -scale M/8`. */
+export type JpegScale = 1 | 2 | 4 | 8;
+
+/** The width or height of a side of `size` pixels decoded at `scale`/8 (libjpeg's jdiv_round_up). */
+export const scaledSide = (size: number, scale: JpegScale): number => Math.ceil((size * scale) / 8);
+
 /**
- * Decodes the image data of a checked file to RGBA.
+ * Each block's IDCT output size (8, 4, 2 or 1 samples a side) for a component at `scale`: the
+ * scale itself, doubled while the component is subsampled by 2 (jdmaster.c
+ * jpeg_calc_output_dimensions), so that 4:2:0 chroma at 1/8 is decoded at 1/4 and needs no
+ * upsampling.
+ */
+function idctSize(c: JpegComponent, frame: JpegFrame, scale: JpegScale): JpegScale {
+  let size = scale;
+  while (size < 8 && (frame.maxH * scale) % (c.h * size * 2) === 0 && (frame.maxV * scale) % (c.v * size * 2) === 0) size = (size * 2) as JpegScale;
+  return size;
+}
+
+const IDCT = { 8: 'jpeg_idct', 4: 'jpeg_idct_4x4', 2: 'jpeg_idct_2x2', 1: 'jpeg_idct_1x1' } as const;
+
+/**
+ * Decodes the image data of a checked file to RGBA, at `scale`/8 of its size: `scaledSide(width,
+ * scale)` x `scaledSide(height, scale)` pixels, those of `djpeg -scale M/8` (libjpeg's reduced
+ * IDCTs; at 1/8 no fancy upsampling). At 1/8 a component keeps only its DC coefficients, and a
+ * progressive file's AC scans of it are not decoded.
  * @throws {@link ImageError} `E_IMAGE_DECODE` for tables or scans that do not make sense: an
  *   undefined or invalid table, a scan of a component the frame lacks, an impossible progression, a
  *   code its Huffman table does not have.
  */
-export function decodeJpegData(bytes: Uint8Array, layout: JpegLayout): Uint8Array {
+export function decodeJpegData(bytes: Uint8Array, layout: JpegLayout, scale: JpegScale = 8): Uint8Array {
   const { frame, segments } = layout;
   const { width, height, maxH, maxV } = frame;
   const mcusX = Math.ceil(width / (8 * maxH));
   const mcusY = Math.ceil(height / (8 * maxV));
+  const outWidth = scaledSide(width, scale);
+  const outHeight = scaledSide(height, scale);
   return withCodec('JPEG', (mem) => {
     const wasm = mem.exports;
     const huffmanBytes = callKernel(wasm, 'jpeg_huffman_bytes', {});
-    const rowBytes = callKernel(wasm, 'jpeg_row_bytes', { width });
+    const rowBytes = callKernel(wasm, 'jpeg_row_bytes', { width: outWidth });
     const data = mem.put(bytes);
     const huffman = mem.alloc(8 * huffmanBytes);
     const source = mem.alloc(16 + 256);
@@ -108,28 +133,32 @@ export function decodeJpegData(bytes: Uint8Array, layout: JpegLayout): Uint8Arra
       // one-component scan, and only samples inside it are upsampled.
       const blocksX = mcusX * c.h;
       const blocksY = mcusY * c.v;
+      const size = idctSize(c, frame, scale);
+      const blockBytes = size === 1 ? 2 : 128;
       return {
         ...c,
         blocksX,
         blocksY,
-        width: Math.ceil((width * c.h) / maxH),
-        height: Math.ceil((height * c.v) / maxV),
+        size,
+        blockBytes,
+        width: Math.ceil((width * c.h * size) / (maxH * 8)),
+        height: Math.ceil((height * c.v * size) / (maxV * 8)),
         quant: mem.alloc(256),
-        coefs: mem.alloc(blocksX * blocksY * 128),
-        samples: mem.alloc(blocksX * blocksY * 64),
+        coefs: mem.alloc(blocksX * blocksY * blockBytes),
+        samples: mem.alloc(blocksX * blocksY * size * size),
         latched: undefined as Int32Array | undefined,
       };
     });
     const rows = mem.alloc(4 * rowBytes);
-    const out = mem.alloc(width * height * 4);
+    const out = mem.alloc(outWidth * outHeight * 4);
     const u8 = new Uint8Array(wasm.memory.buffer);
     const i32 = new Int32Array(wasm.memory.buffer);
-    for (const c of components) u8.fill(0, c.coefs, c.coefs + c.blocksX * c.blocksY * 128);
+    for (const c of components) u8.fill(0, c.coefs, c.coefs + c.blocksX * c.blocksY * c.blockBytes);
 
     const quantTables: (Int32Array | undefined)[] = [];
     const defined: boolean[] = [];
     let restartInterval = 0;
-    for (const { marker, data: at, end, scanEnd } of segments) {
+    scans: for (const { marker, data: at, end, scanEnd } of segments) {
       if (marker === 0xc4) {
         for (let q = at; q < end; ) {
           const cls = bytes[q] >> 4;
@@ -179,22 +208,28 @@ export function decodeJpegData(bytes: Uint8Array, layout: JpegLayout): Uint8Arra
           // libjpeg takes each component's quantization table as it is at the component's first scan.
           c.latched ??= quantTables[c.tq] ?? corruptJpeg(`quantization table ${c.tq} is not defined before the first scan of component ${id}`);
           const one = ns === 1;
-          i32.set([c.coefs, c.blocksX, one ? 1 : c.h, one ? 1 : c.v, huffman + dc * huffmanBytes, huffman + (4 + ac) * huffmanBytes], (params + 64 + 32 * i) >> 2);
-          if (one) i32.set([Math.ceil(c.width / 8), Math.ceil(c.height / 8)], (params + 32) >> 2);
+          const dcOnly = c.blockBytes === 2 ? 1 : 0;
+          i32.set([c.coefs, c.blocksX, one ? 1 : c.h, one ? 1 : c.v, huffman + dc * huffmanBytes, huffman + (4 + ac) * huffmanBytes, dcOnly], (params + 64 + 32 * i) >> 2);
+          if (one) i32.set([Math.ceil((width * c.h) / (maxH * 8)), Math.ceil((height * c.v) / (maxV * 8))], (params + 32) >> 2);
+          // A progressive AC scan (always of one component) of a component kept as DC alone.
+          if (frame.progressive && ss > 0 && dcOnly) continue scans;
         }
         if (callKernel(wasm, 'jpeg_decode_scan', { p: params }) !== 0) corruptJpeg(`the scan at byte ${at - 4} has a Huffman code that its table does not define`);
       }
     }
 
     const colour = colourSpace(layout);
-    i32.set([width, height, maxH, maxV, components.length, colour, out, rows], params >> 2);
+    // jdsample.c: no fancy upsampling when the smallest IDCT is 1x1.
+    const fancy = scale > 1 ? 1 : 0;
+    i32.set([outWidth, outHeight, maxH, maxV, components.length, colour, out, rows, fancy], params >> 2);
     components.forEach((c, i) => {
       // A component no scan codes stays zero: mid grey, whatever its table.
       i32.set(c.latched ?? new Int32Array(64), c.quant >> 2);
-      callKernel(wasm, 'jpeg_idct', { coefs: c.coefs, quant: c.quant, out: c.samples, blocksX: c.blocksX, blocksY: c.blocksY });
-      i32.set([c.samples, 8 * c.blocksX, c.h, c.v, c.width, c.height], (params + 64 + 32 * i) >> 2);
+      callKernel(wasm, IDCT[c.size], { coefs: c.coefs, quant: c.quant, out: c.samples, blocksX: c.blocksX, blocksY: c.blocksY });
+      // Upsampling sees each component's samples per MCU: h and v times its IDCT size / the scale's.
+      i32.set([c.samples, c.size * c.blocksX, (c.h * c.size) / scale, (c.v * c.size) / scale, c.width, c.height], (params + 64 + 32 * i) >> 2);
     });
     callKernel(wasm, 'jpeg_rgba', { p: params });
-    return mem.u8(out, width * height * 4).slice();
+    return mem.u8(out, outWidth * outHeight * 4).slice();
   });
 }

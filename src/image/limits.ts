@@ -1,4 +1,4 @@
-/** Limits on the images the decoder accepts (in a module of its own so the core can name them without the decoders). */
+/** Limits on the images the decoder accepts (in a module of its own, with the decoder's options, so the core can name them without the decoders). */
 export interface ImageLimits {
   /** Largest accepted encoded image (JPEG or PNG file), in bytes. */
   maxImageBytes: number;
@@ -14,3 +14,15 @@ export interface ImageLimits {
  * CMYK), about 0.7 GB at 40 megapixels: a Worker or a small board should lower maxImagePixels.
  */
 export const DEFAULT_IMAGE_LIMITS: Readonly<ImageLimits> = Object.freeze({ maxImageBytes: 64 * 2 ** 20, maxImagePixels: 40e6, maxImageSide: 16384 });
+
+/** How {@link decodeImage} decodes, beyond the limits. */
+export interface DecodeOptions {
+  /**
+   * The shortest side the caller needs (a classifier's resize target, `input.resizeShorter`). A
+   * JPEG is decoded at the smallest of 1/8, 1/4 and 1/2 scale whose shorter side is still at
+   * least this long, the pixels of `djpeg -scale M/8`, and at full size when none is: far less
+   * time and memory for a large photo that is resized to this anyway. PNGs are always decoded
+   * at full size. Default: full size.
+   */
+  minShortSide?: number;
+}

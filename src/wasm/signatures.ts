@@ -154,6 +154,12 @@ export interface KernelExports {
   jpeg_decode_scan(p: number): number;
   /** assembly/image/jpeg: coefs usize, quant usize, out usize, blocksX u32, blocksY u32 */
   jpeg_idct(coefs: number, quant: number, out: number, blocksX: number, blocksY: number): void;
+  /** assembly/image/jpeg: coefs usize, quant usize, out usize, blocksX u32, blocksY u32 */
+  jpeg_idct_4x4(coefs: number, quant: number, out: number, blocksX: number, blocksY: number): void;
+  /** assembly/image/jpeg: coefs usize, quant usize, out usize, blocksX u32, blocksY u32 */
+  jpeg_idct_2x2(coefs: number, quant: number, out: number, blocksX: number, blocksY: number): void;
+  /** assembly/image/jpeg: coefs usize, quant usize, out usize, blocksX u32, blocksY u32 */
+  jpeg_idct_1x1(coefs: number, quant: number, out: number, blocksX: number, blocksY: number): void;
   /** assembly/image/jpeg: width i32 */
   jpeg_row_bytes(width: number): number;
   /** assembly/image/jpeg: p usize */
@@ -274,6 +280,9 @@ export const PARAMETERS = {
   jpeg_huffman_table: P31,
   jpeg_decode_scan: P32,
   jpeg_idct: P33,
+  jpeg_idct_4x4: P33,
+  jpeg_idct_2x2: P33,
+  jpeg_idct_1x1: P33,
   jpeg_row_bytes: P34,
   jpeg_rgba: P32,
 } as const satisfies Record<Exclude<keyof KernelExports, 'memory'>, string>;

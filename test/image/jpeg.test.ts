@@ -1,7 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ImageError } from '../../src/errors.js';
+import { ArgumentError, ImageError } from '../../src/errors.js';
 import { decodeImage } from '../../src/image/decode.js';
+import { loadClassifier } from '../../src/node.js';
 import { concat, jpegSegments } from '../helpers/image-files.js';
 import { expectSqueezeError, thrown } from '../helpers/errors.js';
 import { kernelsModule, rng } from '../helpers/wasm.js';
@@ -25,6 +26,16 @@ function readPnm(b: Uint8Array): { width: number; height: number; rgb: Uint8Arra
   return { width, height, rgb };
 }
 
+/** RGBA as RGB, checking that alpha is opaque. */
+function rgbOf(rgba: Uint8Array): Uint8Array {
+  const rgb = new Uint8Array((rgba.length / 4) * 3);
+  for (let i = 0; i < rgba.length / 4; i++) {
+    rgb.set(rgba.subarray(4 * i, 4 * i + 3), 3 * i);
+    expect(rgba[4 * i + 3]).toBe(255);
+  }
+  return rgb;
+}
+
 describe('JPEG decoding', () => {
   const files = readdirSync(dir).filter((f) => f.endsWith('.jpg'));
 
@@ -40,14 +51,39 @@ describe('JPEG decoding', () => {
       const img = decodeImage(read(file));
       const ref = readPnm(read(`${file.slice(0, -4).split('+')[0]}.pnm`));
       expect([img.width, img.height]).toEqual([ref.width, ref.height]);
-      const rgb = new Uint8Array(img.width * img.height * 3);
-      for (let i = 0; i < img.width * img.height; i++) {
-        rgb.set(img.data.subarray(4 * i, 4 * i + 3), 3 * i);
-        expect(img.data[4 * i + 3]).toBe(255);
-      }
-      expect(Buffer.from(rgb).equals(Buffer.from(ref.rgb))).toBe(true);
+      expect(Buffer.from(rgbOf(img.data)).equals(Buffer.from(ref.rgb))).toBe(true);
     });
   }
+
+  // name.scale-M-8.pnm: djpeg -scale M/8. decodeImage picks M/8 for the shorter side it gives.
+  for (const file of files) {
+    for (const scale of [4, 2, 1]) {
+      it(`decodes ${file} at ${scale}/8 scale to djpeg -scale ${scale}/8's pixels exactly`, () => {
+        const ref = readPnm(read(`${file.slice(0, -4).split('+')[0]}.scale-${scale}-8.pnm`));
+        const img = decodeImage(read(file), {}, { minShortSide: Math.min(ref.width, ref.height) });
+        expect([img.width, img.height]).toEqual([ref.width, ref.height]);
+        expect(Buffer.from(rgbOf(img.data)).equals(Buffer.from(ref.rgb))).toBe(true);
+      });
+    }
+  }
+
+  it('decodes at the smallest scale that leaves the shorter side at least minShortSide', () => {
+    const bytes = read('420-99x75.jpg');
+    const size = (minShortSide?: number) => {
+      const img = decodeImage(bytes, {}, minShortSide === undefined ? {} : { minShortSide });
+      return [img.width, img.height];
+    };
+    expect(size(10)).toEqual([13, 10]); // ceil(99 / 8) x ceil(75 / 8)
+    expect(size(11)).toEqual([25, 19]);
+    expect(size(38)).toEqual([50, 38]);
+    expect(size(39)).toEqual([99, 75]);
+    expect(size(1000)).toEqual([99, 75]);
+    expect(size()).toEqual([99, 75]);
+    expect(decodeImage(bytes, {}, { minShortSide: 39 }).data).toEqual(decodeImage(bytes).data);
+    for (const bad of [0, -1, NaN, '256']) {
+      expectSqueezeError(thrown(() => decodeImage(bytes, {}, { minShortSide: bad as number })), ArgumentError, 'E_ARGUMENT', /minShortSide must be a positive number/);
+    }
+  });
 
   it('refuses a scan with a code its Huffman table lacks', () => {
     // Sixteen 1 bits are never a code (libjpeg's rule, which encoders follow).
@@ -145,5 +181,93 @@ describe('JPEG inverse DCT (jpeg_idct)', () => {
       }
       expect(idct(coefs, quant), `block ${t}`).toEqual(idctIslow(coefs, quant));
     }
+  });
+});
+
+/**
+ * jidctred.c's jpeg_idct_4x4 (size 4) and jpeg_idct_2x2 (size 2), transcribed, for one block:
+ * natural-order coefficients and quantizers in, size x size samples out.
+ */
+function idctReduced(coefs: Int16Array, quant: Int32Array, size: 4 | 2): Uint8Array {
+  const descale = (x: number, n: number) => (x + 2 ** (n - 1)) >> n;
+  const limit = (x: number) => {
+    const m = x & 1023;
+    return m < 128 ? m + 128 : m < 512 ? 255 : m < 896 ? 0 : m - 896;
+  };
+  // The 8-to-size step on v[0..7], descaled by `shift` (pass 1: 12 or 13; pass 2: 19 or 20).
+  const step = (v: number[], pass: 1 | 2): number[] => {
+    if (size === 4) {
+      const shift = pass === 1 ? 12 : 19;
+      const tmp0 = v[0] * 2 ** 14;
+      const tmp2 = v[2] * 15137 - v[6] * 6270;
+      const [t10, t12] = [tmp0 + tmp2, tmp0 - tmp2];
+      const o0 = -v[7] * 1730 + v[5] * 11893 - v[3] * 17799 + v[1] * 8697;
+      const o2 = -v[7] * 4176 - v[5] * 4926 + v[3] * 7373 + v[1] * 20995;
+      return [t10 + o2, t12 + o0, t12 - o0, t10 - o2].map((x) => descale(x, shift));
+    }
+    const shift = pass === 1 ? 13 : 20;
+    const t10 = v[0] * 2 ** 15;
+    const t0 = -v[7] * 5906 + v[5] * 6967 - v[3] * 10426 + v[1] * 29692;
+    return [t10 + t0, t10 - t0].map((x) => descale(x, shift));
+  };
+  const ws = Array.from({ length: size }, () => new Array<number>(8).fill(0));
+  for (let c = 0; c < 8; c++) {
+    step(Array.from({ length: 8 }, (_, r) => coefs[8 * r + c] * quant[8 * r + c]), 1).forEach((x, r) => (ws[r][c] = x));
+  }
+  const out = new Uint8Array(size * size);
+  for (let r = 0; r < size; r++) step(ws[r], 2).forEach((x, c) => (out[size * r + c] = limit(x)));
+  return out;
+}
+
+describe('JPEG reduced inverse DCTs (jpeg_idct_4x4, jpeg_idct_2x2, jpeg_idct_1x1)', () => {
+  const wasm = new WebAssembly.Instance(kernelsModule(), { env: { abort: () => undefined } }).exports as unknown as {
+    memory: WebAssembly.Memory;
+    heap_base(): number;
+  } & Record<'jpeg_idct_4x4' | 'jpeg_idct_2x2' | 'jpeg_idct_1x1', (coefs: number, quant: number, out: number, blocksX: number, blocksY: number) => void>;
+  const base = wasm.heap_base();
+  // Two blocks side by side, each given to the kernel: the second checks the output stride.
+  const idct = (kernel: 'jpeg_idct_4x4' | 'jpeg_idct_2x2', blocks: Int16Array[], quant: Int32Array, size: number): Uint8Array[] => {
+    blocks.forEach((b, i) => new Int16Array(wasm.memory.buffer, base + 128 * i, 64).set(b));
+    new Int32Array(wasm.memory.buffer, base + 256, 64).set(quant);
+    wasm[kernel](base, base + 256, base + 512, 2, 1);
+    const out = new Uint8Array(wasm.memory.buffer, base + 512, 2 * size * size);
+    return [0, 1].map((i) => Uint8Array.from({ length: size * size }, (_, k) => out[Math.floor(k / size) * 2 * size + i * size + (k % size)]));
+  };
+
+  it('match jidctred.c on random blocks, including out-of-range ones that wrap', () => {
+    const r = rng(11);
+    for (let t = 0; t < 300; t++) {
+      const quant = Int32Array.from({ length: 64 }, () => 1 + Math.floor(r() * (t % 2 ? 255 : 40)));
+      const blocks = [0, 1].map((b) =>
+        // Some blocks DC only; the rest sparse or dense.
+        Int16Array.from({ length: 64 }, (_, i) => ((t + b) % 5 === 0 && i > 0) || (t % 3 !== 0 && r() < 0.8) ? 0 : Math.round((r() - 0.5) * (t < 100 ? 64 : 1024))),
+      );
+      for (const size of [4, 2] as const) {
+        const got = idct(size === 4 ? 'jpeg_idct_4x4' : 'jpeg_idct_2x2', blocks, quant, size);
+        blocks.forEach((b, i) => expect(got[i], `block ${t}.${i}, ${size}x${size}`).toEqual(idctReduced(b, quant, size)));
+      }
+    }
+  });
+
+  it('jpeg_idct_1x1 takes the DC coefficient of each block, stored alone', () => {
+    const dcs = new Int16Array([10, -3, 200, -200, 300, 7]);
+    new Int16Array(wasm.memory.buffer, base, 6).set(dcs);
+    new Int32Array(wasm.memory.buffer, base + 256, 1).set([16]);
+    wasm.jpeg_idct_1x1(base, base + 256, base + 512, 3, 2);
+    // (DC · 16 + 4) >> 3 + 128, clamped, and wrapping past ±512 as libjpeg's range limit table does (300 · 2 -> 0).
+    expect(Array.from(new Uint8Array(wasm.memory.buffer, base + 512, 6))).toEqual([148, 122, 255, 0, 0, 142]);
+  });
+});
+
+describe('a classifier decoding a JPEG', () => {
+  it('asks the decoder for its input\'s resize target as minShortSide', async () => {
+    const seen: unknown[] = [];
+    const net = await loadClassifier('squeezenet1.1-int8', {
+      decode: (bytes, limits, options) => (seen.push(options), decodeImage(bytes, limits, options)),
+    });
+    await net.classify(read('420-99x75.jpg'));
+    expect(seen).toEqual([{ minShortSide: net.input.resizeShorter }]);
+    expect(net.input.resizeShorter).toBe(256);
+    net.dispose();
   });
 });
