@@ -249,7 +249,8 @@ function checkPixels(p: Pixels): { data: Uint8Array; width: number; height: numb
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1 || p.data.length !== width * height * 4) {
     throw new ArgumentError('E_ARGUMENT', `RGBA pixels must be width x height x 4 bytes: got ${p.data.length} bytes for ${String(width)}x${String(height)}`);
   }
-  const orientation = p.orientation ?? 1;
+  // Absent is upright; null is not (an explicit value that is not an orientation is refused).
+  const orientation = p.orientation === undefined ? 1 : p.orientation;
   if (!isOrientation(orientation)) throw new ArgumentError('E_ARGUMENT', `pixels' orientation must be an EXIF orientation, 1 to 8, got ${String(p.orientation)}`);
   return { data: new Uint8Array(p.data.buffer, p.data.byteOffset, p.data.length), width, height, orientation };
 }

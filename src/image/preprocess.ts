@@ -65,6 +65,7 @@ export function preprocess(rgba: Uint8Array, width: number, height: number, inpu
  * to f32 as {@link preprocess} stores it, becomes clamp(round(v / scale) + zeroPoint) in the range
  * of `out`'s type (int16: ±{@link I16_MAX}), rounding halves away from zero.
  * @param out - Receives `input.height * input.width * 3` values: f32, or quantized uint8 / int16 with `quant`.
+ * @param orientation - As {@link preprocess}'s.
  * @throws {@link ArgumentError} as {@link preprocess}, or if `quant` is missing for an integer `out`.
  */
 export function preprocessInto(
