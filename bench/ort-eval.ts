@@ -26,7 +26,8 @@ const withVariants = args.includes('--variants');
 const decode = args.includes('--jpeg-js')
   ? (bytes: Uint8Array): DecodedImage => {
       const { width, height, data } = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true });
-      return { width, height, data };
+      // jpeg-js does not read EXIF; the reference pipeline (torchvision) ignores it too.
+      return { width, height, data, orientation: 1 };
     }
   : decodeImage;
 ort.env.wasm.numThreads = 1;

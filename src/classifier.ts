@@ -4,6 +4,7 @@
  * @packageDocumentation
  */
 import { ArgumentError } from './errors.js';
+import { isOrientation, type Orientation } from './image/exif.js';
 import type { DecodeOptions, ImageLimits } from './image/limits.js';
 import { offerDecoderModule } from './image/codec.js';
 import { preprocessInto } from './image/preprocess.js';
@@ -24,6 +25,12 @@ export interface Pixels {
   data: Uint8Array | Uint8ClampedArray;
   width: number;
   height: number;
+  /**
+   * How the pixels are turned to be shown, as an EXIF orientation 1..8 (default 1: as they are).
+   * `decodeImage` sets it from the file, so its result classifies as the file does; a browser's
+   * `ImageData` is already upright and has none.
+   */
+  orientation?: Orientation;
 }
 
 /** An encoded JPEG or PNG file, or decoded RGBA pixels. */
@@ -47,8 +54,19 @@ export interface Classification {
   logits: Float32Array;
 }
 
+/** How an image is read: options of everything that takes an image. */
+export interface ImageOptions {
+  /**
+   * `apply` (default): a photo is classified as browsers and phone galleries show it, turned by its
+   * EXIF orientation (JPEG APP1 "Exif", PNG eXIf; {@link Pixels.orientation} for pixels) before the
+   * resize and centre crop. `ignore`: as its pixels are stored, what torchvision and PIL's
+   * `Image.open` (without `ImageOps.exif_transpose`) do, for pipelines that must match them.
+   */
+  orientation?: 'apply' | 'ignore';
+}
+
 /** Options of {@link Classifier.classify}. */
-export interface ClassifyOptions {
+export interface ClassifyOptions extends ImageOptions {
   /** How many classes to return in `top` (default 5). */
   top?: number;
 }
@@ -149,7 +167,7 @@ export class Classifier {
   classifySync(image: ImageInput, options: ClassifyOptions = {}): Classification {
     const top = options.top ?? 5;
     if (!Number.isInteger(top) || top < 1) throw new ArgumentError('E_ARGUMENT', `top must be a positive integer, got ${String(top)}`);
-    this.setInput(image);
+    this.setInput(image, options);
     return this.result(run(this.planned), top);
   }
 
@@ -158,9 +176,13 @@ export class Classifier {
    * With {@link runTimed} it is one of two steps: do not await between them while other calls
    * may use this classifier ({@link classify} does both in one go).
    */
-  setInput(image: ImageInput): void {
+  setInput(image: ImageInput, options: ImageOptions = {}): void {
     // Before decoding: a disposed classifier refuses without spending the decode.
     const plan = this.planned;
+    const orientation = options.orientation ?? 'apply';
+    if (orientation !== 'apply' && orientation !== 'ignore') {
+      throw new ArgumentError('E_ARGUMENT', `orientation must be "apply" or "ignore", got ${JSON.stringify(orientation)}`);
+    }
     let pixels: Pixels;
     if (image instanceof Uint8Array) {
       if (!this.decode) throw new ArgumentError('E_NO_DECODER', 'this classifier has no image decoder: pass RGBA pixels, or load it through the main squeezewasm entry');
@@ -174,7 +196,7 @@ export class Classifier {
     const n = h * w * 3;
     // The planner gives the input f32, u8 or i16, never i32 (only a softmax reads that).
     const slot = new ARRAY_OF[plan.input.dtype](memory, ptr, n) as Float32Array | Uint8Array | Int16Array;
-    preprocessInto(px.data, px.width, px.height, this.model.input, slot, plan.inputQuant);
+    preprocessInto(px.data, px.width, px.height, this.model.input, slot, plan.inputQuant, orientation === 'apply' ? px.orientation : 1);
   }
 
   /**
@@ -223,7 +245,7 @@ function int8Dot(kernels: KernelExports, choice: LoadOptions['int8Dot'] = 'auto'
   return choice;
 }
 
-function checkPixels(p: Pixels): { data: Uint8Array; width: number; height: number } {
+function checkPixels(p: Pixels): { data: Uint8Array; width: number; height: number; orientation: Orientation } {
   if (typeof p !== 'object' || p === null || !(p.data instanceof Uint8Array || p.data instanceof Uint8ClampedArray)) {
     throw new ArgumentError('E_ARGUMENT', 'image must be JPEG/PNG bytes (Uint8Array) or { data, width, height } RGBA pixels');
   }
@@ -231,5 +253,8 @@ function checkPixels(p: Pixels): { data: Uint8Array; width: number; height: numb
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1 || p.data.length !== width * height * 4) {
     throw new ArgumentError('E_ARGUMENT', `RGBA pixels must be width x height x 4 bytes: got ${p.data.length} bytes for ${String(width)}x${String(height)}`);
   }
-  return { data: new Uint8Array(p.data.buffer, p.data.byteOffset, p.data.length), width, height };
+  // Absent is upright; null is not (an explicit value that is not an orientation is refused).
+  const orientation = p.orientation === undefined ? 1 : p.orientation;
+  if (!isOrientation(orientation)) throw new ArgumentError('E_ARGUMENT', `pixels' orientation must be an EXIF orientation, 1 to 8, got ${String(p.orientation)}`);
+  return { data: new Uint8Array(p.data.buffer, p.data.byteOffset, p.data.length), width, height, orientation };
 }

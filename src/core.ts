@@ -5,7 +5,8 @@
  * @packageDocumentation
  */
 export { Classifier } from './classifier.js';
-export type { Classification, ClassifyOptions, Decoder, ImageInput, LoadOptions, Pixels, Prediction } from './classifier.js';
+export type { Classification, ClassifyOptions, Decoder, ImageInput, ImageOptions, LoadOptions, Pixels, Prediction } from './classifier.js';
+export type { Orientation } from './image/exif.js';
 export { ArgumentError, ConvertError, ImageError, LimitError, ModelFormatError, SqueezeError } from './errors.js';
 export type { ActType, InputSpec, Model, Provenance } from './model/format.js';
 export type { ValidModel } from './model/validate.js';

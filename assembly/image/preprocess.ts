@@ -4,7 +4,10 @@
 // change a rounding), so both give identical bits; that file is the reference the tests compare with.
 //
 // The host computes the two axes' sample tables: for output column x, byte offsets lo[x] and hi[x]
-// of the two source columns (row offsets for rows) and the weight f[x] of hi (f64).
+// of the two source columns (row offsets for rows) and the weight f[x] of hi (f64). A pixel's
+// address is only ever the sum of a row offset and a column offset, so for a photo whose EXIF
+// orientation swaps its sides the host hands a column table of stored-row offsets and a row table
+// of stored-column offsets (and mirrored ones), and this computes the turned image, unchanged.
 
 /**
  * Writes the H x W x 3 input at `out`: f32 (`kind` 0), or quantized as uint8 (1) / int16 (2) with

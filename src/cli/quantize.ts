@@ -6,7 +6,7 @@ import { writeModel } from '../model/write.js';
 import { kernelsModule, withModelBytes } from '../node-load.js';
 import { UsageError, type Command } from './command.js';
 import { imageFiles, writeFileAtomic } from './files.js';
-import { readImageFile } from './input.js';
+import { imageOptions, ORIENTATION_OPTION, orientationUsage, readImageFile } from './input.js';
 
 const METHODS: RangeMethod[] = ['minmax', 'percentile', 'mse'];
 
@@ -21,7 +21,8 @@ export const quantizeCommand: Command = {
   --activations i16 (default: 13-bit int16 activations wherever the kernels take them) or u8 (all uint8)
   --u7          auto: 7-bit conv inputs where agreement allows (faster on CPUs with a one-instruction
                 relaxed dot product: AVX-VNNI, Arm dotprod), or none (default)
-  --force       overwrite an existing output file`,
+  --force       overwrite an existing output file
+${orientationUsage(16)}`,
   options: {
     calibrate: { type: 'string' },
     output: { type: 'string', short: 'o' },
@@ -30,6 +31,7 @@ export const quantizeCommand: Command = {
     activations: { type: 'string' },
     u7: { type: 'string' },
     force: { type: 'boolean' },
+    ...ORIENTATION_OPTION,
   },
   async run(positionals, values) {
     if (positionals.length !== 1) throw new UsageError('quantize needs exactly one float model (a file or a bundled name)');
@@ -64,6 +66,7 @@ export const quantizeCommand: Command = {
       methods: method === 'auto' ? METHODS : [method as RangeMethod],
       activations,
       u7,
+      ...imageOptions(values),
       onProgress(p, done, total) {
         if (p !== phase) {
           if (phase) bar.stop();

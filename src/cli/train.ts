@@ -11,7 +11,7 @@ import { SOFTMAX_DEFAULTS } from '../transfer/softmax.js';
 import { trainClassifier, type TrainExample } from '../transfer/train.js';
 import { UsageError, type Command } from './command.js';
 import { imageFiles, writeFileAtomic } from './files.js';
-import { inFile, readImageFile } from './input.js';
+import { imageOptions, inFile, ORIENTATION_OPTION, orientationUsage, readImageFile } from './input.js';
 
 /** The class folders of a training folder, sorted by name, with their images. */
 async function classFolders(dir: string): Promise<{ label: string; files: string[] }[]> {
@@ -59,6 +59,7 @@ export const trainCommand: Command = {
   --epochs      most epochs to train (default ${SOFTMAX_DEFAULTS.maxEpochs})
   --json        print the report as one JSON object
   --force       overwrite an existing output file
+${orientationUsage(16)}
 
 Extracts the features of every image (int8 SqueezeNet 1.1: fire9's 512 channels, averaged), trains
 a softmax head on them and writes a model that classify, the API and the Worker run like any other.
@@ -73,6 +74,7 @@ The same folder and options give the same file, byte for byte.`,
     epochs: { type: 'string' },
     json: { type: 'boolean' },
     force: { type: 'boolean' },
+    ...ORIENTATION_OPTION,
   },
   async run(positionals, values) {
     if (positionals.length !== 1) throw new UsageError('train needs exactly one folder of class folders');
@@ -97,7 +99,7 @@ The same folder and options give the same file, byte for byte.`,
     for (const { file, label } of files) {
       try {
         const bytes = await readImageFile(file);
-        examples.push({ features: inFile(file, () => extractor.extract(bytes)), label });
+        examples.push({ features: inFile(file, () => extractor.extract(bytes, imageOptions(values))), label });
       } catch (e) {
         bar.stop();
         throw e;

@@ -12,7 +12,7 @@
  * Deterministic: the same model and images give the same bytes.
  * @packageDocumentation
  */
-import { Classifier, type ImageInput } from '../classifier.js';
+import { Classifier, type ImageInput, type ImageOptions } from '../classifier.js';
 import { ArgumentError } from '../errors.js';
 import { decodeImage } from '../image/decode.js';
 import { I16_MAX, QUANT_RANGE, type AddOp, type ConvOp, type Model, type Op, type QuantParams, type Tensor } from '../model/format.js';
@@ -28,8 +28,8 @@ import { chooseU7, type Agreement, type U7Candidate, type U7Report } from './u7.
 /** How activation ranges are chosen. */
 export type RangeMethod = 'minmax' | 'percentile' | 'mse';
 
-/** Options of {@link quantizeModel}. */
-export interface QuantizeOptions {
+/** Options of {@link quantizeModel}; `orientation` is how every calibration image is read. */
+export interface QuantizeOptions extends ImageOptions {
   /** Range methods to try; the one with the best measured agreement wins. Default: all three. */
   methods?: RangeMethod[];
   /** Percentile of values kept by the 'percentile' method (default 99.999). */
@@ -468,13 +468,13 @@ export async function quantizeModel(model: ValidModel, images: ImageInput[], was
     throw new ArgumentError('E_ARGUMENT', 'int8 supports a global average pool only as the network output, or followed by a 1x1 conv without ReLU (a Gemm classifier), which is moved in front of it');
   }
   const progress = options.onProgress ?? (() => {});
-  const float = options.equalize === false ? moved : validateModel(equalize(moved, await channelRanges(moved, images, wasm, progress)));
+  const float = options.equalize === false ? moved : validateModel(equalize(moved, await channelRanges(moved, images, wasm, options, progress)));
   const { hist, weights } = await observe(float, images, wasm, options, (done) => progress('observe', images.length + done, 2 * images.length));
   const groups = quantGroups(float);
   const i16 = options.activations === 'u8' ? new Set<string>() : new Set([...i16Tensors(float)].map((name) => groups.get(name)!));
   const build = (method: RangeMethod, u7 = new Set<string>()): ValidModel =>
     validateModel(buildInt8(float, activationQuant(float, groups, groupRanges(hist, method, options.percentile ?? 99.999, i16, u7), i16, u7), weights));
-  const judge = await Judge.of(float, images, wasm);
+  const judge = await Judge.of(float, images, wasm, options);
   const methods = options.methods ?? ['minmax', 'percentile', 'mse'];
   const candidates = methods.map((method) => ({ method, model: build(method) }));
   const reports = (await judge.measure(candidates.map((c) => c.model), (done) => progress('select', done, images.length))).map((r, i) => ({ method: methods[i], ...r }));
@@ -504,9 +504,11 @@ function u7Candidates(model: ValidModel, groups: Map<string, string>): U7Candida
 }
 
 /** Pass 1: every activation's largest |value| per channel on the float model, for equalization. */
-async function channelRanges(model: ValidModel, images: ImageInput[], wasm: WebAssembly.Module, progress: QuantizeOptions['onProgress'] & {}): Promise<Map<string, Float64Array>> {
+async function channelRanges(
+  model: ValidModel, images: ImageInput[], wasm: WebAssembly.Module, read: ImageOptions, progress: QuantizeOptions['onProgress'] & {},
+): Promise<Map<string, Float64Array>> {
   const channelMax = new Map<string, Float64Array>();
-  await observeAll(model, images, wasm, (name, v, values) => {
+  await observeAll(model, images, wasm, read, (name, v, values) => {
     let m = channelMax.get(name);
     if (!m) channelMax.set(name, (m = new Float64Array(v.c)));
     for (let i = 0; i < values.length; i++) m[i % v.c] = Math.max(m[i % v.c], Math.abs(values[i]));
@@ -525,7 +527,7 @@ async function observe(model: ValidModel, images: ImageInput[], wasm: WebAssembl
   const covariance = new Map<string, PatchCovariance>();
   const convs = new Map(model.ops.flatMap((op) => (op.op === 'conv' ? [[op.output, op] as const] : [])));
   const gptqImages = options.gptqImages ?? 32;
-  await observeAll(model, images, wasm, (name, _v, values) => {
+  await observeAll(model, images, wasm, options, (name, _v, values) => {
     const group = groups.get(name)!;
     let h = hist.get(group);
     if (!h) hist.set(group, (h = new Histogram()));
@@ -547,19 +549,20 @@ class Judge {
   private constructor(
     private readonly images: ImageInput[],
     private readonly wasm: WebAssembly.Module,
+    private readonly read: ImageOptions,
     private readonly reference: Float32Array[],
     /** The input's resize target: images decode as each net's setInput would decode them. */
     private readonly minShortSide: number,
   ) {}
 
-  static async of(float: ValidModel, images: ImageInput[], wasm: WebAssembly.Module): Promise<Judge> {
+  static async of(float: ValidModel, images: ImageInput[], wasm: WebAssembly.Module, read: ImageOptions): Promise<Judge> {
     const net = await Classifier.fromModel(float, wasm, { decode: decodeImage });
     const reference = images.map((image) => {
-      net.setInput(image);
+      net.setInput(image, read);
       return run(net.planned);
     });
     net.dispose();
-    return new Judge(images, wasm, reference, float.input.resizeShorter);
+    return new Judge(images, wasm, read, reference, float.input.resizeShorter);
   }
 
   /** Each model's {@link Agreement}; every image is decoded once for all of them. */
@@ -571,7 +574,7 @@ class Judge {
       const ref = this.reference[i];
       const want = topK(ref, 1)[0];
       nets.forEach((net, j) => {
-        net.setInput(pixels);
+        net.setInput(pixels, this.read);
         const got = run(net.planned);
         if (topK(got, 1)[0] === want) sums[j].agreement++;
         let err = 0;
@@ -592,14 +595,14 @@ class Judge {
  * packed [pixels][channels].
  */
 async function observeAll(
-  model: ValidModel, images: ImageInput[], wasm: WebAssembly.Module,
+  model: ValidModel, images: ImageInput[], wasm: WebAssembly.Module, read: ImageOptions,
   visit: (name: string, v: View, values: Float32Array) => void, progress: (done: number) => void,
   before?: (step: Step, memory: ArrayBuffer, image: number) => void,
 ): Promise<void> {
   const net = await Classifier.fromModel(model, wasm, { decode: decodeImage });
   const plan = net.planned;
   images.forEach((image, i) => {
-    net.setInput(image);
+    net.setInput(image, read);
     for (const step of plan.steps) {
       before?.(step, plan.kernels.memory.buffer, i);
       step.run();

@@ -10,19 +10,28 @@ import { ArgumentError, ImageError, LimitError } from '../errors.js';
 import { crc32 } from '../model/crc32.js';
 import { corruptJpeg, decodeJpegData, scaledSide, type JpegComponent, type JpegFrame, type JpegLayout, type JpegScale, type JpegSegment } from './jpeg.js';
 
+import { jpegOrientation, pngOrientation, type Orientation } from './exif.js';
 import { DEFAULT_IMAGE_LIMITS, type DecodeOptions, type ImageLimits } from './limits.js';
 import { corruptPng, decodePngData } from './png.js';
 
-export { DEFAULT_IMAGE_LIMITS, type DecodeOptions, type ImageLimits };
+export { DEFAULT_IMAGE_LIMITS, type DecodeOptions, type ImageLimits, type Orientation };
 
 /**
  * A decoded image: 8-bit RGBA, row-major, `data.length === width * height * 4`; `width` and
  * `height` are the decoded size (a JPEG decoded at reduced scale is smaller than its header says).
  */
 export interface DecodedImage {
+  /** Width of the pixels as stored (before {@link orientation} is applied). */
   width: number;
   height: number;
+  /** The pixels as stored in the file: not turned by {@link orientation}. */
   data: Uint8Array;
+  /**
+   * The file's EXIF orientation (JPEG APP1 "Exif", PNG eXIf): how `data` is turned to show the photo
+   * upright; 1 when the file has none or an invalid one. Classification applies it unless told to
+   * ignore it (`orientation: 'ignore'`).
+   */
+  orientation: Orientation;
 }
 
 const SUPPORTED = 'supported formats are JPEG (baseline or progressive) and PNG';
@@ -35,6 +44,8 @@ const SUPPORTED = 'supported formats are JPEG (baseline or progressive) and PNG'
  * bit for bit: integer (ISLOW) IDCT, fancy upsampling, its fixed-point YCbCr. The exception is a
  * progressive JPEG whose refinement scans are missing (a file cut short), whose blocks libjpeg
  * smooths; CMYK and YCCK JPEGs, which djpeg does not convert to RGB, are rendered as R = C·K/255.
+ * The pixels are returned as stored; the file's EXIF orientation is returned beside them
+ * (`orientation`), for preprocessing to apply (src/image/exif.ts reads it, defensively).
  *
  * Hostile files cost about what a genuine file of their size and declared dimensions costs: the
  * structure is checked (PNG chunk CRCs before anything is inflated, JPEG segment lengths), a file
@@ -69,8 +80,9 @@ export function decodeImage(bytes: Uint8Array, limits: Partial<ImageLimits> = {}
   }
   if (bytes.length === 0) throw new ImageError('E_IMAGE_FORMAT', `the image is empty (0 bytes); ${SUPPORTED}`);
   if (bytes.length > lim.maxImageBytes) throw new LimitError('maxImageBytes', `the image file is ${bytes.length} bytes, more than maxImageBytes ${lim.maxImageBytes}`);
-  if (isJpeg(bytes)) return decodeJpeg(bytes, lim, minShortSide);
-  if (isPng(bytes)) return decodePngRgba(bytes, lim);
+  // The orientation is read after decoding, so only a file that decoded has its metadata read.
+  if (isJpeg(bytes)) return { ...decodeJpeg(bytes, lim, minShortSide), orientation: jpegOrientation(bytes) ?? 1 };
+  if (isPng(bytes)) return { ...decodePngRgba(bytes, lim), orientation: pngOrientation(bytes) ?? 1 };
   throw new ImageError('E_IMAGE_FORMAT', `not a JPEG or PNG image (first bytes ${hex(bytes.subarray(0, 8))}); ${SUPPORTED}`);
 }
 
@@ -267,7 +279,7 @@ function checkTables(seg: Uint8Array, at: number, name: string, size: (q: number
   if (q !== seg.length) corruptJpeg(`${name} segment at byte ${at} is ${seg.length + 2} bytes long but its tables are not`);
 }
 
-function decodeJpeg(bytes: Uint8Array, lim: ImageLimits, minShortSide: number): DecodedImage {
+function decodeJpeg(bytes: Uint8Array, lim: ImageLimits, minShortSide: number): Omit<DecodedImage, 'orientation'> {
   const layout = readJpeg(bytes, lim);
   const { width, height } = layout.frame;
   const scale = jpegScale(width, height, minShortSide);
@@ -302,7 +314,7 @@ const ADAM7 = [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2,
  */
 const MAX_DEFLATE_RATIO = 1032;
 
-function decodePngRgba(bytes: Uint8Array, lim: ImageLimits): DecodedImage {
+function decodePngRgba(bytes: Uint8Array, lim: ImageLimits): Omit<DecodedImage, 'orientation'> {
   // The first chunk must be IHDR: width, height (big-endian u32), bit depth, colour type,
   // compression, filter and interlace method.
   const ihdr = bytes.length >= 29 && String.fromCharCode(...bytes.subarray(12, 16)) === 'IHDR';

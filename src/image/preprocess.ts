@@ -9,6 +9,7 @@ import { ArgumentError } from '../errors.js';
 import { I16_MAX, QUANT_RANGE, type InputSpec, type QuantParams } from '../model/format.js';
 import { callKernel } from '../wasm/kernels.js';
 import { withCodec } from './codec.js';
+import { isOrientation, type Orientation } from './exif.js';
 
 /**
  * Writes the network input for an RGBA image into `out`, in NHWC order:
@@ -22,13 +23,20 @@ import { withCodec } from './codec.js';
  * rounding the resized pixels. This is the variant that reproduces onnxruntime's reference accuracy
  * for both bundled models exactly, given the reference's decoder (jpeg-js; `npm run eval:ort --
  * --jpeg-js`). Only the cropped pixels are computed and the alpha channel is ignored.
+ *
+ * With an `orientation` other than 1, all of this happens to the image as shown: the pixels turned
+ * by the EXIF orientation (src/image/exif.ts), whose sides are swapped for 5 to 8. The turn is not
+ * made: it only changes which stored pixels the sample tables point at, so the result is bit for bit
+ * that of the turned image, at no cost.
  * @param rgba - 8-bit RGBA pixels, row-major, `width * height * 4` bytes.
  * @param out - Receives `input.height * input.width * 3` values.
- * @throws {@link ArgumentError} for sizes that do not match or an input spec whose crop is larger than the resized image.
+ * @param orientation - How the stored pixels are turned to be shown (default 1: as stored).
+ * @throws {@link ArgumentError} for sizes that do not match, an input spec whose crop is larger
+ *   than the resized image, or an orientation that is not 1..8.
  */
-export function preprocess(rgba: Uint8Array, width: number, height: number, input: InputSpec, out: Float32Array): void {
-  checkArguments(rgba, width, height, input, out, [Float32Array]);
-  const { col, row, order, scale, bias } = sampling(width, height, input);
+export function preprocess(rgba: Uint8Array, width: number, height: number, input: InputSpec, out: Float32Array, orientation: Orientation = 1): void {
+  checkArguments(rgba, width, height, input, out, [Float32Array], orientation);
+  const { col, row, order, scale, bias } = sampling(width, height, input, orientation);
   const { height: H, width: W } = input;
   const [o0, o1, o2] = order === 'RGB' ? [0, 1, 2] : [2, 1, 0];
   const [s0, s1, s2] = scale;
@@ -57,15 +65,16 @@ export function preprocess(rgba: Uint8Array, width: number, height: number, inpu
  * to f32 as {@link preprocess} stores it, becomes clamp(round(v / scale) + zeroPoint) in the range
  * of `out`'s type (int16: ±{@link I16_MAX}), rounding halves away from zero.
  * @param out - Receives `input.height * input.width * 3` values: f32, or quantized uint8 / int16 with `quant`.
+ * @param orientation - As {@link preprocess}'s.
  * @throws {@link ArgumentError} as {@link preprocess}, or if `quant` is missing for an integer `out`.
  */
 export function preprocessInto(
-  rgba: Uint8Array, width: number, height: number, input: InputSpec, out: Float32Array | Uint8Array | Int16Array, quant?: InputQuant,
+  rgba: Uint8Array, width: number, height: number, input: InputSpec, out: Float32Array | Uint8Array | Int16Array, quant?: InputQuant, orientation: Orientation = 1,
 ): void {
-  checkArguments(rgba, width, height, input, out, [Float32Array, Uint8Array, Int16Array]);
+  checkArguments(rgba, width, height, input, out, [Float32Array, Uint8Array, Int16Array], orientation);
   const kind = out instanceof Float32Array ? 0 : out instanceof Uint8Array ? 1 : 2;
   if (kind !== 0 && !quant) throw new ArgumentError('E_ARGUMENT', 'preprocessInto: an integer input needs its quantization');
-  const { col, row, order, scale, bias } = sampling(width, height, input);
+  const { col, row, order, scale, bias } = sampling(width, height, input, orientation);
   const { height: H, width: W } = input;
   const tables = (t: Sampling): Uint8Array => {
     // lo, hi (i32), then f (f64) 8-byte aligned: what image_preprocess reads.
@@ -99,8 +108,34 @@ interface Sampling {
   f: Float64Array;
 }
 
-/** Both axes' sampling, and value = pixel * scale[c] + bias[c] per network channel c. */
-function sampling(width: number, height: number, input: InputSpec) {
+/**
+ * For each orientation, whether the shown image's x runs down the stored rows (5 to 8, the sides
+ * swap), and whether its x and its y run backwards along their stored axes. Shown pixel (x, y) of
+ * orientation 6, for example, is stored pixel (y, storedHeight - 1 - x).
+ */
+const TURNS: Readonly<Record<Orientation, { swap: boolean; flipX: boolean; flipY: boolean }>> = {
+  1: { swap: false, flipX: false, flipY: false },
+  2: { swap: false, flipX: true, flipY: false },
+  3: { swap: false, flipX: true, flipY: true },
+  4: { swap: false, flipX: false, flipY: true },
+  5: { swap: true, flipX: false, flipY: false },
+  6: { swap: true, flipX: true, flipY: false },
+  7: { swap: true, flipX: true, flipY: true },
+  8: { swap: true, flipX: false, flipY: true },
+};
+
+/**
+ * Both axes' sampling, and value = pixel * scale[c] + bias[c] per network channel c. The resize and
+ * crop are those of the image as shown; the tables hold byte offsets into the stored pixels. The
+ * kernels add a row's and a column's offset and never ask which is which, so for a swapped
+ * orientation the column table steps along stored rows and the row table along stored columns, and
+ * every output value is computed from the same four pixels and weights, in the same order, as
+ * from the turned image: the same bits.
+ */
+function sampling(storedWidth: number, storedHeight: number, input: InputSpec, orientation: Orientation) {
+  const { swap, flipX, flipY } = TURNS[orientation];
+  const [width, height] = swap ? [storedHeight, storedWidth] : [storedWidth, storedHeight];
+  const [xStride, yStride] = swap ? [storedWidth * 4, 4] : [4, storedWidth * 4];
   const { height: H, width: W, resizeShorter: S } = input;
   const short = Math.min(width, height);
   // Computed as S * long / short, not long * s, so that an exact half stays exact and rounds up.
@@ -109,11 +144,11 @@ function sampling(width: number, height: number, input: InputSpec) {
   if (rw < W || rh < H) {
     throw new ArgumentError(
       'E_ARGUMENT',
-      `preprocess: a ${width}x${height} image resized to ${rw}x${rh} is smaller than the ${W}x${H} crop (resizeShorter ${S})`,
+      `preprocess: a ${width}x${height} image${swap ? ' (as shown, turned by its orientation)' : ''} resized to ${rw}x${rh} is smaller than the ${W}x${H} crop (resizeShorter ${S})`,
     );
   }
-  const col = axis(width, short / S, Math.floor((rw - W) / 2), W, 4);
-  const row = axis(height, short / S, Math.floor((rh - H) / 2), H, width * 4);
+  const col = axis(width, short / S, Math.floor((rw - W) / 2), W, xStride, flipX);
+  const row = axis(height, short / S, Math.floor((rh - H) / 2), H, yStride, flipY);
   const scale = [0, 1, 2].map((c) => 1 / (input.divisor * input.std[c])) as [number, number, number];
   const bias = [0, 1, 2].map((c) => -input.mean[c] / input.std[c]) as [number, number, number];
   if (![...scale, ...bias].every(Number.isFinite)) {
@@ -131,23 +166,24 @@ function lerp2(p: Uint8Array, a: number, b: number, c: number, e: number, fx: nu
 /**
  * For `count` output positions from `start` on an axis of `inSize` pixels sampled every `step` source
  * pixels: the offsets (source index × `stride`) of the two neighbouring source pixels and the weight
- * of the second.
+ * of the second. With `flip` the axis is stored backwards: source index i is at `inSize - 1 - i`.
  */
-function axis(inSize: number, step: number, start: number, count: number, stride: number): Sampling {
+function axis(inSize: number, step: number, start: number, count: number, stride: number, flip: boolean): Sampling {
   const lo = new Int32Array(count);
   const hi = new Int32Array(count);
   const f = new Float64Array(count);
+  const at = (i: number): number => (flip ? inSize - 1 - i : i) * stride;
   for (let i = 0; i < count; i++) {
     const src = Math.min(Math.max((start + i + 0.5) * step - 0.5, 0), inSize - 1);
     const i0 = Math.floor(src);
-    lo[i] = i0 * stride;
-    hi[i] = Math.min(i0 + 1, inSize - 1) * stride;
+    lo[i] = at(i0);
+    hi[i] = at(Math.min(i0 + 1, inSize - 1));
     f[i] = src - i0;
   }
   return { lo, hi, f };
 }
 
-function checkArguments(rgba: Uint8Array, width: number, height: number, input: InputSpec, out: unknown, types: readonly Function[]): void {
+function checkArguments(rgba: Uint8Array, width: number, height: number, input: InputSpec, out: unknown, types: readonly Function[], orientation: unknown): void {
   const fail = (msg: string): never => {
     throw new ArgumentError('E_ARGUMENT', `preprocess: ${msg}`);
   };
@@ -161,6 +197,7 @@ function checkArguments(rgba: Uint8Array, width: number, height: number, input: 
     fail(`input spec sizes must be positive integers, got ${input.width}x${input.height} resizeShorter ${input.resizeShorter}`);
   }
   if (input.channelOrder !== 'RGB' && input.channelOrder !== 'BGR') fail(`channelOrder must be 'RGB' or 'BGR', got ${String(input.channelOrder)}`);
+  if (!isOrientation(orientation)) fail(`orientation must be an EXIF orientation, 1 to 8, got ${String(orientation)}`);
   if (!types.some((t) => out instanceof t) || (out as Float32Array).length !== input.height * input.width * 3) {
     fail(`out must be a ${types.map((t) => t.name).join(' or ')} of ${input.height}x${input.width}x3 = ${input.height * input.width * 3} values`);
   }

@@ -7,7 +7,7 @@
  * the features are the exact mean of the dequantized activations.
  * @packageDocumentation
  */
-import { Classifier, type ImageInput, type LoadOptions } from '../classifier.js';
+import { Classifier, type ImageInput, type ImageOptions, type LoadOptions } from '../classifier.js';
 import { ArgumentError } from '../errors.js';
 import type { ConvOp, GlobalAvgPoolOp, Model, QuantParams } from '../model/format.js';
 import { freshName, namesIn, opsComputing, tensorsOf } from '../model/graph.js';
@@ -139,17 +139,18 @@ export class FeatureExtractor {
   }
 
   /**
-   * The feature vector of one image (JPEG/PNG bytes or RGBA pixels), preprocessed as the network's input says.
+   * The feature vector of one image (JPEG/PNG bytes or RGBA pixels), preprocessed as the network's
+   * input says, turned by its EXIF orientation unless `options.orientation` is `ignore`.
    * @throws ImageError / LimitError for bad or oversized images, ArgumentError for bad arguments.
    */
-  features(image: ImageInput): Float32Array {
-    this.classifier.setInput(image);
+  features(image: ImageInput, options: ImageOptions = {}): Float32Array {
+    this.classifier.setInput(image, options);
     return run(this.planned);
   }
 
   /** The feature vector and the feature layer it averages, for training a quantized head. */
-  extract(image: ImageInput): ExtractedFeatures {
-    const pooled = this.features(image);
+  extract(image: ImageInput, options: ImageOptions = {}): ExtractedFeatures {
+    const pooled = this.features(image, options);
     const plan = this.planned;
     // The pool is the last step, so its input is still intact.
     const v = plan.steps[plan.steps.length - 1].inputs[0];

@@ -34,6 +34,20 @@ describe('squeezewasm CLI', () => {
     expect(lines[0].top[0].probability).toBeGreaterThan(lines[0].top[1].probability);
   });
 
+  it('classify turns a photo upright by its EXIF orientation; --ignore-orientation reads it as stored', async () => {
+    const exif = fileURLToPath(new URL('../fixtures/exif/', import.meta.url));
+    const files = [join(exif, 'upright.jpg'), join(exif, 'orientation-6.jpg')];
+    const run = async (...flags: string[]) => (await cli('classify', ...files, '--json', '--top', '1', ...flags)).stdout.trim().split('\n').map((l) => JSON.parse(l).top[0]);
+    const [upright, turned] = await run();
+    expect(turned.index).toBe(upright.index);
+    expect(turned.label).toBe('giant panda');
+    const [uprightIgnored, stored] = await run('--ignore-orientation');
+    expect(uprightIgnored).toEqual(upright); // no tag: nothing to ignore
+    expect(stored.probability).not.toBe(turned.probability);
+    const features = await cli('features', files[1], '--json', '--ignore-orientation');
+    expect(features.code).toBe(0);
+  });
+
   it('models lists the bundled models with the default marked', async () => {
     const r = await cli('models');
     expect(r.code).toBe(0);

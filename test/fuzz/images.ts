@@ -10,8 +10,9 @@
  * boundary first, then at every length), flip bits, insert, delete and duplicate bytes, edit PNG
  * chunks with their CRCs recomputed (so an edit reaches the decoder rather than the CRC check),
  * edit the inflated PNG scanlines and re-deflate them, edit JPEG marker segments, declare huge or
- * zero sizes, use unsupported encodings, build random PNGs and JPEGs from scratch, and pass
- * malformed RGBA pixel objects. Each case is generated from (seed, index) alone, so a failure's id
+ * zero sizes, use unsupported encodings, build random PNGs and JPEGs from scratch, add hostile
+ * EXIF orientation blocks (JPEG APP1, PNG eXIf) that must change nothing but how the photo is
+ * turned, and pass malformed RGBA pixel objects. Each case is generated from (seed, index) alone, so a failure's id
  * reproduces it.
  * @packageDocumentation
  */
@@ -40,6 +41,7 @@ import {
   type JpegSpec,
   type PngSpec,
 } from '../helpers/image-files.js';
+import { exifApp1, exifTiff, withJpegSegment, withPngExif } from '../helpers/orientation.js';
 import { randomFireNet } from '../helpers/random-net.js';
 
 /**
@@ -137,17 +139,20 @@ interface Generated {
   /** What was done, for the case id. */
   what: string;
   input: unknown;
-  options?: { top?: number };
+  options?: CaseOptions;
   outcome?: Expect;
   /** Size and (when known) pixels a successful decode must give; a mean absolute difference per channel up to `tolerance` is accepted. */
   pixels?: { width: number; height: number; rgba?: Uint8Array; tolerance: number };
 }
 
+/** Options a case classifies with. */
+type CaseOptions = { top?: number; orientation?: 'apply' | 'ignore' };
+
 /** A generated input with its expectations resolved for the classifier it runs on. */
 interface Case {
   id: string;
   input: unknown;
-  options?: { top?: number };
+  options?: CaseOptions;
   /** Run on the classifier with {@link TIGHT_LIMITS}. */
   limited: boolean;
   outcome?: string;
@@ -185,12 +190,13 @@ async function canary(rt: Runtime, count: number): Promise<string | undefined> {
   return undefined;
 }
 
-function checkDecoded(img: { width: number; height: number; data: Uint8Array }, lim: ImageLimits, c: Case): string | undefined {
+function checkDecoded(img: { width: number; height: number; data: Uint8Array; orientation: number }, lim: ImageLimits, c: Case): string | undefined {
   const { width, height, data } = img;
   if (!(data instanceof Uint8Array)) return `data is ${describe(data)}, not a Uint8Array`;
   if (!(Number.isInteger(width) && Number.isInteger(height) && width >= 1 && height >= 1)) return `size ${width}x${height}`;
   if (width > lim.maxImageSide || height > lim.maxImageSide || width * height > lim.maxImagePixels) return `a ${width}x${height} image passed the limits`;
   if (data.length !== width * height * 4) return `${data.length} bytes for ${width}x${height} RGBA`;
+  if (!Number.isInteger(img.orientation) || img.orientation < 1 || img.orientation > 8) return `orientation ${img.orientation}`;
   const e = c.pixels;
   if (!e) return undefined;
   if (width !== e.width || height !== e.height) return `${width}x${height}, expected ${e.width}x${e.height}`;
@@ -456,6 +462,7 @@ const GENERATORS: [string, number, Generator][] = [
   ['huge', 5, hugeSize],
   ['unsupported', 4, unsupported],
   ['rgba', 7, rgbaInput],
+  ['exif', 6, hostileExif],
   ['bomb', 1, bomb],
   ['garbage', 2, garbage],
   ['truncate', 3, (r, c) => truncate(c, int(r, 0, c.truncations.length - 1))],
@@ -1036,6 +1043,34 @@ function garbage(r: Rng): Generated {
   return { what: `${input.length} random bytes${head.length ? ` after a ${head.length === 8 ? 'PNG' : 'JPEG'} signature` : ''}`, input, outcome: known ? (head.length ? anyError : () => 'E_IMAGE_FORMAT') : undefined };
 }
 
+/**
+ * A genuine file with an EXIF block added, most of them hostile: any orientation value (valid or
+ * not), either byte order, then truncated, with IFD0's offset or entry count or the tag's type and
+ * count overwritten, or random bytes. Decoding must give the same pixels; only the turn may change.
+ */
+function hostileExif(r: Rng, c: Corpus): Generated {
+  const s = pick(r, c.samples);
+  let tiff = exifTiff(int(r, 0, 10), r() < 0.5);
+  const edits: string[] = [];
+  for (let k = int(r, 0, 3); k > 0; k--) {
+    const field = pick(r, [4, 5, 8, 9, 10, 12, 14, 16, 18, 22, 24, 26, 30, 34, int(r, 0, tiff.length - 1)]);
+    const v = pick(r, [0, 1, 0xff, 0x7f, 8, int(r, 0, 255)]);
+    if (field < tiff.length) tiff[field] = v;
+    edits.push(`byte ${field} = ${v}`);
+  }
+  if (r() < 0.25) {
+    tiff = tiff.subarray(0, int(r, 0, tiff.length));
+    edits.push(`cut to ${tiff.length} bytes`);
+  }
+  if (r() < 0.1) {
+    tiff = randomBytes(r, int(r, 0, 64));
+    edits.push('random bytes');
+  }
+  const input = s.format === 'jpeg' ? withJpegSegment(s.bytes, exifApp1(tiff)) : withPngExif(s.bytes, tiff, r() < 0.3);
+  const options = r() < 0.3 ? { orientation: pick(r, ['apply', 'ignore'] as const) } : undefined;
+  return { ...genuine(s, `EXIF block (${edits.join(', ') || 'as written'})`, input), options };
+}
+
 function rgbaInput(r: Rng): Generated {
   const [w, h] = [side(r), side(r)];
   const data = randomBytes(r, w * h * 4);
@@ -1043,7 +1078,13 @@ function rgbaInput(r: Rng): Generated {
   const bad = (what: string, input: unknown, options?: { top?: number }): Generated => ({ what, input, options, outcome: () => 'E_ARGUMENT' });
   switch (int(r, 0, 9)) {
     case 0:
-      return ok(`${w}x${h} RGBA`, { data, width: w, height: h });
+      if (r() < 0.7) return ok(`${w}x${h} RGBA`, { data, width: w, height: h });
+      if (r() < 0.5) {
+        const o = int(r, 1, 8);
+        return ok(`${w}x${h} RGBA with orientation ${o}`, { data, width: w, height: h, orientation: o });
+      }
+      const o = pick<unknown>(r, [0, 9, 1.5, Number.NaN, '6', null, -1]);
+      return bad(`${w}x${h} RGBA with orientation ${String(o)}`, { data, width: w, height: h, orientation: o });
     case 1:
       return ok(`${w}x${h} RGBA in a Uint8ClampedArray, as ${h}x${w}`, { data: new Uint8ClampedArray(data.buffer), width: h, height: w });
     case 2: {
