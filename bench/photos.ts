@@ -9,18 +9,26 @@ import { crc32 } from '../src/model/crc32.js';
 /** The source upscaled to `w` x `h` RGB by bilinear interpolation between pixel centres. */
 export function upscale(src: { width: number; height: number; data: Uint8Array }, w: number, h: number): Uint8Array {
   const out = new Uint8Array(w * h * 3);
-  const sx = src.width / w, sy = src.height / h;
-  for (let y = 0, d = 0; y < h; y++) {
-    const fy = Math.min(Math.max((y + 0.5) * sy - 0.5, 0), src.height - 1);
-    const y0 = Math.floor(fy), y1 = Math.min(y0 + 1, src.height - 1), wy = fy - y0;
+  const taps = (n: number, size: number): { lo: Int32Array; hi: Int32Array; f: Float64Array } => {
+    const t = { lo: new Int32Array(n), hi: new Int32Array(n), f: new Float64Array(n) };
+    for (let i = 0; i < n; i++) {
+      const v = Math.min(Math.max((i + 0.5) * (size / n) - 0.5, 0), size - 1);
+      t.lo[i] = Math.floor(v);
+      t.hi[i] = Math.min(t.lo[i] + 1, size - 1);
+      t.f[i] = v - t.lo[i];
+    }
+    return t;
+  };
+  const xs = taps(w, src.width), ys = taps(h, src.height);
+  const d = src.data, sw = src.width * 4;
+  for (let y = 0, o = 0; y < h; y++) {
+    const r0 = ys.lo[y] * sw, r1 = ys.hi[y] * sw, fy = ys.f[y];
     for (let x = 0; x < w; x++) {
-      const fx = Math.min(Math.max((x + 0.5) * sx - 0.5, 0), src.width - 1);
-      const x0 = Math.floor(fx), x1 = Math.min(x0 + 1, src.width - 1), wx = fx - x0;
-      for (let c = 0; c < 3; c++, d++) {
-        const p = (yy: number, xx: number): number => src.data[(yy * src.width + xx) * 4 + c];
-        const top = p(y0, x0) + (p(y0, x1) - p(y0, x0)) * wx;
-        const bottom = p(y1, x0) + (p(y1, x1) - p(y1, x0)) * wx;
-        out[d] = Math.round(top + (bottom - top) * wy);
+      const a = 4 * xs.lo[x], b = 4 * xs.hi[x], fx = xs.f[x];
+      for (let c = 0; c < 3; c++) {
+        const top = d[r0 + a + c] + (d[r0 + b + c] - d[r0 + a + c]) * fx;
+        const bottom = d[r1 + a + c] + (d[r1 + b + c] - d[r1 + a + c]) * fx;
+        out[o++] = Math.round(top + (bottom - top) * fy);
       }
     }
   }
