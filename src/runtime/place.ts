@@ -4,10 +4,11 @@
  * that only the concat reads is written straight into its channel slice of the concat's buffer.
  * @packageDocumentation
  */
+import type { ActType } from '../model/format.js';
 import { readersOf } from '../model/graph.js';
 import type { ValidModel } from '../model/validate.js';
 import { alignUp } from './memory.js';
-import { elemBytes, type View } from './types.js';
+import { elemBytes, type Int8Dot, type View } from './types.js';
 
 /** Slack after every buffer: int8 kernels read pairs, so a run of odd length reads one byte past. */
 const SLACK = 16;
@@ -66,10 +67,29 @@ function placeBuffers(buffers: Buffer[]): number {
 }
 
 /**
+ * The type each activation is stored as: its own, except that on the dot16 kernels u7 activations
+ * with zero point 0 are stored as i16. The dot16 kernels widen bytes to int16 before multiplying,
+ * so an int16 tensor is read in one step where bytes take two (SqueezeNet 1.1's u7 convs ran 1.4x
+ * slower as u8), and with zero point 0 both compute the same integer sums: the results are the
+ * same bits. Only when no u7 tensor is read by an average pool or an add, which have no int16
+ * kernel or must see both inputs alike, so that every tensor of a quantization group keeps one type.
+ */
+export function storageTypes(model: ValidModel, int8Dot: Int8Dot): (name: string) => ActType {
+  const readers = readersOf(model.ops);
+  const u7 = model.checked.map((c) => c.output).filter((a) => a.dtype === 'u7');
+  if (model.act(model.input.name).dtype === 'u7') u7.push(model.act(model.input.name));
+  const widen = int8Dot === 'dot16' && u7.length > 0 && u7.every((a) => a.quant!.zeroPoint === 0 && !readers.get(a.name)?.some((op) => op.op === 'avgpool' || op.op === 'add'));
+  return (name) => {
+    const { dtype } = model.act(name);
+    return widen && dtype === 'u7' ? 'i16' : dtype;
+  };
+}
+
+/**
  * Places every activation of `model` but a final softmax's (which runs on the host), with the
  * network's output kept alive to the end.
  */
-export function placeActivations(model: ValidModel, output: string): Placement {
+export function placeActivations(model: ValidModel, output: string, stored: (name: string) => ActType = (name) => model.act(name).dtype): Placement {
   const aliases = concatAliases(model);
   // A tensor's root buffer and channel offset within it (nested concats chain).
   const rootOf = (name: string): [string, number] => {
@@ -81,8 +101,8 @@ export function placeActivations(model: ValidModel, output: string): Placement {
   const buffers = new Map<string, Buffer>();
   const touch = (name: string, step: number): void => {
     const [root] = rootOf(name);
-    const { shape: s, dtype } = model.act(root);
-    const b = buffers.get(root) ?? { bytes: alignUp(s.c * s.h * s.w * elemBytes(dtype) + SLACK), first: step, last: step, offset: 0 };
+    const s = model.act(root).shape;
+    const b = buffers.get(root) ?? { bytes: alignUp(s.c * s.h * s.w * elemBytes(stored(root)) + SLACK), first: step, last: step, offset: 0 };
     b.first = Math.min(b.first, step);
     b.last = Math.max(b.last, step);
     buffers.set(root, b);
@@ -97,7 +117,8 @@ export function placeActivations(model: ValidModel, output: string): Placement {
   const bytes = placeBuffers([...buffers.values()]);
   const view = (name: string, arena: number): View => {
     const [root, off] = rootOf(name);
-    const { shape: s, dtype } = model.act(name);
+    const s = model.act(name).shape;
+    const dtype = stored(name);
     const elem = elemBytes(dtype);
     return { ptr: arena + buffers.get(root)!.offset + off * elem, stride: model.act(root).shape.c * elem, elem, dtype, c: s.c, h: s.h, w: s.w };
   };

@@ -13,7 +13,7 @@ import { ModelMemory } from './memory.js';
 import { PLANNERS, type OpPlanner } from './ops/index.js';
 import { TWO_PLANE_MIN_CHANNELS } from './ops/p7.js';
 import { SPARSE_MAX_DENSITY } from './ops/sparse.js';
-import { placeActivations, type Placement } from './place.js';
+import { placeActivations, storageTypes, type Placement } from './place.js';
 import { DEFAULT_RUN_LIMITS, type KernelChoices, type Plan, type PlanContext, type RunLimits } from './types.js';
 import { warmUp } from './warm.js';
 
@@ -31,13 +31,13 @@ function choices(options: PlanOptions): KernelChoices {
   return { variant, int8Dot, twoPlaneMinChannels, winograd, sparseDensity };
 }
 
-function context(model: ValidModel, memory: ModelMemory, placement: Placement, arena: number, options: PlanOptions): PlanContext {
+function context(model: ValidModel, memory: ModelMemory, placement: Placement, arena: number, kernelChoices: KernelChoices): PlanContext {
   const shared = new Map<string, number>();
   return {
     model,
     memory,
     kernels: memory.kernels,
-    choices: choices(options),
+    choices: kernelChoices,
     view: (name) => placement.view(name, arena),
     inPlace: placement.inPlace,
     shared(key, bytes) {
@@ -63,9 +63,10 @@ export function planModel(model: ValidModel, target: KernelExports | ModelMemory
   const endsInSoftmax = last.op === 'softmax';
   const output = endsInSoftmax ? last.input : model.output;
 
-  const placement = placeActivations(model, output);
+  const kernelChoices = choices(options);
+  const placement = placeActivations(model, output, storageTypes(model, kernelChoices.int8Dot));
   fits(placement.bytes);
-  const ctx = context(model, memory, placement, memory.place(placement.bytes), options);
+  const ctx = context(model, memory, placement, memory.place(placement.bytes), kernelChoices);
   const steps = model.checked.flatMap((c) => (PLANNERS[c.op.op] as OpPlanner<Op> | undefined)?.(c, ctx) ?? []);
   memory.seal(fits);
   if (options.warm) memory.warm(() => warmUp(steps));

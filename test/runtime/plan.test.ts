@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { readModel } from '../../src/model/read.js';
+import { storageTypes } from '../../src/runtime/place.js';
 import { planModel } from '../../src/runtime/plan.js';
 import { run } from '../../src/runtime/run.js';
 import { validateModel } from '../../src/model/validate.js';
 import { randomFireNet, randomResidualNet } from '../helpers/random-net.js';
 import { referenceRun } from '../helpers/reference-net.js';
+import { readFileSync } from 'node:fs';
 import { freshKernels, rng } from '../helpers/wasm.js';
 
 describe('planModel + run', () => {
@@ -72,6 +75,32 @@ describe('planModel + run', () => {
       }
     }
     expect(winogradSteps).toBeGreaterThan(4);
+  });
+
+  it('stores u7 activations as i16 for the dot16 kernels (read in one step, same sums) and as bytes for the relaxed ones, the clamp staying 0..127', async () => {
+    const model = readModel(new Uint8Array(readFileSync(new URL('../../weights/squeezenet1.1-int8.sqz', import.meta.url))));
+    const u7 = model.checked.map((c) => c.output).filter((a) => a.dtype === 'u7');
+    expect(u7.length).toBeGreaterThan(0);
+    const [dot16, relaxed] = [storageTypes(model, 'dot16'), storageTypes(model, 'relaxed')];
+    for (const a of u7) expect([dot16(a.name), relaxed(a.name)]).toEqual(['i16', 'u7']);
+    const plan = planModel(model, await freshKernels(), { int8Dot: 'dot16', warm: true });
+    const u7Steps = plan.steps.filter((st) => u7.some((a) => a.name === st.name) && st.op === 'conv');
+    for (const st of u7Steps) expect(st.output.dtype).toBe('i16');
+    const readers = plan.steps.filter((st) => st.op === 'conv' && model.checked.find((c) => c.op.output === st.name)!.inputs[0].dtype === 'u7');
+    expect(readers.length).toBeGreaterThan(0);
+    for (const st of readers) expect(st.warm?.kernel).toMatch(/^i16_/);
+    // Large random inputs saturate: every u7 value must still be clamped to 0..127.
+    const r = rng(3);
+    new Int16Array(plan.kernels.memory.buffer, plan.input.ptr, plan.input.h * plan.input.w * 3).forEach((_, i, a) => (a[i] = Math.round((r() * 2 - 1) * 4095)));
+    let [lo, hi] = [Infinity, -Infinity];
+    for (const st of plan.steps) {
+      st.run();
+      if (!u7Steps.includes(st)) continue;
+      // Read now: the arena reuses the buffer later.
+      const v = st.output;
+      for (let p = 0; p < v.h * v.w; p++) for (const q of new Int16Array(plan.kernels.memory.buffer, v.ptr + p * v.stride, v.c)) [lo, hi] = [Math.min(lo, q), Math.max(hi, q)];
+    }
+    expect([lo, hi]).toEqual([0, 127]);
   });
 
   it('keeps a skip branch alive until its add and reuses memory around it', async () => {

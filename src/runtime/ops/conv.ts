@@ -18,7 +18,7 @@ import { f32WinogradApplies, planF32Winograd, planWinograd, winogradApplies } fr
 /** Conv: the kernel that applies, first match in the order above. */
 export function planConv(c: CheckedOp<ConvOp>, ctx: PlanContext): Step[] {
   if (c.output.dtype === 'f32') return ctx.choices.winograd && f32WinogradApplies(c) ? planF32Winograd(c, ctx) : planF32Igemm(c, ctx);
-  const rq = requantization(c);
+  const rq = requantization(c, ctx);
   if (sparseApplies(c, ctx)) return planSparse(c, ctx, rq);
   if (p7Applies(c, ctx)) return planP7(c, ctx, rq);
   if (ctx.choices.winograd && winogradApplies(c)) return planWinograd(c, ctx, rq);

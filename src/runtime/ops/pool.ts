@@ -24,7 +24,7 @@ function window(ctx: PlanContext, c: CheckedOp<MaxPoolOp | AvgPoolOp>) {
 
 /** Max pool: one kernel per element type; warms up on one output row. */
 export function planMaxPool(c: CheckedOp<MaxPoolOp>, ctx: PlanContext): Step[] {
-  const kernel = pick(ctx, MAXPOOL[KERNEL_TYPE[c.inputs[0].dtype] as keyof typeof MAXPOOL]);
+  const kernel = pick(ctx, MAXPOOL[KERNEL_TYPE[ctx.view(c.inputs[0].name).dtype] as keyof typeof MAXPOOL]);
   const args = window(ctx, c);
   return [kernelStep(ctx, c, kernel, args, { warm: { ...args, OH: 1 } })];
 }

@@ -4,6 +4,7 @@
  */
 import { QUANT_RANGE, type ConvOp } from '../../model/format.js';
 import type { CheckedOp } from '../../model/validate.js';
+import type { PlanContext } from '../types.js';
 
 /** The kernels' requantization arguments: shift, output zero point and clamp, output type. */
 export interface Requantization {
@@ -20,9 +21,10 @@ export interface Requantization {
  * else at the type's floor; a folded Clip's upper bound is the value nearest `max` (calibration
  * has already kept the range below it, so it rarely bites).
  */
-export function requantization(c: CheckedOp<ConvOp>): Requantization {
+export function requantization(c: CheckedOp<ConvOp>, ctx: PlanContext): Requantization {
   const q = c.output.quant!;
   const [lo, hi] = QUANT_RANGE[q.dtype];
   const qmax = Math.min(hi, c.op.max === undefined ? Infinity : q.zeroPoint + Math.round(c.op.max / q.scale));
-  return { shift: c.op.shift!, zOut: q.zeroPoint, qmin: c.op.relu ? q.zeroPoint : lo, qmax, i16Out: q.dtype === 'i16' };
+  // The clamp is the quantization's; the element size is the storage's (a u7 tensor may be stored as i16).
+  return { shift: c.op.shift!, zOut: q.zeroPoint, qmin: c.op.relu ? q.zeroPoint : lo, qmax, i16Out: ctx.view(c.op.output).dtype === 'i16' };
 }
