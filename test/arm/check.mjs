@@ -6,6 +6,11 @@
 // Plain JavaScript that Node 18 understands, so Debian's armhf Node can run it.
 // Also prints an FNV-1a digest of every model's logits over all images: wasm SIMD without relaxed
 // ops is deterministic, so the f32 digests should match across machines too (informational).
+// Environment:
+//   SQUEEZEWASM_INT8_DOT=auto|dot16|relaxed  the int8 models' `int8Dot` load option (default auto).
+//     `relaxed` forces the relaxed dot product (Node 22+): under qemu the auto probe keeps dot16,
+//     because V8 has not optimized its probe by the time the model is planned.
+//   SQUEEZEWASM_CHECK_MODELS=int8|f32|all    which bundled models to check (default all).
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -22,6 +27,13 @@ console.log(`squeezewasm check: node ${process.version}, arch ${process.arch}, w
 if (!simd) {
   console.error('FAILED: this engine has no WebAssembly SIMD, which squeezewasm requires');
   process.exit(1);
+}
+
+const int8Dot = process.env.SQUEEZEWASM_INT8_DOT || 'auto';
+const only = process.env.SQUEEZEWASM_CHECK_MODELS || 'all';
+if (!['auto', 'dot16', 'relaxed'].includes(int8Dot) || !['all', 'int8', 'f32'].includes(only)) {
+  console.error(`check.mjs: SQUEEZEWASM_INT8_DOT must be auto, dot16 or relaxed (got ${int8Dot}); SQUEEZEWASM_CHECK_MODELS all, int8 or f32 (got ${only})`);
+  process.exit(2);
 }
 
 const { loadClassifier } = await import(`${root}dist/node.js`);
@@ -45,7 +57,7 @@ const models = [
   ['squeezenet1.0-int8', 'squeezenet1.0-int8'],
   ['squeezenet1.1-f32', 'squeezenet1.1'],
   ['squeezenet1.0-f32', 'squeezenet1.0'],
-];
+].filter(([model]) => only === 'all' || model.endsWith(`-${only}`));
 
 console.log(`${images.length} images: ${images.join(' ')}`);
 let failures = 0;
@@ -57,8 +69,8 @@ for (const [model, goldenName] of models) {
     console.log(`  goldens/${goldenName}.json does not match the fixture images: missing ${missing.join(' ') || '-'}, extra ${extra.join(' ') || '-'}`);
     failures += extra.length; // a missing image is counted below, as not matched
   }
-  const net = await loadClassifier(model);
   const int8 = model.endsWith('-int8');
+  const net = await loadClassifier(model, int8 ? { int8Dot } : {});
   let matches = 0;
   let maxDiff = 0;
   let digest = 2166136261;
@@ -90,10 +102,11 @@ for (const [model, goldenName] of models) {
     else console.log(`  MISMATCH ${model} ${file}`);
   }
   failures += images.length - matches;
+  const dot = net.planned.int8Dot;
   net.dispose();
   // The first inference includes wasm tier-up (slow under qemu), so report the median.
   const ms = times.sort((a, b) => a - b)[times.length >> 1];
-  const what = int8 ? `${matches}/${images.length} exact` : `${matches}/${images.length} ok, max prob diff ${maxDiff.toExponential(2)}`;
+  const what = int8 ? `${matches}/${images.length} exact (int8Dot ${dot})` : `${matches}/${images.length} ok, max prob diff ${maxDiff.toExponential(2)}`;
   console.log(`${model.padEnd(20)} ${what}, ${ms.toFixed(0)} ms/inference (median), logits digest ${digest.toString(16).padStart(8, '0')}`);
 }
 console.log(failures ? `FAILED: ${failures} mismatches` : 'all match');
