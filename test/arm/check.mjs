@@ -11,10 +11,14 @@
 //     `relaxed` forces the relaxed dot product (Node 22+): under qemu the auto probe keeps dot16,
 //     because V8 has not optimized its probe by the time the model is planned.
 //   SQUEEZEWASM_CHECK_MODELS=int8|f32|all    which bundled models to check (default all).
+//   SQUEEZEWASM_F32_IMAGES=<n>               the f32 models check only the first n fixture images
+//     (default all): emulated float is slow, and test:arm's second arm64 run needs only the kernels.
+// Under --print-wasm-code V8 writes the machine code to stdout, so the report goes to stderr.
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
+if (process.execArgv.includes('--print-wasm-code')) console.log = console.error;
 if (!existsSync(`${root}dist/node.js`)) {
   console.error('check.mjs: dist/node.js is missing; run `npm run build` first');
   process.exit(2);
@@ -33,6 +37,12 @@ const int8Dot = process.env.SQUEEZEWASM_INT8_DOT || 'auto';
 const only = process.env.SQUEEZEWASM_CHECK_MODELS || 'all';
 if (!['auto', 'dot16', 'relaxed'].includes(int8Dot) || !['all', 'int8', 'f32'].includes(only)) {
   console.error(`check.mjs: SQUEEZEWASM_INT8_DOT must be auto, dot16 or relaxed (got ${int8Dot}); SQUEEZEWASM_CHECK_MODELS all, int8 or f32 (got ${only})`);
+  process.exit(2);
+}
+
+const f32Images = Number(process.env.SQUEEZEWASM_F32_IMAGES || Infinity);
+if (!(f32Images > 0)) {
+  console.error(`check.mjs: SQUEEZEWASM_F32_IMAGES must be a positive number (got ${process.env.SQUEEZEWASM_F32_IMAGES})`);
   process.exit(2);
 }
 
@@ -75,7 +85,8 @@ for (const [model, goldenName] of models) {
   let maxDiff = 0;
   let digest = 2166136261;
   const times = [];
-  for (const file of images) {
+  const files = int8 ? images : images.slice(0, f32Images);
+  for (const file of files) {
     const bytes = new Uint8Array(readFileSync(`${fixtures}images/${file}`));
     const t0 = performance.now();
     const result = net.classifySync(bytes);
@@ -101,12 +112,12 @@ for (const [model, goldenName] of models) {
     if (ok) matches++;
     else console.log(`  MISMATCH ${model} ${file}`);
   }
-  failures += images.length - matches;
+  failures += files.length - matches;
   const dot = net.planned.int8Dot;
   net.dispose();
   // The first inference includes wasm tier-up (slow under qemu), so report the median.
   const ms = times.sort((a, b) => a - b)[times.length >> 1];
-  const what = int8 ? `${matches}/${images.length} exact (int8Dot ${dot})` : `${matches}/${images.length} ok, max prob diff ${maxDiff.toExponential(2)}`;
+  const what = int8 ? `${matches}/${files.length} exact (int8Dot ${dot})` : `${matches}/${files.length} ok, max prob diff ${maxDiff.toExponential(2)}`;
   console.log(`${model.padEnd(20)} ${what}, ${ms.toFixed(0)} ms/inference (median), logits digest ${digest.toString(16).padStart(8, '0')}`);
 }
 console.log(failures ? `FAILED: ${failures} mismatches` : 'all match');

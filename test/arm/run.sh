@@ -6,8 +6,9 @@
 #   relaxed  the official Node 24 linux-arm64 build with the int8 models forced onto the relaxed
 #            dot product (SQUEEZEWASM_INT8_DOT=relaxed; under qemu the auto probe keeps dot16),
 #            every function compiled by V8's optimizing compiler from its first call
-#            (--no-liftoff), on two emulated cores:
-#              cortex-a76 (Pi 5), which has the dot-product extension: all four models, and
+#            (--no-liftoff), printing that code (--print-wasm-code), on two emulated cores:
+#              cortex-a76 (Pi 5), which has the dot-product extension: the int8 models on every
+#                image, the f32 ones (relaxed build: fused multiply-adds) on two, and
 #                test/arm/wasm-code.mjs checks that the relaxed kernel's code contains `sdot`;
 #              cortex-a72 (Pi 4), which has not: the int8 models, and no `sdot` in that code
 #                (V8 emulates the instruction, exactly for the operands the kernel gives it)
@@ -57,11 +58,17 @@ check() {
   [[ $rc == 0 ]] || status=1
 }
 
-# The relaxed kernel's optimized code under `qemu -cpu $1`, inspected for `sdot` ($2: sdot|no-sdot).
-code_check() {
-  qemu-aarch64-static -cpu "$1" -L /usr/aarch64-linux-gnu "$node24" --no-liftoff --print-wasm-code test/arm/wasm-code.mjs >"$log/code-$1.txt"
-  tail -n 1 "$log/code-$1.txt"
-  node test/arm/wasm-code.mjs inspect "$log/code-$1.txt" "$2"
+# check.mjs on Node 24 under `qemu -cpu $1` with the relaxed int8 dot, then its relaxed kernel's
+# optimized code inspected for `sdot` ($2: sdot|no-sdot); $3...: check.mjs's environment. One run
+# does both, so the code checked is the code whose results were checked: V8 prints it on stdout
+# (to a file), check.mjs then reports on stderr.
+relaxed() {
+  local cpu=$1 expect=$2 rc=0
+  shift 2
+  env SQUEEZEWASM_INT8_DOT=relaxed "$@" qemu-aarch64-static -cpu "$cpu" -L /usr/aarch64-linux-gnu \
+    "$node24" --no-liftoff --print-wasm-code test/arm/check.mjs 2>&1 >"$log/code-$cpu.txt" || rc=$?
+  node test/arm/wasm-code.mjs "$log/code-$cpu.txt" "$expect" || rc=1
+  return $rc
 }
 
 check host node test/arm/check.mjs
@@ -85,10 +92,8 @@ fi
 
 if [[ $what == all || $what == relaxed ]]; then
   node24=$(bash scripts/fetch-node.sh linux-arm64 "$ARM64_NODE24_VERSION" "$cache")
-  check arm64-a76 env SQUEEZEWASM_INT8_DOT=relaxed qemu-aarch64-static -cpu cortex-a76 -L /usr/aarch64-linux-gnu "$node24" --no-liftoff test/arm/check.mjs
-  check arm64-a76-code code_check cortex-a76 sdot
-  check arm64-a72 env SQUEEZEWASM_INT8_DOT=relaxed SQUEEZEWASM_CHECK_MODELS=int8 qemu-aarch64-static -cpu cortex-a72 -L /usr/aarch64-linux-gnu "$node24" --no-liftoff test/arm/check.mjs
-  check arm64-a72-code code_check cortex-a72 no-sdot
+  check arm64-a76 relaxed cortex-a76 sdot SQUEEZEWASM_F32_IMAGES=2
+  check arm64-a72 relaxed cortex-a72 no-sdot SQUEEZEWASM_CHECK_MODELS=int8
 fi
 
 if [[ $what == all || $what == armhf ]]; then
@@ -109,8 +114,8 @@ for name in arm64 arm64-a76 arm64-a72 armhf; do
   summary+=("$name: logits bit-identical to the host's for ${#same[@]} models${same[*]:+ (${same[*]})}${differ[*]:+; differ for ${differ[*]}}")
 done
 # The code checks' findings.
-for name in arm64-a76-code arm64-a72-code; do
-  if [[ -f $log/$name ]]; then summary+=("$name: $(tail -n 1 "$log/$name")"); fi
+for name in arm64-a76 arm64-a72; do
+  if [[ -f $log/$name ]]; then summary+=("$name: $(grep '^code check: ' "$log/$name" || echo 'code check: no result')"); fi
 done
 
 echo "== test:arm summary (times are qemu emulation, not real hardware)"
