@@ -116,7 +116,10 @@ export function costSteps(trace: Trace, arch: 'arm64' | 'x64', model: Model): St
     sbs.forEach((sb, i) => {
       const n = sb.counts[s];
       if (!n) return;
-      const fn = trace.names.get(trace.instructions.get(sb.blocks[0])!.fn) ?? `wasm-function[${trace.instructions.get(sb.blocks[0])!.fn}]`;
+      // A function that is not exported is a helper of the kernel the step calls (asc writes no
+      // names in release builds), so it is named after that kernel.
+      const index = trace.instructions.get(sb.blocks[0])!.fn;
+      const fn = trace.names.get(index) ?? `${trace.segments[s].kernel || '?'}: wasm-function[${index}]`;
       cost.cycles += n * cycles[i];
       cost.instructions += n * addrs[i].length;
       cost.byFunction.set(fn, (cost.byFunction.get(fn) ?? 0) + n * cycles[i]);

@@ -52,7 +52,7 @@ if (mode === 'trace') {
     for (const s of steps(net)) {
       s.run();
       marker();
-      segments.push({ config, step: s.name, op: s.op, macs: s.macs });
+      segments.push({ config, step: s.name, op: s.op, macs: s.macs, kernel: s.warm?.kernel ?? '' });
     }
   }
   console.log(`pi-estimate: ${JSON.stringify({ marker: MARKER, segments })}`);

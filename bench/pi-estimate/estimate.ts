@@ -21,7 +21,8 @@
  * What llvm-mca does not model (caches and memory, branch prediction, V8's JS-to-wasm calls) is what
  * the x86 ratios measure. Needs dist/ (the npm script builds it), qemu-user-static, the arm64 cross
  * libraries (as test:arm) and llvm-19 (llvm-mc-19, llvm-mca-19). Downloads Node 24 for arm64 and
- * x64 into .cache/ (scripts/fetch-node.sh). Takes about half an hour: qemu logs some 10^8 blocks.
+ * x64 into .cache/ (scripts/fetch-node.sh). Takes about 20 minutes on two cores:
+ * qemu logs some 10^8 block executions per emulated CPU.
  * Prints markdown tables and writes <out>/pi-estimate.json and <out>/pi-estimate.md.
  */
 import { execFileSync } from 'node:child_process';
@@ -30,7 +31,7 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { packageFile } from '../../src/node.js';
 import { costSteps, type Model, type StepCost } from './cost.js';
-import { driverResult, optimizedCode, timeNatively, traceMachine, type Machine, type Trace } from './trace.js';
+import { driverResult, optimizedCode, timeNatively, traceMachine, type Machine, type Segment, type Trace } from './trace.js';
 
 const { values } = parseArgs({
   options: {
@@ -126,8 +127,8 @@ const table = (head: string[], rows: string[][]): void => {
 const stepsOf = (trace: Trace, config: string): number[] => trace.segments.flatMap((seg, i) => (seg.config === config ? [i] : []));
 const msOf = (c: StepCost, ghz: number): number => c.cycles / ghz / 1e6;
 const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
-/** The function with the most cycles in a step. */
-const kernelOf = (c: StepCost): string => [...c.byFunction].sort((a, b) => b[1] - a[1])[0]?.[0] ?? '';
+/** The kernel a step calls, else the function with the most cycles in it. */
+const kernelOf = (seg: Segment, c: StepCost): string => seg.kernel || ([...c.byFunction].sort((a, b) => b[1] - a[1])[0]?.[0] ?? '');
 const estimate = (t: number, config: string, cs = costs[t]): number[] => stepsOf(traces[t], config).map((i) => msOf(cs[i], TARGETS[t].ghz));
 const measuredOf = (config: string) => measured.configs.find((c) => c.config === config)!;
 const [pi4, pi5] = TARGETS;
@@ -149,13 +150,13 @@ for (const base of new Set(CONFIGS.map((c) => c.split('-')[0]))) {
   const configs = CONFIGS.filter((c) => c.startsWith(`${base}-`));
   const idx = stepsOf(traces[0], configs[0]);
   const columns = configs.map((c) => estimate(0, c).map((ms, k) => [ms, estimate(1, c)[k]]));
-  out(`${base}: per layer, estimated ms on the Pi 4 / Pi 5, and the kernel with most of the cycles on the Pi 5`);
+  out(`${base}: per layer, estimated ms on the Pi 4 / Pi 5, and the kernel the step calls`);
   out();
   table(
     ['layer', 'op', 'MMAC', ...configs.flatMap((c) => [`${c.split('-')[1]} Pi 4`, `${c.split('-')[1]} Pi 5`, 'kernel'])],
     idx.map((i, k) => {
       const seg = traces[0].segments[i];
-      const cells = configs.flatMap((c, n) => [f(columns[n][k][0], 3), f(columns[n][k][1], 3), kernelOf(costs[1][stepsOf(traces[1], c)[k]])]);
+      const cells = configs.flatMap((c, n) => [f(columns[n][k][0], 3), f(columns[n][k][1], 3), kernelOf(traces[1].segments[stepsOf(traces[1], c)[k]], costs[1][stepsOf(traces[1], c)[k]])]);
       return [seg.step, seg.op, f(seg.macs / 1e6, 1), ...cells];
     }),
   );
@@ -168,7 +169,7 @@ for (const config of CONFIGS) {
   const idx = stepsOf(x64, config);
   const est = estimate(2, config);
   const meas = measuredOf(config).steps.map((s) => s.ms);
-  idx.forEach((i, k) => ratios.push({ kernel: kernelOf(costs[2][i]), est: est[k], meas: meas[k] }));
+  idx.forEach((i, k) => ratios.push({ kernel: kernelOf(x64.segments[i], costs[2][i]), est: est[k], meas: meas[k] }));
 }
 table(
   ['model', 'int8 dot', 'estimate ms', 'measured: sum of layer minima', 'measured / estimate', 'fastest whole inference'],
@@ -219,6 +220,11 @@ out();
 mkdirSync(packageFile(values.out), { recursive: true });
 const json = {
   date: new Date().toISOString(), node: NODE24, configs: CONFIGS, measuredGhz: measured.ghz, sameCode,
+  // Per image (ms): the tables' first rows, so that a reader of the JSON need not add up the steps.
+  perImage: CONFIGS.map((config) => ({
+    config, pi4: sum(estimate(0, config)), pi5: sum(estimate(1, config)),
+    x64Estimate: sum(estimate(2, config)), x64Measured: sum(measuredOf(config).steps.map((s) => s.ms)),
+  })),
   targets: TARGETS.map((t, i) => ({
     name: t.name, qemu: t.machine.qemu, mcpu: t.model.mcpu, ghz: t.ghz,
     steps: traces[i].segments.map((seg, j) => ({ ...seg, cycles: costs[i][j].cycles, instructions: costs[i][j].instructions, ms: msOf(costs[i][j], t.ghz), byFunction: Object.fromEntries(costs[i][j].byFunction) })),

@@ -33,6 +33,8 @@ export interface Segment {
   step: string;
   op: string;
   macs: number;
+  /** The kernel export the step calls ('' for a step without one). */
+  kernel: string;
 }
 
 export interface Trace {
