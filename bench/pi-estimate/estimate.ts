@@ -8,9 +8,10 @@
  *    the A76 the relaxed int8 dot product becomes `sdot`), and qemu counts every execution of every
  *    piece of the wasm code, per layer (bench/pi-estimate/driver.mjs marks the layers).
  * 2. What it costs (cost.ts): llvm-mca 19 gives each piece's cycles on a model of the core:
- *    `-mcpu=cortex-a72` for the Pi 4, and `-mcpu=neoverse-n1` for the Pi 5, because LLVM has no
- *    model of its own for the Cortex-A76 (its `-mcpu=cortex-a76` uses the Cortex-A57's, the Pi 4's
- *    core's predecessor) while the Neoverse N1 is the A76's core in its server version.
+ *    `-mcpu=cortex-a72` for the Pi 4 (LLVM times it with its Cortex-A57 model, the A72's direct
+ *    predecessor), and `-mcpu=neoverse-n1` for the Pi 5, because LLVM has no model of its own for
+ *    the Cortex-A76 (its `-mcpu=cortex-a76` also uses the A57's, reported beside it) while the
+ *    Neoverse N1 is the A76's core in its server version.
  *    Cycles / clock = estimated time.
  * 3. Validation: the same on x64 (Node 24 x64 under `qemu-x86_64 -cpu max`, whose code this script
  *    checks is the code native Node runs here, llvm-mca `-mcpu=sapphirerapids`), compared with
