@@ -181,6 +181,10 @@ table(
     return [model, dot, f(est), f(meas), f(meas / est), f(measuredOf(config).ms)];
   }),
 );
+// On a quiet machine the fastest whole inference is within a few % of the sum of its layers'
+// minima; when other work takes the cores no round is clean, and neither figure can be trusted.
+const busy = CONFIGS.filter((c) => measuredOf(c).ms > 1.1 * sum(measuredOf(c).steps.map((s) => s.ms)));
+if (busy.length) out(`WARNING: the fastest whole inference is over 10 % slower than the sum of the layer minima for ${busy.join(', ')}: the machine was busy while timing, so the measured side of this validation is unreliable; run again on a quiet machine.\n`);
 out('Measured / estimate per layer, by the kernel that carries it (all models): median, range, and over the kernel\'s total time');
 out();
 const kernels = [...new Set(ratios.map((r) => r.kernel))];
