@@ -6,10 +6,19 @@
 // Plain JavaScript that Node 18 understands, so Debian's armhf Node can run it.
 // Also prints an FNV-1a digest of every model's logits over all images: wasm SIMD without relaxed
 // ops is deterministic, so the f32 digests should match across machines too (informational).
+// Environment:
+//   SQUEEZEWASM_INT8_DOT=auto|dot16|relaxed  the int8 models' `int8Dot` load option (default auto).
+//     `relaxed` forces the relaxed dot product (Node 22+): under qemu the auto probe keeps dot16,
+//     because V8 has not optimized its probe by the time the model is planned.
+//   SQUEEZEWASM_CHECK_MODELS=int8|f32|all    which bundled models to check (default all).
+//   SQUEEZEWASM_F32_IMAGES=<n>               the f32 models check only the first n fixture images
+//     (default all): emulated float is slow, and test:arm's second arm64 run needs only the kernels.
+// Under --print-wasm-code V8 writes the machine code to stdout, so the report goes to stderr.
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
+if (process.execArgv.includes('--print-wasm-code')) console.log = console.error;
 if (!existsSync(`${root}dist/node.js`)) {
   console.error('check.mjs: dist/node.js is missing; run `npm run build` first');
   process.exit(2);
@@ -22,6 +31,19 @@ console.log(`squeezewasm check: node ${process.version}, arch ${process.arch}, w
 if (!simd) {
   console.error('FAILED: this engine has no WebAssembly SIMD, which squeezewasm requires');
   process.exit(1);
+}
+
+const int8Dot = process.env.SQUEEZEWASM_INT8_DOT || 'auto';
+const only = process.env.SQUEEZEWASM_CHECK_MODELS || 'all';
+if (!['auto', 'dot16', 'relaxed'].includes(int8Dot) || !['all', 'int8', 'f32'].includes(only)) {
+  console.error(`check.mjs: SQUEEZEWASM_INT8_DOT must be auto, dot16 or relaxed (got ${int8Dot}); SQUEEZEWASM_CHECK_MODELS all, int8 or f32 (got ${only})`);
+  process.exit(2);
+}
+
+const f32Images = Number(process.env.SQUEEZEWASM_F32_IMAGES || Infinity);
+if (!(f32Images > 0)) {
+  console.error(`check.mjs: SQUEEZEWASM_F32_IMAGES must be a positive number (got ${process.env.SQUEEZEWASM_F32_IMAGES})`);
+  process.exit(2);
 }
 
 const { loadClassifier } = await import(`${root}dist/node.js`);
@@ -45,7 +67,7 @@ const models = [
   ['squeezenet1.0-int8', 'squeezenet1.0-int8'],
   ['squeezenet1.1-f32', 'squeezenet1.1'],
   ['squeezenet1.0-f32', 'squeezenet1.0'],
-];
+].filter(([model]) => only === 'all' || model.endsWith(`-${only}`));
 
 console.log(`${images.length} images: ${images.join(' ')}`);
 let failures = 0;
@@ -57,13 +79,14 @@ for (const [model, goldenName] of models) {
     console.log(`  goldens/${goldenName}.json does not match the fixture images: missing ${missing.join(' ') || '-'}, extra ${extra.join(' ') || '-'}`);
     failures += extra.length; // a missing image is counted below, as not matched
   }
-  const net = await loadClassifier(model);
   const int8 = model.endsWith('-int8');
+  const net = await loadClassifier(model, int8 ? { int8Dot } : {});
   let matches = 0;
   let maxDiff = 0;
   let digest = 2166136261;
   const times = [];
-  for (const file of images) {
+  const files = int8 ? images : images.slice(0, f32Images);
+  for (const file of files) {
     const bytes = new Uint8Array(readFileSync(`${fixtures}images/${file}`));
     const t0 = performance.now();
     const result = net.classifySync(bytes);
@@ -89,11 +112,12 @@ for (const [model, goldenName] of models) {
     if (ok) matches++;
     else console.log(`  MISMATCH ${model} ${file}`);
   }
-  failures += images.length - matches;
+  failures += files.length - matches;
+  const dot = net.planned.int8Dot;
   net.dispose();
   // The first inference includes wasm tier-up (slow under qemu), so report the median.
   const ms = times.sort((a, b) => a - b)[times.length >> 1];
-  const what = int8 ? `${matches}/${images.length} exact` : `${matches}/${images.length} ok, max prob diff ${maxDiff.toExponential(2)}`;
+  const what = int8 ? `${matches}/${files.length} exact (int8Dot ${dot})` : `${matches}/${files.length} ok, max prob diff ${maxDiff.toExponential(2)}`;
   console.log(`${model.padEnd(20)} ${what}, ${ms.toFixed(0)} ms/inference (median), logits digest ${digest.toString(16).padStart(8, '0')}`);
 }
 console.log(failures ? `FAILED: ${failures} mismatches` : 'all match');
