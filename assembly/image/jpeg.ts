@@ -278,8 +278,9 @@ const S_AH = 20;
 const S_AL = 24;
 const S_RESTART = 28;
 const S_MCUS_X = 32;
-const S_MCUS_Y = 36;
-const S_PROGRESSIVE = 40;
+const S_ROW_BEGIN = 36; // the MCU rows this call decodes, begin .. end - 1, into coefficient
+const S_ROW_END = 40; // buffers whose first block row is MCU row `begin`'s
+const S_PROGRESSIVE = 44;
 // Then per component, from byte 64, 32 bytes each:
 const C_COEFS = 0; // i16 blocks of 64 coefficients
 const C_STRIDE = 4; // blocks per row of the coefficient buffer
@@ -289,80 +290,106 @@ const C_DC = 16; // Huffman tables
 const C_AC = 20;
 const C_DC_ONLY = 24; // 1: blocks hold their DC coefficient only (2 bytes each), for 1/8 scale
 
-/**
- * Decodes one scan's entropy-coded data into the coefficient buffers. Returns 0, or a status code
- * for a code its Huffman tables do not have.
- */
-export function jpeg_decode_scan(p: usize): i32 {
-  pos = <usize>load<u32>(p + S_DATA);
-  end = <usize>load<u32>(p + S_END);
-  const dataEnd = end;
+// Restart state, kept between the calls that decode one scan a range of MCU rows at a time.
+let dataEnd: usize = 0;
+let restartLeft: u32 = 0;
+
+/** Resets the bit reader, predictions and end-of-band run: at a scan's start and at each restart. */
+function resetDecoder(): void {
   bits = 0;
   count = 0;
-  padding = 0;
   eobrun = 0;
   memory.fill(PRED, 0, 16);
+}
+
+/**
+ * Moves past the restart marker that ends an interval's data, where the reader stopped; libjpeg
+ * also skips any garbage before it. Without the marker, decoding goes on with zero bits, and a
+ * reader already out of data stays so (jdhuff.c process_restart).
+ */
+function restart(): void {
+  const starved = padding > count;
+  end = dataEnd;
+  while (pos + 1 < end && !(load<u8>(pos) == 0xff && load<u8>(pos + 1) != 0 && load<u8>(pos + 1) != 0xff)) pos++;
+  if (pos + 1 < end && (load<u8>(pos + 1) & 0xf8) == 0xd0) {
+    pos += 2;
+    padding = 0;
+  } else {
+    end = pos;
+    padding = starved ? 1 : 0;
+  }
+  resetDecoder();
+}
+
+/** Decodes the blocks of every component of the MCU at column `mx`, block row `row` of the buffers. */
+function decodeMcu(p: usize, mx: u32, row: u32, kind: i32): i32 {
   const n = load<i32>(p + S_COMPONENTS);
   const ss = load<i32>(p + S_SS);
   const se = load<i32>(p + S_SE);
-  const ah = load<i32>(p + S_AH);
   const al = load<i32>(p + S_AL);
-  const interval = load<u32>(p + S_RESTART);
-  const mcusX = load<u32>(p + S_MCUS_X);
-  const mcus = mcusX * load<u32>(p + S_MCUS_Y);
-  const kind = load<i32>(p + S_PROGRESSIVE) == 0 ? 0 : ss == 0 ? (ah == 0 ? 1 : 2) : ah == 0 ? 3 : 4;
-  let left = interval;
-  for (let m: u32 = 0; m < mcus; m++) {
-    if (interval != 0) {
-      if (left == 0) {
-        // The interval's data ends at its restart marker, RSTn, where the reader stopped; libjpeg
-        // also skips any garbage before it. Without the marker, decoding goes on with zero bits,
-        // and a reader already out of data stays so (jdhuff.c process_restart).
-        const starved = padding > count;
-        end = dataEnd;
-        while (pos + 1 < end && !(load<u8>(pos) == 0xff && load<u8>(pos + 1) != 0 && load<u8>(pos + 1) != 0xff)) pos++;
-        if (pos + 1 < end && (load<u8>(pos + 1) & 0xf8) == 0xd0) {
-          pos += 2;
-          padding = 0;
-        } else {
-          end = pos;
-          padding = starved ? 1 : 0;
-        }
-        bits = 0;
-        count = 0;
-        eobrun = 0;
-        memory.fill(PRED, 0, 16);
-        left = interval;
+  for (let c: usize = 0; c < <usize>n; c++) {
+    const comp = p + 64 + (c << 5);
+    const coefs = <usize>load<u32>(comp + C_COEFS);
+    const stride = load<u32>(comp + C_STRIDE);
+    const h = load<u32>(comp + C_H);
+    const v = load<u32>(comp + C_V);
+    const dc = <usize>load<u32>(comp + C_DC);
+    const ac = <usize>load<u32>(comp + C_AC);
+    const dcOnly = load<i32>(comp + C_DC_ONLY) != 0;
+    const blockShift: usize = dcOnly ? 1 : 7;
+    for (let by: u32 = 0; by < v; by++) {
+      for (let bx: u32 = 0; bx < h; bx++) {
+        const block = coefs + ((<usize>((row * v + by) * stride + mx * h + bx)) << blockShift);
+        let status: i32;
+        if (kind == 0) status = decodeBaseline(block, c, dc, ac, dcOnly);
+        else if (kind == 1) status = decodeDcFirst(block, c, dc, al);
+        else if (kind == 2) status = decodeDcRefine(block, al);
+        else if (kind == 3) status = decodeAcFirst(block, ac, ss, se, al);
+        else status = decodeAcRefine(block, ac, ss, se, al);
+        if (status != OK) return status;
       }
-      left--;
     }
-    // Once decoding has used padding bits, libjpeg (jdhuff.c insufficient_data) leaves the rest of
-    // the restart interval uncoded: zero, or what earlier scans gave.
-    if (padding > count) continue;
-    const mx = m % mcusX;
-    const my = m / mcusX;
-    for (let c: usize = 0; c < <usize>n; c++) {
-      const comp = p + 64 + (c << 5);
-      const coefs = <usize>load<u32>(comp + C_COEFS);
-      const stride = load<u32>(comp + C_STRIDE);
-      const h = load<u32>(comp + C_H);
-      const v = load<u32>(comp + C_V);
-      const dc = <usize>load<u32>(comp + C_DC);
-      const ac = <usize>load<u32>(comp + C_AC);
-      const dcOnly = load<i32>(comp + C_DC_ONLY) != 0;
-      const blockShift: usize = dcOnly ? 1 : 7;
-      for (let by: u32 = 0; by < v; by++) {
-        for (let bx: u32 = 0; bx < h; bx++) {
-          const block = coefs + ((<usize>((my * v + by) * stride + mx * h + bx)) << blockShift);
-          let status: i32;
-          if (kind == 0) status = decodeBaseline(block, c, dc, ac, dcOnly);
-          else if (kind == 1) status = decodeDcFirst(block, c, dc, al);
-          else if (kind == 2) status = decodeDcRefine(block, al);
-          else if (kind == 3) status = decodeAcFirst(block, ac, ss, se, al);
-          else status = decodeAcRefine(block, ac, ss, se, al);
-          if (status != OK) return status;
+  }
+  return OK;
+}
+
+/**
+ * Decodes MCU rows S_ROW_BEGIN .. S_ROW_END - 1 of a scan's entropy-coded data into the
+ * coefficient buffers, whose first block row is row S_ROW_BEGIN's. A call that begins at row 0
+ * starts the scan; a later one goes on where the previous call of the same scan stopped (bit
+ * reader, predictions, restart interval), so a scan can be decoded into a buffer of one MCU row,
+ * row after row. Returns 0, or a status code for a code its Huffman tables do not have.
+ */
+export function jpeg_decode_scan(p: usize): i32 {
+  const interval = load<u32>(p + S_RESTART);
+  const begin = load<u32>(p + S_ROW_BEGIN);
+  if (begin == 0) {
+    pos = <usize>load<u32>(p + S_DATA);
+    end = <usize>load<u32>(p + S_END);
+    dataEnd = end;
+    padding = 0;
+    restartLeft = interval;
+    resetDecoder();
+  }
+  const ss = load<i32>(p + S_SS);
+  const ah = load<i32>(p + S_AH);
+  const mcusX = load<u32>(p + S_MCUS_X);
+  const rowEnd = load<u32>(p + S_ROW_END);
+  const kind = load<i32>(p + S_PROGRESSIVE) == 0 ? 0 : ss == 0 ? (ah == 0 ? 1 : 2) : ah == 0 ? 3 : 4;
+  for (let my = begin; my < rowEnd; my++) {
+    for (let mx: u32 = 0; mx < mcusX; mx++) {
+      if (interval != 0) {
+        if (restartLeft == 0) {
+          restart();
+          restartLeft = interval;
         }
+        restartLeft--;
       }
+      // Once decoding has used padding bits, libjpeg (jdhuff.c insufficient_data) leaves the rest
+      // of the restart interval uncoded: zero, or what earlier scans gave.
+      if (padding > count) continue;
+      const status = decodeMcu(p, mx, my - begin, kind);
+      if (status != OK) return status;
     }
   }
   return OK;

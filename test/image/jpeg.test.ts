@@ -40,7 +40,7 @@ describe('JPEG decoding', () => {
   const files = readdirSync(dir).filter((f) => f.endsWith('.jpg'));
 
   it('has fixtures of every coding the decoder handles', () => {
-    const names = ['420', '422', '440', '444', '411-33x17', 'grey', 'rgb', '420+progressive', '420+restart1', '444+progressive-restart2', '444-cut', '420-restart1-cut'];
+    const names = ['420', '422', '440', '444', '411-33x17', 'grey', 'rgb', '420+progressive', '420+restart1', '444+progressive-restart2', '444-cut', '420-restart1-cut', '420-99x75+restart3', '411-33x17+restart3'];
     for (const name of names) {
       expect(files).toContain(`${name}.jpg`);
     }
@@ -92,6 +92,14 @@ describe('JPEG decoding', () => {
     const header = sos.start + 2 + ((bytes[sos.start + 2] << 8) | bytes[sos.start + 3]);
     const ones = concat(bytes.subarray(0, header), new Uint8Array(400).fill(0xff).map((_, i) => (i % 2 ? 0 : 0xff)), [0xff, 0xd9]);
     expectSqueezeError(thrown(() => decodeImage(ones)), ImageError, 'E_IMAGE_DECODE', /Huffman code that its table does not define/);
+  });
+
+  it('refuses a scan after a sequential scan of every component, as libjpeg does', () => {
+    // Such a file is decoded MCU row by MCU row, its coefficients not kept for a later scan.
+    const bytes = read('420.jpg');
+    const sos = jpegSegments(bytes).find((g) => g.marker === 0xda)!;
+    const twice = concat(bytes.subarray(0, sos.end), bytes.subarray(sos.start, sos.end), bytes.subarray(sos.end));
+    expectSqueezeError(thrown(() => decodeImage(twice)), ImageError, 'E_IMAGE_DECODE', /follows a sequential scan of every component/);
   });
 
   it('refuses a scan of a component the frame does not have', () => {
