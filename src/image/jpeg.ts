@@ -105,12 +105,21 @@ function idctSize(c: JpegComponent, frame: JpegFrame, scale: JpegScale): JpegSca
 
 const IDCT = { 8: 'jpeg_idct', 4: 'jpeg_idct_4x4', 2: 'jpeg_idct_2x2', 1: 'jpeg_idct_1x1' } as const;
 
+/**
+ * Bytes a component keeps per block, by IDCT size: the 64 coefficients; at 1/4 the 25 that
+ * jidctred.c's 2x2 IDCT reads and a bit per other coefficient saying whether it is nonzero (a
+ * progressive refinement scan reads a bit for each nonzero one); at 1/8 the DC coefficient alone.
+ * BLOCK_LAYOUT numbers these layouts for the module.
+ */
+const BLOCK_BYTES = { 8: 128, 4: 128, 2: 64, 1: 2 } as const;
+const BLOCK_LAYOUT = { 8: 0, 4: 0, 2: 2, 1: 1 } as const;
+
 /** A component as laid out in the decoder's memory. */
 interface ComponentBuffers extends JpegComponent {
   /** Blocks per row and per column of whole MCUs. */
   blocksX: number;
   blocksY: number;
-  /** IDCT output size (samples a block side) and bytes per stored block (2: its DC alone). */
+  /** IDCT output size (samples a block side) and bytes per stored block ({@link BLOCK_BYTES}). */
   size: JpegScale;
   blockBytes: number;
   /** Samples per row and rows that belong to the image. */
@@ -209,7 +218,7 @@ class JpegDecoding {
     const blocksX = this.mcusX * c.h;
     const blocksY = this.mcusY * c.v;
     const size = idctSize(c, frame, scale);
-    const blockBytes = size === 1 ? 2 : 128;
+    const blockBytes = BLOCK_BYTES[size];
     const coefRows = this.streaming ? c.v : blocksY;
     return {
       ...c,
@@ -289,7 +298,7 @@ class JpegDecoding {
     i32.set([this.data + end, this.data + scanEnd, ns, p ? ss : 0, p ? se : 63, ah, al, this.restartInterval, this.mcusX, 0, 0, p ? 1 : 0], params >> 2);
     const scanned = this.scanComponents(at, ss, ah);
     // A progressive AC scan (always of one component) of a component kept as DC alone.
-    if (p && ss > 0 && scanned[0].blockBytes === 2) return;
+    if (p && ss > 0 && scanned[0].size === 1) return;
     if (this.streaming) {
       this.decodeStreamed(at, scanned);
       return;
@@ -318,9 +327,8 @@ class JpegDecoding {
       // libjpeg takes each component's quantization table as it is at the component's first scan.
       c.latched ??= this.quantTables[c.tq] ?? corruptJpeg(`quantization table ${c.tq} is not defined before the first scan of component ${id}`);
       const one = ns === 1;
-      const dcOnly = c.blockBytes === 2 ? 1 : 0;
       const huffman = (table: number): number => this.huffman + table * this.huffmanBytes;
-      i32.set([c.coefs, c.blocksX, one ? 1 : c.h, one ? 1 : c.v, huffman(dc), huffman(4 + ac), dcOnly], (params + 64 + 32 * i) >> 2);
+      i32.set([c.coefs, c.blocksX, one ? 1 : c.h, one ? 1 : c.v, huffman(dc), huffman(4 + ac), BLOCK_LAYOUT[c.size]], (params + 64 + 32 * i) >> 2);
       if (one) i32[(params + 32) >> 2] = Math.ceil((width * c.h) / (maxH * 8));
     }
     return scanned;
