@@ -22,6 +22,29 @@ const NATURAL = memory.data<u8>([
   63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63,
 ]);
 
+// Where each coefficient (zigzag position, with NATURAL's trailing entries) is stored in a block:
+// its byte offset, or NOT_STORED. FULL_ORDER is the 64 i16 in natural order (128 bytes). A block
+// of a component decoded at 1/4 scale (REDUCED_ORDER, 64 bytes) stores only the 25 coefficients
+// the 2x2 IDCT reads, rows and columns 0, 1, 3, 5, 7, as a 5x5 grid of i16; a progressive
+// refinement scan must still know which of the others are nonzero (it reads a correction bit for
+// each), so bit n of the u64 at NONZERO_BITS is set once coefficient n (natural order) is.
+const NOT_STORED = 255;
+const NONZERO_BITS = 56;
+const FULL_ORDER = memory.data<u8>([
+  0, 2, 16, 32, 18, 4, 6, 20, 34, 48, 64, 50, 36, 22, 8, 10,
+  24, 38, 52, 66, 80, 96, 82, 68, 54, 40, 26, 12, 14, 28, 42, 56,
+  70, 84, 98, 112, 114, 100, 86, 72, 58, 44, 30, 46, 60, 74, 88, 102,
+  116, 118, 104, 90, 76, 62, 78, 92, 106, 120, 122, 108, 94, 110, 124, 126,
+  126, 126, 126, 126, 126, 126, 126, 126, 126, 126, 126, 126, 126, 126, 126, 126,
+]);
+const REDUCED_ORDER = memory.data<u8>([
+  0, 2, 10, 255, 12, 255, 4, 255, 255, 20, 255, 22, 255, 14, 255, 6,
+  255, 255, 255, 255, 30, 255, 32, 255, 24, 255, 16, 255, 8, 255, 255, 255,
+  255, 255, 255, 40, 42, 255, 34, 255, 26, 255, 18, 255, 255, 255, 255, 255,
+  255, 44, 255, 36, 255, 28, 255, 255, 255, 255, 46, 255, 38, 255, 255, 48,
+  48, 48, 48, 48, 48, 48, 48, 48, 48, 48, 48, 48, 48, 48, 48, 48,
+]);
+
 // A decoding table (the host reserves HUFFMAN_BYTES per table):
 //   u16 lookup[512]  codes of up to LOOKUP_BITS bits, indexed by the next 9 bits: length << 8 | symbol, 0 if longer;
 //   i32 maxcode[17]  largest code of each length 1..16, -1 if none;
@@ -137,19 +160,28 @@ function decodeSymbol(table: usize): i32 {
   return -1;
 }
 
+/** Stores coefficient `k` (zigzag) of a block laid out by `order`, or marks it nonzero if the layout does not keep it. */
+@inline
+function storeCoef(block: usize, order: usize, k: i32, value: i32): void {
+  const at = <usize>load<u8>(order + k);
+  if (at != NOT_STORED) store<i16>(block + at, <i16>value);
+  else store<u64>(block + NONZERO_BITS, load<u64>(block + NONZERO_BITS) | (<u64>1 << load<u8>(NATURAL + k)));
+}
+
 // Per-scan state: DC predictions of the scan's components and the progressive end-of-band run.
 const PRED = memory.data(16, 16);
 let eobrun: i32 = 0;
 
-// Block decoders, one per kind of scan (jdhuff.c, jdphuff.c). `block` is 64 i16 in natural order.
+// Block decoders, one per kind of scan (jdhuff.c, jdphuff.c). `block` holds its coefficients as
+// `order` lays them out (FULL_ORDER or REDUCED_ORDER; 0 for a block that keeps its DC alone).
 
-function decodeBaseline(block: usize, c: usize, dc: usize, ac: usize, dcOnly: bool): i32 {
+function decodeBaseline(block: usize, c: usize, dc: usize, ac: usize, order: usize): i32 {
   const s = decodeSymbol(dc);
   if (s < 0) return BAD_HUFFMAN_CODE;
   const pred = load<i32>(PRED + (c << 2)) + (s != 0 ? extend(getBits(s), s) : 0);
   store<i32>(PRED + (c << 2), pred);
   store<i16>(block, <i16>pred);
-  if (dcOnly) return skipAc(ac);
+  if (order == 0) return skipAc(ac);
   for (let k = 1; k < 64; k++) {
     const rs = decodeSymbol(ac);
     if (rs < 0) return BAD_HUFFMAN_CODE;
@@ -157,7 +189,7 @@ function decodeBaseline(block: usize, c: usize, dc: usize, ac: usize, dcOnly: bo
     const run = rs >> 4;
     if (size != 0) {
       k += run;
-      store<i16>(block + (<usize>load<u8>(NATURAL + k) << 1), <i16>extend(getBits(size), size));
+      storeCoef(block, order, k, extend(getBits(size), size));
     } else if (run == 15) {
       k += 15;
     } else {
@@ -199,7 +231,7 @@ function decodeDcRefine(block: usize, al: i32): i32 {
   return OK;
 }
 
-function decodeAcFirst(block: usize, ac: usize, ss: i32, se: i32, al: i32): i32 {
+function decodeAcFirst(block: usize, order: usize, ac: usize, ss: i32, se: i32, al: i32): i32 {
   if (eobrun > 0) {
     eobrun--;
     return OK;
@@ -211,7 +243,7 @@ function decodeAcFirst(block: usize, ac: usize, ss: i32, se: i32, al: i32): i32 
     const run = rs >> 4;
     if (size != 0) {
       k += run;
-      store<i16>(block + (<usize>load<u8>(NATURAL + k) << 1), <i16>(extend(getBits(size), size) << al));
+      storeCoef(block, order, k, extend(getBits(size), size) << al);
     } else if (run == 15) {
       k += 15;
     } else {
@@ -223,14 +255,25 @@ function decodeAcFirst(block: usize, ac: usize, ss: i32, se: i32, al: i32): i32 
   return OK;
 }
 
-/** Adds a correction bit to a coefficient already nonzero (jdphuff.c decode_mcu_AC_refine). */
+/**
+ * Whether coefficient `k` (zigzag) of a block is nonzero; if it is, reads its correction bit and
+ * adds it (jdphuff.c decode_mcu_AC_refine), or only reads it for a coefficient the layout does not keep.
+ */
 @inline
-function refine(at: usize, p1: i32): void {
-  const coef = <i32>load<i16>(at);
-  if (getBits(1) && (coef & p1) == 0) store<i16>(at, <i16>(coef >= 0 ? coef + p1 : coef - p1));
+function refined(block: usize, order: usize, k: i32, p1: i32): bool {
+  const at = <usize>load<u8>(order + k);
+  if (at == NOT_STORED) {
+    if (((load<u64>(block + NONZERO_BITS) >> load<u8>(NATURAL + k)) & 1) == 0) return false;
+    getBits(1);
+    return true;
+  }
+  const coef = <i32>load<i16>(block + at);
+  if (coef == 0) return false;
+  if (getBits(1) && (coef & p1) == 0) store<i16>(block + at, <i16>(coef >= 0 ? coef + p1 : coef - p1));
+  return true;
 }
 
-function decodeAcRefine(block: usize, ac: usize, ss: i32, se: i32, al: i32): i32 {
+function decodeAcRefine(block: usize, order: usize, ac: usize, ss: i32, se: i32, al: i32): i32 {
   const p1 = 1 << al;
   let k = ss;
   if (eobrun == 0) {
@@ -250,19 +293,14 @@ function decodeAcRefine(block: usize, ac: usize, ss: i32, se: i32, al: i32): i32
       }
       // Skip `run` zero coefficients, refining the nonzero ones passed on the way.
       do {
-        const at = block + (<usize>load<u8>(NATURAL + k) << 1);
-        if (load<i16>(at) != 0) refine(at, p1);
-        else if (--run < 0) break;
+        if (!refined(block, order, k, p1) && --run < 0) break;
         k++;
       } while (k <= se);
-      if (value != 0) store<i16>(block + (<usize>load<u8>(NATURAL + k) << 1), <i16>value);
+      if (value != 0) storeCoef(block, order, k, value);
     }
   }
   if (eobrun > 0) {
-    for (; k <= se; k++) {
-      const at = block + (<usize>load<u8>(NATURAL + k) << 1);
-      if (load<i16>(at) != 0) refine(at, p1);
-    }
+    for (; k <= se; k++) refined(block, order, k, p1);
     eobrun--;
   }
   return OK;
@@ -278,8 +316,9 @@ const S_AH = 20;
 const S_AL = 24;
 const S_RESTART = 28;
 const S_MCUS_X = 32;
-const S_MCUS_Y = 36;
-const S_PROGRESSIVE = 40;
+const S_ROW_BEGIN = 36; // the MCU rows this call decodes, begin .. end - 1, into coefficient
+const S_ROW_END = 40; // buffers whose first block row is MCU row `begin`'s
+const S_PROGRESSIVE = 44;
 // Then per component, from byte 64, 32 bytes each:
 const C_COEFS = 0; // i16 blocks of 64 coefficients
 const C_STRIDE = 4; // blocks per row of the coefficient buffer
@@ -287,82 +326,115 @@ const C_H = 8; // blocks per MCU across (1 in a one-component scan)
 const C_V = 12; // and down
 const C_DC = 16; // Huffman tables
 const C_AC = 20;
-const C_DC_ONLY = 24; // 1: blocks hold their DC coefficient only (2 bytes each), for 1/8 scale
+const C_LAYOUT = 24; // how blocks are stored: FULL_BLOCKS, DC_BLOCKS or REDUCED_BLOCKS
 
-/**
- * Decodes one scan's entropy-coded data into the coefficient buffers. Returns 0, or a status code
- * for a code its Huffman tables do not have.
- */
-export function jpeg_decode_scan(p: usize): i32 {
-  pos = <usize>load<u32>(p + S_DATA);
-  end = <usize>load<u32>(p + S_END);
-  const dataEnd = end;
+// Block layouts: 64 coefficients (128 bytes); the DC coefficient alone (2 bytes), for a component
+// decoded at 1/8 scale; REDUCED_ORDER's 64 bytes, for one decoded at 1/4 scale.
+const FULL_BLOCKS = 0;
+const DC_BLOCKS = 1;
+const REDUCED_BLOCKS = 2;
+
+// Restart state, kept between the calls that decode one scan a range of MCU rows at a time.
+let dataEnd: usize = 0;
+let restartLeft: u32 = 0;
+
+/** Resets the bit reader, predictions and end-of-band run: at a scan's start and at each restart. */
+function resetDecoder(): void {
   bits = 0;
   count = 0;
-  padding = 0;
   eobrun = 0;
   memory.fill(PRED, 0, 16);
+}
+
+/**
+ * Moves past the restart marker that ends an interval's data, where the reader stopped; libjpeg
+ * also skips any garbage before it. Without the marker, decoding goes on with zero bits, and a
+ * reader already out of data stays so (jdhuff.c process_restart).
+ */
+function restart(): void {
+  const starved = padding > count;
+  end = dataEnd;
+  while (pos + 1 < end && !(load<u8>(pos) == 0xff && load<u8>(pos + 1) != 0 && load<u8>(pos + 1) != 0xff)) pos++;
+  if (pos + 1 < end && (load<u8>(pos + 1) & 0xf8) == 0xd0) {
+    pos += 2;
+    padding = 0;
+  } else {
+    end = pos;
+    padding = starved ? 1 : 0;
+  }
+  resetDecoder();
+}
+
+/** Decodes the blocks of every component of the MCU at column `mx`, block row `row` of the buffers. */
+function decodeMcu(p: usize, mx: u32, row: u32, kind: i32): i32 {
   const n = load<i32>(p + S_COMPONENTS);
   const ss = load<i32>(p + S_SS);
   const se = load<i32>(p + S_SE);
-  const ah = load<i32>(p + S_AH);
   const al = load<i32>(p + S_AL);
-  const interval = load<u32>(p + S_RESTART);
-  const mcusX = load<u32>(p + S_MCUS_X);
-  const mcus = mcusX * load<u32>(p + S_MCUS_Y);
-  const kind = load<i32>(p + S_PROGRESSIVE) == 0 ? 0 : ss == 0 ? (ah == 0 ? 1 : 2) : ah == 0 ? 3 : 4;
-  let left = interval;
-  for (let m: u32 = 0; m < mcus; m++) {
-    if (interval != 0) {
-      if (left == 0) {
-        // The interval's data ends at its restart marker, RSTn, where the reader stopped; libjpeg
-        // also skips any garbage before it. Without the marker, decoding goes on with zero bits,
-        // and a reader already out of data stays so (jdhuff.c process_restart).
-        const starved = padding > count;
-        end = dataEnd;
-        while (pos + 1 < end && !(load<u8>(pos) == 0xff && load<u8>(pos + 1) != 0 && load<u8>(pos + 1) != 0xff)) pos++;
-        if (pos + 1 < end && (load<u8>(pos + 1) & 0xf8) == 0xd0) {
-          pos += 2;
-          padding = 0;
-        } else {
-          end = pos;
-          padding = starved ? 1 : 0;
-        }
-        bits = 0;
-        count = 0;
-        eobrun = 0;
-        memory.fill(PRED, 0, 16);
-        left = interval;
+  for (let c: usize = 0; c < <usize>n; c++) {
+    const comp = p + 64 + (c << 5);
+    const coefs = <usize>load<u32>(comp + C_COEFS);
+    const stride = load<u32>(comp + C_STRIDE);
+    const h = load<u32>(comp + C_H);
+    const v = load<u32>(comp + C_V);
+    const dc = <usize>load<u32>(comp + C_DC);
+    const ac = <usize>load<u32>(comp + C_AC);
+    const layout = load<i32>(comp + C_LAYOUT);
+    const blockShift: usize = layout == DC_BLOCKS ? 1 : layout == REDUCED_BLOCKS ? 6 : 7;
+    const order = layout == DC_BLOCKS ? 0 : layout == REDUCED_BLOCKS ? REDUCED_ORDER : FULL_ORDER;
+    for (let by: u32 = 0; by < v; by++) {
+      for (let bx: u32 = 0; bx < h; bx++) {
+        const block = coefs + ((<usize>((row * v + by) * stride + mx * h + bx)) << blockShift);
+        let status: i32;
+        if (kind == 0) status = decodeBaseline(block, c, dc, ac, order);
+        else if (kind == 1) status = decodeDcFirst(block, c, dc, al);
+        else if (kind == 2) status = decodeDcRefine(block, al);
+        else if (kind == 3) status = decodeAcFirst(block, order, ac, ss, se, al);
+        else status = decodeAcRefine(block, order, ac, ss, se, al);
+        if (status != OK) return status;
       }
-      left--;
     }
-    // Once decoding has used padding bits, libjpeg (jdhuff.c insufficient_data) leaves the rest of
-    // the restart interval uncoded: zero, or what earlier scans gave.
-    if (padding > count) continue;
-    const mx = m % mcusX;
-    const my = m / mcusX;
-    for (let c: usize = 0; c < <usize>n; c++) {
-      const comp = p + 64 + (c << 5);
-      const coefs = <usize>load<u32>(comp + C_COEFS);
-      const stride = load<u32>(comp + C_STRIDE);
-      const h = load<u32>(comp + C_H);
-      const v = load<u32>(comp + C_V);
-      const dc = <usize>load<u32>(comp + C_DC);
-      const ac = <usize>load<u32>(comp + C_AC);
-      const dcOnly = load<i32>(comp + C_DC_ONLY) != 0;
-      const blockShift: usize = dcOnly ? 1 : 7;
-      for (let by: u32 = 0; by < v; by++) {
-        for (let bx: u32 = 0; bx < h; bx++) {
-          const block = coefs + ((<usize>((my * v + by) * stride + mx * h + bx)) << blockShift);
-          let status: i32;
-          if (kind == 0) status = decodeBaseline(block, c, dc, ac, dcOnly);
-          else if (kind == 1) status = decodeDcFirst(block, c, dc, al);
-          else if (kind == 2) status = decodeDcRefine(block, al);
-          else if (kind == 3) status = decodeAcFirst(block, ac, ss, se, al);
-          else status = decodeAcRefine(block, ac, ss, se, al);
-          if (status != OK) return status;
+  }
+  return OK;
+}
+
+/**
+ * Decodes MCU rows S_ROW_BEGIN .. S_ROW_END - 1 of a scan's entropy-coded data into the
+ * coefficient buffers, whose first block row is row S_ROW_BEGIN's. A call that begins at row 0
+ * starts the scan; a later one goes on where the previous call of the same scan stopped (bit
+ * reader, predictions, restart interval), so a scan can be decoded into a buffer of one MCU row,
+ * row after row. Returns 0, or a status code for a code its Huffman tables do not have.
+ */
+export function jpeg_decode_scan(p: usize): i32 {
+  const interval = load<u32>(p + S_RESTART);
+  const begin = load<u32>(p + S_ROW_BEGIN);
+  if (begin == 0) {
+    pos = <usize>load<u32>(p + S_DATA);
+    end = <usize>load<u32>(p + S_END);
+    dataEnd = end;
+    padding = 0;
+    restartLeft = interval;
+    resetDecoder();
+  }
+  const ss = load<i32>(p + S_SS);
+  const ah = load<i32>(p + S_AH);
+  const mcusX = load<u32>(p + S_MCUS_X);
+  const rowEnd = load<u32>(p + S_ROW_END);
+  const kind = load<i32>(p + S_PROGRESSIVE) == 0 ? 0 : ss == 0 ? (ah == 0 ? 1 : 2) : ah == 0 ? 3 : 4;
+  for (let my = begin; my < rowEnd; my++) {
+    for (let mx: u32 = 0; mx < mcusX; mx++) {
+      if (interval != 0) {
+        if (restartLeft == 0) {
+          restart();
+          restartLeft = interval;
         }
+        restartLeft--;
       }
+      // Once decoding has used padding bits, libjpeg (jdhuff.c insufficient_data) leaves the rest
+      // of the restart interval uncoded: zero, or what earlier scans gave.
+      if (padding > count) continue;
+      const status = decodeMcu(p, mx, my - begin, kind);
+      if (status != OK) return status;
     }
   }
   return OK;
@@ -587,8 +659,18 @@ function limit2(v: i32): u8 {
   return <u8>min(max((((v + (1 << 19)) >> 20) << 22 >> 22) + 128, 0), 255);
 }
 
+/** Whether a REDUCED_ORDER block's 24 stored AC coefficients are all zero. */
+@inline
+function reducedAcZero(block: usize): bool {
+  const ac = v128.or(v128.or(v128.and(v128.load(block), i16x8.replace_lane(i16x8.splat(-1), 0, 0)), v128.load(block, 16)), v128.load(block, 32));
+  return !v128.any_true(ac) && load<i16>(block, 48) == 0;
+}
+
+// The columns (and rows) of a block the 2x2 IDCT reads, in the order REDUCED_ORDER stores them.
+const REDUCED_COLUMNS = memory.data<u8>([0, 1, 3, 5, 7]);
+
 function idct2x2Block(block: usize, quant: usize, out: usize, stride: usize): void {
-  if (acZero(block)) {
+  if (reducedAcZero(block)) {
     const value = dcSample(block, quant);
     store<u8>(out, value);
     store<u8>(out, value, 1);
@@ -596,15 +678,16 @@ function idct2x2Block(block: usize, quant: usize, out: usize, stride: usize): vo
     store<u8>(out + stride, value, 1);
     return;
   }
-  // Pass 1 on columns 0, 1, 3, 5, 7 (the second pass reads no others): rows 0 and 1 of the workspace.
-  for (let c: usize = 0; c < 8; c++) {
-    if (c != 0 && (c & 1) == 0) continue;
-    const col = block + (c << 1);
+  // Pass 1 on columns 0, 1, 3, 5, 7 (the second pass reads no others): rows 0 and 1 of the
+  // workspace. Column c's rows 0, 1, 3, 5, 7 are 10 bytes apart in the block.
+  for (let i: usize = 0; i < 5; i++) {
+    const c = <usize>load<u8>(REDUCED_COLUMNS + i);
+    const col = block + (i << 1);
     const q = quant + (c << 2);
     const t10 = (<i32>load<i16>(col) * load<i32>(q)) << (CONST_BITS + 2);
     // FIX(0.720959822), FIX(0.850430095), FIX(1.272758580), FIX(3.624509785)
-    const t0 = <i32>load<i16>(col, 112) * load<i32>(q, 224) * -5906 + <i32>load<i16>(col, 80) * load<i32>(q, 160) * 6967
-      + <i32>load<i16>(col, 48) * load<i32>(q, 96) * -10426 + <i32>load<i16>(col, 16) * load<i32>(q, 32) * 29692;
+    const t0 = <i32>load<i16>(col, 40) * load<i32>(q, 224) * -5906 + <i32>load<i16>(col, 30) * load<i32>(q, 160) * 6967
+      + <i32>load<i16>(col, 20) * load<i32>(q, 96) * -10426 + <i32>load<i16>(col, 10) * load<i32>(q, 32) * 29692;
     store<i32>(WS + (c << 2), (t10 + t0 + (1 << 12)) >> 13);
     store<i32>(WS + 32 + (c << 2), (t10 - t0 + (1 << 12)) >> 13);
   }
@@ -618,14 +701,14 @@ function idct2x2Block(block: usize, quant: usize, out: usize, stride: usize): vo
 }
 
 /**
- * jpeg_idct at 1/4 scale (jidctred.c jpeg_idct_2x2): each block of 64 coefficients becomes 2x2
- * samples, `2 * blocksX` per row of `out`.
+ * jpeg_idct at 1/4 scale (jidctred.c jpeg_idct_2x2): each block, the 64 bytes REDUCED_ORDER lays
+ * out (the 25 coefficients it reads), becomes 2x2 samples, `2 * blocksX` per row of `out`.
  */
 export function jpeg_idct_2x2(coefs: usize, quant: usize, out: usize, blocksX: u32, blocksY: u32): void {
   const stride = <usize>blocksX << 1;
   for (let by: u32 = 0; by < blocksY; by++) {
     for (let bx: u32 = 0; bx < blocksX; bx++) {
-      idct2x2Block(coefs + ((<usize>(by * blocksX + bx)) << 7), quant, out + (<usize>by << 1) * stride + (<usize>bx << 1), stride);
+      idct2x2Block(coefs + ((<usize>(by * blocksX + bx)) << 6), quant, out + (<usize>by << 1) * stride + (<usize>bx << 1), stride);
     }
   }
 }

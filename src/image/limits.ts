@@ -9,11 +9,15 @@ export interface ImageLimits {
 }
 
 /**
- * 64 MiB files, 40 megapixels and 16384 pixels a side. Decoding a colour JPEG takes up to 17 bytes
- * per pixel (coefficients, samples and RGBA in the decoder's memory, and the RGBA returned; 20 for
- * CMYK), about 0.7 GB at 40 megapixels: a Worker or a small board should lower maxImagePixels.
+ * 64 MiB files, 50 megapixels (48 and 50 MP phone photos) and 16384 pixels a side. Classifying
+ * decodes a large JPEG at reduced scale (`minShortSide`), where a 4:2:0 photo takes about 0.2
+ * bytes per input pixel (baseline: one MCU row of coefficients at a time) or 0.7 (progressive:
+ * every block's DC and the 25 chroma coefficients the 1/8 IDCT reads), besides the file. At full
+ * size a colour JPEG still takes up to 9.5 bytes per pixel baseline (samples and RGBA) and 17
+ * progressive (every coefficient; 20 for CMYK): a full-size decode of 50 megapixels can reach
+ * 0.85 GB, and a Worker or a small board that decodes at full size should lower maxImagePixels.
  */
-export const DEFAULT_IMAGE_LIMITS: Readonly<ImageLimits> = Object.freeze({ maxImageBytes: 64 * 2 ** 20, maxImagePixels: 40e6, maxImageSide: 16384 });
+export const DEFAULT_IMAGE_LIMITS: Readonly<ImageLimits> = Object.freeze({ maxImageBytes: 64 * 2 ** 20, maxImagePixels: 50e6, maxImageSide: 16384 });
 
 /** How {@link decodeImage} decodes, beyond the limits. */
 export interface DecodeOptions {

@@ -944,7 +944,7 @@ function randomJpeg(r: Rng): Generated {
 function hugeSize(r: Rng, c: Corpus): Generated {
   const s = pick(r, c.samples);
   const png = s.format === 'png';
-  const fixed: [number, number][] = [[0, s.height], [s.width, 0], [16385, 1], [1, 16385], [65535, 65535], [7000, 6000], [16384, 2442], [6325, 6325], [20000, 3]];
+  const fixed: [number, number][] = [[0, s.height], [s.width, 0], [16385, 1], [1, 16385], [65535, 65535], [8200, 6200], [16384, 3052], [7072, 7072], [20000, 3]];
   if (png) fixed.push([2 ** 31, 1], [2 ** 32 - 1, 2 ** 32 - 1], [1, 2 ** 31 - 1]);
   const random = r() < 0.3;
   const [w, h] = random ? [int(r, 1, png ? 70000 : 65535), int(r, 1, png ? 70000 : 65535)] : pick(r, fixed);

@@ -272,7 +272,7 @@ describe('decodeImage: limits', () => {
   });
 
   it('has the documented defaults', () => {
-    expect(DEFAULT_IMAGE_LIMITS).toEqual({ maxImageBytes: 64 * 2 ** 20, maxImagePixels: 40e6, maxImageSide: 16384 });
+    expect(DEFAULT_IMAGE_LIMITS).toEqual({ maxImageBytes: 64 * 2 ** 20, maxImagePixels: 50e6, maxImageSide: 16384 });
     expect(Object.isFrozen(DEFAULT_IMAGE_LIMITS)).toBe(true);
   });
 });

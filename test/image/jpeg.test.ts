@@ -40,7 +40,7 @@ describe('JPEG decoding', () => {
   const files = readdirSync(dir).filter((f) => f.endsWith('.jpg'));
 
   it('has fixtures of every coding the decoder handles', () => {
-    const names = ['420', '422', '440', '444', '411-33x17', 'grey', 'rgb', '420+progressive', '420+restart1', '444+progressive-restart2', '444-cut', '420-restart1-cut'];
+    const names = ['420', '422', '440', '444', '411-33x17', 'grey', 'rgb', '420+progressive', '420+restart1', '444+progressive-restart2', '444-cut', '420-restart1-cut', '420-99x75+restart3', '411-33x17+restart3'];
     for (const name of names) {
       expect(files).toContain(`${name}.jpg`);
     }
@@ -92,6 +92,14 @@ describe('JPEG decoding', () => {
     const header = sos.start + 2 + ((bytes[sos.start + 2] << 8) | bytes[sos.start + 3]);
     const ones = concat(bytes.subarray(0, header), new Uint8Array(400).fill(0xff).map((_, i) => (i % 2 ? 0 : 0xff)), [0xff, 0xd9]);
     expectSqueezeError(thrown(() => decodeImage(ones)), ImageError, 'E_IMAGE_DECODE', /Huffman code that its table does not define/);
+  });
+
+  it('refuses a scan after a sequential scan of every component, as libjpeg does', () => {
+    // Such a file is decoded MCU row by MCU row, its coefficients not kept for a later scan.
+    const bytes = read('420.jpg');
+    const sos = jpegSegments(bytes).find((g) => g.marker === 0xda)!;
+    const twice = concat(bytes.subarray(0, sos.end), bytes.subarray(sos.start, sos.end), bytes.subarray(sos.end));
+    expectSqueezeError(thrown(() => decodeImage(twice)), ImageError, 'E_IMAGE_DECODE', /follows a sequential scan of every component/);
   });
 
   it('refuses a scan of a component the frame does not have', () => {
@@ -227,7 +235,10 @@ describe('JPEG reduced inverse DCTs (jpeg_idct_4x4, jpeg_idct_2x2, jpeg_idct_1x1
   const base = wasm.heap_base();
   // Two blocks side by side, each given to the kernel: the second checks the output stride.
   const idct = (kernel: 'jpeg_idct_4x4' | 'jpeg_idct_2x2', blocks: Int16Array[], quant: Int32Array, size: number): Uint8Array[] => {
-    blocks.forEach((b, i) => new Int16Array(wasm.memory.buffer, base + 128 * i, 64).set(b));
+    // The 2x2 IDCT reads 64-byte blocks: rows and columns 0, 1, 3, 5, 7 of the coefficients, 5x5.
+    const kept = [0, 1, 3, 5, 7];
+    const stored = (b: Int16Array) => (size === 4 ? b : Int16Array.from({ length: 32 }, (_, k) => (k < 25 ? b[8 * kept[Math.floor(k / 5)] + kept[k % 5]] : 0)));
+    blocks.forEach((b, i) => new Int16Array(wasm.memory.buffer, base + (size === 4 ? 128 : 64) * i, 64).set(stored(b)));
     new Int32Array(wasm.memory.buffer, base + 256, 64).set(quant);
     wasm[kernel](base, base + 256, base + 512, 2, 1);
     const out = new Uint8Array(wasm.memory.buffer, base + 512, 2 * size * size);

@@ -22,7 +22,7 @@ describe('limits', () => {
   it('resolve over the documented defaults and refuse unknown names and non-positive values', () => {
     expect(DEFAULT_LIMITS).toEqual({
       maxFileBytes: 64 * 2 ** 20, maxHeaderBytes: 4 * 2 ** 20, maxTensorElements: 16 * 2 ** 20, maxTensorBytes: 64 * 2 ** 20,
-      maxImageBytes: 64 * 2 ** 20, maxImagePixels: 40e6, maxImageSide: 16384,
+      maxImageBytes: 64 * 2 ** 20, maxImagePixels: 50e6, maxImageSide: 16384,
       maxMemoryBytes: 256 * 2 ** 20, maxMacs: 10e9,
     });
     expect(resolveLimits({ maxMacs: 5 }).maxMacs).toBe(5);

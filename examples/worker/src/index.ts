@@ -12,7 +12,7 @@ import model from 'squeezewasm/weights/squeezenet1.1-int8.sqz';
 const MAX_BODY_BYTES = 8 * 1024 * 1024;
 
 // An isolate has 128 MB. Decoding a colour JPEG takes up to 17 bytes per pixel, so the decoder's
-// default of 40 megapixels would exhaust it; 4 megapixels (~70 MB) leaves room for the body and the
+// default of 50 megapixels would exhaust it; 4 megapixels (~70 MB) leaves room for the body and the
 // model's 5 MB of wasm memory.
 const LIMITS = { maxImagePixels: 4_000_000, maxImageSide: 8192, maxImageBytes: MAX_BODY_BYTES };
 
