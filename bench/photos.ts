@@ -10,16 +10,25 @@ import { crc32 } from '../src/model/crc32.js';
 export function upscale(src: { width: number; height: number; data: Uint8Array }, w: number, h: number): Uint8Array {
   const out = new Uint8Array(w * h * 3);
   const sx = src.width / w, sy = src.height / h;
+  // The columns' source offsets and weights, once: per pixel, only the arithmetic is left.
+  const x0s = new Int32Array(w), x1s = new Int32Array(w), wxs = new Float64Array(w);
+  for (let x = 0; x < w; x++) {
+    const fx = Math.min(Math.max((x + 0.5) * sx - 0.5, 0), src.width - 1);
+    const x0 = Math.floor(fx);
+    x0s[x] = x0 * 4;
+    x1s[x] = Math.min(x0 + 1, src.width - 1) * 4;
+    wxs[x] = fx - x0;
+  }
+  const s = src.data;
   for (let y = 0, d = 0; y < h; y++) {
     const fy = Math.min(Math.max((y + 0.5) * sy - 0.5, 0), src.height - 1);
-    const y0 = Math.floor(fy), y1 = Math.min(y0 + 1, src.height - 1), wy = fy - y0;
+    const y0 = Math.floor(fy), wy = fy - y0;
+    const r0 = y0 * src.width * 4, r1 = Math.min(y0 + 1, src.height - 1) * src.width * 4;
     for (let x = 0; x < w; x++) {
-      const fx = Math.min(Math.max((x + 0.5) * sx - 0.5, 0), src.width - 1);
-      const x0 = Math.floor(fx), x1 = Math.min(x0 + 1, src.width - 1), wx = fx - x0;
+      const a = x0s[x], b = x1s[x], wx = wxs[x];
       for (let c = 0; c < 3; c++, d++) {
-        const p = (yy: number, xx: number): number => src.data[(yy * src.width + xx) * 4 + c];
-        const top = p(y0, x0) + (p(y0, x1) - p(y0, x0)) * wx;
-        const bottom = p(y1, x0) + (p(y1, x1) - p(y1, x0)) * wx;
+        const top = s[r0 + a + c] + (s[r0 + b + c] - s[r0 + a + c]) * wx;
+        const bottom = s[r1 + a + c] + (s[r1 + b + c] - s[r1 + a + c]) * wx;
         out[d] = Math.round(top + (bottom - top) * wy);
       }
     }
