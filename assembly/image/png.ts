@@ -82,6 +82,11 @@ const S_OFFS = S_COUNT + 32; // 16 x u16
 const S_SORTED = S_OFFS + 32; // 288 x u16
 const SCRATCH_BYTES = S_SORTED + 288 * 2;
 
+/** What may be written past the window's flush point before the next flush: a match and its 8-byte overshoot. */
+const FLUSH_MARGIN: usize = 258 + 8;
+/** Deflate's farthest distance back: what the window keeps when it is emptied. */
+const HISTORY: usize = 32768;
+
 /** Bytes of scratch memory {@link inflate_zlib} needs. */
 export function inflate_scratch_bytes(): i32 {
   return SCRATCH_BYTES;
@@ -218,6 +223,16 @@ function buildFixed(scratch: usize): void {
  * code and stores the number of bytes inflated at `state` (u32).
  */
 export function inflate_zlib(src: usize, srcLen: i32, dst: usize, dstLen: i32, scratch: usize, state: usize): i32 {
+  return inflate(src, srcLen, dst, dstLen, 0, 0, scratch, state);
+}
+
+/**
+ * {@link inflate_zlib}, or with `rows` (a row state, see {@link png_reduce}) into a window of `cap`
+ * bytes at `dst`: when it fills, the complete scanlines are handed to the row state and all but
+ * the last 32 KB (deflate's farthest distance) and a partial scanline are dropped. The history
+ * a match may reach is then what is left in the window, which always covers 32 KB.
+ */
+function inflate(src: usize, srcLen: i32, dst: usize, dstLen: i32, cap: usize, rows: usize, scratch: usize, state: usize): i32 {
   store<u32>(state, 0);
   if (srcLen < 2) return TRUNCATED;
   const cmf = <u32>load<u8>(src);
@@ -226,8 +241,11 @@ export function inflate_zlib(src: usize, srcLen: i32, dst: usize, dstLen: i32, s
   if (flg & 0x20) return DICTIONARY;
   let ip = src + 2;
   const ie = src + <usize>srcLen;
-  const oe = dst + <usize>dstLen;
+  let oe = dst + <usize>dstLen;
   let op = dst;
+  // Bytes dropped from the window's front so far, and where the window must be emptied.
+  let slid: usize = 0;
+  const flushAt = rows ? dst + cap - FLUSH_MARGIN : <usize>-1;
   let bb: u64 = 0; // bit buffer, next bit in bit 0
   let bc: u32 = 0; // valid bits in bb
   let fixedBuilt = false;
@@ -280,9 +298,20 @@ export function inflate_zlib(src: usize, srcLen: i32, dst: usize, dstLen: i32, s
         status = TOO_LONG;
         break;
       }
-      memory.copy(op, ip, len);
-      op += len;
-      ip += len;
+      for (let left = <usize>len; left > 0; ) {
+        if (op > flushAt) {
+          const shift = flush(rows, dst, op);
+          if (shift < 0) return <i32>-shift;
+          op -= shift;
+          oe -= shift;
+          slid += shift;
+        }
+        const n = rows ? min(left, dst + cap - 8 - op) : left;
+        memory.copy(op, ip, n);
+        op += n;
+        ip += n;
+        left -= n;
+      }
     } else {
       let lt = scratch + S_FIXED_LIT;
       let dt = scratch + S_FIXED_DIST;
@@ -317,7 +346,7 @@ export function inflate_zlib(src: usize, srcLen: i32, dst: usize, dstLen: i32, s
               ip++;
               bc += 8;
             }
-            if (bc < 3) return end(TRUNCATED, state, op - dst);
+            if (bc < 3) return end(TRUNCATED, state, op - dst + slid);
           }
           store<u8>(lens + load<u8>(CL_ORDER + i), <u8>(<u32>bb & 7));
           bb >>= 3;
@@ -339,7 +368,7 @@ export function inflate_zlib(src: usize, srcLen: i32, dst: usize, dstLen: i32, s
           }
           const e = load<u32>(cl + ((<usize>bb & ((1 << clRoot) - 1)) << 2));
           const n = e & 31;
-          if (n > bc) return end(TRUNCATED, state, op - dst);
+          if (n > bc) return end(TRUNCATED, state, op - dst + slid);
           bb >>= n;
           bc -= n;
           const sym = e >> 16;
@@ -350,24 +379,24 @@ export function inflate_zlib(src: usize, srcLen: i32, dst: usize, dstLen: i32, s
           let value: u8 = 0;
           let repeat: i32;
           if (sym == 16) {
-            if (i == 0) return end(BAD_CODE_LENGTHS, state, op - dst);
+            if (i == 0) return end(BAD_CODE_LENGTHS, state, op - dst + slid);
             value = load<u8>(lens + i - 1);
-            if (bc < 2) return end(TRUNCATED, state, op - dst);
+            if (bc < 2) return end(TRUNCATED, state, op - dst + slid);
             repeat = 3 + (<i32>bb & 3);
             bb >>= 2;
             bc -= 2;
           } else if (sym == 17) {
-            if (bc < 3) return end(TRUNCATED, state, op - dst);
+            if (bc < 3) return end(TRUNCATED, state, op - dst + slid);
             repeat = 3 + (<i32>bb & 7);
             bb >>= 3;
             bc -= 3;
           } else {
-            if (bc < 7) return end(TRUNCATED, state, op - dst);
+            if (bc < 7) return end(TRUNCATED, state, op - dst + slid);
             repeat = 11 + (<i32>bb & 127);
             bb >>= 7;
             bc -= 7;
           }
-          if (i + repeat > total) return end(BAD_CODE_LENGTHS, state, op - dst);
+          if (i + repeat > total) return end(BAD_CODE_LENGTHS, state, op - dst + slid);
           for (let k = 0; k < repeat; k++) store<u8>(lens + i++, value);
         }
         // Without a code for end-of-block the block could not end.
@@ -390,6 +419,13 @@ export function inflate_zlib(src: usize, srcLen: i32, dst: usize, dstLen: i32, s
       }
       // Symbols of a Huffman block, up to its end-of-block code.
       for (;;) {
+        if (op > flushAt) {
+          const shift = flush(rows, dst, op);
+          if (shift < 0) return <i32>-shift;
+          op -= shift;
+          oe -= shift;
+          slid += shift;
+        }
         if (ip + 8 <= ie) {
           bb |= load<u64>(ip) << bc;
           ip += (63 - bc) >> 3;
@@ -406,21 +442,21 @@ export function inflate_zlib(src: usize, srcLen: i32, dst: usize, dstLen: i32, s
           e = load<u32>(lt + (<usize>((e >> 16) + ((<u32>(bb >> litRoot)) & ((1 << ((e >> 8) & 15)) - 1))) << 2));
         }
         let n = e & 31;
-        if (n > bc) return end(TRUNCATED, state, op - dst);
+        if (n > bc) return end(TRUNCATED, state, op - dst + slid);
         bb >>= n;
         bc -= n;
         let kind = (e >> 5) & 7;
         if (kind == LITERAL) {
-          if (op >= oe) return end(TOO_LONG, state, op - dst);
+          if (op >= oe) return end(TOO_LONG, state, op - dst + slid);
           store<u8>(op++, <u8>(e >> 16));
           continue;
         }
         if (kind != BASE) {
           if (kind == END) break;
-          return end(BAD_CODE, state, op - dst);
+          return end(BAD_CODE, state, op - dst + slid);
         }
         let x = (e >> 8) & 15;
-        if (x > bc) return end(TRUNCATED, state, op - dst);
+        if (x > bc) return end(TRUNCATED, state, op - dst + slid);
         const len = <usize>((e >> 16) + (<u32>bb & ((1 << x) - 1)));
         bb >>= x;
         bc -= x;
@@ -429,17 +465,17 @@ export function inflate_zlib(src: usize, srcLen: i32, dst: usize, dstLen: i32, s
           e = load<u32>(dt + (<usize>((e >> 16) + ((<u32>(bb >> distRoot)) & ((1 << ((e >> 8) & 15)) - 1))) << 2));
         }
         n = e & 31;
-        if (n > bc) return end(TRUNCATED, state, op - dst);
+        if (n > bc) return end(TRUNCATED, state, op - dst + slid);
         bb >>= n;
         bc -= n;
-        if (((e >> 5) & 7) != BASE) return end(BAD_CODE, state, op - dst);
+        if (((e >> 5) & 7) != BASE) return end(BAD_CODE, state, op - dst + slid);
         x = (e >> 8) & 15;
-        if (x > bc) return end(TRUNCATED, state, op - dst);
+        if (x > bc) return end(TRUNCATED, state, op - dst + slid);
         const dist = <usize>((e >> 16) + (<u32>bb & ((1 << x) - 1)));
         bb >>= x;
         bc -= x;
-        if (dist > op - dst) return end(TOO_FAR_BACK, state, op - dst);
-        if (len > oe - op) return end(TOO_LONG, state, op - dst);
+        if (dist > op - dst) return end(TOO_FAR_BACK, state, op - dst + slid);
+        if (len > oe - op) return end(TOO_LONG, state, op - dst + slid);
         let from = op - dist;
         const to = op + len;
         if (dist >= 8) {
@@ -464,15 +500,18 @@ export function inflate_zlib(src: usize, srcLen: i32, dst: usize, dstLen: i32, s
     if (status != OK) break;
     if (final) break;
   }
-  if (status != OK) return end(status, state, op - dst);
-  store<u32>(state, <u32>(op - dst));
+  if (status != OK) return end(status, state, op - dst + slid);
+  store<u32>(state, <u32>(op - dst + slid));
   if (op < oe) return TOO_SHORT;
   // The Adler-32 follows the last block, big-endian, at the next byte boundary.
   bc &= ~7;
   ip -= bc >> 3;
   if (ip + 4 > ie) return TRUNCATED;
   const want = bswap<u32>(load<u32>(ip));
-  return adler32(dst, dstLen) == want ? OK : BAD_CHECKSUM;
+  if (rows == 0) return adler32(1, dst, dstLen) == want ? OK : BAD_CHECKSUM;
+  const last = flush(rows, dst, op);
+  if (last < 0) return <i32>-last;
+  return load<u32>(rows + R_ADLER) == want ? OK : BAD_CHECKSUM;
 }
 
 @inline function end(status: i32, state: usize, produced: usize): i32 {
@@ -480,9 +519,10 @@ export function inflate_zlib(src: usize, srcLen: i32, dst: usize, dstLen: i32, s
   return status;
 }
 
-function adler32(p: usize, n: i32): u32 {
-  let a: u32 = 1;
-  let b: u32 = 0;
+/** The Adler-32 of `n` bytes at `p` following bytes whose Adler-32 is `adler` (1 for none). */
+function adler32(adler: u32, p: usize, n: i32): u32 {
+  let a: u32 = adler & 0xffff;
+  let b: u32 = adler >> 16;
   const e = p + <usize>n;
   while (p < e) {
     // 5552 bytes is the most that keeps b below 2^32 before the reduction (zlib's NMAX).
@@ -553,11 +593,7 @@ export function png_to_rgba(
       const y = y0 + j * dy;
       const out = dst + ((<usize>y * <usize>width + <usize>x0) << 2);
       const step = <usize>dx << 2;
-      let bad = -1;
-      if (colourType == 3) bad = indexedRow(row, w, depth, palette, colours, out, step);
-      else if (depth < 8) greyPackedRow(row, w, depth, out, step);
-      else if (depth == 8) row8(row, w, colourType, out, step);
-      else row16(row, w, colourType, out, step);
+      const bad = convertRow(row, w, depth, colourType, palette, colours, out, step);
       if (bad >= 0) {
         store<u32>(state, x0 + bad * dx);
         store<u32>(state, y, 4);
@@ -567,6 +603,15 @@ export function png_to_rgba(
     }
   }
   return OK;
+}
+
+/** Converts an unfiltered scanline to RGBA; returns the column of the first index past the palette, or -1. */
+function convertRow(row: usize, w: i32, depth: i32, colourType: i32, palette: usize, colours: i32, out: usize, step: usize): i32 {
+  if (colourType == 3) return indexedRow(row, w, depth, palette, colours, out, step);
+  if (depth < 8) greyPackedRow(row, w, depth, out, step);
+  else if (depth == 8) row8(row, w, colourType, out, step);
+  else row16(row, w, colourType, out, step);
+  return -1;
 }
 
 /** Undoes filter `f` on the `n` bytes at `row`; `prev` is the unfiltered row above, 0 for the first. */
@@ -662,4 +707,200 @@ function indexedRow(row: usize, w: i32, depth: i32, palette: usize, colours: i32
     store<u32>(out, load<u32>(palette + (<usize>v << 2)));
   }
   return -1;
+}
+
+// ---------------------------------------------------------------- reduced decoding, row by row
+//
+// png_reduce inflates into a small window and hands each complete scanline to the row state:
+// unfiltered against the previous row, converted to RGBA, and added into per-block sums that
+// become a row of the reduced image when the block row is complete. Neither the inflated data nor
+// the full-size image is ever held.
+
+// Row state: u32 fields, in bytes from its pointer.
+const R_CURSOR = 0; // the window's first byte not yet taken as a scanline
+const R_ADLER = 4; // Adler-32 of the bytes before R_SUMMED
+const R_SUMMED = 8;
+const R_Y = 12; // next scanline
+const R_WIDTH = 16;
+const R_HEIGHT = 20;
+const R_DEPTH = 24;
+const R_COLOUR = 28;
+const R_PALETTE = 32;
+const R_COLOURS = 36;
+const R_SHIFT = 40; // log2 of the block side
+const R_ROW_BYTES = 44;
+const R_PREV = 48;
+const R_CUR = 52;
+const R_RGBA = 56;
+const R_SUMS = 60;
+const R_DST = 64;
+const R_ERR_A = 68;
+const R_ERR_B = 72;
+const ROW_STATE_BYTES = 76;
+
+/**
+ * Decodes the zlib stream at `src` of a non-interlaced PNG straight to its 2^shift-times-reduced
+ * RGBA image at `dst` (ceil(width / 2^shift) x ceil(height / 2^shift)): each output pixel is the
+ * mean of its block's pixels, per channel, rounded half up; blocks at the right and bottom edges
+ * average the pixels they have. The pixels are those {@link png_to_rgba} makes. Needs a window of
+ * `cap` bytes at `buf`, at least 32 KB plus a scanline plus 512 (more flushes less often); `prev`
+ * and `cur` of a scanline's bytes plus 16, `rgbaRow` of width x 4 plus 16, `sums` of 8 bytes per
+ * output column plus 16. Returns a status code; on error stores two u32 at `state` as png_to_rgba
+ * does, or the number of bytes inflated.
+ */
+export function png_reduce(
+  src: usize, srcLen: i32, buf: usize, cap: i32, width: i32, height: i32, depth: i32, colourType: i32, palette: usize,
+  colours: i32, shift: i32, prev: usize, cur: usize, rgbaRow: usize, sums: usize, dst: usize, scratch: usize, state: usize,
+): i32 {
+  const channels = colourType == 0 || colourType == 3 ? 1 : colourType == 2 ? 3 : colourType == 4 ? 2 : 4;
+  const rowBytes = <usize>((<i64>width * channels * depth + 7) >> 3);
+  if (<usize>cap < HISTORY + rowBytes + 1 + 2 * FLUSH_MARGIN) return BAD_LAYOUT;
+  const rows = scratch + SCRATCH_BYTES;
+  store<u32>(rows + R_CURSOR, buf);
+  store<u32>(rows + R_ADLER, 1);
+  store<u32>(rows + R_SUMMED, buf);
+  store<u32>(rows + R_Y, 0);
+  store<u32>(rows + R_WIDTH, width);
+  store<u32>(rows + R_HEIGHT, height);
+  store<u32>(rows + R_DEPTH, depth);
+  store<u32>(rows + R_COLOUR, colourType);
+  store<u32>(rows + R_PALETTE, palette);
+  store<u32>(rows + R_COLOURS, colours);
+  store<u32>(rows + R_SHIFT, shift);
+  store<u32>(rows + R_ROW_BYTES, rowBytes);
+  store<u32>(rows + R_PREV, prev);
+  store<u32>(rows + R_CUR, cur);
+  store<u32>(rows + R_RGBA, rgbaRow);
+  store<u32>(rows + R_SUMS, sums);
+  store<u32>(rows + R_DST, dst);
+  memory.fill(sums, 0, <usize>(((width - 1) >> shift) + 1) << 3);
+  const expected = <usize>height * (rowBytes + 1);
+  if (expected > <usize>i32.MAX_VALUE) return BAD_LAYOUT;
+  const status = inflate(src, srcLen, buf, <i32>expected, <usize>cap, rows, scratch, state);
+  if (status == BAD_FILTER || status == BAD_INDEX) {
+    store<u32>(state, load<u32>(rows + R_ERR_A));
+    store<u32>(state, load<u32>(rows + R_ERR_B), 4);
+  }
+  return status;
+}
+
+/** Bytes of scratch {@link png_reduce} needs: the inflater's and its row state. */
+export function png_reduce_scratch_bytes(): i32 {
+  return SCRATCH_BYTES + ROW_STATE_BYTES;
+}
+
+/**
+ * Hands the complete scanlines before `op` in the window at `buf` to the row state, adds the bytes
+ * not yet summed to its Adler-32, and drops from the window's front all but the last 32 KB and the
+ * unfinished scanline. Returns how far the window's contents moved down, or -status.
+ */
+function flush(rows: usize, buf: usize, op: usize): isize {
+  const status = takeRows(rows, op);
+  if (status != OK) return -status;
+  const summed = <usize>load<u32>(rows + R_SUMMED);
+  store<u32>(rows + R_ADLER, adler32(load<u32>(rows + R_ADLER), summed, <i32>(op - summed)));
+  const cursor = <usize>load<u32>(rows + R_CURSOR);
+  let keep = op - buf > HISTORY ? op - HISTORY : buf;
+  if (cursor < keep) keep = cursor;
+  const moved = keep - buf;
+  if (moved > 0) memory.copy(buf, keep, op - keep);
+  store<u32>(rows + R_CURSOR, cursor - moved);
+  store<u32>(rows + R_SUMMED, op - moved);
+  return <isize>moved;
+}
+
+/** Unfilters, converts and sums every complete scanline from the row state's cursor to `end`. */
+function takeRows(rows: usize, end: usize): i32 {
+  const rowBytes = <usize>load<u32>(rows + R_ROW_BYTES);
+  const height = load<i32>(rows + R_HEIGHT);
+  const width = load<i32>(rows + R_WIDTH);
+  const depth = load<i32>(rows + R_DEPTH);
+  const colourType = load<i32>(rows + R_COLOUR);
+  const channels = colourType == 0 || colourType == 3 ? 1 : colourType == 2 ? 3 : colourType == 4 ? 2 : 4;
+  const bpp = max(1, (channels * depth) >> 3);
+  const rgbaRow = <usize>load<u32>(rows + R_RGBA);
+  let p = <usize>load<u32>(rows + R_CURSOR);
+  let y = load<i32>(rows + R_Y);
+  let prev = <usize>load<u32>(rows + R_PREV);
+  let cur = <usize>load<u32>(rows + R_CUR);
+  while (y < height && end - p > rowBytes) {
+    const f = <i32>load<u8>(p);
+    if (f > 4) return rowError(rows, f, y, BAD_FILTER);
+    // Unfiltered beside the window, not in it: the window's bytes are the history later matches copy.
+    memory.copy(cur, p + 1, rowBytes);
+    unfilter(cur, y > 0 ? prev : 0, rowBytes, bpp, f);
+    const bad = convertRow(cur, width, depth, colourType, load<u32>(rows + R_PALETTE), load<i32>(rows + R_COLOURS), rgbaRow, 4);
+    if (bad >= 0) return rowError(rows, bad, y, BAD_INDEX);
+    const shift = load<i32>(rows + R_SHIFT);
+    const sums = <usize>load<u32>(rows + R_SUMS);
+    sumRow(rgbaRow, width, shift, sums);
+    if ((y & ((1 << shift) - 1)) == (1 << shift) - 1 || y == height - 1) {
+      averageBlocks(sums, width, (y & ((1 << shift) - 1)) + 1, shift, <usize>load<u32>(rows + R_DST) + <usize>(y >> shift) * <usize>((((width - 1) >> shift) + 1) << 2));
+    }
+    const t = prev;
+    prev = cur;
+    cur = t;
+    p += rowBytes + 1;
+    y++;
+  }
+  store<u32>(rows + R_CURSOR, p);
+  store<u32>(rows + R_Y, y);
+  store<u32>(rows + R_PREV, prev);
+  store<u32>(rows + R_CUR, cur);
+  return OK;
+}
+
+function rowError(rows: usize, a: i32, b: i32, status: i32): i32 {
+  store<u32>(rows + R_ERR_A, a);
+  store<u32>(rows + R_ERR_B, b);
+  return status;
+}
+
+/** Adds the `width` RGBA pixels at `rgba` into the u16 sums of their blocks, 2^shift (>= 2) pixels to a block. */
+function sumRow(rgba: usize, width: i32, shift: i32, sums: usize): void {
+  // Pixels 2k and 2k+1 share a block: each pair is added as one vector of two u16 pixels folded in half.
+  const pairs = width >> 1;
+  for (let k = 0; k < pairs; k++) {
+    const px = i16x8.extend_low_i8x16_u(v128.load64_zero(rgba + (<usize>k << 3)));
+    const both = i16x8.add(px, v128.shuffle<u16>(px, px, 4, 5, 6, 7, 4, 5, 6, 7));
+    const at = sums + ((<usize>((k << 1) >> shift)) << 3);
+    v128.store64_lane(at, i16x8.add(v128.load64_zero(at), both), 0);
+  }
+  if (width & 1) {
+    const x = width - 1;
+    const at = sums + ((<usize>(x >> shift)) << 3);
+    const from = rgba + (<usize>x << 2);
+    for (let c = 0; c < 4; c++) store<u16>(at + (<usize>c << 1), load<u16>(at + (<usize>c << 1)) + <u16>load<u8>(from + c));
+  }
+}
+
+/**
+ * Writes the mean of each block's sums to `out` (rounded half up: (sum + n / 2) / n) and clears
+ * the sums; the block row has `blockRows` rows, the last block column the columns that are left.
+ */
+function averageBlocks(sums: usize, width: i32, blockRows: i32, shift: i32, out: usize): void {
+  const side = 1 << shift;
+  const blocks = ((width - 1) >> shift) + 1;
+  for (let bx = 0; bx < blocks; bx++) {
+    const n = <u32>(min(side, width - (bx << shift)) * blockRows);
+    const at = sums + (<usize>bx << 3);
+    for (let c = 0; c < 4; c++) {
+      store<u8>(out + (<usize>bx << 2) + c, <u8>((<u32>load<u16>(at + (<usize>c << 1)) + (n >> 1)) / n));
+    }
+    store<u64>(at, 0);
+  }
+}
+
+/**
+ * The block average of {@link png_reduce} over a whole RGBA image at `src` (an interlaced PNG,
+ * whose rows do not arrive in order), into `dst`; `sums` as png_reduce's.
+ */
+export function rgba_block_average(src: usize, width: i32, height: i32, shift: i32, sums: usize, dst: usize): void {
+  const side = 1 << shift;
+  const outRow = <usize>((((width - 1) >> shift) + 1) << 2);
+  memory.fill(sums, 0, outRow << 1);
+  for (let y = 0; y < height; y++) {
+    sumRow(src + <usize>y * <usize>width * 4, width, shift, sums);
+    if ((y & (side - 1)) == side - 1 || y == height - 1) averageBlocks(sums, width, (y & (side - 1)) + 1, shift, dst + <usize>(y >> shift) * outRow);
+  }
 }

@@ -12,13 +12,14 @@ import { corruptJpeg, decodeJpegData, scaledSide, type JpegComponent, type JpegF
 
 import { jpegOrientation, pngOrientation, type Orientation } from './exif.js';
 import { DEFAULT_IMAGE_LIMITS, type DecodeOptions, type ImageLimits } from './limits.js';
-import { corruptPng, decodePngData } from './png.js';
+import { corruptPng, decodePngData, decodePngReduced, reducedSide } from './png.js';
 
 export { DEFAULT_IMAGE_LIMITS, type DecodeOptions, type ImageLimits, type Orientation };
 
 /**
  * A decoded image: 8-bit RGBA, row-major, `data.length === width * height * 4`; `width` and
- * `height` are the decoded size (a JPEG decoded at reduced scale is smaller than its header says).
+ * `height` are the decoded size (a JPEG decoded at reduced scale, or a PNG reduced to block
+ * averages, is smaller than its header says).
  */
 export interface DecodedImage {
   /** Width of the pixels as stored (before {@link orientation} is applied). */
@@ -56,7 +57,7 @@ const SUPPORTED = 'supported formats are JPEG (baseline or progressive) and PNG'
  * declares, whatever the scale it is decoded at.
  * @param bytes - The whole file.
  * @param limits - Overrides of {@link DEFAULT_IMAGE_LIMITS}.
- * @param options - `minShortSide`: decode a large JPEG at reduced scale ({@link DecodeOptions}).
+ * @param options - `minShortSide`: decode a large JPEG at reduced scale, a large PNG as a block average ({@link DecodeOptions}).
  * @example A JPEG for a classifier that resizes the shorter side to 256: a 4032x3024 photo decodes
  *   at 1/8, to 504x378.
  * ```ts
@@ -82,7 +83,7 @@ export function decodeImage(bytes: Uint8Array, limits: Partial<ImageLimits> = {}
   if (bytes.length > lim.maxImageBytes) throw new LimitError('maxImageBytes', `the image file is ${bytes.length} bytes, more than maxImageBytes ${lim.maxImageBytes}`);
   // The orientation is read after decoding, so only a file that decoded has its metadata read.
   if (isJpeg(bytes)) return { ...decodeJpeg(bytes, lim, minShortSide), orientation: jpegOrientation(bytes) ?? 1 };
-  if (isPng(bytes)) return { ...decodePngRgba(bytes, lim), orientation: pngOrientation(bytes) ?? 1 };
+  if (isPng(bytes)) return { ...decodePngRgba(bytes, lim, minShortSide), orientation: pngOrientation(bytes) ?? 1 };
   throw new ImageError('E_IMAGE_FORMAT', `not a JPEG or PNG image (first bytes ${hex(bytes.subarray(0, 8))}); ${SUPPORTED}`);
 }
 
@@ -314,7 +315,15 @@ const ADAM7 = [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2,
  */
 const MAX_DEFLATE_RATIO = 1032;
 
-function decodePngRgba(bytes: Uint8Array, lim: ImageLimits): Omit<DecodedImage, 'orientation'> {
+/** log2 of the largest block (8, 4 or 2 pixels a side) that leaves the shorter side of a `width` x `height` PNG at least `minShortSide`; 0 for none. */
+function pngShift(width: number, height: number, minShortSide: number): number {
+  for (const shift of [3, 2, 1]) {
+    if (Math.min(reducedSide(width, shift), reducedSide(height, shift)) >= minShortSide) return shift;
+  }
+  return 0;
+}
+
+function decodePngRgba(bytes: Uint8Array, lim: ImageLimits, minShortSide: number): Omit<DecodedImage, 'orientation'> {
   // The first chunk must be IHDR: width, height (big-endian u32), bit depth, colour type,
   // compression, filter and interlace method.
   const ihdr = bytes.length >= 29 && String.fromCharCode(...bytes.subarray(12, 16)) === 'IHDR';
@@ -347,7 +356,9 @@ function decodePngRgba(bytes: Uint8Array, lim: ImageLimits): Omit<DecodedImage, 
     corruptPng(`its ${idatBytes} bytes of image data cannot inflate to the ${expected} bytes its header implies`);
   }
   const layout = { width, height, depth, colourType, interlaced, palette: palette ?? new Uint8Array(0), colours, inflatedBytes: expected };
-  return { width, height, data: decodePngData(idat, layout) };
+  const shift = pngShift(width, height, minShortSide);
+  if (shift === 0) return { width, height, data: decodePngData(idat, layout) };
+  return { width: reducedSide(width, shift), height: reducedSide(height, shift), data: decodePngReduced(idat, layout, shift) };
 }
 
 /**

@@ -25,8 +25,11 @@ export interface DecodeOptions {
    * The shortest side the caller needs (a classifier's resize target, `input.resizeShorter`). A
    * JPEG is decoded at the smallest of 1/8, 1/4 and 1/2 scale whose shorter side is still at
    * least this long, the pixels of `djpeg -scale M/8`, and at full size when none is: far less
-   * time and memory for a large photo that is resized to this anyway. PNGs are always decoded
-   * at full size. Default: full size.
+   * time and memory for a large photo that is resized to this anyway. A PNG is reduced by the
+   * largest of 8, 4 and 2 that keeps its shorter side at least this long: each output pixel is the
+   * mean of a block of pixels, per channel, rounded half up (edge blocks average the pixels they
+   * have), computed row by row while decoding (an interlaced PNG is decoded whole, then averaged).
+   * Default: full size.
    */
   minShortSide?: number;
 }

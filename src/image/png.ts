@@ -68,10 +68,84 @@ export function inflateInto(mem: Scratch, parts: readonly Uint8Array[], expected
   }
   const status = callKernel(k, 'inflate_zlib', { src, srcLen: length, dst, dstLen: expected, scratch, state });
   if (status === 0) return dst;
+  return inflateFailure(k, status, state, expected);
+}
+
+/** Throws the ImageError of an inflate (or row-by-row decode) that ended with `status`. */
+function inflateFailure(k: Scratch['exports'], status: number, state: number, expected: number): never {
+  if (status >= 20) rowFailure(k, status, state);
   if (status === TOO_LONG) corruptPng(`its image data inflates to more than the ${expected} bytes its header implies`);
   const produced = new Uint32Array(k.memory.buffer, state, 1)[0];
   if (status === TOO_SHORT) corruptPng(`its image data inflates to ${produced} of the ${expected} bytes its header implies`);
   return corruptPng(`its image data does not inflate (${INFLATE_ERRORS[status] ?? `status ${status}`} after ${produced} bytes)`);
+}
+
+/** Why the row-by-row decoder refused a scanline, by its status code. */
+function rowFailure(k: Scratch['exports'], status: number, state: number): never {
+  const [a, b] = new Uint32Array(k.memory.buffer, state, 2);
+  if (status === 20) corruptPng(`unknown row filter type ${a} in row ${b}`);
+  if (status === 21) throw new ImageError('E_IMAGE_DECODE', `PNG is corrupt: palette index out of range at (${a}, ${b})`);
+  return corruptPng(`its scanlines do not fill the image (status ${status})`);
+}
+
+/** The side of a 2^shift reduction: blocks at the edge count, part-filled or not. */
+export const reducedSide = (side: number, shift: number): number => Math.ceil(side / 2 ** shift);
+
+/**
+ * The window png_reduce inflates into: deflate's 32 KB of history and a scanline, plus 256 KB of
+ * room so that the window is emptied (32 KB moved) about once every 256 KB inflated.
+ */
+const windowBytes = (rowBytes: number): number => 32768 + rowBytes + 1 + 262144 + 1024;
+
+/**
+ * Decodes the image data of a PNG as {@link decodePngData} does, then reduces it by 2^`shift`
+ * (1 to 3): each output pixel is the mean of a 2x2, 4x4 or 8x8 block, per channel, rounded half up;
+ * the blocks at the right and bottom edges average the pixels they have. A non-interlaced PNG is
+ * decoded row by row, so the memory is the file's data, a 32 KB inflate window, a few rows and the
+ * reduced image, whatever its size; an interlaced one (its passes cover the whole image) is decoded
+ * whole and then reduced.
+ * @throws ImageError `E_IMAGE_DECODE` as {@link decodePngData}.
+ */
+export function decodePngReduced(parts: readonly Uint8Array[], png: PngLayout, shift: number): Uint8Array {
+  const width = reducedSide(png.width, shift);
+  const height = reducedSide(png.height, shift);
+  if (png.interlaced) {
+    const full = decodePngData(parts, png);
+    return withCodec('PNG', (mem) => {
+      const src = mem.put(full);
+      const sums = mem.alloc(width * 8 + 16);
+      const dst = mem.alloc(width * height * 4);
+      callKernel(mem.exports, 'rgba_block_average', { src, width: png.width, height: png.height, shift, sums, dst });
+      return mem.u8(dst, width * height * 4).slice();
+    });
+  }
+  return withCodec('PNG', (mem) => {
+    const k = mem.exports;
+    const length = parts.reduce((n, p) => n + p.length, 0);
+    const rowBytes = (png.inflatedBytes / png.height) - 1;
+    const cap = windowBytes(rowBytes);
+    const src = mem.alloc(length);
+    const buf = mem.alloc(cap);
+    const [prev, cur] = [mem.alloc(rowBytes + 16), mem.alloc(rowBytes + 16)];
+    const rgbaRow = mem.alloc(png.width * 4 + 16);
+    const sums = mem.alloc(width * 8 + 16);
+    const palette = mem.alloc(1024);
+    const scratch = mem.alloc(callKernel(k, 'png_reduce_scratch_bytes', {}));
+    const state = mem.alloc(8);
+    const dst = mem.alloc(width * height * 4);
+    let at = src;
+    for (const p of parts) {
+      mem.u8(at, p.length).set(p);
+      at += p.length;
+    }
+    if (png.palette.length) mem.u8(palette, png.palette.length).set(png.palette);
+    const status = callKernel(k, 'png_reduce', {
+      src, srcLen: length, buf, cap, width: png.width, height: png.height, depth: png.depth, colourType: png.colourType,
+      palette, colours: png.colours, shift, prev, cur, rgbaRow, sums, dst, scratch, state,
+    });
+    if (status !== 0) inflateFailure(k, status, state, png.inflatedBytes);
+    return mem.u8(dst, width * height * 4).slice();
+  });
 }
 
 /**
@@ -96,12 +170,7 @@ export function decodePngData(parts: readonly Uint8Array[], png: PngLayout): Uin
       raw, rawLen: png.inflatedBytes, width: png.width, height: png.height, depth: png.depth, colourType: png.colourType,
       interlaced: png.interlaced ? 1 : 0, palette, colours: png.colours, dst: out, state,
     });
-    if (status !== 0) {
-      const [a, b] = new Uint32Array(k.memory.buffer, state, 2);
-      if (status === 20) corruptPng(`unknown row filter type ${a} in row ${b}`);
-      if (status === 21) throw new ImageError('E_IMAGE_DECODE', `PNG is corrupt: palette index out of range at (${a}, ${b})`);
-      corruptPng(`its scanlines do not fill the image (status ${status})`);
-    }
+    if (status !== 0) rowFailure(k, status, state);
     return mem.u8(out, pixels).slice();
   });
 }

@@ -11,10 +11,13 @@ import model from 'squeezewasm/weights/squeezenet1.1-int8.sqz';
 /** Largest request body accepted, in bytes. */
 const MAX_BODY_BYTES = 8 * 1024 * 1024;
 
-// An isolate has 128 MB. Decoding a colour JPEG takes up to 17 bytes per pixel, so the decoder's
-// default of 50 megapixels would exhaust it; 4 megapixels (~70 MB) leaves room for the body and the
-// model's 5 MB of wasm memory.
-const LIMITS = { maxImagePixels: 4_000_000, maxImageSide: 8192, maxImageBytes: MAX_BODY_BYTES };
+// An isolate has 128 MB. The classifier decodes a large JPEG at 1/2, 1/4 or 1/8 scale (a 12 MP
+// phone photo, 4:2:0, at 1/8 in about 4-14 MB) and a large PNG row by row into a reduced image,
+// but the worst JPEG (4:4:4 at 1/4 scale) still costs about 6 bytes per pixel, and an image whose
+// shorter side is under 512 is decoded whole (17 bytes per pixel): 12.6 megapixels (a 4032x3024
+// photo fits) and 8192 a side keep every format under ~90 MB of decoder memory, beside the body
+// and the model's 5 MB (README.md, Limits).
+const LIMITS = { maxImagePixels: 12_600_000, maxImageSide: 8192, maxImageBytes: MAX_BODY_BYTES };
 
 const USAGE = `squeezewasm image classifier (SqueezeNet 1.1 int8, ImageNet classes)
 
