@@ -69,10 +69,11 @@ function placeBuffers(buffers: Buffer[]): number {
 /**
  * The type each activation is stored as: its own, except that on the dot16 kernels u7 activations
  * with zero point 0 are stored as i16. The dot16 kernels widen bytes to int16 before multiplying,
- * so an int16 tensor is read in one step where bytes take two (SqueezeNet 1.1's u7 convs ran 1.4x
- * slower as u8), and with zero point 0 both compute the same integer sums: the results are the
- * same bits. Only when no u7 tensor is read by an average pool or an add, which have no int16
- * kernel or must see both inputs alike, so that every tensor of a quantization group keeps one type.
+ * so an int16 tensor is read in one step where bytes take two (SqueezeNet 1.1's u7 convs ran up
+ * to 1.6x slower as u8), and with zero point 0 both compute the same integer sums: the results
+ * are the same bits. Only when no u7 tensor is read by an average pool or an add, which have no
+ * int16 kernel or must see both inputs alike, so that every tensor of a quantization group keeps
+ * one type.
  */
 export function storageTypes(model: ValidModel, int8Dot: Int8Dot): (name: string) => ActType {
   const readers = readersOf(model.ops);
