@@ -35,6 +35,47 @@ export function upscale(src: { width: number; height: number; data: Uint8Array }
   return out;
 }
 
+/**
+ * The source upscaled to `w` x `h` RGB with a Lanczos-3 filter (sinc(d) sinc(d / 3), |d| < 3,
+ * weights normalised, edges clamped), separably: rows first, then columns. Sharper than bilinear,
+ * as photo editors and PIL's LANCZOS upscale, so the upscaled image keeps the original's detail.
+ */
+export function upscaleLanczos3(src: { width: number; height: number; data: Uint8Array }, w: number, h: number): Uint8Array {
+  const sinc = (x: number): number => (x === 0 ? 1 : Math.sin(Math.PI * x) / (Math.PI * x));
+  const taps = (n: number, size: number): { first: Int32Array; weights: Float64Array } => {
+    const first = new Int32Array(n), weights = new Float64Array(n * 6);
+    for (let i = 0; i < n; i++) {
+      const centre = (i + 0.5) * (size / n) - 0.5;
+      first[i] = Math.floor(centre) - 2;
+      let sum = 0;
+      for (let k = 0; k < 6; k++) sum += weights[i * 6 + k] = sinc(centre - (first[i] + k)) * sinc((centre - (first[i] + k)) / 3);
+      for (let k = 0; k < 6; k++) weights[i * 6 + k] /= sum;
+    }
+    return { first, weights };
+  };
+  const xs = taps(w, src.width), ys = taps(h, src.height);
+  const clamp = (v: number, n: number): number => Math.min(Math.max(v, 0), n - 1);
+  const rows = new Float64Array(src.height * w * 3);
+  for (let y = 0; y < src.height; y++) {
+    for (let x = 0; x < w; x++) {
+      for (let c = 0; c < 3; c++) {
+        let v = 0;
+        for (let k = 0; k < 6; k++) v += xs.weights[x * 6 + k] * src.data[(y * src.width + clamp(xs.first[x] + k, src.width)) * 4 + c];
+        rows[(y * w + x) * 3 + c] = v;
+      }
+    }
+  }
+  const out = new Uint8Array(w * h * 3);
+  for (let y = 0; y < h; y++) {
+    for (let i = 0; i < w * 3; i++) {
+      let v = 0;
+      for (let k = 0; k < 6; k++) v += ys.weights[y * 6 + k] * rows[clamp(ys.first[y] + k, src.height) * w * 3 + i];
+      out[y * w * 3 + i] = Math.min(255, Math.max(0, Math.round(v)));
+    }
+  }
+  return out;
+}
+
 /** An 8-bit RGB PNG, every row with filter 0 (None). */
 export function png(rgb: Uint8Array, w: number, h: number): Uint8Array {
   const raw = new Uint8Array(h * (1 + w * 3));
