@@ -11,7 +11,7 @@
  * bench/out/decode-images/ (made once, reused); results to bench/out/decode.json.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -51,6 +51,7 @@ function photos(): { name: string; file: string }[] {
       writeFileSync(ppm, Buffer.concat([Buffer.from(`P6\n${w} ${h}\n255\n`), rgb]));
       execFileSync('cjpeg', ['-quality', '90', '-sample', '2x2', '-outfile', files.baseline, ppm]);
       execFileSync('cjpeg', ['-quality', '90', '-sample', '2x2', '-progressive', '-outfile', files.progressive, ppm]);
+      rmSync(ppm);
       if (wantPng) writeFileSync(files.png, png(rgb, w, h));
     }
     list.push({ name: `${mp} MP baseline JPEG ${w}x${h}`, file: files.baseline }, { name: `${mp} MP progressive JPEG`, file: files.progressive });
