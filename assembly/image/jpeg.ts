@@ -381,7 +381,7 @@ function decodeMcu(p: usize, mx: u32, row: u32, kind: i32): i32 {
     const ac = <usize>load<u32>(comp + C_AC);
     const layout = load<i32>(comp + C_LAYOUT);
     const blockShift: usize = layout == DC_BLOCKS ? 1 : layout == REDUCED_BLOCKS ? 6 : 7;
-    const order = layout == DC_BLOCKS ? 0 : layout == REDUCED_BLOCKS ? REDUCED_ORDER : FULL_ORDER;
+    const order: usize = layout == DC_BLOCKS ? 0 : layout == REDUCED_BLOCKS ? REDUCED_ORDER : FULL_ORDER;
     for (let by: u32 = 0; by < v; by++) {
       for (let bx: u32 = 0; bx < h; bx++) {
         const block = coefs + ((<usize>((row * v + by) * stride + mx * h + bx)) << blockShift);

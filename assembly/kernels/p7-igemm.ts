@@ -170,19 +170,7 @@ export function p7_igemm_ref(
 export function i16_split7_simd(
   inp: usize, P: i32, C: i32, inStride: i32, out: usize, outStride: i32, hiOffset: i32, offset: i32, pad: usize, padLen: i32, padValue: i32,
 ): void {
-  const off = i16x8.splat(<i16>offset), mask = i16x8.splat(127);
-  const C8 = C & ~7;
-  for (let p = 0; p < P; p++) {
-    const src = inp + <usize>p * inStride, dst = out + <usize>p * outStride;
-    let c = 0;
-    for (; c < C8; c += 8) {
-      const v = i16x8.add(v128.load(src + (<usize>c << 1)), off);
-      const b = i8x16.narrow_i16x8_u(v128.and(v, mask), i16x8.shr_u(v, 7));
-      v128.store64_lane(dst + <usize>c, b, 0);
-      v128.store64_lane(dst + <usize>hiOffset + <usize>c, b, 1);
-    }
-    for (; c < C; c++) split(<i32>load<i16>(src + (<usize>c << 1)) + offset, dst + <usize>c, hiOffset);
-  }
+  split7Simd<i16>(inp, P, C, inStride, out, outStride, hiOffset, offset);
   padRun(pad, padLen, padValue, hiOffset);
 }
 
@@ -190,9 +178,7 @@ export function i16_split7_simd(
 export function i16_split7_ref(
   inp: usize, P: i32, C: i32, inStride: i32, out: usize, outStride: i32, hiOffset: i32, offset: i32, pad: usize, padLen: i32, padValue: i32,
 ): void {
-  for (let p = 0; p < P; p++) {
-    for (let c = 0; c < C; c++) split(<i32>load<i16>(inp + <usize>p * inStride + (<usize>c << 1)) + offset, out + <usize>p * outStride + <usize>c, hiOffset);
-  }
+  split7Ref<i16>(inp, P, C, inStride, out, outStride, hiOffset, offset);
   padRun(pad, padLen, padValue, hiOffset);
 }
 
@@ -200,19 +186,7 @@ export function i16_split7_ref(
 export function u8_split7_simd(
   inp: usize, P: i32, C: i32, inStride: i32, out: usize, outStride: i32, hiOffset: i32, offset: i32, pad: usize, padLen: i32, padValue: i32,
 ): void {
-  const off = i16x8.splat(<i16>offset), mask = i16x8.splat(127);
-  const C8 = C & ~7;
-  for (let p = 0; p < P; p++) {
-    const src = inp + <usize>p * inStride, dst = out + <usize>p * outStride;
-    let c = 0;
-    for (; c < C8; c += 8) {
-      const v = i16x8.add(v128.load8x8_u(src + <usize>c), off);
-      const b = i8x16.narrow_i16x8_u(v128.and(v, mask), i16x8.shr_u(v, 7));
-      v128.store64_lane(dst + <usize>c, b, 0);
-      v128.store64_lane(dst + <usize>hiOffset + <usize>c, b, 1);
-    }
-    for (; c < C; c++) split(<i32>load<u8>(src + <usize>c) + offset, dst + <usize>c, hiOffset);
-  }
+  split7Simd<u8>(inp, P, C, inStride, out, outStride, hiOffset, offset);
   padRun(pad, padLen, padValue, hiOffset);
 }
 
@@ -220,10 +194,37 @@ export function u8_split7_simd(
 export function u8_split7_ref(
   inp: usize, P: i32, C: i32, inStride: i32, out: usize, outStride: i32, hiOffset: i32, offset: i32, pad: usize, padLen: i32, padValue: i32,
 ): void {
-  for (let p = 0; p < P; p++) {
-    for (let c = 0; c < C; c++) split(<i32>load<u8>(inp + <usize>p * inStride + <usize>c) + offset, out + <usize>p * outStride + <usize>c, hiOffset);
-  }
+  split7Ref<u8>(inp, P, C, inStride, out, outStride, hiOffset, offset);
   padRun(pad, padLen, padValue, hiOffset);
+}
+
+/** The split of the channels of element type T (u8 or i16), eight at a time (widened to i16x8 either way). */
+// @ts-ignore: decorator
+@inline
+function split7Simd<T>(inp: usize, P: i32, C: i32, inStride: i32, out: usize, outStride: i32, hiOffset: i32, offset: i32): void {
+  const off = i16x8.splat(<i16>offset), mask = i16x8.splat(127);
+  const C8 = C & ~7;
+  for (let p = 0; p < P; p++) {
+    const src = inp + <usize>p * inStride, dst = out + <usize>p * outStride;
+    let c = 0;
+    for (; c < C8; c += 8) {
+      const q = sizeof<T>() == 1 ? v128.load8x8_u(src + <usize>c) : v128.load(src + (<usize>c << 1));
+      const v = i16x8.add(q, off);
+      const b = i8x16.narrow_i16x8_u(v128.and(v, mask), i16x8.shr_u(v, 7));
+      v128.store64_lane(dst + <usize>c, b, 0);
+      v128.store64_lane(dst + <usize>hiOffset + <usize>c, b, 1);
+    }
+    for (; c < C; c++) split(<i32>load<T>(src + (<usize>c << alignof<T>())) + offset, dst + <usize>c, hiOffset);
+  }
+}
+
+/** The scalar split of the channels of element type T. */
+// @ts-ignore: decorator
+@inline
+function split7Ref<T>(inp: usize, P: i32, C: i32, inStride: i32, out: usize, outStride: i32, hiOffset: i32, offset: i32): void {
+  for (let p = 0; p < P; p++) {
+    for (let c = 0; c < C; c++) split(<i32>load<T>(inp + <usize>p * inStride + (<usize>c << alignof<T>())) + offset, out + <usize>p * outStride + <usize>c, hiOffset);
+  }
 }
 
 // @ts-ignore: decorator
