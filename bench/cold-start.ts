@@ -11,9 +11,9 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { packageFile } from '../src/node.js';
+import { probedClassify } from './cli-probe.js';
 import { fmt, stats, table } from './stats.js';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '10' }, model: { type: 'string', default: 'squeezenet1.1-int8' } } });
@@ -27,7 +27,6 @@ function node(args: string[]): { stdout: string; stderr: string } {
   return r;
 }
 
-const cliArgs = ['--import', pathToFileURL(packageFile('bench/cold-probe.mjs')).href, packageFile('bin/squeezewasm.js'), 'classify', image, '--model', values.model!, '--json'];
 const phases = ['node', 'cli', 'rssMB', 'import', 'load', 'classify', 'total'] as const;
 const labels: Record<(typeof phases)[number], string> = {
   node: "Node's start-up (not counted)", cli: 'CLI: classify one JPEG, to exit', rssMB: 'CLI: peak RSS (MB)',
@@ -36,9 +35,8 @@ const labels: Record<(typeof phases)[number], string> = {
 const samples = Object.fromEntries(phases.map((p) => [p, [] as number[]])) as Record<(typeof phases)[number], number[]>;
 for (let i = 0; i < runs; i++) {
   // One run of each kind per round, so a slow stretch of this shared machine hits both.
-  const cli = node(cliArgs);
-  if (JSON.parse(cli.stdout).top.length === 0) throw new Error('the CLI gave no result');
-  const probe = JSON.parse(cli.stderr.trim().split('\n').at(-1)!);
+  const probe = probedClassify(image, ['--model', values.model!]);
+  if (probe.status !== 0 || JSON.parse(probe.stdout).top.length === 0) throw new Error(`the CLI gave no result: ${probe.error}`);
   const lib = JSON.parse(node([packageFile('bench/cold-child.mjs'), values.model!, image]).stdout);
   const r = { ...lib, ...probe };
   for (const p of phases) samples[p].push(r[p]);

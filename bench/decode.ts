@@ -13,11 +13,11 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { setDecoderModule } from '../src/image/codec.js';
 import { decodeImage } from '../src/image/decode.js';
 import { packageFile } from '../src/node.js';
+import { probedClassify } from './cli-probe.js';
 import { png, upscale } from './photos.js';
 import { fmt, stats, table } from './stats.js';
 
@@ -62,12 +62,9 @@ function photos(): { name: string; file: string }[] {
 
 /** One CLI run: ms from the end of Node's start-up to exit, peak RSS in MB, top-1, or the error line. */
 function classify(file: string): { ms: number; rssMB: number; top1?: string; error?: string } {
-  const probe = pathToFileURL(packageFile('bench/cold-probe.mjs')).href;
-  const r = spawnSync(process.execPath, ['--import', probe, packageFile('bin/squeezewasm.js'), 'classify', file, '--json'], { encoding: 'utf8' });
-  const lines = r.stderr.trim().split('\n');
-  const { cli, rssMB } = JSON.parse(lines.at(-1)!);
-  if (r.status !== 0) return { ms: cli, rssMB, error: lines.slice(0, -1).join(' ') };
-  return { ms: cli, rssMB, top1: JSON.parse(r.stdout).top[0].label };
+  const r = probedClassify(file);
+  if (r.status !== 0) return { ms: r.cli, rssMB: r.rssMB, error: r.error };
+  return { ms: r.cli, rssMB: r.rssMB, top1: JSON.parse(r.stdout).top[0].label };
 }
 
 const list = photos();

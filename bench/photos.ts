@@ -76,7 +76,10 @@ export function upscaleLanczos3(src: { width: number; height: number; data: Uint
   return out;
 }
 
-/** An 8-bit RGB PNG, every row with filter 0 (None). */
+/**
+ * An 8-bit RGB PNG, every row with filter 0 (None). Not test/helpers' encodePngFile, which builds
+ * a JS array per byte for its filter cases: too slow and large for 12 MP.
+ */
 export function png(rgb: Uint8Array, w: number, h: number): Uint8Array {
   const raw = new Uint8Array(h * (1 + w * 3));
   for (let y = 0; y < h; y++) raw.set(rgb.subarray(y * w * 3, (y + 1) * w * 3), y * (1 + w * 3) + 1);
