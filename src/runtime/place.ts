@@ -88,9 +88,9 @@ export function storageTypes(model: ValidModel, int8Dot: Int8Dot): (name: string
 
 /**
  * Places every activation of `model` but a final softmax's (which runs on the host), with the
- * network's output kept alive to the end.
+ * network's output kept alive to the end, each stored as `stored` says ({@link storageTypes}).
  */
-export function placeActivations(model: ValidModel, output: string, stored: (name: string) => ActType = (name) => model.act(name).dtype): Placement {
+export function placeActivations(model: ValidModel, output: string, stored: (name: string) => ActType): Placement {
   const aliases = concatAliases(model);
   // A tensor's root buffer and channel offset within it (nested concats chain).
   const rootOf = (name: string): [string, number] => {
