@@ -30,7 +30,7 @@ export {
   i16_copy_simd, i16_copy_ref,
 } from './kernels/u8-pool';
 export {
-  p7_igemm_6x8c4_relaxed, p7_igemm_ref, i16_split7_simd, i16_split7_ref, u8_split7_simd, u8_split7_ref, relaxed_build, relaxed_dot_probe,
+  p7_igemm_6x8c4_relaxed, p7_igemm_ref, i16_split7_simd, i16_split7_ref, u8_split7_simd, u8_split7_ref, u8_flip8_simd, u8_flip8_ref, relaxed_build, relaxed_dot_probe,
 } from './kernels/p7-igemm';
 export { i8_pack_igemm, i8_pack_igemm_c4, i8_pack_winograd, f32_pack_igemm, f32_pack_winograd, fill_indirection } from './kernels/pack';
 export { crc32, i8_abs_sums, i8_count_nonzero } from './kernels/scan';

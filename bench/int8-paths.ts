@@ -16,7 +16,7 @@ const runs = 60;
 const contenders = [];
 for (const arg of process.argv.slice(2)) {
   const [file, int8Dot] = arg.split(':');
-  if (int8Dot !== 'dot16' && int8Dot !== 'relaxed') throw new Error(`${arg}: expected <model.sqz>:<dot16|relaxed>`);
+  if (!['dot16', 'relaxed', 'relaxed-u8'].includes(int8Dot)) throw new Error(`${arg}: expected <model.sqz>:<dot16|relaxed|relaxed-u8>`);
   const net = await loadClassifier(new Uint8Array(readFileSync(file)), { int8Dot: int8Dot as Int8Dot });
   net.setInput(image);
   contenders.push({ arg, net, layers: new Float64Array(net.planned.steps.length).fill(Infinity), whole: [] as number[] });

@@ -15,9 +15,9 @@ import type { ValidModel } from './model/validate.js';
 import { ModelMemory } from './runtime/memory.js';
 import { checkFinite, softmax, topK } from './runtime/output.js';
 import { planModel } from './runtime/plan.js';
-import { probeInt8Dot, relaxedDotExact, startInt8DotProbe } from './runtime/probe.js';
+import { probeInt8Dot, relaxedDot8Bits, relaxedDotExact, startInt8DotProbe } from './runtime/probe.js';
 import { run, runTimed } from './runtime/run.js';
-import { ARRAY_OF, type Int8Dot, type KernelVariant, type Plan } from './runtime/types.js';
+import { ARRAY_OF, INT8_DOTS, type Int8Dot, type KernelVariant, type Plan } from './runtime/types.js';
 import { instantiateKernels, type KernelExports } from './wasm/kernels.js';
 
 /** RGBA pixels, row-major, 4 bytes per pixel (the layout of a browser `ImageData`). */
@@ -87,8 +87,9 @@ export interface LoadOptions {
   /** Kernel variant; 'ref' runs the scalar reference kernels (slow; for verification). */
   kernels?: KernelVariant;
   /**
-   * The int8 convs' dot product: `auto` (default) the faster here (src/runtime/probe.ts), `dot16`
-   * or `relaxed` (the relaxed build only) to force one. Every choice computes the same results.
+   * The int8 convs' dot product: `auto` (default) the faster here (src/runtime/probe.ts), or one
+   * forced: `dot16`, `relaxed` (the relaxed build only), `relaxed-u8` or `relaxed-s8` (only where the
+   * engine's relaxed dot reads 8 bits that way). Every choice computes the same results.
    */
   int8Dot?: Int8Dot | 'auto';
 }
@@ -238,9 +239,13 @@ async function instance(wasm: WebAssembly.Module): Promise<KernelExports> {
 /** The int8 dot product `choice` asks for in `kernels`' build. */
 function int8Dot(kernels: KernelExports, choice: LoadOptions['int8Dot'] = 'auto'): Int8Dot {
   if (choice === 'auto') return probeInt8Dot(kernels);
-  if (choice !== 'dot16' && choice !== 'relaxed') throw new ArgumentError('E_ARGUMENT', `int8Dot must be "auto", "dot16" or "relaxed", got ${JSON.stringify(choice)}`);
-  if (choice === 'relaxed' && !relaxedDotExact(kernels)) {
-    throw new ArgumentError('E_ARGUMENT', 'int8Dot "relaxed" needs the relaxed-SIMD kernels (squeezewasm-relaxed.wasm) on an engine with the final relaxed SIMD (Node 22+, Chrome 114+)');
+  if (!INT8_DOTS.includes(choice as Int8Dot)) throw new ArgumentError('E_ARGUMENT', `int8Dot must be "auto" or one of ${INT8_DOTS.map((d) => `"${d}"`).join(', ')}, got ${JSON.stringify(choice)}`);
+  if (choice !== 'dot16' && !relaxedDotExact(kernels)) {
+    throw new ArgumentError('E_ARGUMENT', `int8Dot "${choice}" needs the relaxed-SIMD kernels (squeezewasm-relaxed.wasm) on an engine with the final relaxed SIMD (Node 22+, Chrome 114+)`);
+  }
+  const bits = relaxedDot8Bits(kernels);
+  if ((choice === 'relaxed-u8' || choice === 'relaxed-s8') && choice !== `relaxed-${bits}`) {
+    throw new ArgumentError('E_ARGUMENT', `int8Dot "${choice}" needs an engine whose relaxed dot reads 8-bit operands ${choice === 'relaxed-u8' ? 'unsigned (x86 vpdpbusd, AVX-VNNI)' : 'signed (Arm sdot)'}; this one ${bits ? `reads them ${bits === 'u8' ? 'unsigned' : 'signed'}` : 'does not read them exactly'}`);
   }
   return choice;
 }

@@ -75,13 +75,13 @@ for (const { onnx, meta } of selected) {
   writeFileSync(join(out, `${meta.name}.sqz`), bytes);
   console.log(`weights/${meta.name}.sqz: ${bytes.length} bytes, ${model.ops.length} ops, ${model.tensors.size} tensors`);
 
-  const result = await quantizeModel(model, calibration, wasm, { u7: 'auto' });
-  const u7 = result.u7!;
+  const result = await quantizeModel(model, calibration, wasm, { u8: 'auto' });
+  const u8 = result.u8!;
   const int8 = {
     ...result.model,
     provenance: {
       ...model.provenance,
-      notes: `${model.provenance.notes} Quantized to int8 by squeezewasm (per-channel int8 weights with GPTQ rounding, cross-layer equalization, 13-bit int16 activations with ${result.chosen} ranges, ${u7.groups.length ? `7-bit u7 inputs for the convs reading ${u7.groups.join(', ')}` : 'no 7-bit u7 activations'}), calibrated on the ${result.calibrationImages} images of the ImageNet sample (every other class).`,
+      notes: `${model.provenance.notes} Quantized to int8 by squeezewasm (per-channel int8 weights with GPTQ rounding, cross-layer equalization, 13-bit int16 activations with ${result.chosen} ranges, ${u8.groups.length ? `8-bit inputs with ${u8.method} ranges for the convs reading ${u8.groups.join(', ')}` : 'no 8-bit conv inputs'}), calibrated on the ${result.calibrationImages} images of the ImageNet sample (every other class).`,
     },
   };
   const int8Bytes = writeModel(int8);
@@ -91,8 +91,8 @@ for (const { onnx, meta } of selected) {
   const report = result.candidates.map((c) => `${c.method} ${(100 * c.agreement).toFixed(1)}%`).join(', ');
   console.log(`weights/${int8.name}.sqz: ${int8Bytes.length} bytes; agreement ${report}; chose ${result.chosen}`);
   const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
-  console.log(`  u7: ${u7.groups.join(', ') || 'none'} (${pct(u7.macsShare)} of the conv MACs), agreement ${pct(u7.result.agreement)} (without: ${pct(u7.base.agreement)})`);
-  console.log(`  each alone: ${u7.alone.map((a) => `${a.group} ${pct(a.agreement)}`).join(', ')}`);
+  console.log(`  u8 (${u8.method} ranges): ${u8.groups.join(', ') || 'none'} (${pct(u8.macsShare)} of the conv MACs), agreement ${pct(u8.result.agreement)} (without: ${pct(u8.base.agreement)})`);
+  console.log(`  each alone: ${u8.alone.map((a) => `${a.group} ${pct(a.agreement)}`).join(', ')}`);
 }
 writeFileSync(join(out, 'imagenet-labels.txt'), labelsText);
 for (const [file, text] of Object.entries(licenseTexts)) writeFileSync(join(out, file), text);

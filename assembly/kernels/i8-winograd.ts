@@ -48,8 +48,7 @@ function pixel(inp: usize, H: i32, W: i32, inStride: i32, pad: usize, y: i32, x:
 // @ts-ignore: decorator
 @inline
 function load8<T>(at: usize, zv: v128): v128 {
-  if (sizeof<T>() == 1) return i16x8.sub(v128.load8x8_u(at), zv);
-  return v128.load(at);
+  return i16x8.sub(sizeof<T>() == 1 ? v128.load8x8_u(at) : v128.load(at), zv);
 }
 
 /** V = B^T (d - z) B for one tile, 8 channels at a time, written to dst + ij * ijStride. */

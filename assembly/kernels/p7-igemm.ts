@@ -9,7 +9,11 @@ import { pack, pack16, requantRound, requantScalar, storeRow, storeRow16 } from 
 //   v = 128 * hi + lo,     lo and hi in 0..127
 //   acc[p][n] = bias'[n] + 128 * sum hi * w + sum lo * w      bias' = bias - zFold * sum(w)
 //
-// One plane (`planes` = 1) is an activation that is already in 0..127: a u7 tensor, read in place.
+// One plane (`planes` = 1) is an activation that is already in 0..127: a u7 tensor, read in place;
+// or, where the engine's instruction is exact on 8 bits (the planner only asks for that after
+// probing it), a u8 tensor: read in place where the engine reads the operand unsigned (x86
+// vpdpbusd), or flipped by u8_flip8 (below) to q ^ 0x80, the signed byte q - 128, where it reads it
+// signed (Arm sdot). A flip inside the kernel would cost the 16th register of its tile: spills.
 // Two planes come from a u8 or i16 tensor split by u8_split7 / i16_split7 (below): the same sum
 // as the dot_i16x8 kernels compute, so the outputs are bit-identical to theirs. The hi pass runs
 // first into the same accumulators, which are then shifted left by 7: wrapping int32 arithmetic is
@@ -26,10 +30,14 @@ import { pack, pack16, requantRound, requantScalar, storeRow, storeRow16 } from 
 /** Output pixels per micro-kernel call: 6 x 2 accumulators, 2 weight vectors, 1 broadcast fit 15 xmm registers. */
 export const P7_MR: i32 = 6;
 
-/** The SIMD micro-kernel: 6 pixels x 8 channels, 4 k per lane, one or two 7-bit planes. */
+/**
+ * The SIMD micro-kernel: 6 pixels x 8 channels, 4 k per lane, one or two 7-bit planes, or one of
+ * 8-bit bytes that the engine reads exactly: `signedBytes` (a flipped u8 plane) says how the
+ * planner expects it to read them, which only the scalar reference needs to be told.
+ */
 export function p7_igemm_6x8c4_relaxed(
   M: i32, N: i32, taps: i32, K: i32, indirection: usize, weights: usize, out: usize, outStride: i32,
-  planes: i32, hiOffset: i32, shift: i32, zOut: i32, qmin: i32, qmax: i32, i16Out: bool,
+  planes: i32, hiOffset: i32, signedBytes: bool, shift: i32, zOut: i32, qmin: i32, qmax: i32, i16Out: bool,
 ): void {
   if (ASC_FEATURE_RELAXED_SIMD) {
     igemm(M, N, taps, K, indirection, weights, out, outStride, planes, hiOffset, shift, zOut, qmin, qmax, i16Out);
@@ -120,10 +128,14 @@ function igemm(
 }
 
 /**
- * One output row of a tile: bias added, requantized, stored as uint8 or int16. A function of its
- * own, called six times per tile: inlined, the epilogue made the kernel several kilobytes larger
- * for no measurable speed (it runs once per 8 channels of a pixel, the dots once per 4 k).
+ * One output row of a tile: bias added, requantized, stored as uint8 or int16. It runs once per
+ * 8 channels of a pixel where the dots run once per 4 k, so on layers with few k (conv1, the 1x1
+ * expands) the epilogue is most of the time. Inlined, it made SqueezeNet 1.1 7 % faster (conv1
+ * 30 %, Fire 2's expand 1x1 39 %; Node 24, AVX-VNNI) for 3.2 KB of code; inlining only the uint8
+ * path, with the int16 one a call, lost the expands' gain.
  */
+// @ts-ignore: decorator
+@inline
 function storeTileRow(
   o: usize, ca: v128, cb: v128, ba: v128, bb: v128, ma: v128, mb: v128, round: v128, pre: i32, post: i32, zv: v128, lov: v128, hiv: v128, n: i32, i16Out: bool,
 ): void {
@@ -134,7 +146,7 @@ function storeTileRow(
 /** Scalar reference of {@link p7_igemm_6x8c4_relaxed}: the same layouts and integer sums, in any build. */
 export function p7_igemm_ref(
   M: i32, N: i32, taps: i32, K: i32, indirection: usize, weights: usize, out: usize, outStride: i32,
-  planes: i32, hiOffset: i32, shift: i32, zOut: i32, qmin: i32, qmax: i32, i16Out: bool,
+  planes: i32, hiOffset: i32, signedBytes: bool, shift: i32, zOut: i32, qmin: i32, qmax: i32, i16Out: bool,
 ): void {
   const run = ((K + 3) >> 2) << 2;
   const blockBytes = <usize>(64 + taps * run * 8);
@@ -149,7 +161,8 @@ export function p7_igemm_ref(
         for (let k = 0; k < run; k++) {
           // Weight k of output n sits at [t][k / 4][n][k % 4].
           const wv = <i32>load<i8>(wBlock + 64 + <usize>((t * (run >> 2) + (k >> 2)) * 32) + (lane << 2) + <usize>(k & 3));
-          const v = <i32>load<u8>(a + <usize>k) + (planes == 2 ? <i32>load<u8>(a + <usize>hiOffset + <usize>k) << 7 : 0);
+          const lo = signedBytes ? <i32>load<i8>(a + <usize>k) : <i32>load<u8>(a + <usize>k);
+          const v = lo + (planes == 2 ? <i32>load<u8>(a + <usize>hiOffset + <usize>k) << 7 : 0);
           acc += v * wv;
         }
       }
@@ -196,6 +209,31 @@ export function u8_split7_ref(
 ): void {
   split7Ref<u8>(inp, P, C, inStride, out, outStride, hiOffset, offset);
   padRun(pad, padLen, padValue, hiOffset);
+}
+
+/**
+ * Flips `P` pixels of `C` uint8 channels (stride `inStride` bytes) into the one plane
+ * {@link p7_igemm_6x8c4_relaxed} reads on engines whose dot reads it signed: q ^ 0x80, the signed
+ * byte q - 128, at out + p * outStride + c; then a padding run of `padLen` bytes `padValue` at `pad`.
+ */
+export function u8_flip8_simd(inp: usize, P: i32, C: i32, inStride: i32, out: usize, outStride: i32, pad: usize, padLen: i32, padValue: i32): void {
+  const top = i8x16.splat(-128);
+  const C16 = C & ~15;
+  for (let p = 0; p < P; p++) {
+    const src = inp + <usize>p * inStride, dst = out + <usize>p * outStride;
+    let c = 0;
+    for (; c < C16; c += 16) v128.store(dst + <usize>c, v128.xor(v128.load(src + <usize>c), top));
+    for (; c < C; c++) store<u8>(dst + <usize>c, load<u8>(src + <usize>c) ^ 0x80);
+  }
+  memory.fill(pad, <u8>padValue, <usize>padLen);
+}
+
+/** Scalar reference of {@link u8_flip8_simd}. */
+export function u8_flip8_ref(inp: usize, P: i32, C: i32, inStride: i32, out: usize, outStride: i32, pad: usize, padLen: i32, padValue: i32): void {
+  for (let p = 0; p < P; p++) {
+    for (let c = 0; c < C; c++) store<u8>(out + <usize>p * outStride + <usize>c, load<u8>(inp + <usize>p * inStride + <usize>c) ^ 0x80);
+  }
+  memory.fill(pad, <u8>padValue, <usize>padLen);
 }
 
 /** The split of the channels of element type T (u8 or i16), eight at a time (widened to i16x8 either way). */

@@ -19,8 +19,10 @@ export const quantizeCommand: Command = {
   --method      auto (default: try minmax, percentile and mse; keep the best agreement) or one of them
   --limit       use at most this many images (evenly spread over the sorted folder)
   --activations i16 (default: 13-bit int16 activations wherever the kernels take them) or u8 (all uint8)
-  --u7          auto: 7-bit conv inputs where agreement allows (faster on CPUs with a one-instruction
-                relaxed dot product: AVX-VNNI, Arm dotprod), or none (default)
+  --u8          auto: 8-bit instead of 13-bit conv inputs where agreement allows (faster on x86 CPUs
+                with AVX-VNNI), or none (default)
+  --u7          auto: then 7-bit conv inputs where agreement allows (faster on CPUs with a
+                one-instruction relaxed dot product: AVX-VNNI, Arm dotprod), or none (default)
   --force       overwrite an existing output file
 ${orientationUsage(16)}`,
   options: {
@@ -29,6 +31,7 @@ ${orientationUsage(16)}`,
     method: { type: 'string' },
     limit: { type: 'string' },
     activations: { type: 'string' },
+    u8: { type: 'string' },
     u7: { type: 'string' },
     force: { type: 'boolean' },
     ...ORIENTATION_OPTION,
@@ -43,8 +46,11 @@ ${orientationUsage(16)}`,
     if (method !== 'auto' && !METHODS.includes(method as RangeMethod)) throw new UsageError(`--method must be auto, ${METHODS.join(', ')}`);
     const activations = (values.activations as string | undefined) ?? 'i16';
     if (activations !== 'i16' && activations !== 'u8') throw new UsageError('--activations must be i16 or u8');
-    const u7 = (values.u7 as string | undefined) ?? 'none';
-    if (u7 !== 'auto' && u7 !== 'none') throw new UsageError('--u7 must be auto or none');
+    const [u8, u7] = (['u8', 'u7'] as const).map((flag) => {
+      const v = (values[flag] as string | undefined) ?? 'none';
+      if (v !== 'auto' && v !== 'none') throw new UsageError(`--${flag} must be auto or none`);
+      return v;
+    });
     let files = await imageFiles(dir, 'calibration folder', 'E_CALIBRATION_DIR');
     if (values.limit !== undefined) {
       const limit = Number(values.limit);
@@ -65,6 +71,7 @@ ${orientationUsage(16)}`,
     const result = await quantizeModel(model, images, await kernelsModule('plain'), {
       methods: method === 'auto' ? METHODS : [method as RangeMethod],
       activations,
+      u8,
       u7,
       ...imageOptions(values),
       onProgress(p, done, total) {
@@ -81,9 +88,11 @@ ${orientationUsage(16)}`,
     for (const c of result.candidates) {
       console.log(`${c.method.padEnd(10)} agreement ${(100 * c.agreement).toFixed(1)} %  mean |logit error| ${c.logitError.toFixed(4)}${c.method === result.chosen ? '  (chosen)' : ''}`);
     }
-    if (result.u7) {
-      const { groups, macsShare, result: a, base } = result.u7;
-      console.log(`u7: ${groups.length} conv inputs (${(100 * macsShare).toFixed(1)} % of the conv MACs), agreement ${(100 * a.agreement).toFixed(1)} % (without u7: ${(100 * base.agreement).toFixed(1)} %)`);
+    for (const type of ['u8', 'u7'] as const) {
+      const report = result[type];
+      if (!report) continue;
+      const { groups, macsShare, result: a, base } = report;
+      console.log(`${type}: ${groups.length} conv inputs (${(100 * macsShare).toFixed(1)} % of the conv MACs), agreement ${(100 * a.agreement).toFixed(1)} % (without: ${(100 * base.agreement).toFixed(1)} %)`);
     }
     console.log(`${output}: int8 weights, ${activations} activations, calibrated on ${result.calibrationImages} images`);
   },

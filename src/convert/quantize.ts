@@ -23,7 +23,7 @@ import { run } from '../runtime/run.js';
 import type { Step, View } from '../runtime/types.js';
 import { readView } from '../runtime/view.js';
 import { gptqQuantize, PatchCovariance } from './gptq.js';
-import { chooseU7, type Agreement, type U7Candidate, type U7Report } from './u7.js';
+import { chooseNarrow, type Agreement, type NarrowCandidate, type NarrowReport } from './narrow.js';
 
 /** How activation ranges are chosen. */
 export type RangeMethod = 'minmax' | 'percentile' | 'mse';
@@ -43,15 +43,23 @@ export interface QuantizeOptions extends ImageOptions {
   /** `i16` (default): 13-bit int16 activations wherever the kernels take them ({@link i16Tensors}); `u8`: every activation uint8, the classic scheme. */
   activations?: 'i16' | 'u8';
   /**
-   * `auto`: make conv inputs 7-bit (u7) where the measured agreement allows ({@link chooseU7}),
-   * so that CPUs with a one-instruction relaxed dot product multiply them 2x faster; `none`
-   * (default): no u7 activations.
+   * `auto`: make conv inputs 8-bit (u8) instead of 13-bit where the measured agreement allows
+   * ({@link chooseNarrow}), so that CPUs whose relaxed dot product reads 8 bits in one instruction
+   * (x86 with AVX-VNNI) multiply them 2x faster; `none` (default): no such narrowing.
+   */
+  u8?: 'auto' | 'none';
+  /** With `u8: 'auto'`: the top-1 agreement with float the u8 inputs may cost, as a fraction (default 0.004, 2 images in 500). */
+  u8Tolerance?: number;
+  /**
+   * `auto`: then make conv inputs 7-bit (u7) where the measured agreement allows, so that every CPU
+   * with a one-instruction relaxed dot product (also Arm's `sdot`) multiplies them 2x faster;
+   * `none` (default): no u7 activations.
    */
   u7?: 'auto' | 'none';
-  /** With `u7: 'auto'`: the top-1 agreement with float the u7 activations may cost, as a fraction (default 0.004, 2 images in 500). */
+  /** With `u7: 'auto'`: the top-1 agreement with float the u7 activations may cost beyond the u8 search's, as a fraction (default 0.004). */
   u7Tolerance?: number;
-  /** Called as work advances: phase, done, total (for `u7`: models measured, of at most twice the candidates). */
-  onProgress?: (phase: 'observe' | 'select' | 'u7', done: number, total: number) => void;
+  /** Called as work advances: phase, done, total (for `u8` and `u7`: models measured, of at most twice the candidates). */
+  onProgress?: (phase: 'observe' | 'select' | 'u8' | 'u7', done: number, total: number) => void;
 }
 
 /** What the quantizer measured for one candidate. */
@@ -69,8 +77,15 @@ export interface QuantizeResult {
   chosen: RangeMethod;
   candidates: CandidateReport[];
   calibrationImages: number;
+  /** With `u8: 'auto'`: what the search for u8 conv inputs tried and kept. */
+  u8?: NarrowChoice;
   /** With `u7: 'auto'`: what the search for u7 activations tried and kept. */
-  u7?: U7Report;
+  u7?: NarrowChoice;
+}
+
+/** What a narrowing search kept, and the range method of its narrowed groups. */
+export interface NarrowChoice extends NarrowReport {
+  method: RangeMethod;
 }
 
 const BINS = 2048;
@@ -398,9 +413,10 @@ export function i16Tensors(model: Model): Set<string> {
 }
 
 /** The range each quantization group gets under `method`, from its histogram; groups in `i16` have I16_MAX steps per side, those in `u7` 127 in all. */
-function groupRanges(hist: Map<string, Histogram>, method: RangeMethod, percentile: number, i16: Set<string>, u7 = new Set<string>()): Map<string, [number, number]> {
+function groupRanges(hist: Map<string, Histogram>, methodOf: (group: string) => RangeMethod, percentile: number, i16: Set<string>, u7 = new Set<string>()): Map<string, [number, number]> {
   const ranges = new Map<string, [number, number]>();
   for (const [group, h] of hist) {
+    const method = methodOf(group);
     let lo = h.min;
     let hi = h.max;
     if (method === 'percentile') {
@@ -430,11 +446,11 @@ function rangeToQuant16(lo: number, hi: number): QuantParams {
 /**
  * The quantization of every activation from its group's range: u8; u7 for the groups in `u7`; i16
  * for those in `i16` (and not in `u7`). The input's range comes from the preprocessing itself; when
- * only convs read it, it is i16 unless its group is in `u7`. Global average pools feeding the output
- * keep exact int32 sums for the float softmax; the softmax output is float.
+ * only convs read it, it is i16 unless its group is in `u7` or `u8`. Global average pools feeding
+ * the output keep exact int32 sums for the float softmax; the softmax output is float.
  */
 export function activationQuant(
-  model: ValidModel, groups: Map<string, string>, ranges: Map<string, [number, number]>, i16 = new Set<string>(), u7 = new Set<string>(),
+  model: ValidModel, groups: Map<string, string>, ranges: Map<string, [number, number]>, i16 = new Set<string>(), u7 = new Set<string>(), u8 = new Set<string>(),
 ): Map<string, QuantParams> {
   const of = (group: string, lo: number, hi: number, wide: boolean): QuantParams =>
     u7.has(group) ? rangeToQuant(lo, hi, 'u7') : wide ? rangeToQuant16(lo, hi) : rangeToQuant(lo, hi);
@@ -442,7 +458,7 @@ export function activationQuant(
   for (const [group, [lo, hi]] of ranges) byGroup.set(group, of(group, lo, hi, i16.has(group)));
   const [lo, hi] = inputRange(model);
   const inputGroup = groups.get(model.input.name)!;
-  byGroup.set(inputGroup, of(inputGroup, lo, hi, readOnlyByConvs(readersOf(model.ops), model.input.name)));
+  byGroup.set(inputGroup, of(inputGroup, lo, hi, !u8.has(inputGroup) && readOnlyByConvs(readersOf(model.ops), model.input.name)));
   const quant = new Map<string, QuantParams>();
   for (const [name, group] of groups) quant.set(name, byGroup.get(group) ?? rangeToQuant(0, 1));
   for (const op of model.ops) {
@@ -472,32 +488,86 @@ export async function quantizeModel(model: ValidModel, images: ImageInput[], was
   const { hist, weights } = await observe(float, images, wasm, options, (done) => progress('observe', images.length + done, 2 * images.length));
   const groups = quantGroups(float);
   const i16 = options.activations === 'u8' ? new Set<string>() : new Set([...i16Tensors(float)].map((name) => groups.get(name)!));
-  const build = (method: RangeMethod, u7 = new Set<string>()): ValidModel =>
-    validateModel(buildInt8(float, activationQuant(float, groups, groupRanges(hist, method, options.percentile ?? 99.999, i16, u7), i16, u7), weights));
+  /** The model with `u8` and `u7` groups narrowed; ranges by `method`, and `narrowMethod` for the narrowed groups. */
+  const build: Build = (method, u8 = new Set(), u7 = new Set(), narrowMethod = method) => {
+    const wide = new Set([...i16].filter((g) => !u8.has(g)));
+    const methodOf = (g: string): RangeMethod => (u8.has(g) || u7.has(g) ? narrowMethod : method);
+    return validateModel(buildInt8(float, activationQuant(float, groups, groupRanges(hist, methodOf, options.percentile ?? 99.999, wide, u7), wide, u7, u8), weights));
+  };
   const judge = await Judge.of(float, images, wasm, options);
   const methods = options.methods ?? ['minmax', 'percentile', 'mse'];
-  const candidates = methods.map((method) => ({ method, model: build(method) }));
-  const reports = (await judge.measure(candidates.map((c) => c.model), (done) => progress('select', done, images.length))).map((r, i) => ({ method: methods[i], ...r }));
-  // Agreement counts decide, but a difference within one standard error of the sample is noise:
-  // then the smaller logit error (a finer measure of the same agreement) wins.
-  const top = Math.max(...reports.map((r) => r.agreement));
-  const noise = Math.sqrt((top * (1 - top)) / images.length) + 1 / images.length;
-  const best = reports.map((r, i) => ({ r, i })).filter(({ r }) => r.agreement >= top - noise).sort((a, b) => a.r.logitError - b.r.logitError)[0];
-  const result = { model: candidates[best.i].model, chosen: best.r.method, candidates: reports, calibrationImages: images.length };
-  if (options.u7 !== 'auto') return result;
-  const groupsU7 = u7Candidates(float, groups);
-  let measured = 0;
-  const measure = async (ms: ValidModel[]): Promise<Agreement[]> => {
-    const r = await judge.measure(ms, () => {});
-    progress('u7', (measured += ms.length), 2 * groupsU7.length);
-    return r;
-  };
-  const u7 = await chooseU7(groupsU7, best.r, (set) => build(best.r.method, set), measure, options.u7Tolerance ?? 0.004);
-  return { ...result, model: u7.model ?? result.model, u7: u7.report };
+  const chosen = await bestMethod(judge, methods, (method) => build(method), (done) => progress('select', done, images.length));
+  const result: QuantizeResult = { model: chosen.model, chosen: chosen.method, candidates: chosen.reports, calibrationImages: images.length };
+  const inputGroup = groups.get(float.input.name)!;
+  const wide = (c: NarrowCandidate): boolean => i16.has(c.group) || (c.group === inputGroup && result.model.act(float.input.name).dtype === 'i16');
+  return narrowActivations(result, chosen, { candidates: narrowCandidates(float, groups), wide, build, judge, methods, options, progress });
 }
 
-/** The groups that convs read, with the multiply-accumulates of those convs: what u7 would speed up. */
-function u7Candidates(model: ValidModel, groups: Map<string, string>): U7Candidate[] {
+/** A model quantized from the float one: ranges by `method`, `narrowMethod` for the groups made u8 or u7. */
+type Build = (method: RangeMethod, u8?: Set<string>, u7?: Set<string>, narrowMethod?: RangeMethod) => ValidModel;
+
+/** A range method's model and how it agrees with float. */
+interface MethodChoice {
+  method: RangeMethod;
+  model: ValidModel;
+  reports: CandidateReport[];
+  best: CandidateReport;
+}
+
+/**
+ * The range method among `methods` whose model (`make`) agrees best with float. Agreement counts
+ * decide, but a difference within one standard error of the sample is noise: then the smaller
+ * logit error (a finer measure of the same agreement) wins.
+ */
+async function bestMethod(judge: Judge, methods: RangeMethod[], make: (method: RangeMethod) => ValidModel, onDone: (done: number) => void): Promise<MethodChoice> {
+  const models = methods.map(make);
+  const reports = (await judge.measure(models, onDone)).map((r, i) => ({ method: methods[i], ...r }));
+  const top = Math.max(...reports.map((r) => r.agreement));
+  const noise = Math.sqrt((top * (1 - top)) / judge.size) + 1 / judge.size;
+  const i = reports.map((r, j) => ({ r, j })).filter(({ r }) => r.agreement >= top - noise).sort((a, b) => a.r.logitError - b.r.logitError)[0].j;
+  return { method: methods[i], model: models[i], reports, best: reports[i] };
+}
+
+/**
+ * The narrowing searches the options ask for: u8 among the 13-bit conv inputs (`wide`), then u7
+ * among all conv inputs. Each first picks the range method of its narrowed groups, on the model
+ * with every candidate narrowed (fewer steps favour clipping more than 13 bits do); after a u8
+ * search, the u7 groups keep its method.
+ */
+async function narrowActivations(
+  result: QuantizeResult, chosen: MethodChoice,
+  ctx: { candidates: NarrowCandidate[]; wide: (c: NarrowCandidate) => boolean; build: Build; judge: Judge; methods: RangeMethod[]; options: QuantizeOptions; progress: NonNullable<QuantizeOptions['onProgress']> },
+): Promise<QuantizeResult> {
+  const { build, options } = ctx;
+  const search = async (phase: 'u8' | 'u7', from: Agreement, among: NarrowCandidate[], make: (set: Set<string>, narrowMethod: RangeMethod) => ValidModel, tolerance = 0.004): Promise<NarrowChoice> => {
+    let measured = 0;
+    const measure = async (ms: ValidModel[]): Promise<Agreement[]> => {
+      const r = await ctx.judge.measure(ms, () => {});
+      ctx.progress(phase, (measured += ms.length), 2 * among.length);
+      return r;
+    };
+    const all = new Set(among.map((c) => c.group));
+    const { method } = await bestMethod(ctx.judge, ctx.methods, (m) => make(all, m), () => {});
+    const found = await chooseNarrow(among, from, (set) => make(set, method), measure, tolerance);
+    if (found.model) result = { ...result, model: found.model };
+    return { ...found.report, method };
+  };
+  let [u8, u8Method] = [new Set<string>(), chosen.method];
+  if (options.u8 === 'auto') {
+    const report = await search('u8', chosen.best, ctx.candidates.filter(ctx.wide), (set, m) => build(chosen.method, set, new Set(), m), options.u8Tolerance);
+    result = { ...result, u8: report };
+    [u8, u8Method] = [new Set(report.groups), report.method];
+  }
+  if (options.u7 === 'auto') {
+    const from = result.u8?.result ?? chosen.best;
+    const report = await search('u7', from, ctx.candidates, (set, m) => build(chosen.method, u8, set, u8.size ? u8Method : m), options.u7Tolerance);
+    result = { ...result, u7: report };
+  }
+  return result;
+}
+
+/** The groups that convs read, with the multiply-accumulates of those convs: what narrowing would speed up. */
+function narrowCandidates(model: ValidModel, groups: Map<string, string>): NarrowCandidate[] {
   const macs = new Map<string, number>();
   for (const { op, work } of model.checked) if (op.op === 'conv') macs.set(groups.get(op.input)!, (macs.get(groups.get(op.input)!) ?? 0) + work);
   return [...macs].map(([group, m]) => ({ group, macs: m }));
@@ -554,6 +624,11 @@ class Judge {
     /** The input's resize target: images decode as each net's setInput would decode them. */
     private readonly minShortSide: number,
   ) {}
+
+  /** Number of calibration images it measures on. */
+  get size(): number {
+    return this.images.length;
+  }
 
   static async of(float: ValidModel, images: ImageInput[], wasm: WebAssembly.Module, read: ImageOptions): Promise<Judge> {
     const net = await Classifier.fromModel(float, wasm, { decode: decodeImage });

@@ -4,8 +4,8 @@
  * that only the concat reads is written straight into its channel slice of the concat's buffer.
  * @packageDocumentation
  */
-import type { ActType } from '../model/format.js';
-import { readersOf } from '../model/graph.js';
+import type { ActType, Op } from '../model/format.js';
+import { opInputs, readersOf } from '../model/graph.js';
 import type { ValidModel } from '../model/validate.js';
 import { alignUp } from './memory.js';
 import { elemBytes, type Int8Dot, type View } from './types.js';
@@ -67,22 +67,35 @@ function placeBuffers(buffers: Buffer[]): number {
 }
 
 /**
- * The type each activation is stored as: its own, except that on the dot16 kernels u7 activations
- * with zero point 0 are stored as i16. The dot16 kernels widen bytes to int16 before multiplying,
- * so an int16 tensor is read in one step where bytes take two (SqueezeNet 1.1's u7 convs ran up
- * to 1.6x slower as u8), and with zero point 0 both compute the same integer sums: the results
- * are the same bits. Only when no u7 tensor is read by an average pool or an add, which have no
- * int16 kernel or must see both inputs alike, so that every tensor of a quantization group keeps
- * one type.
+ * The type each activation is stored as: its own, except that narrow activations are stored as
+ * i16 where the plan's kernels read i16 faster: u7 and u8 on dot16, u8 on `relaxed` (whose
+ * one-plane kernel takes u7 only). The dot16 kernels widen bytes to int16 before multiplying, so
+ * an int16 tensor is read in one step where bytes take two (SqueezeNet 1.1's u7 convs ran up to
+ * 1.6x slower as u8, its u8 conv1 1.3x), and the same values with the same zero point give the
+ * same integer sums: the results are the same bits. Tensors that an op other than a conv passes
+ * through (pools, concats, adds) keep one type together, and they widen only if none of them is
+ * read by an average pool or an add, which have no int16 kernel or must see both inputs alike, or
+ * with a zero point by a global average pool, whose int16 kernel takes none.
  */
 export function storageTypes(model: ValidModel, int8Dot: Int8Dot): (name: string) => ActType {
+  const narrow: ActType[] = int8Dot === 'dot16' ? ['u7', 'u8'] : int8Dot === 'relaxed' ? ['u8'] : [];
   const readers = readersOf(model.ops);
-  const u7 = model.checked.map((c) => c.output).filter((a) => a.dtype === 'u7');
-  if (model.act(model.input.name).dtype === 'u7') u7.push(model.act(model.input.name));
-  const widen = int8Dot === 'dot16' && u7.length > 0 && u7.every((a) => a.quant!.zeroPoint === 0 && !readers.get(a.name)?.some((op) => op.op === 'avgpool' || op.op === 'add'));
+  const family = new Map<string, string>();
+  const root = (name: string): string => {
+    const up = family.get(name);
+    return up === undefined || up === name ? name : root(up);
+  };
+  for (const op of model.ops) if (op.op !== 'conv' && op.op !== 'globalavgpool' && op.op !== 'softmax') for (const x of opInputs(op)) family.set(root(x), root(op.output));
+  const keeps = new Set<string>();
+  for (const name of [model.input.name, ...model.ops.map((op) => op.output)]) {
+    const a = model.act(name);
+    const blocked = (op: Op): boolean => op.op === 'avgpool' || op.op === 'add' || (op.op === 'globalavgpool' && a.quant!.zeroPoint !== 0);
+    const widens = narrow.includes(a.dtype) && !readers.get(name)?.some(blocked);
+    if (!widens) keeps.add(root(name));
+  }
   return (name) => {
     const { dtype } = model.act(name);
-    return widen && dtype === 'u7' ? 'i16' : dtype;
+    return narrow.includes(dtype) && !keeps.has(root(name)) ? 'i16' : dtype;
   };
 }
 

@@ -38,6 +38,16 @@ export function relaxedDotExact(kernels: KernelExports): boolean {
   return probe(1, 1) === 4 && probe(-127, 127) === -64516;
 }
 
+/**
+ * How the engine's relaxed dot reads an 8-bit second operand exactly, if it does: `u8` (one
+ * `vpdpbusd`, unsigned and not saturated) or `s8` (one `sdot`), per the table above.
+ */
+export function relaxedDot8Bits(kernels: KernelExports): 'u8' | 's8' | undefined {
+  if (!relaxedDotExact(kernels)) return undefined;
+  const how = lowering(kernels);
+  return how === 'vnni' ? 'u8' : how === 'sdot' ? 's8' : undefined;
+}
+
 /** The relaxed dot's lowering, as the table above tells it from the probe's results. */
 function lowering(kernels: KernelExports): 'vnni' | 'sdot' | 'emulated' | 'arm-unknown' {
   const x86 = callKernel(kernels, 'relaxed_dot_probe', { a: 127, b: 255, n: 1 });
@@ -58,12 +68,11 @@ export function startInt8DotProbe(kernels: KernelExports, module: object): void 
 }
 
 /**
- * The int8 dot product to plan with: `relaxed` where the relaxed build runs and the engine lowers
- * the relaxed dot to one instruction (`vpdpbusd`, `sdot`), else `dot16`. On Arm, before V8 has
+ * The int8 dot product to plan with: `relaxed-u8` where the engine lowers the relaxed dot to
+ * `vpdpbusd`, `relaxed-s8` where it lowers it to `sdot`, else `dot16`. On Arm, before V8 has
  * optimized the probe, the answer is `dot16` (the same results, today's speed).
  */
 export function probeInt8Dot(kernels: KernelExports): Int8Dot {
-  if (!relaxedDotExact(kernels)) return 'dot16';
-  const how = lowering(kernels);
-  return how === 'vnni' || how === 'sdot' ? 'relaxed' : 'dot16';
+  const bits = relaxedDot8Bits(kernels);
+  return bits ? `relaxed-${bits}` : 'dot16';
 }

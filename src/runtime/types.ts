@@ -91,10 +91,13 @@ export const DEFAULT_RUN_LIMITS: Readonly<RunLimits> = Object.freeze({ maxMemory
 
 /**
  * The dot product the int8 convs multiply with: `dot16` is `i32x4.dot_i16x8_s` (every build),
- * `relaxed` the relaxed build's `i32x4.relaxed_dot_i8x16_i7x16_add_s` on 7-bit planes. Both compute
+ * `relaxed` the relaxed build's `i32x4.relaxed_dot_i8x16_i7x16_add_s` on 7-bit planes; where the
+ * engine's instruction is exact on 8-bit second operands, u8 activations are one plane too:
+ * read unsigned on `relaxed-u8` (x86 `vpdpbusd`), signed on `relaxed-s8` (Arm `sdot`). All compute
  * the same integers; which is faster depends on the engine and the CPU (src/runtime/probe.ts).
  */
-export type Int8Dot = 'dot16' | 'relaxed';
+export const INT8_DOTS = ['dot16', 'relaxed', 'relaxed-u8', 'relaxed-s8'] as const;
+export type Int8Dot = (typeof INT8_DOTS)[number];
 
 /**
  * Kernel choices a planner follows. int8 results are identical whichever applies; float results
@@ -102,7 +105,7 @@ export type Int8Dot = 'dot16' | 'relaxed';
  */
 export interface KernelChoices {
   variant: KernelVariant;
-  /** The int8 convs' dot product (`relaxed` only in the relaxed build). */
+  /** The int8 convs' dot product (all but `dot16` only in the relaxed build). */
   int8Dot: Int8Dot;
   /** With the relaxed dot: fewest input and output channels of a conv split into two planes (u7 inputs need none). */
   twoPlaneMinChannels: number;

@@ -104,10 +104,10 @@ export interface KernelExports {
   i16_copy_simd(inp: number, P: number, C: number, inStride: number, out: number, outStride: number, lo: number): void;
   /** assembly/kernels/u8-pool: inp usize, P i32, C i32, inStride i32, out usize, outStride i32, lo i32 */
   i16_copy_ref(inp: number, P: number, C: number, inStride: number, out: number, outStride: number, lo: number): void;
-  /** assembly/kernels/p7-igemm: M i32, N i32, taps i32, K i32, indirection usize, weights usize, out usize, outStride i32, planes i32, hiOffset i32, shift i32, zOut i32, qmin i32, qmax i32, i16Out bool */
-  p7_igemm_6x8c4_relaxed(M: number, N: number, taps: number, K: number, indirection: number, weights: number, out: number, outStride: number, planes: number, hiOffset: number, shift: number, zOut: number, qmin: number, qmax: number, i16Out: boolean): void;
-  /** assembly/kernels/p7-igemm: M i32, N i32, taps i32, K i32, indirection usize, weights usize, out usize, outStride i32, planes i32, hiOffset i32, shift i32, zOut i32, qmin i32, qmax i32, i16Out bool */
-  p7_igemm_ref(M: number, N: number, taps: number, K: number, indirection: number, weights: number, out: number, outStride: number, planes: number, hiOffset: number, shift: number, zOut: number, qmin: number, qmax: number, i16Out: boolean): void;
+  /** assembly/kernels/p7-igemm: M i32, N i32, taps i32, K i32, indirection usize, weights usize, out usize, outStride i32, planes i32, hiOffset i32, signedBytes bool, shift i32, zOut i32, qmin i32, qmax i32, i16Out bool */
+  p7_igemm_6x8c4_relaxed(M: number, N: number, taps: number, K: number, indirection: number, weights: number, out: number, outStride: number, planes: number, hiOffset: number, signedBytes: boolean, shift: number, zOut: number, qmin: number, qmax: number, i16Out: boolean): void;
+  /** assembly/kernels/p7-igemm: M i32, N i32, taps i32, K i32, indirection usize, weights usize, out usize, outStride i32, planes i32, hiOffset i32, signedBytes bool, shift i32, zOut i32, qmin i32, qmax i32, i16Out bool */
+  p7_igemm_ref(M: number, N: number, taps: number, K: number, indirection: number, weights: number, out: number, outStride: number, planes: number, hiOffset: number, signedBytes: boolean, shift: number, zOut: number, qmin: number, qmax: number, i16Out: boolean): void;
   /** assembly/kernels/p7-igemm: inp usize, P i32, C i32, inStride i32, out usize, outStride i32, hiOffset i32, offset i32, pad usize, padLen i32, padValue i32 */
   i16_split7_simd(inp: number, P: number, C: number, inStride: number, out: number, outStride: number, hiOffset: number, offset: number, pad: number, padLen: number, padValue: number): void;
   /** assembly/kernels/p7-igemm: inp usize, P i32, C i32, inStride i32, out usize, outStride i32, hiOffset i32, offset i32, pad usize, padLen i32, padValue i32 */
@@ -116,6 +116,10 @@ export interface KernelExports {
   u8_split7_simd(inp: number, P: number, C: number, inStride: number, out: number, outStride: number, hiOffset: number, offset: number, pad: number, padLen: number, padValue: number): void;
   /** assembly/kernels/p7-igemm: inp usize, P i32, C i32, inStride i32, out usize, outStride i32, hiOffset i32, offset i32, pad usize, padLen i32, padValue i32 */
   u8_split7_ref(inp: number, P: number, C: number, inStride: number, out: number, outStride: number, hiOffset: number, offset: number, pad: number, padLen: number, padValue: number): void;
+  /** assembly/kernels/p7-igemm: inp usize, P i32, C i32, inStride i32, out usize, outStride i32, pad usize, padLen i32, padValue i32 */
+  u8_flip8_simd(inp: number, P: number, C: number, inStride: number, out: number, outStride: number, pad: number, padLen: number, padValue: number): void;
+  /** assembly/kernels/p7-igemm: inp usize, P i32, C i32, inStride i32, out usize, outStride i32, pad usize, padLen i32, padValue i32 */
+  u8_flip8_ref(inp: number, P: number, C: number, inStride: number, out: number, outStride: number, pad: number, padLen: number, padValue: number): void;
   /** assembly/kernels/p7-igemm */
   relaxed_build(): number;
   /** assembly/kernels/p7-igemm: a i32, b i32, n i32 */
@@ -189,27 +193,28 @@ const P12 = 'H W C inp inStride zIn N weights out outStride outRowStride shift z
 const P13 = 'inp H W C inStride out OH OW outStride kh kw sh sw pt pl pb pr countPad zp';
 const P14 = 'inp P C inStride zp out';
 const P15 = 'inp P C inStride out outStride lo';
-const P16 = 'M N taps K indirection weights out outStride planes hiOffset shift zOut qmin qmax i16Out';
+const P16 = 'M N taps K indirection weights out outStride planes hiOffset signedBytes shift zOut qmin qmax i16Out';
 const P17 = 'inp P C inStride out outStride hiOffset offset pad padLen padValue';
-const P18 = 'a b n';
-const P19 = 'w N per offsets bias mult zIn out blockBytes';
-const P20 = 'w N per offsets bias mult zFold out blockBytes';
-const P21 = 'w N C bias mult out blockBytes';
-const P22 = 'w N per offsets bias out blockFloats';
-const P23 = 'w N C bias out blockFloats';
-const P24 = 'out mr M taps mergeRows kw outW sh sw pt pl x inH inW inStride pad';
-const P25 = 'p n';
-const P26 = 'w channels per out';
-const P27 = 'w n';
-const P28 = 'rgba cols rows W H order s0 s1 s2 b0 b1 b2 out kind qScale zp qlo qhi';
-const P29 = 'src srcLen dst dstLen scratch state';
-const P30 = 'src srcLen buf cap width height depth colourType palette colours shift prev cur rgbaRow sums dst scratch state';
-const P31 = 'raw rawLen width height depth colourType interlaced palette colours dst state';
-const P32 = 'src width height shift sums dst';
-const P33 = 'table counts isDc';
-const P34 = 'p';
-const P35 = 'coefs quant out blocksX blocksY';
-const P36 = 'width';
+const P18 = 'inp P C inStride out outStride pad padLen padValue';
+const P19 = 'a b n';
+const P20 = 'w N per offsets bias mult zIn out blockBytes';
+const P21 = 'w N per offsets bias mult zFold out blockBytes';
+const P22 = 'w N C bias mult out blockBytes';
+const P23 = 'w N per offsets bias out blockFloats';
+const P24 = 'w N C bias out blockFloats';
+const P25 = 'out mr M taps mergeRows kw outW sh sw pt pl x inH inW inStride pad';
+const P26 = 'p n';
+const P27 = 'w channels per out';
+const P28 = 'w n';
+const P29 = 'rgba cols rows W H order s0 s1 s2 b0 b1 b2 out kind qScale zp qlo qhi';
+const P30 = 'src srcLen dst dstLen scratch state';
+const P31 = 'src srcLen buf cap width height depth colourType palette colours shift prev cur rgbaRow sums dst scratch state';
+const P32 = 'raw rawLen width height depth colourType interlaced palette colours dst state';
+const P33 = 'src width height shift sums dst';
+const P34 = 'table counts isDc';
+const P35 = 'p';
+const P36 = 'coefs quant out blocksX blocksY';
+const P37 = 'width';
 
 /** Parameter names of every export: how the host binds named arguments. */
 export const PARAMETERS = {
@@ -269,31 +274,33 @@ export const PARAMETERS = {
   i16_split7_ref: P17,
   u8_split7_simd: P17,
   u8_split7_ref: P17,
+  u8_flip8_simd: P18,
+  u8_flip8_ref: P18,
   relaxed_build: P0,
-  relaxed_dot_probe: P18,
-  i8_pack_igemm: P19,
-  i8_pack_igemm_c4: P20,
-  i8_pack_winograd: P21,
-  f32_pack_igemm: P22,
-  f32_pack_winograd: P23,
-  fill_indirection: P24,
-  crc32: P25,
-  i8_abs_sums: P26,
-  i8_count_nonzero: P27,
-  image_preprocess: P28,
-  inflate_zlib: P29,
+  relaxed_dot_probe: P19,
+  i8_pack_igemm: P20,
+  i8_pack_igemm_c4: P21,
+  i8_pack_winograd: P22,
+  f32_pack_igemm: P23,
+  f32_pack_winograd: P24,
+  fill_indirection: P25,
+  crc32: P26,
+  i8_abs_sums: P27,
+  i8_count_nonzero: P28,
+  image_preprocess: P29,
+  inflate_zlib: P30,
   inflate_scratch_bytes: P0,
-  png_reduce: P30,
+  png_reduce: P31,
   png_reduce_scratch_bytes: P0,
-  png_to_rgba: P31,
-  rgba_block_average: P32,
+  png_to_rgba: P32,
+  rgba_block_average: P33,
   jpeg_huffman_bytes: P0,
-  jpeg_huffman_table: P33,
-  jpeg_decode_scan: P34,
-  jpeg_idct: P35,
-  jpeg_idct_4x4: P35,
-  jpeg_idct_2x2: P35,
-  jpeg_idct_1x1: P35,
-  jpeg_row_bytes: P36,
-  jpeg_rgba: P34,
+  jpeg_huffman_table: P34,
+  jpeg_decode_scan: P35,
+  jpeg_idct: P36,
+  jpeg_idct_4x4: P36,
+  jpeg_idct_2x2: P36,
+  jpeg_idct_1x1: P36,
+  jpeg_row_bytes: P37,
+  jpeg_rgba: P35,
 } as const satisfies Record<Exclude<keyof KernelExports, 'memory'>, string>;

@@ -7,9 +7,10 @@
 // Also prints an FNV-1a digest of every model's logits over all images: wasm SIMD without relaxed
 // ops is deterministic, so the f32 digests should match across machines too (informational).
 // Environment:
-//   SQUEEZEWASM_INT8_DOT=auto|dot16|relaxed  the int8 models' `int8Dot` load option (default auto).
-//     `relaxed` forces the relaxed dot product (Node 22+): under qemu the auto probe keeps dot16,
-//     because V8 has not optimized its probe by the time the model is planned.
+//   SQUEEZEWASM_INT8_DOT=auto|dot16|relaxed|relaxed-s8|relaxed-u8  the int8 models' `int8Dot` load
+//     option (default auto). The relaxed ones force the relaxed dot product (Node 22+): under qemu
+//     the auto probe keeps dot16, because V8 has not optimized its probe by the time the model is
+//     planned (unless --no-liftoff); `relaxed-s8` also reads u8 activations as one signed plane (sdot).
 //   SQUEEZEWASM_CHECK_MODELS=int8|f32|all    which bundled models to check (default all).
 //   SQUEEZEWASM_F32_IMAGES=<n>               the f32 models check only the first n fixture images
 //     (default all): emulated float is slow, and test:arm's second arm64 run needs only the kernels.
@@ -35,8 +36,8 @@ if (!simd) {
 
 const int8Dot = process.env.SQUEEZEWASM_INT8_DOT || 'auto';
 const only = process.env.SQUEEZEWASM_CHECK_MODELS || 'all';
-if (!['auto', 'dot16', 'relaxed'].includes(int8Dot) || !['all', 'int8', 'f32'].includes(only)) {
-  console.error(`check.mjs: SQUEEZEWASM_INT8_DOT must be auto, dot16 or relaxed (got ${int8Dot}); SQUEEZEWASM_CHECK_MODELS all, int8 or f32 (got ${only})`);
+if (!['auto', 'dot16', 'relaxed', 'relaxed-s8', 'relaxed-u8'].includes(int8Dot) || !['all', 'int8', 'f32'].includes(only)) {
+  console.error(`check.mjs: SQUEEZEWASM_INT8_DOT must be auto, dot16, relaxed, relaxed-s8 or relaxed-u8 (got ${int8Dot}); SQUEEZEWASM_CHECK_MODELS all, int8 or f32 (got ${only})`);
   process.exit(2);
 }
 

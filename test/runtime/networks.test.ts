@@ -92,10 +92,10 @@ describe('bundled weights', () => {
     expect(new DataView(weights('squeezenet1.0-int8').buffer).getUint32(4, true)).toBe(2);
   });
 
-  it('each squeezenet1.1 file has the lowest format version its content needs: f32 1, int8 3 (u7 activations)', () => {
+  it('each squeezenet1.1 file has the lowest format version its content needs: f32 1, int8 2 (tensors stored sparse, no u7 activations)', () => {
     const version = (name: string): number => new DataView(weights(name).buffer).getUint32(4, true);
     expect(version('squeezenet1.1-f32')).toBe(1);
-    expect([...readModel(weights('squeezenet1.1-int8')).quant!.values()].some((q) => q.dtype === 'u7')).toBe(true);
-    expect(version('squeezenet1.1-int8')).toBe(3);
+    expect([...readModel(weights('squeezenet1.1-int8')).quant!.values()].some((q) => q.dtype === 'u7')).toBe(false);
+    expect(version('squeezenet1.1-int8')).toBe(2);
   });
 });

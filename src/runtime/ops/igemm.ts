@@ -11,7 +11,7 @@ import { convMacs } from '../../model/graph.js';
 import type { CheckedOp } from '../../model/validate.js';
 import { callKernel } from '../../wasm/kernels.js';
 import { Stage } from '../memory.js';
-import type { PlanContext, Step, View } from '../types.js';
+import { ARRAY_OF, type PlanContext, type Step, type View } from '../types.js';
 import type { Requantization } from './requant.js';
 import { constant, kernelStep, pick } from './step.js';
 
@@ -111,8 +111,7 @@ export function planI8Igemm(c: CheckedOp<ConvOp>, ctx: PlanContext, rq: Requanti
   ctx.memory.addPacker({
     staging: Stage.bytes(w.byteLength, bias?.byteLength ?? 0, mult.byteLength, oneByOne ? 0 : (w.byteLength / g.N) * 4),
     fill(stage) {
-      // The zero point is 0 for i16 inputs, so a byte fill serves both element sizes.
-      new Uint8Array(stage.kernels.memory.buffer, at.pad, padBytes(g, x)).fill(zIn);
+      new ARRAY_OF[x.dtype as 'u8' | 'i16'](stage.kernels.memory.buffer, at.pad, padBytes(g, x) / x.elem).fill(zIn);
       fillIndirection(stage, at.indirection, op, g, x, y, at.pad);
       // In int16 units (every byte offset here is even); none (pointer 0) for a 1x1 conv.
       const offsets = oneByOne ? undefined : weightOffsets(g, x.c, (t, k) => (64 + (t * pairs + (k >> 1)) * 32 + (k & 1) * 2) / 2);

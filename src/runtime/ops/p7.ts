@@ -1,8 +1,10 @@
 /**
  * int8 convs on the relaxed dot product (assembly/kernels/p7-igemm.ts): the activations as 7-bit
- * planes, the weights packed 4 k per lane. A u7 input is one plane as it is; an i16 or u8 input is
- * split into a hi and a lo plane before the GEMM, in the same step. The results are the same
- * integers as the dot16 kernels'.
+ * planes, the weights packed 4 k per lane. A u7 input is one plane as it is, and so is a u8 input
+ * where the engine's dot reads 8 bits exactly: as it is on `relaxed-u8` (vpdpbusd reads unsigned
+ * bytes), flipped to q - 128 by a pass before the GEMM on `relaxed-s8` (sdot reads signed ones).
+ * Otherwise an i16 or u8 input is split into a hi and a lo plane before the GEMM, in the same step.
+ * The results are the same integers as the dot16 kernels'.
  * @packageDocumentation
  */
 import type { ConvOp } from '../../model/format.js';
@@ -21,6 +23,7 @@ const P7_MR = 6;
 
 const P7_IGEMM = { simd: 'p7_igemm_6x8c4_relaxed', ref: 'p7_igemm_ref' } as const;
 const SPLIT = { u8: { simd: 'u8_split7_simd', ref: 'u8_split7_ref' }, i16: { simd: 'i16_split7_simd', ref: 'i16_split7_ref' } } as const;
+const FLIP = { simd: 'u8_flip8_simd', ref: 'u8_flip8_ref' } as const;
 
 /**
  * What an i16 input adds to each value before it is split: its 13-bit values become 1..8191, two
@@ -36,15 +39,22 @@ const I16_OFFSET = 4096;
  */
 export const TWO_PLANE_MIN_CHANNELS = 32;
 
+/** Whether `c`'s input is one plane read in place: u7, or u8 where the engine's dot reads unsigned 8 bits exactly. */
+const inPlace = (c: CheckedOp<ConvOp>, ctx: PlanContext): boolean =>
+  c.inputs[0].dtype === 'u7' || (c.inputs[0].dtype === 'u8' && ctx.choices.int8Dot === 'relaxed-u8');
+
+/** Whether `c`'s input is one plane flipped to signed bytes: u8 where the engine's dot reads signed 8 bits exactly. */
+const flipped = (c: CheckedOp<ConvOp>, ctx: PlanContext): boolean => c.inputs[0].dtype === 'u8' && ctx.choices.int8Dot === 'relaxed-s8';
+
 /**
- * Whether an int8 conv runs on the relaxed dot, where the plan uses it: every conv reading u7 (one
- * plane; 3x3 too, direct at up to 4x the rate of Winograd's 2.25x fewer multiplies), and a conv on
+ * Whether an int8 conv runs on the relaxed dot, where the plan uses it: every conv reading one
+ * plane (3x3 too, direct at up to 4x the rate of Winograd's 2.25x fewer multiplies), and a conv on
  * a wider input where it has `twoPlaneMinChannels` ({@link TWO_PLANE_MIN_CHANNELS}) in and out and is not one of the 3x3 stride-1 convs
  * Winograd takes (its transformed weights do not fit the instruction's 8-bit operand).
  */
 export function p7Applies(c: CheckedOp<ConvOp>, ctx: PlanContext): boolean {
-  if (ctx.choices.int8Dot !== 'relaxed') return false;
-  if (c.inputs[0].dtype === 'u7') return true;
+  if (ctx.choices.int8Dot === 'dot16') return false;
+  if (inPlace(c, ctx) || flipped(c, ctx)) return true;
   const min = ctx.choices.twoPlaneMinChannels;
   const wide = c.inputs[0].shape.c >= min && c.output.shape.c >= min;
   return wide && !(ctx.choices.winograd && winogradApplies(c));
@@ -58,15 +68,15 @@ function planeBytes(x: { c: number; h: number; w: number }, padLen: number): num
 /** A conv's longest run, as the split's padding run must cover it: a kernel row of C, or C. */
 const padLenOf = (c: CheckedOp<ConvOp>): number => c.op.kernel[1] * c.inputs[0].shape.c + 4;
 
-/** The planes buffer all split convs share (they run one after another), sized for the largest input. */
+/** The planes buffer all split or flipped convs share (they run one after another), sized for the largest input. */
 function planesBuffer(ctx: PlanContext): number {
   return ctx.shared('p7-planes', () => {
-    const split = (c: CheckedOp): c is CheckedOp<ConvOp> => c.op.op === 'conv' && !['f32', 'u7'].includes(c.inputs[0].dtype) && p7Applies(c as CheckedOp<ConvOp>, ctx);
+    const split = (c: CheckedOp): c is CheckedOp<ConvOp> => c.op.op === 'conv' && c.inputs[0].dtype !== 'f32' && !inPlace(c as CheckedOp<ConvOp>, ctx) && p7Applies(c as CheckedOp<ConvOp>, ctx);
     return 2 * Math.max(0, ...ctx.model.checked.filter(split).map((c) => planeBytes(c.inputs[0].shape, padLenOf(c))));
   });
 }
 
-/** Where a conv's planes are: the input itself (u7), or its split into the shared planes buffer. */
+/** Where a conv's planes are: the input itself (one plane), or its flip or split into the shared planes buffer. */
 interface Planes {
   view: View;
   planes: 1 | 2;
@@ -74,26 +84,31 @@ interface Planes {
   hiOffset: number;
   /** The value the planes add to q - zIn, folded into the bias. */
   zFold: number;
-  /** A padding run of the folded zero, in the split planes (their split rewrites it). */
+  /** One plane of signed bytes (a flipped u8 input). */
+  signedBytes: boolean;
+  /** A padding run of the zero point, in the planes buffer (the flip or split rewrites it). */
   pad?: number;
-  /** The split step's kernel call, for two planes. */
+  /** The flip or split step's kernel call. */
   split?: () => void;
 }
 
 function planesOf(c: CheckedOp<ConvOp>, ctx: PlanContext, x: View): Planes {
   const zIn = c.inputs[0].quant!.zeroPoint;
-  if (x.dtype === 'u7') return { view: x, planes: 1, hiOffset: 0, zFold: zIn };
+  if (inPlace(c, ctx)) return { view: x, planes: 1, hiOffset: 0, zFold: zIn, signedBytes: false };
   const buffer = planesBuffer(ctx);
   const padLen = padLenOf(c);
-  const hiOffset = planeBytes(x, padLen);
-  const offset = x.dtype === 'i16' ? I16_OFFSET : 0;
   // Each plane contiguous, so a kernel row may merge into one run; then its padding run.
   const view: View = { ...x, ptr: buffer, stride: x.c, elem: 1, dtype: 'u8' };
   const pad = buffer + x.h * x.w * x.c;
-  const split = bindKernel(ctx.kernels, pick(ctx, SPLIT[x.dtype as 'u8' | 'i16']), {
-    inp: x.ptr, P: x.h * x.w, C: x.c, inStride: x.stride, out: buffer, outStride: x.c, hiOffset, offset, pad, padLen, padValue: zIn + offset,
-  });
-  return { view, planes: 2, hiOffset, zFold: zIn + offset, pad, split };
+  const from = { inp: x.ptr, P: x.h * x.w, C: x.c, inStride: x.stride, out: buffer, outStride: x.c, pad, padLen };
+  if (flipped(c, ctx)) {
+    const flip = bindKernel(ctx.kernels, pick(ctx, FLIP), { ...from, padValue: zIn - 128 });
+    return { view, planes: 1, hiOffset: 0, zFold: zIn - 128, signedBytes: true, pad, split: flip };
+  }
+  const hiOffset = planeBytes(x, padLen);
+  const offset = x.dtype === 'i16' ? I16_OFFSET : 0;
+  const split = bindKernel(ctx.kernels, pick(ctx, SPLIT[x.dtype as 'u8' | 'i16']), { ...from, hiOffset, offset, padValue: zIn + offset });
+  return { view, planes: 2, hiOffset, zFold: zIn + offset, signedBytes: false, pad, split };
 }
 
 /**
@@ -110,15 +125,16 @@ export function planP7(c: CheckedOp<ConvOp>, ctx: PlanContext, rq: Requantizatio
   // One plane's padding run (K of its zero point, read in groups of 4) is a constant.
   const padBytes = alignUp(g.K + 4, 16);
   const pad = p.pad ?? ctx.memory.allocate(padBytes);
+  const zIn = c.inputs[0].quant!.zeroPoint;
   ctx.memory.addPacker({
     staging: 0,
     fill(stage) {
-      if (p.planes === 1) new Uint8Array(stage.kernels.memory.buffer, pad, padBytes).fill(p.zFold);
+      if (p.pad === undefined) new Uint8Array(stage.kernels.memory.buffer, pad, padBytes).fill(zIn);
       fillIndirection(stage, indirection, op, g, p.view, y, pad, P7_MR);
     },
   });
   const kernel = pick(ctx, P7_IGEMM);
-  const args = { M: g.M, N: g.N, taps: g.taps, K: g.K, indirection, weights, out: y.ptr, outStride: y.stride, planes: p.planes, hiOffset: p.hiOffset, ...rq };
+  const args = { M: g.M, N: g.N, taps: g.taps, K: g.K, indirection, weights, out: y.ptr, outStride: y.stride, planes: p.planes, hiOffset: p.hiOffset, signedBytes: p.signedBytes, ...rq };
   const gemm = bindKernel(ctx.kernels, kernel, args);
   const warm = { kernel, run: bindKernel(ctx.kernels, kernel, { ...args, M: Math.min(g.M, 60), N: Math.min(g.N, 8) }) };
   const split = p.split;

@@ -10,7 +10,7 @@ import { convMacs, maxAbsQuantized } from '../../model/graph.js';
 import type { CheckedOp } from '../../model/validate.js';
 import { callKernel } from '../../wasm/kernels.js';
 import { Stage } from '../memory.js';
-import type { PlanContext, Step } from '../types.js';
+import { ARRAY_OF, type PlanContext, type Step } from '../types.js';
 import { NR } from './igemm.js';
 import type { Requantization } from './requant.js';
 import { constant, kernelStep, maxConvChannels, pick } from './step.js';
@@ -54,8 +54,7 @@ export function planWinograd(c: CheckedOp<ConvOp>, ctx: PlanContext, rq: Requant
   ctx.memory.addPacker({
     staging: Stage.bytes(w.byteLength, bias?.byteLength ?? 0, mult.byteLength),
     fill(stage) {
-      // i16 inputs have zero point 0, so a byte fill serves both element sizes.
-      new Uint8Array(stage.kernels.memory.buffer, pad, 2 * Cp + 16).fill(zIn);
+      new ARRAY_OF[x.dtype as 'u8' | 'i16'](stage.kernels.memory.buffer, pad, (2 * Cp + 16) / x.elem).fill(zIn);
       const [pw, pb, pm] = stage.put(w, bias, mult);
       callKernel(stage.kernels, 'i8_pack_winograd', { w: pw, N: y.c, C: x.c, bias: pb, mult: pm, out: weights, blockBytes });
     },

@@ -1,11 +1,11 @@
 /**
- * Mixed precision for the relaxed dot product: which conv inputs become 7-bit (u7). The relaxed
- * int8 kernels multiply a u7 activation in one instruction and a wider one in two
- * (docs/quantization.md, "u7"), so every u7 conv input halves that conv's multiplies on CPUs with a
- * one-instruction dot product; and 7 bits cost agreement with float, more on some layers than on
- * others. The search measures each candidate alone, then narrows them in order, least harmful and
- * largest first, keeping each only while the model's agreement stays within `tolerance` of the
- * all-wide model's.
+ * Mixed precision for the relaxed dot product: which conv inputs become 8-bit (u8) or 7-bit (u7).
+ * The relaxed int8 kernels multiply a narrow activation in one instruction and a 13-bit one in two
+ * (docs/quantization.md, "Narrow activations"): a u7 input on every CPU with a one-instruction dot
+ * product, a u8 input where that instruction reads 8 bits exactly (x86 `vpdpbusd`). Fewer bits
+ * cost agreement with float, more on some layers than on others. The search measures each
+ * candidate alone, then narrows them in order, least harmful and largest first, keeping each only
+ * while the model's agreement stays within `tolerance` of the wider model's.
  * @packageDocumentation
  */
 import type { ValidModel } from '../model/validate.js';
@@ -17,32 +17,32 @@ export interface Agreement {
 }
 
 /** A quantization group some conv reads, and those convs' multiply-accumulates. */
-export interface U7Candidate {
+export interface NarrowCandidate {
   group: string;
   macs: number;
 }
 
-/** What {@link chooseU7} measured and chose. */
-export interface U7Report {
-  /** The groups made u7, in the order they were kept. */
+/** What {@link chooseNarrow} measured and chose. */
+export interface NarrowReport {
+  /** The groups narrowed, in the order they were kept. */
   groups: string[];
-  /** Share of the candidates' MACs (all the convs') whose input is u7. */
+  /** Share of the candidates' MACs (all the convs') whose input was narrowed. */
   macsShare: number;
-  /** The chosen model's agreement; `base` is the all-wide model's. */
+  /** The chosen model's agreement; `base` is the wider model's. */
   result: Agreement;
   base: Agreement;
-  /** Each candidate made u7 alone. */
-  alone: (U7Candidate & Agreement)[];
+  /** Each candidate narrowed alone. */
+  alone: (NarrowCandidate & Agreement)[];
 }
 
 /**
- * Chooses u7 groups among `candidates`, measuring models that `build` makes with `measure`.
+ * Chooses the groups to narrow among `candidates`, measuring models that `build` makes with `measure`.
  * @returns the model (undefined when no group could be narrowed) and the report.
  */
-export async function chooseU7(
-  candidates: U7Candidate[], base: Agreement, build: (u7: Set<string>) => ValidModel,
+export async function chooseNarrow(
+  candidates: NarrowCandidate[], base: Agreement, build: (narrow: Set<string>) => ValidModel,
   measure: (models: ValidModel[]) => Promise<Agreement[]>, tolerance: number,
-): Promise<{ model?: ValidModel; report: U7Report }> {
+): Promise<{ model?: ValidModel; report: NarrowReport }> {
   const alone = (await measure(candidates.map((c) => build(new Set([c.group]))))).map((a, i) => ({ ...candidates[i], ...a }));
   const order = [...alone].sort((a, b) => b.agreement - a.agreement || b.macs - a.macs || a.logitError - b.logitError);
   const kept = new Set<string>();
