@@ -1,14 +1,14 @@
 /**
- * `node --import tsx bench/int8-paths.ts <model.sqz>:<dot16|relaxed> ...` (under Node 24 for
- * `relaxed`): int8 models on either dot product, in one process, taking turns (60 runs each), so
- * the machine's drift hits all alike. Prints each one's sum of per-layer minima and the minimum and
- * median of whole inferences, in ms: how the activation types a quantization chose (u7 or wider)
- * and the kernels they run on trade against each other (docs/performance.md, "Speed against
- * agreement").
+ * `node --import tsx bench/int8-paths.ts <model.sqz>:<int8 dot> ...`: int8 models on the dot products
+ * named (`dot16`; under Node 24 `relaxed`, and `relaxed-u8` on x86 with AVX-VNNI or `relaxed-s8` on
+ * Arm with sdot), in one process, taking turns (60 runs each), so the machine's drift hits all
+ * alike. Prints each one's sum of per-layer minima and the minimum and median of whole inferences,
+ * in ms: how the activation types a quantization chose (u8, u7 or wider) and the kernels they run
+ * on trade against each other (docs/performance.md, "Speed against agreement").
  */
 import { readFileSync } from 'node:fs';
 import { loadClassifier, packageFile } from '../src/node.js';
-import type { Int8Dot } from '../src/runtime/types.js';
+import { INT8_DOTS, type Int8Dot } from '../src/runtime/types.js';
 import { stats } from './stats.js';
 
 const image = new Uint8Array(readFileSync(packageFile('test/fixtures/images/n02510455_giant_panda.jpg')));
@@ -16,12 +16,12 @@ const runs = 60;
 const contenders = [];
 for (const arg of process.argv.slice(2)) {
   const [file, int8Dot] = arg.split(':');
-  if (!['dot16', 'relaxed', 'relaxed-u8'].includes(int8Dot)) throw new Error(`${arg}: expected <model.sqz>:<dot16|relaxed|relaxed-u8>`);
+  if (!(INT8_DOTS as readonly string[]).includes(int8Dot)) throw new Error(`${arg}: expected <model.sqz>:<${INT8_DOTS.join('|')}>`);
   const net = await loadClassifier(new Uint8Array(readFileSync(file)), { int8Dot: int8Dot as Int8Dot });
   net.setInput(image);
   contenders.push({ arg, net, layers: new Float64Array(net.planned.steps.length).fill(Infinity), whole: [] as number[] });
 }
-if (contenders.length === 0) throw new Error('usage: bench/int8-paths.ts <model.sqz>:<dot16|relaxed> ...');
+if (contenders.length === 0) throw new Error(`usage: bench/int8-paths.ts <model.sqz>:<${INT8_DOTS.join('|')}> ...`);
 for (let r = 0; r < runs; r++) {
   for (const c of contenders) {
     const t0 = performance.now();

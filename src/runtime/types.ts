@@ -107,7 +107,7 @@ export interface KernelChoices {
   variant: KernelVariant;
   /** The int8 convs' dot product (all but `dot16` only in the relaxed build). */
   int8Dot: Int8Dot;
-  /** With the relaxed dot: fewest input and output channels of a conv split into two planes (u7 inputs need none). */
+  /** With the relaxed dot: fewest output channels (and twice the fewest bytes per kernel row) of a conv split into two planes (one-plane inputs need none). */
   twoPlaneMinChannels: number;
   /** Run eligible 3x3 convs as Winograd: F(2x2, 3x3) for int8 (exact), F(4x4, 3x3) for f32. */
   winograd: boolean;

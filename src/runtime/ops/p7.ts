@@ -32,10 +32,12 @@ const FLIP = { simd: 'u8_flip8_simd', ref: 'u8_flip8_ref' } as const;
 const I16_OFFSET = 4096;
 
 /**
- * Fewest input and output channels at which a conv on two planes beats dot16: the split costs a
- * pass over the input and two dots per four k cost about what dot16 does, so only wide layers
- * gain (measured on SqueezeNet 1.1 under Node 24 with AVX-VNNI: +5-14 % from 32 channels in and
- * out; -19 % on Fire 2's 16-channel layers, -28 % on conv1's 3 channels).
+ * Fewest output channels, and twice the fewest bytes in a kernel row (kernel width x input
+ * channels, the run the kernel reads at once), at which a conv on two planes beats dot16: the split
+ * costs a pass over the input and two dots per four k cost about what dot16 does, so narrow layers
+ * lose. Measured under Node 24 with AVX-VNNI: 1x1 convs from 16 input and 32 output channels gain
+ * 3-14 %, Fire squeezes to 16 channels lose 15-20 %; SqueezeNet 1.0's conv1 (7x7 on 3 channels:
+ * rows of 21 bytes) gains 16 %, 1.1's (3x3: rows of 9) loses 6 %.
  */
 export const TWO_PLANE_MIN_CHANNELS = 32;
 
@@ -49,14 +51,16 @@ const flipped = (c: CheckedOp<ConvOp>, ctx: PlanContext): boolean => c.inputs[0]
 /**
  * Whether an int8 conv runs on the relaxed dot, where the plan uses it: every conv reading one
  * plane (3x3 too, direct at up to 4x the rate of Winograd's 2.25x fewer multiplies), and a conv on
- * a wider input where it has `twoPlaneMinChannels` ({@link TWO_PLANE_MIN_CHANNELS}) in and out and is not one of the 3x3 stride-1 convs
- * Winograd takes (its transformed weights do not fit the instruction's 8-bit operand).
+ * a wider input with `twoPlaneMinChannels` ({@link TWO_PLANE_MIN_CHANNELS}) output channels and
+ * kernel rows of half as many bytes, but for the 3x3 stride-1 convs Winograd takes (its
+ * transformed weights do not fit the instruction's 8-bit operand; on two planes those ran 8-20 %
+ * slower).
  */
 export function p7Applies(c: CheckedOp<ConvOp>, ctx: PlanContext): boolean {
   if (ctx.choices.int8Dot === 'dot16') return false;
   if (inPlace(c, ctx) || flipped(c, ctx)) return true;
   const min = ctx.choices.twoPlaneMinChannels;
-  const wide = c.inputs[0].shape.c >= min && c.output.shape.c >= min;
+  const wide = c.output.shape.c >= min && c.op.kernel[1] * c.inputs[0].shape.c >= min / 2;
   return wide && !(ctx.choices.winograd && winogradApplies(c));
 }
 
@@ -72,7 +76,7 @@ const padLenOf = (c: CheckedOp<ConvOp>): number => c.op.kernel[1] * c.inputs[0].
 function planesBuffer(ctx: PlanContext): number {
   return ctx.shared('p7-planes', () => {
     const split = (c: CheckedOp): c is CheckedOp<ConvOp> => c.op.op === 'conv' && c.inputs[0].dtype !== 'f32' && !inPlace(c as CheckedOp<ConvOp>, ctx) && p7Applies(c as CheckedOp<ConvOp>, ctx);
-    return 2 * Math.max(0, ...ctx.model.checked.filter(split).map((c) => planeBytes(c.inputs[0].shape, padLenOf(c))));
+    return Math.max(0, ...ctx.model.checked.filter(split).map((c) => (flipped(c, ctx) ? 1 : 2) * planeBytes(c.inputs[0].shape, padLenOf(c))));
   });
 }
 
