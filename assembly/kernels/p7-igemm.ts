@@ -13,7 +13,9 @@ import { pack, pack16, requantRound, requantScalar, storeRow, storeRow16 } from 
 // or, where the engine's instruction is exact on 8 bits (the planner only asks for that after
 // probing it), a u8 tensor: read in place where the engine reads the operand unsigned (x86
 // vpdpbusd), or flipped by u8_flip8 (below) to q ^ 0x80, the signed byte q - 128, where it reads it
-// signed (Arm sdot). A flip inside the kernel would cost the 16th register of its tile: spills.
+// signed (Arm sdot; V8's code before tier-up, pairs of widening multiplies summed in 16 bits, is
+// exact on it too, since weights are in -127..127: a pair reaches 2 * 128 * 127 < 2^15). A flip
+// inside the kernel would cost the 16th register of its tile: spills.
 // Two planes come from a u8 or i16 tensor split by u8_split7 / i16_split7 (below): the same sum
 // as the dot_i16x8 kernels compute, so the outputs are bit-identical to theirs. The hi pass runs
 // first into the same accumulators, which are then shifted left by 7: wrapping int32 arithmetic is
