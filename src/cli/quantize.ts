@@ -19,10 +19,10 @@ export const quantizeCommand: Command = {
   --method      auto (default: try minmax, percentile and mse; keep the best agreement) or one of them
   --limit       use at most this many images (evenly spread over the sorted folder)
   --activations i16 (default: 13-bit int16 activations wherever the kernels take them) or u8 (all uint8)
-  --u8          auto: 8-bit instead of 13-bit conv inputs where agreement allows (faster on x86 CPUs
-                with AVX-VNNI), or none (default)
-  --u7          auto: then 7-bit conv inputs where agreement allows (faster on CPUs with a
-                one-instruction relaxed dot product: AVX-VNNI, Arm dotprod), or none (default)
+  --u8          auto: 8-bit instead of 13-bit conv inputs where agreement allows (faster on CPUs with
+                a one-instruction relaxed dot product: AVX-VNNI, Arm dotprod), or none (default)
+  --u7          auto: then 7-bit conv inputs where agreement allows (faster still only where the
+                relaxed dot is exact on 7 bits alone), or none (default)
   --force       overwrite an existing output file
 ${orientationUsage(16)}`,
   options: {

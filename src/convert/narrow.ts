@@ -1,8 +1,8 @@
 /**
  * Mixed precision for the relaxed dot product: which conv inputs become 8-bit (u8) or 7-bit (u7).
  * The relaxed int8 kernels multiply a narrow activation in one instruction and a 13-bit one in two
- * (docs/quantization.md, "Narrow activations"): a u7 input on every CPU with a one-instruction dot
- * product, a u8 input where that instruction reads 8 bits exactly (x86 `vpdpbusd`). Fewer bits
+ * (docs/quantization.md, "u7" and "u8"): a u7 input on every CPU with a one-instruction dot
+ * product, a u8 input where that instruction reads 8 bits exactly (x86 `vpdpbusd`, Arm `sdot`). Fewer bits
  * cost agreement with float, more on some layers than on others. The search measures each
  * candidate alone, then narrows them in order, least harmful and largest first, keeping each only
  * while the model's agreement stays within `tolerance` of the wider model's.

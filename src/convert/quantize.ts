@@ -45,14 +45,14 @@ export interface QuantizeOptions extends ImageOptions {
   /**
    * `auto`: make conv inputs 8-bit (u8) instead of 13-bit where the measured agreement allows
    * ({@link chooseNarrow}), so that CPUs whose relaxed dot product reads 8 bits in one instruction
-   * (x86 with AVX-VNNI) multiply them 2x faster; `none` (default): no such narrowing.
+   * (x86 with AVX-VNNI, Arm with the dot product) multiply them 2x faster; `none` (default): no such narrowing.
    */
   u8?: 'auto' | 'none';
   /** With `u8: 'auto'`: the top-1 agreement with float the u8 inputs may cost, as a fraction (default 0.004, 2 images in 500). */
   u8Tolerance?: number;
   /**
-   * `auto`: then make conv inputs 7-bit (u7) where the measured agreement allows, so that every CPU
-   * with a one-instruction relaxed dot product (also Arm's `sdot`) multiplies them 2x faster;
+   * `auto`: then make conv inputs 7-bit (u7) where the measured agreement allows, so that an engine
+   * whose one-instruction relaxed dot is exact on 7 bits alone multiplies them 2x faster too;
    * `none` (default): no u7 activations.
    */
   u7?: 'auto' | 'none';
