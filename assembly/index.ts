@@ -35,7 +35,7 @@ export {
 export { i8_pack_igemm, i8_pack_igemm_c4, i8_pack_winograd, f32_pack_igemm, f32_pack_winograd, fill_indirection } from './kernels/pack';
 export { crc32, i8_abs_sums, i8_count_nonzero } from './kernels/scan';
 export { image_preprocess } from './image/preprocess';
-export { inflate_zlib, inflate_scratch_bytes, png_reduce, png_reduce_scratch_bytes, png_to_rgba, rgba_block_average } from './image/png';
+export { inflate_zlib, inflate_scratch_bytes, png_reduce, png_reduce_scratch_bytes, png_to_rgba } from './image/png';
 export {
   jpeg_huffman_bytes, jpeg_huffman_table, jpeg_decode_scan, jpeg_idct, jpeg_idct_4x4, jpeg_idct_2x2, jpeg_idct_1x1,
   jpeg_row_bytes, jpeg_rgba,

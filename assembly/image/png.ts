@@ -728,7 +728,6 @@ const R_COLOUR = 28;
 const R_PALETTE = 32;
 const R_COLOURS = 36;
 const R_SHIFT = 40; // log2 of the block side
-const R_ROW_BYTES = 44;
 const R_PREV = 48;
 const R_CUR = 52;
 const R_RGBA = 56;
@@ -736,21 +735,24 @@ const R_SUMS = 60;
 const R_DST = 64;
 const R_ERR_A = 68;
 const R_ERR_B = 72;
-const ROW_STATE_BYTES = 76;
+const R_PASS = 76; // the Adam7 pass being taken (0 when not interlaced)
+const R_INTERLACED = 80;
+const ROW_STATE_BYTES = 84;
 
 /**
- * Decodes the zlib stream at `src` of a non-interlaced PNG straight to its 2^shift-times-reduced
- * RGBA image at `dst` (ceil(width / 2^shift) x ceil(height / 2^shift)): each output pixel is the
- * mean of its block's pixels, per channel, rounded half up; blocks at the right and bottom edges
- * average the pixels they have. The pixels are those {@link png_to_rgba} makes. Needs a window of
- * `cap` bytes at `buf`, at least 32 KB plus a scanline plus 512 (more flushes less often); `prev`
- * and `cur` of a scanline's bytes plus 16, `rgbaRow` of width x 4 plus 16, `sums` of 8 bytes per
- * output column plus 16. Returns a status code; on error stores two u32 at `state` as png_to_rgba
- * does, or the number of bytes inflated.
+ * Decodes the zlib stream at `src` of a PNG straight to its 2^shift-times-reduced RGBA image at
+ * `dst` (ceil(width / 2^shift) x ceil(height / 2^shift)): each output pixel is the mean of its
+ * block's pixels, per channel, rounded half up; blocks at the right and bottom edges average the
+ * pixels they have. The pixels are those {@link png_to_rgba} makes. Needs a window of `cap` bytes
+ * at `buf`, at least 32 KB plus a scanline plus 512 (more flushes less often); `prev` and `cur` of
+ * a scanline's bytes plus 16, `rgbaRow` of width x 4 plus 16, `sums` of 8 bytes per output column
+ * plus 16, or per output pixel plus 16 if `interlaced` (an Adam7 pass's rows add into every block
+ * row, so all of them are summed before any is averaged). Returns a status code; on error stores
+ * two u32 at `state` as png_to_rgba does, or the number of bytes inflated.
  */
 export function png_reduce(
   src: usize, srcLen: i32, buf: usize, cap: i32, width: i32, height: i32, depth: i32, colourType: i32, palette: usize,
-  colours: i32, shift: i32, prev: usize, cur: usize, rgbaRow: usize, sums: usize, dst: usize, scratch: usize, state: usize,
+  colours: i32, interlaced: i32, shift: i32, prev: usize, cur: usize, rgbaRow: usize, sums: usize, dst: usize, scratch: usize, state: usize,
 ): i32 {
   const channels = colourType == 0 || colourType == 3 ? 1 : colourType == 2 ? 3 : colourType == 4 ? 2 : 4;
   const rowBytes = <usize>((<i64>width * channels * depth + 7) >> 3);
@@ -767,15 +769,22 @@ export function png_reduce(
   store<u32>(rows + R_PALETTE, palette);
   store<u32>(rows + R_COLOURS, colours);
   store<u32>(rows + R_SHIFT, shift);
-  store<u32>(rows + R_ROW_BYTES, rowBytes);
   store<u32>(rows + R_PREV, prev);
   store<u32>(rows + R_CUR, cur);
   store<u32>(rows + R_RGBA, rgbaRow);
   store<u32>(rows + R_SUMS, sums);
   store<u32>(rows + R_DST, dst);
-  memory.fill(sums, 0, <usize>(((width - 1) >> shift) + 1) << 3);
-  const expected = <usize>height * (rowBytes + 1);
-  if (expected > <usize>i32.MAX_VALUE) return BAD_LAYOUT;
+  store<u32>(rows + R_PASS, 0);
+  store<u32>(rows + R_INTERLACED, interlaced);
+  const blocks = <usize>(((width - 1) >> shift) + 1);
+  memory.fill(sums, 0, (interlaced ? <usize>(((height - 1) >> shift) + 1) * blocks : blocks) << 3);
+  let expected: u64 = 0;
+  const passes = interlaced ? 7 : 1;
+  for (let pass = 0; pass < passes; pass++) {
+    const w = passSide(pass, interlaced, width, 0);
+    if (w > 0) expected += <u64>passSide(pass, interlaced, height, 1) * (((<u64>w * channels * depth + 7) >> 3) + 1);
+  }
+  if (expected > <u64>i32.MAX_VALUE) return BAD_LAYOUT;
   const status = inflate(src, srcLen, buf, <i32>expected, <usize>cap, rows, scratch, state);
   if (status == BAD_FILTER || status == BAD_INDEX) {
     store<u32>(state, load<u32>(rows + R_ERR_A));
@@ -809,33 +818,74 @@ function flush(rows: usize, buf: usize, op: usize): isize {
   return <isize>moved;
 }
 
-/** Unfilters, converts and sums every complete scanline from the row state's cursor to `end`. */
+/**
+ * Pixels along one axis (`axis` 0: columns, 1: rows) of Adam7 pass `pass` of an image `size` pixels
+ * that way, or `size` itself when the image is not interlaced.
+ */
+// @ts-ignore: decorator
+@inline
+function passSide(pass: i32, interlaced: i32, size: i32, axis: i32): i32 {
+  if (!interlaced) return size;
+  const first = <i32>load<u8>(ADAM7 + (pass << 2) + axis), step = <i32>load<u8>(ADAM7 + (pass << 2) + 2 + axis);
+  return size <= first ? 0 : (size - first + step - 1) / step;
+}
+
+/** Adam7 pass `pass`'s first column or row (`field` 0, 1) or column or row step (2, 3); 0 or 1 when not interlaced. */
+// @ts-ignore: decorator
+@inline
+function passField(pass: i32, interlaced: i32, field: i32): i32 {
+  return interlaced ? <i32>load<u8>(ADAM7 + (pass << 2) + field) : field >> 1;
+}
+
+/**
+ * Unfilters, converts and sums every complete scanline from the row state's cursor to `end`, pass
+ * by pass. Without interlacing a block row is averaged as soon as it is complete; with it, every
+ * block row once the last pass is.
+ */
 function takeRows(rows: usize, end: usize): i32 {
-  const rowBytes = <usize>load<u32>(rows + R_ROW_BYTES);
+  const interlaced = load<i32>(rows + R_INTERLACED);
+  const passes = interlaced ? 7 : 1;
   const height = load<i32>(rows + R_HEIGHT);
   const width = load<i32>(rows + R_WIDTH);
   const depth = load<i32>(rows + R_DEPTH);
   const colourType = load<i32>(rows + R_COLOUR);
+  const shift = load<i32>(rows + R_SHIFT);
+  const sums = <usize>load<u32>(rows + R_SUMS);
   const channels = colourType == 0 || colourType == 3 ? 1 : colourType == 2 ? 3 : colourType == 4 ? 2 : 4;
   const bpp = max(1, (channels * depth) >> 3);
   const rgbaRow = <usize>load<u32>(rows + R_RGBA);
+  const blocks = <usize>(((width - 1) >> shift) + 1);
+  let pass = load<i32>(rows + R_PASS);
+  const wasTaking = pass < passes;
   let p = <usize>load<u32>(rows + R_CURSOR);
   let y = load<i32>(rows + R_Y);
   let prev = <usize>load<u32>(rows + R_PREV);
   let cur = <usize>load<u32>(rows + R_CUR);
-  while (y < height && end - p > rowBytes) {
+  while (pass < passes) {
+    const w = passSide(pass, interlaced, width, 0);
+    if (w == 0 || y >= passSide(pass, interlaced, height, 1)) {
+      pass++;
+      y = 0;
+      continue;
+    }
+    const rowBytes = <usize>((<i64>w * channels * depth + 7) >> 3);
+    if (end - p <= rowBytes) break;
+    const x0 = passField(pass, interlaced, 0), dx = passField(pass, interlaced, 2);
+    const imageY = passField(pass, interlaced, 1) + y * passField(pass, interlaced, 3);
     const f = <i32>load<u8>(p);
-    if (f > 4) return rowError(rows, f, y, BAD_FILTER);
+    if (f > 4) return rowError(rows, f, imageY, BAD_FILTER);
     // Unfiltered beside the window, not in it: the window's bytes are the history later matches copy.
     memory.copy(cur, p + 1, rowBytes);
     unfilter(cur, y > 0 ? prev : 0, rowBytes, bpp, f);
-    const bad = convertRow(cur, width, depth, colourType, load<u32>(rows + R_PALETTE), load<i32>(rows + R_COLOURS), rgbaRow, 4);
-    if (bad >= 0) return rowError(rows, bad, y, BAD_INDEX);
-    const shift = load<i32>(rows + R_SHIFT);
-    const sums = <usize>load<u32>(rows + R_SUMS);
-    sumRow(rgbaRow, width, shift, sums);
-    if ((y & ((1 << shift) - 1)) == (1 << shift) - 1 || y == height - 1) {
-      averageBlocks(sums, width, (y & ((1 << shift) - 1)) + 1, shift, <usize>load<u32>(rows + R_DST) + <usize>(y >> shift) * <usize>((((width - 1) >> shift) + 1) << 2));
+    const bad = convertRow(cur, w, depth, colourType, load<u32>(rows + R_PALETTE), load<i32>(rows + R_COLOURS), rgbaRow, 4);
+    if (bad >= 0) return rowError(rows, x0 + bad * dx, imageY, BAD_INDEX);
+    if (interlaced) {
+      sumPixels(rgbaRow, w, x0, dx, sums + ((<usize>(imageY >> shift) * blocks) << 3), shift);
+    } else {
+      sumRow(rgbaRow, width, shift, sums);
+      if ((y & ((1 << shift) - 1)) == (1 << shift) - 1 || y == height - 1) {
+        averageBlocks(sums, width, (y & ((1 << shift) - 1)) + 1, shift, <usize>load<u32>(rows + R_DST) + <usize>(y >> shift) * (blocks << 2));
+      }
     }
     const t = prev;
     prev = cur;
@@ -843,11 +893,28 @@ function takeRows(rows: usize, end: usize): i32 {
     p += rowBytes + 1;
     y++;
   }
+  if (interlaced && wasTaking && pass == passes) {
+    const side = 1 << shift;
+    const dst = <usize>load<u32>(rows + R_DST);
+    for (let by = 0; by << shift < height; by++) {
+      averageBlocks(sums + ((<usize>by * blocks) << 3), width, min(side, height - (by << shift)), shift, dst + <usize>by * (blocks << 2));
+    }
+  }
   store<u32>(rows + R_CURSOR, p);
+  store<u32>(rows + R_PASS, pass);
   store<u32>(rows + R_Y, y);
   store<u32>(rows + R_PREV, prev);
   store<u32>(rows + R_CUR, cur);
   return OK;
+}
+
+/** Adds the `w` RGBA pixels at `rgba`, at columns x0, x0 + dx, ..., into the u16 sums of their blocks in the block row at `sums`. */
+function sumPixels(rgba: usize, w: i32, x0: i32, dx: i32, sums: usize, shift: i32): void {
+  for (let i = 0; i < w; i++) {
+    const at = sums + (<usize>((x0 + i * dx) >> shift) << 3);
+    const px = i16x8.extend_low_i8x16_u(v128.load32_zero(rgba + (<usize>i << 2)));
+    v128.store64_lane(at, i16x8.add(v128.load64_zero(at), px), 0);
+  }
 }
 
 function rowError(rows: usize, a: i32, b: i32, status: i32): i32 {
@@ -888,19 +955,5 @@ function averageBlocks(sums: usize, width: i32, blockRows: i32, shift: i32, out:
       store<u8>(out + (<usize>bx << 2) + c, <u8>((<u32>load<u16>(at + (<usize>c << 1)) + (n >> 1)) / n));
     }
     store<u64>(at, 0);
-  }
-}
-
-/**
- * The block average of {@link png_reduce} over a whole RGBA image at `src` (an interlaced PNG,
- * whose rows do not arrive in order), into `dst`; `sums` as png_reduce's.
- */
-export function rgba_block_average(src: usize, width: i32, height: i32, shift: i32, sums: usize, dst: usize): void {
-  const side = 1 << shift;
-  const outRow = <usize>((((width - 1) >> shift) + 1) << 2);
-  memory.fill(sums, 0, outRow << 1);
-  for (let y = 0; y < height; y++) {
-    sumRow(src + <usize>y * <usize>width * 4, width, shift, sums);
-    if ((y & (side - 1)) == side - 1 || y == height - 1) averageBlocks(sums, width, (y & (side - 1)) + 1, shift, dst + <usize>(y >> shift) * outRow);
   }
 }

@@ -100,35 +100,27 @@ const windowBytes = (rowBytes: number): number => 32768 + rowBytes + 1 + 262144 
 /**
  * Decodes the image data of a PNG as {@link decodePngData} does, then reduces it by 2^`shift`
  * (1 to 3): each output pixel is the mean of a 2x2, 4x4 or 8x8 block, per channel, rounded half up;
- * the blocks at the right and bottom edges average the pixels they have. A non-interlaced PNG is
- * decoded row by row, so the memory is the file's data, a 32 KB inflate window, a few rows and the
- * reduced image, whatever its size; an interlaced one (its passes cover the whole image) is decoded
- * whole and then reduced.
+ * the blocks at the right and bottom edges average the pixels they have. The PNG is decoded row by
+ * row, so the memory is the file's data, a 32 KB inflate window, a few rows and the reduced image,
+ * whatever its size; an interlaced one also holds the sums of every block (8 bytes per reduced
+ * pixel), since each of its seven passes adds to all of them.
  * @throws ImageError `E_IMAGE_DECODE` as {@link decodePngData}.
  */
 export function decodePngReduced(parts: readonly Uint8Array[], png: PngLayout, shift: number): Uint8Array {
   const width = reducedSide(png.width, shift);
   const height = reducedSide(png.height, shift);
-  if (png.interlaced) {
-    const full = decodePngData(parts, png);
-    return withCodec('PNG', (mem) => {
-      const src = mem.put(full);
-      const sums = mem.alloc(width * 8 + 16);
-      const dst = mem.alloc(width * height * 4);
-      callKernel(mem.exports, 'rgba_block_average', { src, width: png.width, height: png.height, shift, sums, dst });
-      return mem.u8(dst, width * height * 4).slice();
-    });
-  }
   return withCodec('PNG', (mem) => {
     const k = mem.exports;
     const length = parts.reduce((n, p) => n + p.length, 0);
-    const rowBytes = (png.inflatedBytes / png.height) - 1;
+    // A full-width scanline's samples: the longest row any pass has.
+    const channels = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 }[png.colourType] ?? 4;
+    const rowBytes = Math.ceil((png.width * channels * png.depth) / 8);
     const cap = windowBytes(rowBytes);
     const src = mem.alloc(length);
     const buf = mem.alloc(cap);
     const [prev, cur] = [mem.alloc(rowBytes + 16), mem.alloc(rowBytes + 16)];
     const rgbaRow = mem.alloc(png.width * 4 + 16);
-    const sums = mem.alloc(width * 8 + 16);
+    const sums = mem.alloc((png.interlaced ? width * height : width) * 8 + 16);
     const palette = mem.alloc(1024);
     const scratch = mem.alloc(callKernel(k, 'png_reduce_scratch_bytes', {}));
     const state = mem.alloc(8);
@@ -141,7 +133,7 @@ export function decodePngReduced(parts: readonly Uint8Array[], png: PngLayout, s
     if (png.palette.length) mem.u8(palette, png.palette.length).set(png.palette);
     const status = callKernel(k, 'png_reduce', {
       src, srcLen: length, buf, cap, width: png.width, height: png.height, depth: png.depth, colourType: png.colourType,
-      palette, colours: png.colours, shift, prev, cur, rgbaRow, sums, dst, scratch, state,
+      palette, colours: png.colours, interlaced: png.interlaced ? 1 : 0, shift, prev, cur, rgbaRow, sums, dst, scratch, state,
     });
     if (status !== 0) inflateFailure(k, status, state, png.inflatedBytes);
     return mem.u8(dst, width * height * 4).slice();

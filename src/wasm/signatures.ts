@@ -148,14 +148,12 @@ export interface KernelExports {
   inflate_zlib(src: number, srcLen: number, dst: number, dstLen: number, scratch: number, state: number): number;
   /** assembly/image/png */
   inflate_scratch_bytes(): number;
-  /** assembly/image/png: src usize, srcLen i32, buf usize, cap i32, width i32, height i32, depth i32, colourType i32, palette usize, colours i32, shift i32, prev usize, cur usize, rgbaRow usize, sums usize, dst usize, scratch usize, state usize */
-  png_reduce(src: number, srcLen: number, buf: number, cap: number, width: number, height: number, depth: number, colourType: number, palette: number, colours: number, shift: number, prev: number, cur: number, rgbaRow: number, sums: number, dst: number, scratch: number, state: number): number;
+  /** assembly/image/png: src usize, srcLen i32, buf usize, cap i32, width i32, height i32, depth i32, colourType i32, palette usize, colours i32, interlaced i32, shift i32, prev usize, cur usize, rgbaRow usize, sums usize, dst usize, scratch usize, state usize */
+  png_reduce(src: number, srcLen: number, buf: number, cap: number, width: number, height: number, depth: number, colourType: number, palette: number, colours: number, interlaced: number, shift: number, prev: number, cur: number, rgbaRow: number, sums: number, dst: number, scratch: number, state: number): number;
   /** assembly/image/png */
   png_reduce_scratch_bytes(): number;
   /** assembly/image/png: raw usize, rawLen i32, width i32, height i32, depth i32, colourType i32, interlaced i32, palette usize, colours i32, dst usize, state usize */
   png_to_rgba(raw: number, rawLen: number, width: number, height: number, depth: number, colourType: number, interlaced: number, palette: number, colours: number, dst: number, state: number): number;
-  /** assembly/image/png: src usize, width i32, height i32, shift i32, sums usize, dst usize */
-  rgba_block_average(src: number, width: number, height: number, shift: number, sums: number, dst: number): void;
   /** assembly/image/jpeg */
   jpeg_huffman_bytes(): number;
   /** assembly/image/jpeg: table usize, counts usize, isDc bool */
@@ -208,13 +206,12 @@ const P27 = 'w channels per out';
 const P28 = 'w n';
 const P29 = 'rgba cols rows W H order s0 s1 s2 b0 b1 b2 out kind qScale zp qlo qhi';
 const P30 = 'src srcLen dst dstLen scratch state';
-const P31 = 'src srcLen buf cap width height depth colourType palette colours shift prev cur rgbaRow sums dst scratch state';
+const P31 = 'src srcLen buf cap width height depth colourType palette colours interlaced shift prev cur rgbaRow sums dst scratch state';
 const P32 = 'raw rawLen width height depth colourType interlaced palette colours dst state';
-const P33 = 'src width height shift sums dst';
-const P34 = 'table counts isDc';
-const P35 = 'p';
-const P36 = 'coefs quant out blocksX blocksY';
-const P37 = 'width';
+const P33 = 'table counts isDc';
+const P34 = 'p';
+const P35 = 'coefs quant out blocksX blocksY';
+const P36 = 'width';
 
 /** Parameter names of every export: how the host binds named arguments. */
 export const PARAMETERS = {
@@ -293,14 +290,13 @@ export const PARAMETERS = {
   png_reduce: P31,
   png_reduce_scratch_bytes: P0,
   png_to_rgba: P32,
-  rgba_block_average: P33,
   jpeg_huffman_bytes: P0,
-  jpeg_huffman_table: P34,
-  jpeg_decode_scan: P35,
-  jpeg_idct: P36,
-  jpeg_idct_4x4: P36,
-  jpeg_idct_2x2: P36,
-  jpeg_idct_1x1: P36,
-  jpeg_row_bytes: P37,
-  jpeg_rgba: P35,
+  jpeg_huffman_table: P33,
+  jpeg_decode_scan: P34,
+  jpeg_idct: P35,
+  jpeg_idct_4x4: P35,
+  jpeg_idct_2x2: P35,
+  jpeg_idct_1x1: P35,
+  jpeg_row_bytes: P36,
+  jpeg_rgba: P34,
 } as const satisfies Record<Exclude<keyof KernelExports, 'memory'>, string>;

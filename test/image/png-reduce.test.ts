@@ -6,8 +6,8 @@ import { expectSqueezeError, thrown } from '../helpers/errors.js';
 import { encodePngFile, fixPngChunk, PNG_CHANNELS, pngChunks, pngExpectedRgba, type PngSpec } from '../helpers/image-files.js';
 import { kernelsModule, rng } from '../helpers/wasm.js';
 
-// PNGs decoded with minShortSide: row by row into a 2x2, 4x4 or 8x8 block average (interlaced
-// ones whole, then averaged), against a full decode averaged in TypeScript.
+// PNGs decoded with minShortSide: row by row (pass by pass for interlaced ones) into a 2x2, 4x4 or
+// 8x8 block average, against a full decode averaged in TypeScript.
 
 /** The straightforward reference: per channel, the block's sum plus half its count, divided by the count. */
 function blockAverage(rgba: Uint8Array, width: number, height: number, side: number): Uint8Array {
@@ -71,6 +71,9 @@ const CASES: { what: string; spec: () => PngSpec; minShortSide: number; side: nu
   { what: 'grey 16-bit 13x2001 (one part-filled block a row), 8x8', spec: () => structuredSpec(9, 13, 2001, 0, 16), minShortSide: 1, side: 8 },
   { what: 'interlaced RGB 8-bit 1201x903, 8x8', spec: () => structuredSpec(10, 1201, 903, 2, 8, true), minShortSide: 100, side: 8 },
   { what: 'interlaced palette 2-bit 517x389, 2x2', spec: () => structuredSpec(11, 517, 389, 3, 2, true), minShortSide: 150, side: 2 },
+  { what: 'interlaced RGBA 16-bit 803x611, 4x4', spec: () => structuredSpec(15, 803, 611, 6, 16, true), minShortSide: 150, side: 4 },
+  { what: 'interlaced grey 1-bit 3x9 (empty passes), 2x2', spec: () => structuredSpec(16, 3, 9, 0, 1, true), minShortSide: 2, side: 2 },
+  { what: 'interlaced grey + alpha 8-bit 9x1 (empty passes), 8x8', spec: () => structuredSpec(17, 9, 1, 4, 8, true), minShortSide: 0.1, side: 8 },
 ];
 
 describe('PNG decoded at reduced size', () => {
@@ -99,17 +102,21 @@ describe('PNG decoded at reduced size', () => {
     ]);
   });
 
-  it('keeps the decoder memory to the file, a window and a few rows', () => {
-    const spec = structuredSpec(13, 2000, 1500, 2, 8);
-    const file = encodePngFile(spec);
-    setDecoderModule(kernelsModule()); // a fresh instance: the full decodes above grew this one
-    const before = withCodec('PNG', (mem) => mem.exports);
-    decodeImage(file, {}, { minShortSide: 224 });
-    const after = withCodec('PNG', (mem) => mem.exports);
-    expect(after).toBe(before);
-    // The whole decode would need 3 + 4 bytes a pixel (inflated RGB and RGBA): 21 MB.
-    expect(after.memory.buffer.byteLength).toBeLessThan(file.length + 2 * 2 ** 20);
-  }, 30_000);
+  for (const interlace of [false, true]) {
+    it(`keeps the decoder memory to the file, a window and a few rows${interlace ? ' (interlaced: and the block sums)' : ''}`, () => {
+      const spec = structuredSpec(13, 2000, 1500, 2, 8, interlace);
+      const file = encodePngFile(spec);
+      setDecoderModule(kernelsModule()); // a fresh instance: the full decodes above grew this one
+      const before = withCodec('PNG', (mem) => mem.exports);
+      const reduced = decodeImage(file, {}, { minShortSide: 224 });
+      const after = withCodec('PNG', (mem) => mem.exports);
+      expect(after).toBe(before);
+      // The whole decode would need 3 + 4 bytes a pixel (inflated RGB and RGBA): 21 MB. Interlaced
+      // adds 8 bytes of sums per reduced pixel (500 x 375 here: 1.5 MB).
+      const sums = interlace ? 8 * reduced.width * reduced.height : 0;
+      expect(after.memory.buffer.byteLength).toBeLessThan(file.length + sums + 2 * 2 ** 20);
+    }, 30_000);
+  }
 
   it('refuses a corrupt file with the error of the full decode', () => {
     const spec = structuredSpec(14, 700, 600, 3, 8);
