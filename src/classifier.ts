@@ -243,8 +243,9 @@ function int8Dot(kernels: KernelExports, choice: LoadOptions['int8Dot'] = 'auto'
   if (choice !== 'dot16' && !relaxedDotExact(kernels)) {
     throw new ArgumentError('E_ARGUMENT', `int8Dot "${choice}" needs the relaxed-SIMD kernels (squeezewasm-relaxed.wasm) on an engine with the final relaxed SIMD (Node 22+, Chrome 114+)`);
   }
+  if (choice !== 'relaxed-u8' && choice !== 'relaxed-s8') return choice;
   const bits = relaxedDot8Bits(kernels);
-  if ((choice === 'relaxed-u8' || choice === 'relaxed-s8') && choice !== `relaxed-${bits}`) {
+  if (choice !== `relaxed-${bits}`) {
     throw new ArgumentError('E_ARGUMENT', `int8Dot "${choice}" needs an engine whose relaxed dot reads 8-bit operands ${choice === 'relaxed-u8' ? 'unsigned (x86 vpdpbusd, AVX-VNNI)' : 'signed (Arm sdot)'}; this one ${bits ? `reads them ${bits === 'u8' ? 'unsigned' : 'signed'}` : 'does not read them exactly'}`);
   }
   return choice;

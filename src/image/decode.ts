@@ -355,7 +355,7 @@ function decodePngRgba(bytes: Uint8Array, lim: ImageLimits, minShortSide: number
   if (expected > MAX_DEFLATE_RATIO * idatBytes) {
     corruptPng(`its ${idatBytes} bytes of image data cannot inflate to the ${expected} bytes its header implies`);
   }
-  const layout = { width, height, depth, colourType, interlaced, palette: palette ?? new Uint8Array(0), colours, inflatedBytes: expected };
+  const layout = { width, height, depth, colourType, interlaced, palette: palette ?? new Uint8Array(0), colours, inflatedBytes: expected, scanlineBytes: rowBytes(width) - 1 };
   const shift = pngShift(width, height, minShortSide);
   if (shift === 0) return { width, height, data: decodePngData(idat, layout) };
   return { width: reducedSide(width, shift), height: reducedSide(height, shift), data: decodePngReduced(idat, layout, shift) };

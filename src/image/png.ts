@@ -24,6 +24,8 @@ export interface PngLayout {
   colours: number;
   /** Bytes of filtered scanlines the header implies. */
   inflatedBytes: number;
+  /** Bytes of a full-width scanline's samples (no filter byte): the longest row of any pass. */
+  scanlineBytes: number;
 }
 
 /** Throws the ImageError of a PNG whose data is wrong or cut short. */
@@ -112,9 +114,7 @@ export function decodePngReduced(parts: readonly Uint8Array[], png: PngLayout, s
   return withCodec('PNG', (mem) => {
     const k = mem.exports;
     const length = parts.reduce((n, p) => n + p.length, 0);
-    // A full-width scanline's samples: the longest row any pass has.
-    const channels = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 }[png.colourType] ?? 4;
-    const rowBytes = Math.ceil((png.width * channels * png.depth) / 8);
+    const rowBytes = png.scanlineBytes;
     const cap = windowBytes(rowBytes);
     const src = mem.alloc(length);
     const buf = mem.alloc(cap);
