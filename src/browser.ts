@@ -9,6 +9,7 @@
  * ```
  * @packageDocumentation
  */
+import { checkArguments } from './arguments.js';
 import type { Classifier, LoadOptions } from './classifier.js';
 import { ArgumentError } from './errors.js';
 import { createClassifier } from './index.js';
@@ -26,6 +27,7 @@ let wasmModule: Promise<WebAssembly.Module> | undefined;
  * build where the browser runs it, else the plain SIMD one, both next to this file.
  */
 export function kernelsModule(url: URL | string = new URL(`./${KERNEL_FILES[relaxedSimdSupported() ? 'relaxed' : 'plain']}`, import.meta.url)): Promise<WebAssembly.Module> {
+  checkArguments('kernelsModule', { url: [url, 'url', 'string'] });
   wasmModule ??= fetchBytes(url).then((bytes) => WebAssembly.compile(bytes));
   return wasmModule;
 }
@@ -37,10 +39,13 @@ async function fetchBytes(url: URL | string): Promise<ArrayBuffer> {
 }
 
 /**
- * Loads a model from a URL (default: the bundled int8 SqueezeNet 1.1) or from its bytes.
- * @throws ModelFormatError if the file is not a valid model, ArgumentError if it cannot be fetched.
+ * Loads a model from a URL (default: the bundled int8 SqueezeNet 1.1) or from its bytes as a
+ * Uint8Array (an ArrayBuffer is refused: wrap it, `new Uint8Array(buffer)`).
+ * @throws ModelFormatError if the file is not a valid model, ArgumentError if it cannot be fetched
+ *   or an argument has the wrong type.
  */
 export async function loadClassifier(source: URL | string | Uint8Array = DEFAULT_MODEL_URL, options: LoadOptions = {}): Promise<Classifier> {
+  checkArguments('loadClassifier', { source: [source, 'url', 'string', 'bytes'], options: [options, 'object'] });
   const bytes = source instanceof Uint8Array ? source : new Uint8Array(await fetchBytes(source));
   return createClassifier(await kernelsModule(), bytes, options);
 }

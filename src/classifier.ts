@@ -3,6 +3,7 @@
  * (src/node.ts, ...) only add how the wasm module and bundled models are found.
  * @packageDocumentation
  */
+import { checkArguments, describe } from './arguments.js';
 import { ArgumentError } from './errors.js';
 import { isOrientation, type Orientation } from './image/exif.js';
 import type { DecodeOptions, ImageLimits } from './image/limits.js';
@@ -112,9 +113,11 @@ export class Classifier {
 
   /**
    * Reads and validates `modelBytes`, instantiates `wasm` and plans the network in its memory.
-   * @throws ModelFormatError if the file is invalid, LimitError if it or its network exceeds a limit.
+   * @throws ModelFormatError if the file is invalid, LimitError if it or its network exceeds a limit,
+   *   ArgumentError if an argument has the wrong type.
    */
   static async create(modelBytes: Uint8Array, wasm: WebAssembly.Module, options: LoadOptions = {}): Promise<Classifier> {
+    checkArguments('Classifier.create', { modelBytes: [modelBytes, 'bytes'], wasm: [wasm, 'module'], options: [options, 'object'] });
     const memory = new ModelMemory(await instance(wasm));
     // The file's checks run in the instance that will hold the model, in wasm.
     return Classifier.laidOut(readModel(modelBytes, resolveLimits(options.limits), memory.scan), memory, options);
@@ -122,6 +125,7 @@ export class Classifier {
 
   /** Plans a validated model (as converters, the quantizer and training make them). */
   static async fromModel(model: ValidModel, wasm: WebAssembly.Module, options: LoadOptions = {}): Promise<Classifier> {
+    checkArguments('Classifier.fromModel', { model: [model, 'model'], wasm: [wasm, 'module'], options: [options, 'object'] });
     return Classifier.laidOut(model, new ModelMemory(await instance(wasm)), options);
   }
 
@@ -158,6 +162,7 @@ export class Classifier {
    * @throws ImageError / LimitError for bad or oversized images, ArgumentError for bad arguments.
    */
   async classify(image: ImageInput, options: ClassifyOptions = {}): Promise<Classification> {
+    checkArguments('classify', { options: [options, 'object'] });
     return this.classifySync(image, options);
   }
 
@@ -166,8 +171,9 @@ export class Classifier {
    * so overlapping calls never see each other's activations.
    */
   classifySync(image: ImageInput, options: ClassifyOptions = {}): Classification {
+    checkArguments('classifySync', { options: [options, 'object'] });
     const top = options.top ?? 5;
-    if (!Number.isInteger(top) || top < 1) throw new ArgumentError('E_ARGUMENT', `top must be a positive integer, got ${String(top)}`);
+    if (!Number.isInteger(top) || top < 1) throw new ArgumentError('E_ARGUMENT', `top must be a positive integer, got ${describe(top)}`);
     this.setInput(image, options);
     return this.result(run(this.planned), top);
   }
@@ -178,11 +184,12 @@ export class Classifier {
    * may use this classifier ({@link classify} does both in one go).
    */
   setInput(image: ImageInput, options: ImageOptions = {}): void {
+    checkArguments('setInput', { options: [options, 'object'] });
     // Before decoding: a disposed classifier refuses without spending the decode.
     const plan = this.planned;
     const orientation = options.orientation ?? 'apply';
     if (orientation !== 'apply' && orientation !== 'ignore') {
-      throw new ArgumentError('E_ARGUMENT', `orientation must be "apply" or "ignore", got ${JSON.stringify(orientation)}`);
+      throw new ArgumentError('E_ARGUMENT', `orientation must be "apply" or "ignore", got ${describe(orientation)}`);
     }
     let pixels: Pixels;
     if (image instanceof Uint8Array) {
@@ -205,6 +212,7 @@ export class Classifier {
    * @param now a clock in milliseconds, e.g. `performance.now`.
    */
   runTimed(now: () => number): { classification: Classification; ms: Float64Array } {
+    checkArguments('runTimed', { now: [now, 'function'] });
     const { output, ms } = runTimed(this.planned, now);
     return { classification: this.result(output, 5), ms };
   }
@@ -239,7 +247,7 @@ async function instance(wasm: WebAssembly.Module): Promise<KernelExports> {
 /** The int8 dot product `choice` asks for in `kernels`' build. */
 function int8Dot(kernels: KernelExports, choice: LoadOptions['int8Dot'] = 'auto'): Int8Dot {
   if (choice === 'auto') return probeInt8Dot(kernels);
-  if (!INT8_DOTS.includes(choice as Int8Dot)) throw new ArgumentError('E_ARGUMENT', `int8Dot must be "auto" or one of ${INT8_DOTS.map((d) => `"${d}"`).join(', ')}, got ${JSON.stringify(choice)}`);
+  if (!INT8_DOTS.includes(choice as Int8Dot)) throw new ArgumentError('E_ARGUMENT', `int8Dot must be "auto" or one of ${INT8_DOTS.map((d) => `"${d}"`).join(', ')}, got ${describe(choice)}`);
   if (choice !== 'dot16' && !relaxedDotExact(kernels)) {
     throw new ArgumentError('E_ARGUMENT', `int8Dot "${choice}" needs the relaxed-SIMD kernels (squeezewasm-relaxed.wasm) on an engine with the final relaxed SIMD (Node 22+, Chrome 114+)`);
   }
@@ -257,10 +265,10 @@ function checkPixels(p: Pixels): { data: Uint8Array; width: number; height: numb
   }
   const { width, height } = p;
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1 || p.data.length !== width * height * 4) {
-    throw new ArgumentError('E_ARGUMENT', `RGBA pixels must be width x height x 4 bytes: got ${p.data.length} bytes for ${String(width)}x${String(height)}`);
+    throw new ArgumentError('E_ARGUMENT', `RGBA pixels must be width x height x 4 bytes: got ${p.data.length} bytes for ${describe(width)}x${describe(height)}`);
   }
   // Absent is upright; null is not (an explicit value that is not an orientation is refused).
   const orientation = p.orientation === undefined ? 1 : p.orientation;
-  if (!isOrientation(orientation)) throw new ArgumentError('E_ARGUMENT', `pixels' orientation must be an EXIF orientation, 1 to 8, got ${String(p.orientation)}`);
+  if (!isOrientation(orientation)) throw new ArgumentError('E_ARGUMENT', `pixels' orientation must be an EXIF orientation, 1 to 8, got ${describe(p.orientation)}`);
   return { data: new Uint8Array(p.data.buffer, p.data.byteOffset, p.data.length), width, height, orientation };
 }

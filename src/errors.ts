@@ -3,13 +3,18 @@
  * programs and a message for people that says what failed, where, and what to do about it.
  * @packageDocumentation
  */
+import { printable } from './text.js';
 
-/** Base class of every error squeezewasm throws on purpose. */
+/**
+ * Base class of every error squeezewasm throws on purpose. Its message is one line of printable
+ * text: names from a file are quoted where the message is made, and any control character left
+ * (a newline, an escape sequence) is escaped here, so logging a message cannot forge lines.
+ */
 export class SqueezeError extends Error {
   /** Stable machine-readable code, e.g. `E_MODEL_CHECKSUM`. */
   readonly code: string;
   constructor(code: string, message: string) {
-    super(message);
+    super(printable(message));
     this.code = code;
     this.name = new.target.name;
   }

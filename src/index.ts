@@ -10,6 +10,7 @@
  * ```
  * @packageDocumentation
  */
+import { checkArguments } from './arguments.js';
 import { Classifier, type LoadOptions } from './classifier.js';
 import { decodeImage } from './image/decode.js';
 import { FeatureExtractor } from './transfer/features.js';
@@ -23,9 +24,10 @@ export { FeatureExtractor, type ExtractedFeatures, type FeatureMap } from './tra
  * Loads a model into a new instance of the kernels module, with the image decoder wired in.
  * @param wasm the compiled kernels module (dist/squeezewasm.wasm).
  * @param model the bytes of a model file.
- * @throws ModelFormatError if the model file is invalid.
+ * @throws ModelFormatError if the model file is invalid, ArgumentError if an argument has the wrong type.
  */
-export function createClassifier(wasm: WebAssembly.Module, model: Uint8Array, options: LoadOptions = {}): Promise<Classifier> {
+export async function createClassifier(wasm: WebAssembly.Module, model: Uint8Array, options: LoadOptions = {}): Promise<Classifier> {
+  checkArguments('createClassifier', { wasm: [wasm, 'module'], model: [model, 'bytes'], options: [options, 'object'] });
   return Classifier.create(model, wasm, { decode: decodeImage, ...options });
 }
 
@@ -34,8 +36,10 @@ export function createClassifier(wasm: WebAssembly.Module, model: Uint8Array, op
  * new instance of the kernels module, with the image decoder wired in.
  * @param wasm the compiled kernels module (dist/squeezewasm.wasm).
  * @param model the bytes of a model file whose network ends in a convolution and a global average pool.
- * @throws ModelFormatError if the model file is invalid, ArgumentError if it has no feature layer.
+ * @throws ModelFormatError if the model file is invalid, ArgumentError if it has no feature layer
+ *   or an argument has the wrong type.
  */
-export function createFeatureExtractor(wasm: WebAssembly.Module, model: Uint8Array, options: LoadOptions = {}): Promise<FeatureExtractor> {
+export async function createFeatureExtractor(wasm: WebAssembly.Module, model: Uint8Array, options: LoadOptions = {}): Promise<FeatureExtractor> {
+  checkArguments('createFeatureExtractor', { wasm: [wasm, 'module'], model: [model, 'bytes'], options: [options, 'object'] });
   return FeatureExtractor.create(model, wasm, { decode: decodeImage, ...options });
 }

@@ -6,6 +6,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { checkArguments, describe } from './arguments.js';
 import { Classifier, type LoadOptions } from './classifier.js';
 import { ArgumentError, SqueezeError } from './errors.js';
 import { readBoundedFile } from './files.js';
@@ -35,7 +36,7 @@ const wasmModules = new Map<KernelBuild, Promise<WebAssembly.Module>>();
  * @throws ArgumentError for an unknown build, or 'relaxed' where this Node lacks relaxed SIMD.
  */
 export function kernelsModule(build: KernelBuild = relaxedSimdSupported() ? 'relaxed' : 'plain'): Promise<WebAssembly.Module> {
-  if (!Object.hasOwn(KERNEL_FILES, build)) return Promise.reject(new ArgumentError('E_ARGUMENT', `unknown kernel build ${JSON.stringify(build)}; the builds are ${Object.keys(KERNEL_FILES).join(', ')}`));
+  if (!Object.hasOwn(KERNEL_FILES, build)) return Promise.reject(new ArgumentError('E_ARGUMENT', `unknown kernel build ${describe(build)}; the builds are ${Object.keys(KERNEL_FILES).join(', ')}`));
   if (build === 'relaxed' && !relaxedSimdSupported()) {
     return Promise.reject(new ArgumentError('E_ARGUMENT', `Node ${process.version} has no relaxed SIMD (Node 20 needs --experimental-wasm-relaxed-simd)`));
   }
@@ -47,6 +48,7 @@ export function kernelsModule(build: KernelBuild = relaxedSimdSupported() ? 'rel
 
 /** Absolute path of a file shipped in the package, e.g. `weights/imagenet-labels.txt`. */
 export function packageFile(relative: string): string {
+  checkArguments('packageFile', { relative: [relative, 'string'] });
   return fileURLToPath(new URL(relative, ROOT));
 }
 
@@ -60,6 +62,7 @@ export function bundledModelPath(name: string): string | undefined {
  * @throws ArgumentError if the file cannot be read, LimitError if it is too large to be a model.
  */
 export async function readModelFile(nameOrPath: string, maxBytes = DEFAULT_LIMITS.maxFileBytes): Promise<Uint8Array> {
+  checkArguments('readModelFile', { nameOrPath: [nameOrPath, 'string'], maxBytes: [maxBytes, 'number'] });
   const path = bundledModelPath(nameOrPath);
   if (!path && !existsSync(nameOrPath)) {
     throw new ArgumentError('E_MODEL_FILE', `cannot read model ${JSON.stringify(nameOrPath)}: no such file and not a bundled model (${BUNDLED_MODELS.join(', ')})`);
@@ -72,6 +75,7 @@ export async function readModelFile(nameOrPath: string, maxBytes = DEFAULT_LIMIT
  * the model first, so "checksum does not match" says which file.
  */
 export async function withModelBytes<T>(source: string | Uint8Array, load: (bytes: Uint8Array) => T | Promise<T>, maxBytes = DEFAULT_LIMITS.maxFileBytes): Promise<T> {
+  checkArguments('withModelBytes', { source: [source, 'string', 'bytes'], load: [load, 'function'], maxBytes: [maxBytes, 'number'] });
   if (typeof source !== 'string') return load(source);
   const bytes = await readModelFile(source, maxBytes);
   try {
@@ -83,20 +87,26 @@ export async function withModelBytes<T>(source: string | Uint8Array, load: (byte
 }
 
 /**
- * Loads a model: a bundled model's name (default {@link DEFAULT_MODEL}), a file path, or the bytes of a model file.
- * @throws ModelFormatError if the file is not a valid model, ArgumentError if it cannot be read.
+ * Loads a model: a bundled model's name (default {@link DEFAULT_MODEL}), a file path, or the bytes
+ * of a model file as a Uint8Array (an ArrayBuffer is refused: wrap it, `new Uint8Array(buffer)`).
+ * @throws ModelFormatError if the file is not a valid model, ArgumentError if it cannot be read or
+ *   an argument has the wrong type.
  */
 export async function loadClassifier(source: string | Uint8Array = DEFAULT_MODEL, options: LoadOptions = {}): Promise<Classifier> {
+  checkArguments('loadClassifier', { source: [source, 'string', 'bytes'], options: [options, 'object'] });
   const wasm = await kernelsModule();
   return withModelBytes(source, (bytes) => Classifier.create(bytes, wasm, { decode: decodeImage, ...options }), resolveLimits(options.limits).maxFileBytes);
 }
 
 /**
  * Loads the feature network of a model (default {@link DEFAULT_MODEL}: the 512 channels of
- * SqueezeNet 1.1's fire9, averaged): a bundled model's name, a file path, or the bytes of a model file.
- * @throws ModelFormatError if the file is not a valid model, ArgumentError if it cannot be read or has no feature layer.
+ * SqueezeNet 1.1's fire9, averaged): a bundled model's name, a file path, or the bytes of a model
+ * file as a Uint8Array (as {@link loadClassifier} takes them).
+ * @throws ModelFormatError if the file is not a valid model, ArgumentError if it cannot be read,
+ *   has no feature layer or an argument has the wrong type.
  */
 export async function loadFeatureExtractor(source: string | Uint8Array = DEFAULT_MODEL, options: LoadOptions = {}): Promise<FeatureExtractor> {
+  checkArguments('loadFeatureExtractor', { source: [source, 'string', 'bytes'], options: [options, 'object'] });
   const wasm = await kernelsModule();
   return withModelBytes(source, (bytes) => FeatureExtractor.create(bytes, wasm, { decode: decodeImage, ...options }), resolveLimits(options.limits).maxFileBytes);
 }

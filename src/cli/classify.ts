@@ -1,4 +1,5 @@
 import { loadClassifier } from '../node-load.js';
+import { printable, printableJson } from '../text.js';
 import { eachFile, UsageError, type Command } from './command.js';
 import { imageOptions, inFile, ORIENTATION_OPTION, orientationUsage, readImageFile } from './input.js';
 
@@ -22,13 +23,14 @@ ${orientationUsage(12)}`,
       const result = inFile(file, () => net.classifySync(bytes, { top, ...imageOptions(values) }));
       const ms = performance.now() - t0;
       if (values.json) {
-        console.log(JSON.stringify({ file, top: result.top, ms: Math.round(ms * 100) / 100 }));
+        console.log(printableJson({ file, top: result.top, ms: Math.round(ms * 100) / 100 }));
         return;
       }
-      console.log(`${file}  (${net.name}, ${ms.toFixed(1)} ms)`);
-      const width = Math.max(...result.top.map((p) => p.label.length));
+      console.log(`${printable(file)}  (${printable(net.name)}, ${ms.toFixed(1)} ms)`);
+      const labels = result.top.map((p) => printable(p.label));
+      const width = Math.max(...labels.map((l) => l.length));
       result.top.forEach((p, i) => {
-        console.log(`  ${String(i + 1).padStart(2)}. ${p.label.padEnd(width)}  ${(p.probability * 100).toFixed(2).padStart(6)} %  (class ${p.index})`);
+        console.log(`  ${String(i + 1).padStart(2)}. ${labels[i].padEnd(width)}  ${(p.probability * 100).toFixed(2).padStart(6)} %  (class ${p.index})`);
       });
     });
   },

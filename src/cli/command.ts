@@ -1,5 +1,6 @@
 import type { ParseArgsConfig } from 'node:util';
 import { ArgumentError, SqueezeError } from '../errors.js';
+import { printable } from '../text.js';
 
 /** A CLI command: its options (for util.parseArgs), usage text, and what it does with the parsed arguments. */
 export interface Command {
@@ -8,12 +9,16 @@ export interface Command {
   run(positionals: string[], values: Record<string, string | boolean | undefined>): Promise<void>;
 }
 
-/** A mistake in how the command was called: printed with a hint to `--help`, exit code 2. */
+/** A mistake in how the command was called: printed with a hint to `--help` on the same line, exit code 2. */
 export class UsageError extends Error {}
 
-/** Prints one error line, in the form every squeezewasm error takes on stderr. */
+/**
+ * Prints one error line, in the form every squeezewasm error takes on stderr. Whatever the message
+ * holds (a name from a file, a path from a folder listing), it stays one line that cannot move the
+ * cursor, end the line or send the terminal an escape sequence.
+ */
 export function printError(message: string): void {
-  process.stderr.write(`squeezewasm: ${message}\n`);
+  process.stderr.write(`squeezewasm: ${printable(message)}\n`);
 }
 
 /**

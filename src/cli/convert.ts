@@ -25,10 +25,18 @@ function triple(value: unknown, flag: string): [number, number, number] {
 /** Source models are read whole; far beyond any SqueezeNet (5 MB), short of exhausting memory. */
 const MAX_SOURCE_BYTES = 2 ** 30;
 
-const text = (bytes: Uint8Array): string => new TextDecoder().decode(bytes);
+/**
+ * Labels, license and prototxt files are read whole into a string: the largest published are a few
+ * hundred KB, and a string must stay far below V8's longest (2^29 - 24 characters).
+ */
+const MAX_TEXT_BYTES = 4 * 1024 * 1024;
 
 function readInput(path: string, what: string): Uint8Array {
   return readBoundedFile(path, MAX_SOURCE_BYTES, { what, code: 'E_INPUT_FILE', limit: 'maxSourceBytes' });
+}
+
+function readText(path: string, what: string): string {
+  return new TextDecoder().decode(readBoundedFile(path, MAX_TEXT_BYTES, { what, code: 'E_INPUT_FILE', limit: 'maxTextBytes' }));
 }
 
 /** `squeezewasm convert`: ONNX or Deep Compression -> squeezewasm model file. */
@@ -88,7 +96,7 @@ squeezewasm convert <compressed.net> --prototxt <deploy.prototxt> -o <model.sqz>
     if (values.std !== undefined) input.std = triple(values.std, '--std');
     if (values.resize !== undefined) input.resizeShorter = Number(values.resize);
     const labelsFile = (values.labels as string | undefined) ?? packageFile('weights/imagenet-labels.txt');
-    const labels = parseLabels(text(readInput(labelsFile, 'labels file')));
+    const labels = parseLabels(readText(labelsFile, 'labels file'));
     const licenseFile = values['license-file'] as string | undefined;
     const meta = {
       name: (values.name as string | undefined) ?? output.replace(/^.*[\\/]/, '').replace(/\.sqz$/, ''),
@@ -97,13 +105,13 @@ squeezewasm convert <compressed.net> --prototxt <deploy.prototxt> -o <model.sqz>
       provenance: {
         source: (values.source as string | undefined) ?? source,
         license: (values.license as string | undefined) ?? 'unknown',
-        ...(licenseFile === undefined ? {} : { licenseText: text(readInput(licenseFile, 'license file')) }),
+        ...(licenseFile === undefined ? {} : { licenseText: readText(licenseFile, 'license file') }),
       },
     };
     const bytes = readInput(source, deepCompression ? 'Deep Compression file' : 'ONNX file');
     const model = prototxt === undefined
       ? convertOnnx(bytes, meta)
-      : convertDeepCompression(bytes, text(readInput(prototxt, 'prototxt')), meta);
+      : convertDeepCompression(bytes, readText(prototxt, 'prototxt'), meta);
     await writeFileAtomic(output, writeModel(model), Boolean(values.force));
     console.log(`${output}: ${model.ops.length} ops, ${model.labels.length} classes, ${model.input.width}x${model.input.height} ${model.input.channelOrder}`);
   },

@@ -1,12 +1,16 @@
 import { loadFeatureExtractor } from '../node-load.js';
+import { printable, printableJson } from '../text.js';
 import { eachFile, UsageError, type Command } from './command.js';
 import { imageOptions, inFile, ORIENTATION_OPTION, orientationUsage, readImageFile } from './input.js';
 
 /** Six significant digits: as much as features carry that matters, in a tenth of the characters of float64. */
 const short = (v: number): number => Number(v.toPrecision(6));
 
-/** A CSV field, quoted when it has to be. */
-const csv = (s: string): string => (/[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+/** A CSV field: control characters escaped ({@link printable}), quoted when it has a comma or a quote. */
+const csv = (s: string): string => {
+  const field = printable(s);
+  return /[",]/.test(field) ? `"${field.replace(/"/g, '""')}"` : field;
+};
 
 /** `squeezewasm features`: the pooled feature vector of each image, as CSV or JSON lines. */
 export const featuresCommand: Command = {
@@ -28,7 +32,7 @@ one row per image. Values have 6 significant digits.`,
     await eachFile(files, 'images', async (file) => {
       const bytes = readImageFile(file);
       const features = inFile(file, () => Array.from(extractor.features(bytes, imageOptions(values)), short));
-      console.log(values.json ? JSON.stringify({ file, features }) : [csv(file), ...features].join(','));
+      console.log(values.json ? printableJson({ file, features }) : [csv(file), ...features].join(','));
     });
   },
 };

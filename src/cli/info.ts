@@ -1,6 +1,7 @@
 import { readModel } from '../model/read.js';
 import { summarizeModel, type LayerSummary, type ModelSummary } from '../model/summary.js';
 import { withModelBytes } from '../node-load.js';
+import { printable, printableJson, quote } from '../text.js';
 import { UsageError, type Command } from './command.js';
 
 const count = (n: number): string => n.toLocaleString('en-US');
@@ -21,7 +22,7 @@ function row(l: LayerSummary, i: number): string[] {
   const conv = l.op === 'conv';
   return [
     String(i + 1),
-    l.name,
+    printable(l.name),
     conv && l.relu ? 'conv+relu' : l.op,
     `${l.output.c}x${l.output.h}x${l.output.w}`,
     l.kernel ? pair(l.kernel) : '',
@@ -43,14 +44,24 @@ function table(rows: string[][]): string[] {
   return rows.map((r) => r.map((v, c) => (NUMERIC.has(c) ? v.padStart(widths[c]) : v.padEnd(widths[c]))).join('  ').trimEnd());
 }
 
-/** The summary as people read it: a line about the model and its input, the layer table, totals, provenance and license. */
+/**
+ * The license text line by line, indented so that no line of it can pass for one of squeezewasm's
+ * own, each escaped: its line breaks are kept, any other control character (a lone carriage
+ * return, an escape sequence) is shown, not sent to the terminal.
+ */
+const licenseLines = (text: string): string[] => text.trimEnd().split(/\r?\n/).map((line) => (line ? `  ${printable(line)}` : ''));
+
+/**
+ * The summary as people read it: a line about the model and its input, the layer table, totals,
+ * provenance and license. Every string from the file is escaped ({@link printable}).
+ */
 function formatSummary(s: ModelSummary): string {
   const { input: x, totals: t, provenance: p } = s;
   const mean = x.mean.join(', ');
   const std = x.std.join(', ');
   const lines = [
-    `${s.name}: ${s.precision}, ${s.classes} classes, ${s.layers.length} ops`,
-    `input "${x.name}": 3x${x.height}x${x.width} ${x.channelOrder} (${x.activation}); shorter side to ${x.resizeShorter}, centre crop, (pixel / ${x.divisor} - [${mean}]) / [${std}]`,
+    `${printable(s.name)}: ${s.precision}, ${s.classes} classes, ${s.layers.length} ops`,
+    `input ${quote(x.name)}: 3x${x.height}x${x.width} ${x.channelOrder} (${x.activation}); shorter side to ${x.resizeShorter}, centre crop, (pixel / ${x.divisor} - [${mean}]) / [${std}]`,
     '',
     ...table([
       ['#', 'layer', 'op', 'output', 'kernel', 'stride', 'pad', 'params', 'MACs', 'zeros', 'weights', 'act'],
@@ -61,11 +72,11 @@ function formatSummary(s: ModelSummary): string {
     `${count(t.params)} parameters, ${macs(t.macs)} multiply-accumulates per image, ${count(t.zeroWeights)} of ${count(t.weights)} weights zero (${percent(t.zeroWeights, t.weights)})` +
       (t.fileBytes === undefined ? '' : `, file ${count(t.fileBytes)} bytes`),
     '',
-    `source:  ${p.source}`,
-    `license: ${p.license}`,
-    ...(p.notes ? [`notes:   ${p.notes}`] : []),
+    `source:  ${printable(p.source)}`,
+    `license: ${printable(p.license)}`,
+    ...(p.notes ? [`notes:   ${printable(p.notes)}`] : []),
     '',
-    p.licenseText ? `license text:\n\n${p.licenseText.trimEnd()}` : 'license text: none recorded in the file',
+    ...(p.licenseText ? ['license text:', '', ...licenseLines(p.licenseText)] : ['license text: none recorded in the file']),
   ];
   return lines.join('\n');
 }
@@ -82,6 +93,6 @@ weights, weight and activation types), its totals, and its provenance with the l
   async run(positionals, values) {
     if (positionals.length !== 1) throw new UsageError('info needs exactly one model (a bundled name or a file)');
     const summary = await withModelBytes(positionals[0], (bytes) => summarizeModel(readModel(bytes), bytes.length));
-    console.log(values.json ? JSON.stringify(summary) : formatSummary(summary));
+    console.log(values.json ? printableJson(summary) : formatSummary(summary));
   },
 };

@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { SqueezeError } from '../errors.js';
+import { printable } from '../text.js';
 import { classifyCommand } from './classify.js';
 import { printError, UsageError, type Command } from './command.js';
 
@@ -60,11 +61,13 @@ const argv = process.argv.slice(2);
 main(argv).catch((error: unknown) => {
   const debug = argv.includes('--debug');
   if (error instanceof UsageError) {
-    printError(`${error.message}\nTry "squeezewasm --help".`);
+    printError(`${error.message} (try "squeezewasm --help")`);
     process.exitCode = 2;
   } else {
     printError(error instanceof SqueezeError ? error.message : `unexpected error: ${(error as Error)?.message ?? String(error)} (please report it; --debug shows where)`);
     process.exitCode = 1;
   }
-  if (debug && error instanceof Error) process.stderr.write(`${error.stack}\n`);
+  // Only the stack's frames: its first lines repeat the message, which was printed escaped above.
+  const frames = debug && error instanceof Error ? (error.stack ?? '').split('\n').filter((line) => /^\s+at /.test(line)) : [];
+  for (const frame of frames) process.stderr.write(`${printable(frame)}\n`);
 });

@@ -1,5 +1,6 @@
 import { BUNDLED_MODELS, DEFAULT_MODEL, withModelBytes } from '../node-load.js';
 import { readModel } from '../model/read.js';
+import { printable, printableJson } from '../text.js';
 import type { Command } from './command.js';
 
 /** `squeezewasm models`: the bundled models, their input and size. */
@@ -13,11 +14,11 @@ export const modelsCommand: Command = {
       rows.push({ name, default: name === DEFAULT_MODEL, bytes: bytes.length, input: `${m.input.width}x${m.input.height} ${m.input.channelOrder}`, classes: m.labels.length, license: m.provenance.license });
     }
     if (values.json) {
-      for (const r of rows) console.log(JSON.stringify(r));
+      for (const r of rows) console.log(printableJson(r));
       return;
     }
     for (const r of rows) {
-      console.log(`${r.name.padEnd(20)} ${r.input.padEnd(13)} ${String(r.classes).padStart(5)} classes ${(r.bytes / 1e6).toFixed(2).padStart(6)} MB  ${r.license}${r.default ? '  (default)' : ''}`);
+      console.log(`${r.name.padEnd(20)} ${r.input.padEnd(13)} ${String(r.classes).padStart(5)} classes ${(r.bytes / 1e6).toFixed(2).padStart(6)} MB  ${printable(r.license)}${r.default ? '  (default)' : ''}`);
     }
   },
 };

@@ -6,6 +6,7 @@ import { ArgumentError } from '../errors.js';
 import { decodeImage } from '../image/decode.js';
 import { writeModel } from '../model/write.js';
 import { DEFAULT_MODEL, kernelsModule, withModelBytes } from '../node-load.js';
+import { printable, printableJson } from '../text.js';
 import { FeatureExtractor } from '../transfer/features.js';
 import { SOFTMAX_DEFAULTS } from '../transfer/softmax.js';
 import { trainClassifier, type TrainExample } from '../transfer/train.js';
@@ -24,7 +25,10 @@ async function classFolders(dir: string): Promise<{ label: string; files: string
   const classes = [];
   for (const name of names.filter((n) => !n.startsWith('.')).sort()) {
     const path = join(dir, name);
-    if (!(await stat(path)).isDirectory()) continue;
+    const info = await stat(path).catch((e: unknown) => {
+      throw new ArgumentError('E_TRAINING_DIR', `cannot read ${path} in training folder ${dir}: ${fsReason(e)}`);
+    });
+    if (!info.isDirectory()) continue;
     const files = await imageFiles(path, 'class folder', 'E_TRAINING_DIR');
     if (files.length === 0) throw new ArgumentError('E_TRAINING_DIR', `class folder ${path} has no JPEG or PNG images`);
     classes.push({ label: name, files });
@@ -117,7 +121,7 @@ The same folder and options give the same file, byte for byte.`,
     const t2 = performance.now();
     const ms = { features: Math.round(t1 - t0), training: Math.round(t2 - t1), total: Math.round(t2 - t0) };
     if (values.json) {
-      console.log(JSON.stringify({
+      console.log(printableJson({
         output,
         bytes: bytes.length,
         precision: model.precision,
@@ -137,8 +141,8 @@ The same folder and options give the same file, byte for byte.`,
       }));
       return;
     }
-    console.log(`classes: ${classes.map((c) => `${c.label} (${c.files.length})`).join(', ')}`);
-    console.log(`features: ${features.base} ${features.layer}, ${features.dim} per image, ${files.length} images in ${(ms.features / 1000).toFixed(1)} s`);
+    console.log(`classes: ${classes.map((c) => `${printable(c.label)} (${c.files.length})`).join(', ')}`);
+    console.log(`features: ${printable(features.base)} ${printable(features.layer)}, ${features.dim} per image, ${files.length} images in ${(ms.features / 1000).toFixed(1)} s`);
     console.log(
       report.validationExamples > 0
         ? `training: validation loss lowest after ${report.epochs} of ${report.epochsRun} epochs on ${report.validationExamples} held-out images (accuracy ${percent(report.validationAccuracy)}); refit on all ${report.examples} for ${report.epochs} epochs`

@@ -3,6 +3,7 @@
  * that turns the converted network into a validated model.
  * @packageDocumentation
  */
+import { checkArguments } from '../arguments.js';
 import { ConvertError, ModelFormatError } from '../errors.js';
 import type { InputSpec, Model, Provenance } from '../model/format.js';
 import { validateModel, type ValidModel } from '../model/validate.js';
@@ -14,6 +15,13 @@ export interface ConvertMeta {
   input: Omit<InputSpec, 'name' | 'height' | 'width'> & Partial<Pick<InputSpec, 'height' | 'width'>>;
   labels: string[];
   provenance: Provenance;
+}
+
+/** A converter's `meta` argument has the fields it reads, of their types. */
+export function checkMeta(fn: string, meta: ConvertMeta): void {
+  checkArguments(fn, { meta: [meta, 'object'] });
+  const { name, input, labels, provenance } = meta;
+  checkArguments(fn, { 'meta.name': [name, 'string'], 'meta.input': [input, 'object'], 'meta.labels': [labels, 'array'], 'meta.provenance': [provenance, 'object'] });
 }
 
 /**

@@ -12,13 +12,15 @@
  * longer runs of zeros are bridged by filler entries whose code selects the codebook's zero.
  * @packageDocumentation
  */
+import { checkArguments } from '../arguments.js';
 import { ConvertError, LimitError } from '../errors.js';
+import { quote } from '../text.js';
 import type { ActShape, Model, Op, Pads, Tensor } from '../model/format.js';
 import { fuseRelus, windowOutputSize } from '../model/graph.js';
 import { MAX_DIM } from '../model/validate.js';
 import { DEFAULT_READ_LIMITS } from '../model/read.js';
 import type { ValidModel } from '../model/validate.js';
-import { checkConverted, type ConvertMeta } from './common.js';
+import { checkConverted, checkMeta, type ConvertMeta } from './common.js';
 import { parsePrototxt, PrototxtMessage, type PrototxtScalar } from './prototxt.js';
 
 /** Codebook entries per layer: the codes are bytes. */
@@ -34,7 +36,7 @@ class Fields {
     known: readonly string[],
   ) {
     const unknown = msg.fields.find((f) => !known.includes(f.name));
-    if (unknown) this.fail('E_CONVERT_ATTR', `field "${unknown.name}" (line ${unknown.line}) is not supported`);
+    if (unknown) this.fail('E_CONVERT_ATTR', `field ${quote(unknown.name)} (line ${unknown.line}) is not supported`);
   }
 
   fail(code: string, message: string): never {
@@ -53,7 +55,7 @@ class Fields {
 
   /** Every value of a repeated non-negative integer field. */
   ints(name: string): number[] {
-    return this.scalars(name).map((v) => (typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : this.fail('E_CONVERT_ATTR', `${name} must be a non-negative integer, got ${JSON.stringify(v)}`)));
+    return this.scalars(name).map((v) => (typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : this.fail('E_CONVERT_ATTR', `${name} must be a non-negative integer, got ${quote(v)}`)));
   }
 
   int(name: string): number | undefined;
@@ -66,7 +68,7 @@ class Fields {
 
   number(name: string, fallback: number): number {
     const v = this.single(name) ?? fallback;
-    return typeof v === 'number' ? v : this.fail('E_CONVERT_ATTR', `${name} must be a number, got ${JSON.stringify(v)}`);
+    return typeof v === 'number' ? v : this.fail('E_CONVERT_ATTR', `${name} must be a number, got ${quote(v)}`);
   }
 
   /** A string, enum or bool field. */
@@ -150,11 +152,11 @@ class NetBuilder {
   readonly blobs = new Map<string, Act>();
   private weightElements = 0;
 
-  /** The blob a layer reads at `bottom[i]`. */
-  bottom(l: Fields, i: number): Act {
-    const name = l.strings('bottom')[i];
+  /** The blob a layer reads at `bottom[i]`; `names` are its bottoms, when the caller has them already. */
+  bottom(l: Fields, i: number, names = l.strings('bottom')): Act {
+    const name = names[i];
     const act = name === undefined ? undefined : this.blobs.get(name);
-    if (!act) l.fail('E_CONVERT_GRAPH', name === undefined ? `has no bottom ${i}` : `reads blob "${name}", which no earlier layer produces`);
+    if (!act) l.fail('E_CONVERT_GRAPH', name === undefined ? `has no bottom ${i}` : `reads blob ${quote(name)}, which no earlier layer produces`);
     return act;
   }
 
@@ -211,7 +213,7 @@ class NetBuilder {
     const p = l.sub('pooling_param', ['pool', 'kernel_size', 'kernel_h', 'kernel_w', 'stride', 'stride_h', 'stride_w', 'pad', 'pad_h', 'pad_w', 'global_pooling', 'round_mode', 'engine']);
     const x = this.bottom(l, 0);
     const pool = p.word('pool', 'MAX');
-    if (pool !== 'MAX' && pool !== 'AVE') p.fail('E_CONVERT_ATTR', `pool ${pool} is not supported; squeezewasm converts MAX and AVE pooling`);
+    if (pool !== 'MAX' && pool !== 'AVE') p.fail('E_CONVERT_ATTR', `pool ${quote(pool)} is not supported; squeezewasm converts MAX and AVE pooling`);
     if (p.word('global_pooling', 'false') === 'true') {
       if (['kernel_size', 'kernel_h', 'kernel_w', 'stride', 'stride_h', 'stride_w', 'pad', 'pad_h', 'pad_w'].some((f) => p.msg.all(f).length > 0)) {
         p.fail('E_CONVERT_ATTR', 'global pooling takes no kernel, stride or pad');
@@ -224,7 +226,7 @@ class NetBuilder {
     const stride = p.pair('stride', 1, false);
     const pad = p.pair('pad', 0, false);
     const round = p.word('round_mode', 'CEIL');
-    if (round !== 'CEIL' && round !== 'FLOOR') p.fail('E_CONVERT_ATTR', `round_mode ${round} is not CEIL or FLOOR`);
+    if (round !== 'CEIL' && round !== 'FLOOR') p.fail('E_CONVERT_ATTR', `round_mode ${quote(round)} is not CEIL or FLOOR`);
     if (!kernel.every((k) => k >= 1) || !stride.every((s) => s >= 1)) p.fail('E_CONVERT_ATTR', 'kernel and stride must be positive');
     if (pad[0] >= kernel[0] || pad[1] >= kernel[1]) p.fail('E_CONVERT_ATTR', `pad ${pad} must be smaller than the kernel ${kernel}`);
     const ceil = round === 'CEIL';
@@ -263,7 +265,9 @@ class NetBuilder {
         const p = l.sub('concat_param', ['axis', 'concat_dim']);
         const axis = p.number('axis', p.number('concat_dim', 1));
         if (axis !== 1 && axis !== -3) p.fail('E_CONVERT_ATTR', `concatenation along axis ${axis} is not supported; squeezewasm concatenates channels (axis 1) only`);
-        const xs = l.strings('bottom').map((_, i) => this.bottom(l, i));
+        // The names are looked up once: each lookup walks all of the layer's fields.
+        const names = l.strings('bottom');
+        const xs = names.map((_, i) => this.bottom(l, i, names));
         if (xs.length === 0) l.fail('E_CONVERT_GRAPH', 'has no bottoms');
         const { h, w } = xs[0].shape;
         if (xs.some((x) => x.shape.h !== h || x.shape.w !== w)) l.fail('E_CONVERT_GRAPH', 'bottoms differ in height or width');
@@ -281,7 +285,7 @@ class NetBuilder {
         return this.emit(l, { op: 'softmax', input: x.name, output }, x.shape);
       }
       default:
-        l.fail('E_CONVERT_OP', `unsupported Caffe layer type "${type}"; squeezewasm converts ${SUPPORTED_LAYERS.join(', ')}`);
+        l.fail('E_CONVERT_OP', `unsupported Caffe layer type ${quote(type)}; squeezewasm converts ${SUPPORTED_LAYERS.join(', ')}`);
     }
   }
 }
@@ -299,11 +303,11 @@ function checkLayout(bytes: Uint8Array, convs: ConvLayer[]): number[] {
   const counts = convs.map((c, i) => {
     const nz = view.getUint32(4 * i, true);
     const size = c.shape.reduce((a, b) => a * b, 1);
-    if (nz > size) throw new ConvertError('E_CONVERT_SPARSE', `layer "${c.layer}" stores ${nz} weights but has only ${size} ([${c.shape}]): ${mismatch}`);
+    if (nz > size) throw new ConvertError('E_CONVERT_SPARSE', `layer ${quote(c.layer)} stores ${nz} weights but has only ${size} ([${c.shape}]): ${mismatch}`);
     const sections: [string, number][] = [['codebook', 4 * CODEBOOK_SIZE], ['biases', 4 * c.shape[0]], ['codes', nz], ['gaps', Math.ceil(nz / 2)]];
     for (const [what, length] of sections) {
       end += length;
-      if (end > bytes.length) truncated(end, `layer "${c.layer}"'s ${what}`);
+      if (end > bytes.length) truncated(end, `layer ${quote(c.layer)}'s ${what}`);
     }
     return nz;
   });
@@ -336,12 +340,12 @@ function decodeWeights(bytes: Uint8Array, convs: ConvLayer[], tensors: Map<strin
     for (let i = 0; i < nz; i++) {
       position += ((bytes[gaps + (i >> 1)] >> ((i & 1) * 4)) & 15) + 1;
       if (position >= weight.length) {
-        throw new ConvertError('E_CONVERT_SPARSE', `layer "${c.layer}": stored weight ${i} of ${nz} lands at position ${position}, past the layer's ${weight.length} weights; the file is corrupt`);
+        throw new ConvertError('E_CONVERT_SPARSE', `layer ${quote(c.layer)}: stored weight ${i} of ${nz} lands at position ${position}, past the layer's ${weight.length} weights; the file is corrupt`);
       }
       weight[position] = codebook[bytes[codes + i]];
     }
     if (!weight.every(Number.isFinite) || !bias.every(Number.isFinite)) {
-      throw new ConvertError('E_CONVERT_TENSOR', `layer "${c.layer}": its codebook or biases hold NaN or infinite values; the file is corrupt`);
+      throw new ConvertError('E_CONVERT_TENSOR', `layer ${quote(c.layer)}: its codebook or biases hold NaN or infinite values; the file is corrupt`);
     }
     tensors.set(c.weight, { dtype: 'f32', shape: [...c.shape], data: weight });
     tensors.set(c.bias, { dtype: 'f32', shape: [c.shape[0]], data: bias });
@@ -364,9 +368,11 @@ function decodeWeights(bytes: Uint8Array, convs: ConvLayer[], tensors: Map<strin
  * @param meta name, preprocessing, labels and provenance, which the release does not record.
  * @throws ConvertError naming the layer and the problem for anything unsupported, a malformed
  *   prototxt, or a `.net` file that is truncated, corrupt or of another network; LimitError if
- *   the network would be larger than a model file may be.
+ *   the network would be larger than a model file may be; ArgumentError if an argument has the wrong type.
  */
 export function convertDeepCompression(net: Uint8Array, prototxt: string, meta: ConvertMeta): ValidModel {
+  checkArguments('convertDeepCompression', { net: [net, 'bytes'], prototxt: [prototxt, 'string'] });
+  checkMeta('convertDeepCompression', meta);
   const root = parsePrototxt(prototxt);
   if (root.all('layers').length > 0) {
     throw new ConvertError('E_CONVERT_PROTOTXT', 'the prototxt uses the old "layers" format (Caffe V1); upgrade it with Caffe\'s upgrade_net_proto_text');
@@ -375,11 +381,11 @@ export function convertDeepCompression(net: Uint8Array, prototxt: string, meta: 
   const layerFields = root.all('layer').map((f, i) => {
     if (!(f.value instanceof PrototxtMessage)) throw new ConvertError('E_CONVERT_PROTOTXT', `prototxt line ${f.line}: "layer" must be a message { ... }`);
     const name = f.value.all('name')[0]?.value;
-    return new Fields(f.value, `Caffe layer ${typeof name === 'string' ? `"${name}"` : `#${i} (unnamed)`}`, LAYER_FIELDS);
+    return new Fields(f.value, `Caffe layer ${typeof name === 'string' ? quote(name) : `#${i} (unnamed)`}`, LAYER_FIELDS);
   });
   const input = graphInput(netFields, layerFields);
   if (input.dims.length !== 4 || input.dims[1] !== 3 || input.dims[0] < 1) {
-    netFields.fail('E_CONVERT_INPUT', `input "${input.name}" has shape [${input.dims}]; squeezewasm needs an image [N, 3, H, W]`);
+    netFields.fail('E_CONVERT_INPUT', `input ${quote(input.name)} has shape [${input.dims}]; squeezewasm needs an image [N, 3, H, W]`);
   }
   const height = meta.input.height ?? input.dims[2];
   const width = meta.input.width ?? input.dims[3];

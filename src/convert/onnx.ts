@@ -4,11 +4,14 @@
  * refusing anything it cannot reproduce exactly with an error that names the node and the problem.
  * @packageDocumentation
  */
-import { ConvertError } from '../errors.js';
+import { checkArguments } from '../arguments.js';
+import { ConvertError, LimitError } from '../errors.js';
+import { quote } from '../text.js';
 import type { ActShape, ConvOp, Model, Op, Pads, Tensor } from '../model/format.js';
 import { fuseRelus, opInputs, opsComputing, windowOutputSize } from '../model/graph.js';
+import { DEFAULT_READ_LIMITS } from '../model/read.js';
 import type { ValidModel } from '../model/validate.js';
-import { checkConverted, type ConvertMeta } from './common.js';
+import { checkConverted, checkMeta, type ConvertMeta } from './common.js';
 import { ProtoReader } from './protobuf.js';
 
 /** ONNX TensorProto.DataType values the converter reads. */
@@ -23,12 +26,12 @@ const typeName = (t: number): string => DATA_TYPE_NAMES[t] ?? `data type ${t}`;
 /** A decoded TensorProto. Exactly one of the data fields holds the values (or none, for an empty tensor). */
 export interface OnnxTensor {
   name: string;
-  dims: number[];
+  dims: Float64Array;
   dataType: number;
   rawData?: Uint8Array;
-  floatData: number[];
-  int32Data: number[];
-  int64Data: number[];
+  floatData: Float32Array;
+  int32Data: Int32Array;
+  int64Data: Float64Array;
   /** True when the values live in a separate file (data_location EXTERNAL). */
   external: boolean;
 }
@@ -44,8 +47,8 @@ export interface OnnxAttribute {
   f?: number;
   s?: Uint8Array;
   t?: OnnxTensor;
-  ints: number[];
-  floats: number[];
+  ints: Float64Array;
+  floats: Float32Array;
 }
 
 /** A decoded NodeProto. */
@@ -82,15 +85,95 @@ export interface OnnxModel {
   graph: OnnxGraph;
 }
 
-function readTensor(r: ProtoReader): OnnxTensor {
-  const t: OnnxTensor = { name: '', dims: [], dataType: 0, floatData: [], int32Data: [], int64Data: [], external: false };
+/**
+ * What one ONNX file may hold, as counts the parser checks before it builds anything for them
+ * ({@link ProtoReader.count}). Each is far above what a real network has: the model file a
+ * conversion ends in holds at most 4096 ops and 4096 tensors, SqueezeNet 1.1 has about 66 nodes
+ * and 52 initializers, a ResNet-50 a few hundred of each. Together they bound what the parser
+ * builds beyond the file's own bytes to a fixed amount (docs/trust.md gives the figure).
+ */
+export const ONNX_CAPS = Object.freeze({
+  /** Nodes of the graph: 8 per op of the largest model file, for the Constant, Identity, BatchNormalization and other nodes exporters add. */
+  nodes: 32768,
+  /** Initializers of the graph: 8 per tensor of the largest model file (BatchNormalization alone brings 4 per convolution). */
+  initializers: 32768,
+  /** Graph inputs plus outputs: older exporters list every initializer as an input too. */
+  graphValues: 2 * 32768,
+  /** Node inputs plus outputs, in all: 8 per node; a Concat may have hundreds, most nodes have 2 or 3. */
+  nodeValues: 8 * 32768,
+  /** Attributes, in all: 2 per node; Conv, with the most, has 6, most nodes have none or 1. */
+  attributes: 2 * 32768,
+  /** Numbers in one INTS or FLOATS attribute: pads, strides, kernel shapes and dilations need at most 2 per spatial axis. */
+  attributeValues: 4096,
+  /** Dimensions of one tensor or shape: ONNX runtimes stop at 8 or so, the converter reads 4 at most. */
+  dims: 64,
+  /**
+   * Integers, in all: dims, integer tensor data, INTS attribute values and shape dimensions. A
+   * varint of 1 byte decodes to 8, so these need a cap of their own; real networks hold a few
+   * thousand (the converter reads integer tensors only as Reshape shapes).
+   */
+  integers: 1 << 19,
+  /** Opset imports: one per operator domain a model uses. */
+  opsets: 256,
+});
+
+type Cap = keyof typeof ONNX_CAPS;
+
+/** What {@link ONNX_CAPS} count, for messages. */
+const CAP_NOUNS: Readonly<Record<Cap, string>> = {
+  nodes: 'nodes',
+  initializers: 'initializers',
+  graphValues: 'graph inputs and outputs',
+  nodeValues: 'node inputs and outputs',
+  attributes: 'attributes',
+  attributeValues: 'values',
+  dims: 'dimensions',
+  integers: 'integers (dims, integer tensor data, INTS attributes)',
+  opsets: 'opset imports',
+};
+
+/** The caps that add up over the whole file; the others apply to each message. */
+const FILE_WIDE: ReadonlySet<Cap> = new Set(['nodeValues', 'attributes', 'integers']);
+
+/** Checks counts against {@link ONNX_CAPS}, keeping the running totals of the file-wide ones. */
+class Caps {
+  private readonly totals = new Map<Cap, number>();
+
+  /** Refuses `count` more elements of `cap` in the message `r` reads. */
+  check(cap: Cap, count: number, r: ProtoReader): void {
+    const total = FILE_WIDE.has(cap) ? (this.totals.get(cap) ?? 0) + count : count;
+    const limit = ONNX_CAPS[cap];
+    if (total > limit) {
+      const has = FILE_WIDE.has(cap)
+        ? `the ONNX file has more than ${limit} ${CAP_NOUNS[cap]} in all, the converter's cap (ONNX_CAPS.${cap})`
+        : `ONNX ${r.message} has ${total} ${CAP_NOUNS[cap]}, more than the converter's cap (ONNX_CAPS.${cap} = ${limit})`;
+      throw new ConvertError('E_CONVERT_LIMIT', `${has}; no real network has that many`);
+    }
+    if (FILE_WIDE.has(cap)) this.totals.set(cap, total);
+  }
+}
+
+// Empty repeated fields share one empty array each: a typed array costs about 200 bytes even when empty.
+const NO_F64 = new Float64Array(0);
+const NO_F32 = new Float32Array(0);
+const NO_I32 = new Int32Array(0);
+const f64 = (n: number): Float64Array => (n ? new Float64Array(n) : NO_F64);
+const f32 = (n: number): Float32Array => (n ? new Float32Array(n) : NO_F32);
+const i32 = (n: number): Int32Array => (n ? new Int32Array(n) : NO_I32);
+
+function readTensor(r: ProtoReader, caps: Caps): OnnxTensor {
+  const [dims, floats, int32s, int64s] = r.count([[1, 'varint'], [4, 'fixed32'], [5, 'varint'], [7, 'varint']]);
+  caps.check('dims', dims, r);
+  caps.check('integers', dims + int32s + int64s, r);
+  const t: OnnxTensor = { name: '', dims: f64(dims), dataType: 0, floatData: f32(floats), int32Data: i32(int32s), int64Data: f64(int64s), external: false };
+  const at = { dims: 0, floats: 0, int32s: 0, int64s: 0 };
   while (r.next()) {
     switch (r.field) {
-      case 1: r.int64s(t.dims); break;
+      case 1: at.dims = r.int64s(t.dims, at.dims); break;
       case 2: t.dataType = r.int32(); break;
-      case 4: r.floats(t.floatData); break;
-      case 5: r.int32s(t.int32Data); break;
-      case 7: r.int64s(t.int64Data); break;
+      case 4: at.floats = r.floats(t.floatData, at.floats); break;
+      case 5: at.int32s = r.int32s(t.int32Data, at.int32s); break;
+      case 7: at.int64s = r.int64s(t.int64Data, at.int64s); break;
       case 8: t.name = r.string(); break;
       case 9: t.rawData = r.bytes(); break;
       case 14: t.external = r.int32() === 1; break;
@@ -100,17 +183,21 @@ function readTensor(r: ProtoReader): OnnxTensor {
   return t;
 }
 
-function readAttribute(r: ProtoReader): OnnxAttribute {
-  const a: OnnxAttribute = { name: '', type: 0, ints: [], floats: [] };
+function readAttribute(r: ProtoReader, caps: Caps): OnnxAttribute {
+  const [floats, ints] = r.count([[7, 'fixed32'], [8, 'varint']]);
+  caps.check('attributeValues', Math.max(floats, ints), r);
+  caps.check('integers', ints, r);
+  const a: OnnxAttribute = { name: '', type: 0, ints: f64(ints), floats: f32(floats) };
+  const at = { floats: 0, ints: 0 };
   while (r.next()) {
     switch (r.field) {
       case 1: a.name = r.string(); break;
       case 2: a.f = r.float(); break;
       case 3: a.i = r.int64(); break;
       case 4: a.s = r.bytes(); break;
-      case 5: a.t = readTensor(r.sub('t')); break;
-      case 7: r.floats(a.floats); break;
-      case 8: r.int64s(a.ints); break;
+      case 5: a.t = readTensor(r.sub('t'), caps); break;
+      case 7: at.floats = r.floats(a.floats, at.floats); break;
+      case 8: at.ints = r.int64s(a.ints, at.ints); break;
       case 20: a.type = r.int32(); break;
       default: r.skip();
     }
@@ -118,7 +205,10 @@ function readAttribute(r: ProtoReader): OnnxAttribute {
   return a;
 }
 
-function readNode(r: ProtoReader): OnnxNode {
+function readNode(r: ProtoReader, caps: Caps): OnnxNode {
+  const [inputs, outputs, attributes] = r.count([[1, 'each'], [2, 'each'], [5, 'each']]);
+  caps.check('nodeValues', inputs + outputs, r);
+  caps.check('attributes', attributes, r);
   const n: OnnxNode = { name: '', opType: '', domain: '', inputs: [], outputs: [], attributes: [] };
   while (r.next()) {
     switch (r.field) {
@@ -126,7 +216,7 @@ function readNode(r: ProtoReader): OnnxNode {
       case 2: n.outputs.push(r.string()); break;
       case 3: n.name = r.string(); break;
       case 4: n.opType = r.string(); break;
-      case 5: n.attributes.push(readAttribute(r.sub('attribute'))); break;
+      case 5: n.attributes.push(readAttribute(r.sub('attribute'), caps)); break;
       case 7: n.domain = r.string(); break;
       default: r.skip();
     }
@@ -134,7 +224,10 @@ function readNode(r: ProtoReader): OnnxNode {
   return n;
 }
 
-function readShape(r: ProtoReader): (number | string)[] {
+function readShape(r: ProtoReader, caps: Caps): (number | string)[] {
+  const [count] = r.count([[1, 'each']]);
+  caps.check('dims', count, r);
+  caps.check('integers', count, r);
   const dims: (number | string)[] = [];
   while (r.next()) {
     if (r.field !== 1) {
@@ -153,7 +246,7 @@ function readShape(r: ProtoReader): (number | string)[] {
   return dims;
 }
 
-function readValueInfo(r: ProtoReader): OnnxValueInfo {
+function readValueInfo(r: ProtoReader, caps: Caps): OnnxValueInfo {
   const v: OnnxValueInfo = { name: '' };
   while (r.next()) {
     if (r.field === 1) v.name = r.string();
@@ -168,7 +261,7 @@ function readValueInfo(r: ProtoReader): OnnxValueInfo {
         const tensor = type.sub('tensor_type');
         while (tensor.next()) {
           if (tensor.field === 1) v.elemType = tensor.int32();
-          else if (tensor.field === 2) v.dims = readShape(tensor.sub('shape'));
+          else if (tensor.field === 2) v.dims = readShape(tensor.sub('shape'), caps);
           else tensor.skip();
         }
       }
@@ -177,15 +270,19 @@ function readValueInfo(r: ProtoReader): OnnxValueInfo {
   return v;
 }
 
-function readGraph(r: ProtoReader): OnnxGraph {
+function readGraph(r: ProtoReader, caps: Caps): OnnxGraph {
+  const [nodes, initializers, inputs, outputs] = r.count([[1, 'each'], [5, 'each'], [11, 'each'], [12, 'each']]);
+  caps.check('nodes', nodes, r);
+  caps.check('initializers', initializers, r);
+  caps.check('graphValues', inputs + outputs, r);
   const g: OnnxGraph = { name: '', nodes: [], initializers: [], inputs: [], outputs: [] };
   while (r.next()) {
     switch (r.field) {
-      case 1: g.nodes.push(readNode(r.sub('node'))); break;
+      case 1: g.nodes.push(readNode(r.sub('node'), caps)); break;
       case 2: g.name = r.string(); break;
-      case 5: g.initializers.push(readTensor(r.sub('initializer'))); break;
-      case 11: g.inputs.push(readValueInfo(r.sub('input'))); break;
-      case 12: g.outputs.push(readValueInfo(r.sub('output'))); break;
+      case 5: g.initializers.push(readTensor(r.sub('initializer'), caps)); break;
+      case 11: g.inputs.push(readValueInfo(r.sub('input'), caps)); break;
+      case 12: g.outputs.push(readValueInfo(r.sub('output'), caps)); break;
       case 15: throw new ConvertError('E_CONVERT_TENSOR', 'the ONNX graph has sparse initializers, which squeezewasm does not read; store the weights densely');
       default: r.skip();
     }
@@ -196,10 +293,14 @@ function readGraph(r: ProtoReader): OnnxGraph {
 /**
  * Decodes an ONNX ModelProto: opset imports and the main graph's nodes, initializers, inputs and
  * outputs. Unknown fields are skipped; the values are not interpreted beyond their wire types.
- * @throws ConvertError (`E_CONVERT_PROTOBUF`) if the bytes are not a well-formed protobuf, or have no graph.
+ * Repeated fields are counted, and checked against {@link ONNX_CAPS}, before anything is built for them.
+ * @throws ConvertError (`E_CONVERT_PROTOBUF`) if the bytes are not a well-formed protobuf, or have
+ *   no graph; (`E_CONVERT_LIMIT`) if they hold more than a cap of {@link ONNX_CAPS}.
  */
 export function parseOnnx(bytes: Uint8Array): OnnxModel {
   const r = new ProtoReader(bytes, 'ModelProto');
+  const caps = new Caps();
+  caps.check('opsets', r.count([[8, 'each']])[0], r);
   let irVersion = 0;
   let producerName = '';
   let graph: OnnxGraph | undefined;
@@ -208,7 +309,7 @@ export function parseOnnx(bytes: Uint8Array): OnnxModel {
     switch (r.field) {
       case 1: irVersion = r.int64(); break;
       case 2: producerName = r.string(); break;
-      case 7: graph = readGraph(r.sub('graph')); break;
+      case 7: graph = readGraph(r.sub('graph'), caps); break;
       case 8: {
         const o = r.sub('opset_import');
         const entry = { domain: '', version: 0 };
@@ -253,8 +354,8 @@ class NodeView {
   get label(): string {
     const { node } = this;
     return node.name
-      ? `ONNX ${node.opType} node "${node.name}"`
-      : `ONNX ${node.opType} node #${this.index} (unnamed, output "${node.outputs[0] ?? ''}")`;
+      ? `ONNX ${node.opType} node ${quote(node.name)}`
+      : `ONNX ${node.opType} node #${this.index} (unnamed, output ${quote(node.outputs[0] ?? '')})`;
   }
 
   fail(code: string, message: string): never {
@@ -275,7 +376,8 @@ class NodeView {
   }
 
   ints(name: string, fallback: number[]): number[] {
-    return this.attr(name, OnnxAttrType.INTS)?.ints ?? fallback;
+    const a = this.attr(name, OnnxAttrType.INTS);
+    return a ? Array.from(a.ints) : fallback;
   }
 
   float(name: string, fallback: number): number {
@@ -327,7 +429,7 @@ function resolvePads(n: NodeView, x: ActShape, kernel: [number, number], stride:
       return [top, left, bottom, right];
     }
     default:
-      return n.fail('E_CONVERT_ATTR', `auto_pad "${autoPad}" is not supported; use NOTSET, VALID, SAME_UPPER or SAME_LOWER`);
+      return n.fail('E_CONVERT_ATTR', `auto_pad ${quote(autoPad)} is not supported; use NOTSET, VALID, SAME_UPPER or SAME_LOWER`);
   }
 }
 
@@ -371,12 +473,21 @@ function intValues(t: OnnxTensor, fail: (m: string) => never): number[] {
   if (!raw) {
     const values = size === 8 ? t.int64Data : t.int32Data;
     if (values.length !== count) fail(`holds ${values.length} values but its shape [${t.dims}] needs ${count}`);
-    return values;
+    return Array.from(values);
   }
   if (raw.length !== count * size) fail(`holds ${raw.length} bytes but its shape [${t.dims}] needs ${count * size}`);
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   return Array.from({ length: count }, (_, i) => (size === 8 ? Number(view.getBigInt64(i * 8, true)) : view.getInt32(i * 4, true)));
 }
+
+/**
+ * Most bytes of weights the converter holds while it works. Folding (or transposing) a shared
+ * initializer makes a copy for each layer that reads it, so a small file could ask for any amount.
+ * Twice what a model file's tensors may take (`maxTensorBytes`) stops that, and never refuses a
+ * model that can be written: a shared original stays whole until the end beside its two or more
+ * copies, which makes at most half as much again.
+ */
+const MAX_CONVERTED_BYTES = 2 * DEFAULT_READ_LIMITS.maxTensorBytes;
 
 /** Reads an op's inputs, emits model ops and records the activations it defines. */
 class Converter {
@@ -388,6 +499,10 @@ class Converter {
   readonly consts = new Map<string, OnnxTensor>();
   /** Nodes reading each tensor, by name. */
   readonly readers = new Map<string, OnnxNode[]>();
+  /** Float constants decoded and checked, each once however many nodes read it. */
+  private readonly values = new Map<OnnxTensor, Float32Array>();
+  /** Bytes of the tensors in {@link tensors}, kept within {@link MAX_CONVERTED_BYTES}. */
+  private tensorBytes = 0;
 
   constructor(
     readonly graph: OnnxGraph,
@@ -415,14 +530,14 @@ class Converter {
     const a = this.acts.get(name);
     if (a) return a;
     if (!name) return n.fail('E_CONVERT_GRAPH', `input ${i} is missing`);
-    if (this.consts.has(name)) n.fail('E_CONVERT_GRAPH', `input "${name}" is a constant; squeezewasm needs a computed activation there`);
-    return n.fail('E_CONVERT_GRAPH', `input "${name}" is not produced by any earlier node (the graph must be topologically sorted)`);
+    if (this.consts.has(name)) n.fail('E_CONVERT_GRAPH', `input ${quote(name)} is a constant; squeezewasm needs a computed activation there`);
+    return n.fail('E_CONVERT_GRAPH', `input ${quote(name)} is not produced by any earlier node (the graph must be topologically sorted)`);
   }
 
   /** A [1,C,H,W] activation, for the ops that need spatial data. */
   act4(n: NodeView, i: number): Act {
     const a = this.act(n, i);
-    if (a.rank !== 4) n.fail('E_CONVERT_GRAPH', `input "${n.node.inputs[i]}" is a flattened [1,${a.shape.c}] tensor; this op needs [1,C,H,W]`);
+    if (a.rank !== 4) n.fail('E_CONVERT_GRAPH', `input ${quote(n.node.inputs[i])} is a flattened [1,${a.shape.c}] tensor; this op needs [1,C,H,W]`);
     return a;
   }
 
@@ -430,17 +545,21 @@ class Converter {
   constant(n: NodeView, i: number, role: string): OnnxTensor {
     const name = n.node.inputs[i] ?? '';
     const t = this.consts.get(name);
-    if (!t) n.fail('E_CONVERT_GRAPH', `${role} "${name}" must be an initializer or Constant; computed ${role}s are not supported`);
+    if (!t) n.fail('E_CONVERT_GRAPH', `${role} ${quote(name)} must be an initializer or Constant; computed ${role}s are not supported`);
     return t;
   }
 
   /** The values of the float constant a node reads at input `i`, checked to have `shape` (when given) and to be finite. */
   floats(n: NodeView, i: number, role: string, shape?: number[]): Float32Array {
     const t = this.constant(n, i, role);
-    const fail: (m: string) => never = (m) => n.fail('E_CONVERT_TENSOR', `${role} "${n.node.inputs[i]}" ${m}`);
+    const fail: (m: string) => never = (m) => n.fail('E_CONVERT_TENSOR', `${role} ${quote(n.node.inputs[i])} ${m}`);
     if (shape && (t.dims.length !== shape.length || t.dims.some((d, k) => d !== shape[k]))) fail(`has shape [${t.dims}], expected [${shape}]`);
-    const data = floatValues(t, fail);
-    if (!data.every(Number.isFinite)) fail('holds NaN or infinite values');
+    let data = this.values.get(t);
+    if (!data) {
+      data = floatValues(t, fail);
+      if (!data.every(Number.isFinite)) fail('holds NaN or infinite values');
+      this.values.set(t, data);
+    }
     return data;
   }
 
@@ -448,7 +567,7 @@ class Converter {
   weight(n: NodeView, i: number, role: string, shape: number[]): string {
     const name = n.node.inputs[i];
     const data = this.floats(n, i, role, shape);
-    if (!this.tensors.has(name)) this.tensors.set(name, { dtype: 'f32', shape: [...shape], data });
+    if (!this.tensors.has(name)) this.store(name, { dtype: 'f32', shape: [...shape], data });
     return name;
   }
 
@@ -458,8 +577,18 @@ class Converter {
    */
   derived(name: string, owner: string, shape: number[], data: Float32Array): string {
     const key = (this.readers.get(name)?.length ?? 0) <= 1 ? name : `${name}.${owner}`;
-    this.tensors.set(key, { dtype: 'f32', shape, data });
+    this.store(key, { dtype: 'f32', shape, data });
     return key;
+  }
+
+  /** Adds or replaces a tensor of the model, refusing to hold more than {@link MAX_CONVERTED_BYTES}. */
+  private store(key: string, t: Tensor): void {
+    this.tensorBytes += t.data.byteLength - (this.tensors.get(key)?.data.byteLength ?? 0);
+    if (this.tensorBytes > MAX_CONVERTED_BYTES) {
+      const { maxTensorBytes } = DEFAULT_READ_LIMITS;
+      throw new LimitError('maxTensorBytes', `the converted network's weights would take more than ${maxTensorBytes} bytes, the limit of a model file's tensors`);
+    }
+    this.tensors.set(key, t);
   }
 
   /**
@@ -495,7 +624,7 @@ class Converter {
   private define(n: NodeView, a: Act): void {
     const out = n.node.outputs[0] ?? '';
     if (!out) n.fail('E_CONVERT_GRAPH', 'has no output');
-    if (this.acts.has(out) || this.consts.has(out)) n.fail('E_CONVERT_GRAPH', `output "${out}" is defined more than once`);
+    if (this.acts.has(out) || this.consts.has(out)) n.fail('E_CONVERT_GRAPH', `output ${quote(out)} is defined more than once`);
     this.acts.set(out, a);
   }
 
@@ -533,12 +662,12 @@ function pool(c: Converter, n: NodeView, kind: 'maxpool' | 'avgpool'): void {
  */
 function dense(c: Converter, n: NodeView, transB: boolean, alpha: number, beta: number): void {
   const x = c.act(n, 0);
-  if (x.rank !== 2) n.fail('E_CONVERT_GRAPH', `input "${n.node.inputs[0]}" is [1,${x.shape.c},${x.shape.h},${x.shape.w}]; squeezewasm converts ${n.node.opType} of a flattened [1,K] activation`);
+  if (x.rank !== 2) n.fail('E_CONVERT_GRAPH', `input ${quote(n.node.inputs[0])} is [1,${x.shape.c},${x.shape.h},${x.shape.w}]; squeezewasm converts ${n.node.opType} of a flattened [1,K] activation`);
   const dims = c.constant(n, 1, 'weight').dims;
   const K = x.shape.c;
   const N = dims[transB ? 0 : 1];
   if (dims.length !== 2 || dims[transB ? 1 : 0] !== K) {
-    n.fail('E_CONVERT_TENSOR', `weight "${n.node.inputs[1]}" has shape [${dims}]; a [1,${K}] input needs ${transB ? `[N,${K}]` : `[${K},N]`}`);
+    n.fail('E_CONVERT_TENSOR', `weight ${quote(n.node.inputs[1])} has shape [${dims}]; a [1,${K}] input needs ${transB ? `[N,${K}]` : `[${K},N]`}`);
   }
   const b = c.floats(n, 1, 'weight');
   const weight = Float32Array.from({ length: N * K }, (_, i) => alpha * b[transB ? i : (i % K) * N + Math.floor(i / K)]);
@@ -547,7 +676,7 @@ function dense(c: Converter, n: NodeView, transB: boolean, alpha: number, beta: 
   if (beta !== 0) {
     const cDims = c.constant(n, 2, 'bias').dims;
     if (!(cDims.length <= 2 && cDims.every((d, i) => d === 1 || (i === cDims.length - 1 && d === N)))) {
-      n.fail('E_CONVERT_TENSOR', `bias "${n.node.inputs[2]}" has shape [${cDims}]; squeezewasm needs [${N}], [1,${N}] or a scalar`);
+      n.fail('E_CONVERT_TENSOR', `bias ${quote(n.node.inputs[2])} has shape [${cDims}]; squeezewasm needs [${N}], [1,${N}] or a scalar`);
     }
     const v = c.floats(n, 2, 'bias');
     op.bias = c.derived(n.node.inputs[2], output, [N], Float32Array.from({ length: N }, (_, o) => beta * v[v.length === 1 ? 0 : o]));
@@ -606,7 +735,9 @@ const RULES: Record<string, OpRule> = {
       if (!scale.every(Number.isFinite)) n.fail('E_CONVERT_TENSOR', 'var + epsilon must be positive');
       const w = c.tensors.get(conv.weight)!;
       const per = w.data.length / oc;
-      const weight = Float32Array.from(w.data as Float32Array, (v, i) => v * scale[Math.floor(i / per)]);
+      // A loop: Float32Array.from with a map function runs many times slower in V8.
+      const weight = new Float32Array(w.data.length);
+      for (let i = 0; i < weight.length; i++) weight[i] = w.data[i] * scale[Math.floor(i / per)];
       const bias0 = conv.bias === undefined ? undefined : c.tensors.get(conv.bias)!.data;
       const bias = Float32Array.from(scale, (sc, o) => ((bias0?.[o] ?? 0) - mean[o]) * sc + beta[o]);
       const out = n.node.outputs[0];
@@ -650,7 +781,7 @@ const RULES: Record<string, OpRule> = {
         if (c.opset < 11) return n.float(attr, fallback);
         if (!n.node.inputs[i]) return fallback;
         const v = c.floats(n, i, attr);
-        if (v.length !== 1) n.fail('E_CONVERT_TENSOR', `${attr} "${n.node.inputs[i]}" must be a scalar`);
+        if (v.length !== 1) n.fail('E_CONVERT_TENSOR', `${attr} ${quote(n.node.inputs[i])} must be a scalar`);
         return v[0];
       };
       // Exporters write "no bound" as +-FLT_MAX.
@@ -754,7 +885,7 @@ const RULES: Record<string, OpRule> = {
     attrs: ['allowzero'],
     convert(c, n) {
       const x = c.act(n, 0);
-      const target = intValues(c.constant(n, 1, 'shape'), (m) => n.fail('E_CONVERT_TENSOR', `shape "${n.node.inputs[1]}" ${m}`));
+      const target = intValues(c.constant(n, 1, 'shape'), (m) => n.fail('E_CONVERT_TENSOR', `shape ${quote(n.node.inputs[1])} ${m}`));
       const dims = x.rank === 4 ? [1, x.shape.c, x.shape.h, x.shape.w] : [1, x.shape.c];
       const copyZeros = n.int('allowzero', 0) === 0;
       const out = target.map((v, i) => (v === 0 && copyZeros ? dims[i] : v));
@@ -774,7 +905,7 @@ const RULES: Record<string, OpRule> = {
       const t = n.tensor('value') ?? n.fail('E_CONVERT_ATTR', 'only a tensor "value" is supported');
       // Its readers take it as a weight, bias, bound or shape; one that needs an activation refuses it.
       if (c.graph.outputs.some((o) => o.name === out)) n.fail('E_CONVERT_GRAPH', 'a Constant cannot be the graph output');
-      if (c.consts.has(out) || c.acts.has(out)) n.fail('E_CONVERT_GRAPH', `output "${out}" is defined more than once`);
+      if (c.consts.has(out) || c.acts.has(out)) n.fail('E_CONVERT_GRAPH', `output ${quote(out)} is defined more than once`);
       c.consts.set(out, t);
     },
   },
@@ -787,10 +918,11 @@ function graphInput(graph: OnnxGraph, meta: ConvertMeta): { name: string; height
     throw new ConvertError('E_CONVERT_INPUT', m);
   };
   if (inputs.length !== 1) {
-    fail(`the ONNX graph has ${inputs.length} inputs (${inputs.map((v) => `"${v.name}"`).join(', ')}); squeezewasm needs exactly one image input`);
+    const names = [...inputs.slice(0, 5).map((v) => quote(v.name)), ...(inputs.length > 5 ? ['...'] : [])];
+    fail(`the ONNX graph has ${inputs.length} inputs (${names.join(', ')}); squeezewasm needs exactly one image input`);
   }
   const { name, elemType, dims } = inputs[0];
-  const where = `ONNX input "${name}"`;
+  const where = `ONNX input ${quote(name)}`;
   if (elemType !== OnnxDataType.FLOAT) fail(`${where} is ${typeName(elemType ?? 0)}; squeezewasm needs a float32 image input`);
   if (!dims || dims.length !== 4 || dims[1] !== 3) {
     const looksNhwc = dims?.length === 4 && dims[3] === 3;
@@ -800,7 +932,7 @@ function graphInput(graph: OnnxGraph, meta: ConvertMeta): { name: string; height
   if (typeof dims[0] === 'number' && dims[0] !== 1) fail(`${where} has batch size ${dims[0]}; squeezewasm needs batch 1`);
   const side = (v: number | string, given: number | undefined, what: string): number => {
     if (given !== undefined) return given;
-    if (typeof v !== 'number' || v < 1) return fail(`${where} has no fixed ${what} (${JSON.stringify(v)}); pass meta.input.${what}`);
+    if (typeof v !== 'number' || v < 1) return fail(`${where} has no fixed ${what} (${quote(v)}); pass meta.input.${what}`);
     return v;
   };
   return { name, height: side(dims[2], meta.input.height, 'height'), width: side(dims[3], meta.input.width, 'width') };
@@ -821,9 +953,11 @@ function graphInput(graph: OnnxGraph, meta: ConvertMeta): { name: string; height
  * @param bytes an ONNX ModelProto (weights inside the file, float32, opset 7 or newer).
  * @param meta name, preprocessing, labels and provenance, which ONNX does not record.
  * @throws ConvertError naming the node and the problem when the model uses anything unsupported,
- *   or when the bytes are not a well-formed ONNX file.
+ *   or when the bytes are not a well-formed ONNX file; ArgumentError if an argument has the wrong type.
  */
 export function convertOnnx(bytes: Uint8Array, meta: ConvertMeta): ValidModel {
+  checkArguments('convertOnnx', { bytes: [bytes, 'bytes'] });
+  checkMeta('convertOnnx', meta);
   const { graph, opsetImports } = parseOnnx(bytes);
   const opset = opsetImports.find((o) => o.domain === '' || o.domain === 'ai.onnx')?.version;
   if (opset === undefined || opset < MIN_OPSET) {
@@ -841,23 +975,24 @@ export function convertOnnx(bytes: Uint8Array, meta: ConvertMeta): ValidModel {
 
   graph.nodes.forEach((node, i) => {
     const n = new NodeView(node, i);
-    const rule = node.domain === '' || node.domain === 'ai.onnx' ? RULES[node.opType] : undefined;
+    // Own properties only: an op called "constructor" must not find Object's.
+    const rule = (node.domain === '' || node.domain === 'ai.onnx') && Object.hasOwn(RULES, node.opType) ? RULES[node.opType] : undefined;
     if (!rule) {
       const op = node.domain ? `${node.domain}.${node.opType}` : node.opType;
-      const where = node.name ? `node "${node.name}"` : `node #${i}, unnamed, output "${node.outputs[0] ?? ''}"`;
-      throw new ConvertError('E_CONVERT_OP', `unsupported ONNX op "${op}" (${where}); squeezewasm converts ${Object.keys(RULES).join(', ')}`);
+      const where = node.name ? `node ${quote(node.name)}` : `node #${i}, unnamed, output ${quote(node.outputs[0] ?? '')}`;
+      throw new ConvertError('E_CONVERT_OP', `unsupported ONNX op ${quote(op)} (${where}); squeezewasm converts ${Object.keys(RULES).join(', ')}`);
     }
     const unknown = node.attributes.find((a) => !rule.attrs.includes(a.name));
-    if (unknown) n.fail('E_CONVERT_ATTR', `attribute "${unknown.name}" is not supported`);
+    if (unknown) n.fail('E_CONVERT_ATTR', `attribute ${quote(unknown.name)} is not supported`);
     node.outputs.slice(1).forEach((extra) => {
-      if (extra && c.used(extra)) n.fail('E_CONVERT_GRAPH', `its extra output "${extra}" is used; squeezewasm computes only the first output of ${node.opType}`);
+      if (extra && c.used(extra)) n.fail('E_CONVERT_GRAPH', `its extra output ${quote(extra)} is used; squeezewasm computes only the first output of ${node.opType}`);
     });
     rule.convert(c, n);
   });
 
   const outName = graph.outputs[0].name;
   const y = c.acts.get(outName);
-  if (!y) throw new ConvertError('E_CONVERT_GRAPH', `the ONNX graph output "${outName}" is not computed by any supported node`);
+  if (!y) throw new ConvertError('E_CONVERT_GRAPH', `the ONNX graph output ${quote(outName)} is not computed by any supported node`);
   const ops = opsComputing(fuseRelus(c.ops, y.name), y.name);
   const { channelOrder, resizeShorter, divisor, mean, std } = meta.input;
   // Name the output as ONNX does when it was renamed by a removed Flatten / Reshape and nothing else reads it.
@@ -878,6 +1013,6 @@ export function convertOnnx(bytes: Uint8Array, meta: ConvertMeta): ValidModel {
     provenance: meta.provenance,
   };
   const long = [input.name, ...ops.map((op) => op.output), ...c.tensors.keys()].find((s) => s.length > MAX_NAME_LENGTH);
-  if (long) throw new ConvertError('E_CONVERT_GRAPH', `tensor name "${long.slice(0, 40)}..." is longer than the model format's ${MAX_NAME_LENGTH} characters`);
+  if (long) throw new ConvertError('E_CONVERT_GRAPH', `tensor name ${quote(long)} is longer than the model format's ${MAX_NAME_LENGTH} characters`);
   return checkConverted(model);
 }

@@ -1,9 +1,12 @@
 /**
  * A minimal reader for the protobuf wire format, enough to walk ONNX files without a schema
  * compiler. Input is untrusted: every read is bounds-checked, lengths are checked against the bytes
- * that remain before anything is sliced, nesting is limited, and values are only ever views or
- * copies of bytes that exist, so a hostile file costs at most its own size. All failures are
- * {@link ConvertError}s with code `E_CONVERT_PROTOBUF` and the byte offset of the problem.
+ * that remain before anything is sliced, and nesting is limited. Skipping and counting allocate
+ * nothing; bytes are views of the input, strings copies of bytes that exist, and repeated numbers
+ * go into typed arrays the caller sizes with {@link ProtoReader.count}. What a file costs beyond
+ * its own size is therefore the caller's to bound, by checking those counts before it builds
+ * anything (src/convert/onnx.ts caps each one). All failures are {@link ConvertError}s with code
+ * `E_CONVERT_PROTOBUF` and the byte offset of the problem.
  * @packageDocumentation
  */
 import { ConvertError } from '../errors.js';
@@ -21,6 +24,12 @@ const TWO_32 = 2 ** 32;
 const MAX_SAFE_HI = 0x1fffff;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * How {@link ProtoReader.count} counts a field: `each` occurrence as one element (messages,
+ * strings), or the numbers a repeated `varint` or `fixed32` field holds, packed or not.
+ */
+export type Repeated = 'each' | 'varint' | 'fixed32';
 
 /**
  * Walks the fields of one message. Typical use:
@@ -52,7 +61,7 @@ export class ProtoReader {
   constructor(
     private readonly buf: Uint8Array,
     readonly message = 'message',
-    start = 0,
+    private readonly start = 0,
     private readonly end = buf.length,
     private readonly depth = 0,
   ) {
@@ -80,13 +89,13 @@ export class ProtoReader {
         this.readVarint();
         break;
       case WireType.I64:
-        this.take(8);
+        this.advance(8);
         break;
       case WireType.LEN:
-        this.take(this.length());
+        this.advance(this.length());
         break;
       default:
-        this.take(4);
+        this.advance(4);
     }
   }
 
@@ -160,23 +169,51 @@ export class ProtoReader {
     if (this.depth >= MAX_PROTO_DEPTH) this.fail(`messages are nested more than ${MAX_PROTO_DEPTH} deep`);
     const len = this.length();
     const start = this.pos;
-    this.take(len);
+    this.advance(len);
     return new ProtoReader(this.buf, `${this.message}.${message}`, start, start + len, this.depth + 1);
   }
 
-  /** Appends a repeated int64 field's value(s) to `out`, accepting both packed and unpacked encoding. */
-  int64s(out: number[]): void {
-    this.repeated(WireType.VARINT, () => out.push(this.int64()));
+  /**
+   * How many elements each of `fields` has in the whole message, counted without decoding a value
+   * or moving this reader: a caller sizes (and caps) its arrays with the counts before it reads.
+   * A packed varint field holds as many numbers as it has bytes below 0x80, a packed fixed32 field
+   * a quarter of its length; any malformation is found when the values are read.
+   * @param fields field numbers and how to count each.
+   * @returns the count of each of `fields`, in order.
+   */
+  count(fields: readonly (readonly [number, Repeated])[]): number[] {
+    const r = new ProtoReader(this.buf, this.message, this.start, this.end, this.depth);
+    const counts = fields.map(() => 0);
+    while (r.next()) {
+      const i = fields.findIndex(([field]) => field === r.field);
+      if (i < 0) r.skip();
+      else counts[i] += r.elements(fields[i][1]);
+    }
+    return counts;
   }
 
-  /** Appends a repeated int32 field's value(s) to `out`, packed or not. */
-  int32s(out: number[]): void {
-    this.repeated(WireType.VARINT, () => out.push(this.int32()));
+  /**
+   * Stores a repeated int64 field's value(s), packed or not, in `out` from index `at`, and returns
+   * the index after them. `out` is sized by {@link count}, as are the other typed readers' arrays.
+   */
+  int64s(out: Float64Array, at: number): number {
+    return this.repeated(WireType.VARINT, out, at, () => this.int64());
   }
 
-  /** Appends a repeated float field's value(s) to `out`, packed or not. */
-  floats(out: number[]): void {
-    this.repeated(WireType.I32, () => out.push(this.float()));
+  /** Stores a repeated int32 field's value(s), packed or not, in `out` from `at`; returns the index after them. */
+  int32s(out: Int32Array, at: number): number {
+    return this.repeated(WireType.VARINT, out, at, () => this.int32());
+  }
+
+  /** Stores a repeated float field's value(s), packed or not, in `out` from `at`; returns the index after them. */
+  floats(out: Float32Array, at: number): number {
+    if (this.wire !== WireType.LEN) return this.repeated(WireType.I32, out, at, () => this.float());
+    // Packed: one view over the run, not a slice and a view per value.
+    const run = this.take(this.length());
+    if (run.length % 4 !== 0) this.fail(`packed ${this.where()} ends inside a value`);
+    const view = this.view(run);
+    for (let i = 0; i < run.length; i += 4) out[at++] = view.getFloat32(i, true);
+    return at;
   }
 
   /** Throws a {@link ConvertError} naming this message. */
@@ -184,15 +221,32 @@ export class ProtoReader {
     throw new ConvertError('E_CONVERT_PROTOBUF', `invalid ONNX protobuf in ${this.message}: ${message}; the file is corrupt or not an ONNX model`);
   }
 
-  /** Reads one element (`wire` = element type) or, for a packed field, all elements of the current field. */
-  private repeated(wire: number, readOne: () => void): void {
-    if (this.wire !== WireType.LEN) return readOne();
+  /** Reads one element (`wire` = element type) or, for a packed field, all elements of the current field into `out` from `at`. */
+  private repeated(wire: number, out: Float64Array | Float32Array | Int32Array, at: number, readOne: () => number): number {
+    if (this.wire !== WireType.LEN) {
+      out[at] = readOne();
+      return at + 1;
+    }
     const end = this.length() + this.pos;
     this.wire = wire;
-    while (this.pos < end) readOne();
+    while (this.pos < end) out[at++] = readOne();
     // A value straddling the packed field's end is malformed even when bytes follow it.
     if (this.pos !== end) this.fail(`packed ${this.where()} ends inside a value`);
     this.wire = WireType.LEN;
+    return at;
+  }
+
+  /** The current field's element count for {@link count}, skipping its value. */
+  private elements(kind: Repeated): number {
+    if (kind === 'each' || this.wire !== WireType.LEN) {
+      this.skip();
+      return 1;
+    }
+    const packed = this.take(this.length());
+    if (kind === 'fixed32') return Math.floor(packed.length / 4);
+    let n = 0;
+    for (let i = 0; i < packed.length; i++) if (packed[i] < 0x80) n++;
+    return n;
   }
 
   private expect(wire: number): void {
@@ -209,11 +263,16 @@ export class ProtoReader {
     return this.lo;
   }
 
+  /** The next `n` bytes, as a view. */
   private take(n: number): Uint8Array {
+    this.advance(n);
+    return this.buf.subarray(this.pos - n, this.pos);
+  }
+
+  /** Moves past `n` bytes without making a view of them, as skipping and counting need none. */
+  private advance(n: number): void {
     if (n > this.end - this.pos) this.fail(`${this.where()} needs ${n} bytes but only ${this.end - this.pos} remain (truncated?)`);
-    const b = this.buf.subarray(this.pos, this.pos + n);
     this.pos += n;
-    return b;
   }
 
   private where(): string {

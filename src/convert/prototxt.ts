@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 import { ConvertError } from '../errors.js';
+import { quote } from '../text.js';
 
 /** A scalar field value: a number, or a string (quoted strings and bare words such as `MAX` or `true`). */
 export type PrototxtScalar = string | number;
@@ -29,6 +30,13 @@ export class PrototxtMessage {
 
 /** Longest accepted prototxt: Caffe's largest published networks are a few hundred KB. */
 export const MAX_PROTOTXT_CHARS = 4 * 1024 * 1024;
+/**
+ * Most tokens (names, values and punctuation) a prototxt may have. SqueezeNet's deploy.prototxt
+ * has 1,494 in 10 KB, so the largest published ones (a few hundred KB) have a few tens of thousands.
+ * Each token, and the field it becomes, costs some hundred bytes, far more than its text: this
+ * cap, not the length, bounds what parsing builds (a few tens of MB at most).
+ */
+export const MAX_PROTOTXT_TOKENS = 1 << 18;
 /** Deepest accepted message nesting; Caffe's schema needs 4 (net, layer, param, filler). */
 const MAX_DEPTH = 32;
 
@@ -44,12 +52,41 @@ function fail(message: string, line: number, column: number): never {
   throw new ConvertError('E_CONVERT_PROTOTXT', `prototxt line ${line}, column ${column}: ${message}`);
 }
 
+/** The quoted string that starts at `text[start]`, its escapes resolved, and the index after its closing quote. */
+function quoted(text: string, start: number, line: number, column: number): [string, number] {
+  // Pieces between escapes, joined once: a concatenation per character would make a long string
+  // a rope of millions of pieces, many times its size.
+  const pieces: string[] = [];
+  let from = start + 1;
+  let i = from;
+  while (text[i] !== text[start]) {
+    if (i >= text.length || text[i] === '\n') fail('unterminated string', line, column);
+    if (text[i] !== '\\') {
+      i++;
+      continue;
+    }
+    if (i > from) pieces.push(text.slice(from, i));
+    const e = text[i + 1] ?? '';
+    pieces.push(ESCAPES[e] ?? e);
+    i += 2;
+    from = i;
+  }
+  pieces.push(text.slice(from, i));
+  return [pieces.join(''), i + 1];
+}
+
 /** The tokens of `text`, and a last one marking the end of the file. */
 function tokenize(text: string): Token[] {
   const tokens: Token[] = [];
   let line = 1;
   let lineStart = 0;
   let i = 0;
+  const push = (kind: Token['kind'], token: string, column: number): void => {
+    if (tokens.length === MAX_PROTOTXT_TOKENS) {
+      throw new ConvertError('E_CONVERT_LIMIT', `prototxt line ${line}: more than ${MAX_PROTOTXT_TOKENS} tokens (MAX_PROTOTXT_TOKENS), far more than a network description has`);
+    }
+    tokens.push({ kind, text: token, line, column });
+  };
   while (i < text.length) {
     const ch = text[i];
     const column = i - lineStart + 1;
@@ -61,27 +98,16 @@ function tokenize(text: string): Token[] {
     } else if (ch === '#') {
       while (i < text.length && text[i] !== '\n') i++;
     } else if (PUNCT.has(ch)) {
-      tokens.push({ kind: 'punct', text: ch, line, column });
+      push('punct', ch, column);
       i++;
     } else if (ch === '"' || ch === "'") {
-      let s = '';
-      i++;
-      while (text[i] !== ch) {
-        if (i >= text.length || text[i] === '\n') fail('unterminated string', line, column);
-        if (text[i] === '\\') {
-          const e = text[++i] ?? '';
-          s += ESCAPES[e] ?? e;
-        } else {
-          s += text[i];
-        }
-        i++;
-      }
-      i++;
-      tokens.push({ kind: 'string', text: s, line, column });
+      const [s, next] = quoted(text, i, line, column);
+      push('string', s, column);
+      i = next;
     } else {
       const start = i;
       while (i < text.length && !/[\s#"']/.test(text[i]) && !PUNCT.has(text[i])) i++;
-      tokens.push({ kind: 'word', text: text.slice(start, i), line, column });
+      push('word', text.slice(start, i), column);
     }
   }
   tokens.push({ kind: 'end', text: 'end of file', line, column: i - lineStart + 1 });
@@ -101,7 +127,7 @@ export function parsePrototxt(text: string): PrototxtMessage {
   const eof = tokens.length - 1;
   let at = 0;
   const peek = (): Token => tokens[Math.min(at, eof)];
-  const unexpected = (t: Token, wanted: string): never => fail(`expected ${wanted}, found ${t.kind === 'string' ? JSON.stringify(t.text) : `"${t.text}"`}`, t.line, t.column);
+  const unexpected = (t: Token, wanted: string): never => fail(`expected ${wanted}, found ${quote(t.text)}`, t.line, t.column);
 
   const scalar = (): PrototxtScalar => {
     const t = peek();

@@ -12,12 +12,14 @@
  * Deterministic: the same model and images give the same bytes.
  * @packageDocumentation
  */
+import { checkArguments } from '../arguments.js';
 import { Classifier, type ImageInput, type ImageOptions } from '../classifier.js';
 import { ArgumentError } from '../errors.js';
 import { decodeImage } from '../image/decode.js';
 import { I16_MAX, QUANT_RANGE, type AddOp, type ConvOp, type Model, type Op, type QuantParams, type Tensor } from '../model/format.js';
-import { readByI16Kernels, readersOf, readOnlyByConvs } from '../model/graph.js';
+import { convMacs, readByI16Kernels, readersOf, readOnlyByConvs } from '../model/graph.js';
 import { validateModel, type ValidModel } from '../model/validate.js';
+import { quote } from '../text.js';
 import { topK } from '../runtime/output.js';
 import { run } from '../runtime/run.js';
 import type { Step, View } from '../runtime/types.js';
@@ -474,10 +476,11 @@ export function activationQuant(
 /**
  * Quantizes a float model to int8, calibrating on `images` (JPEG/PNG bytes or RGBA pixels).
  * @param wasm the compiled kernels module (the float and candidate int8 models run on it).
- * @throws ArgumentError if the model is not float or there are too few images.
+ * @throws ArgumentError if the model is not float, there are too few images or an argument has the wrong type.
  */
 export async function quantizeModel(model: ValidModel, images: ImageInput[], wasm: WebAssembly.Module, options: QuantizeOptions = {}): Promise<QuantizeResult> {
-  if (model.precision !== 'f32') throw new ArgumentError('E_ARGUMENT', `quantize needs a float model; ${model.name} is ${model.precision}`);
+  checkArguments('quantizeModel', { model: [model, 'model'], images: [images, 'array'], wasm: [wasm, 'module'], options: [options, 'object'] });
+  if (model.precision !== 'f32') throw new ArgumentError('E_ARGUMENT', `quantize needs a float model; ${quote(model.name)} is ${model.precision}`);
   if (images.length < MIN_IMAGES) throw new ArgumentError('E_ARGUMENT', `calibration needs at least ${MIN_IMAGES} images, got ${images.length}`);
   const moved = validateModel(poolLast(model));
   if (moved.ops.some((op) => op.op === 'globalavgpool' && op.output !== moved.output && !moved.ops.some((o) => o.op === 'softmax' && o.input === op.output))) {
@@ -569,7 +572,7 @@ async function narrowActivations(
 /** The groups that convs read, with the multiply-accumulates of those convs: what narrowing would speed up. */
 function narrowCandidates(model: ValidModel, groups: Map<string, string>): NarrowCandidate[] {
   const macs = new Map<string, number>();
-  for (const { op, work } of model.checked) if (op.op === 'conv') macs.set(groups.get(op.input)!, (macs.get(groups.get(op.input)!) ?? 0) + work);
+  for (const { op, inputs, output } of model.checked) if (op.op === 'conv') macs.set(groups.get(op.input)!, (macs.get(groups.get(op.input)!) ?? 0) + convMacs(op, inputs[0].shape, output.shape));
   return [...macs].map(([group, m]) => ({ group, macs: m }));
 }
 

@@ -6,6 +6,7 @@
  * @packageDocumentation
  */
 
+import { checkArguments } from '../arguments.js';
 import { ArgumentError, ImageError } from '../errors.js';
 import { instantiateKernelsSync, type KernelExports } from '../wasm/kernels.js';
 import { Scratch } from '../wasm/scratch.js';
@@ -23,8 +24,10 @@ const KEEP_BYTES = 32 * 2 ** 20;
  * SIMD only). Loading a model offers its module when none is set, so a page or Worker that loads a
  * model first needs no call; the Node entry compiles dist/squeezewasm.wasm on first use.
  * @param module - The compiled module, or a function compiling it synchronously on first use.
+ * @throws {@link ArgumentError} if `module` is neither.
  */
 export function setDecoderModule(module: ModuleSource): void {
+  checkArguments('setDecoderModule', { module: [module, 'module', 'function'] });
   source = module;
   instance = undefined;
 }

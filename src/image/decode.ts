@@ -6,13 +6,14 @@
  * @packageDocumentation
  */
 
+import { checkArguments } from '../arguments.js';
 import { ArgumentError, ImageError, LimitError } from '../errors.js';
 import { crc32 } from '../model/crc32.js';
 import { corruptJpeg, decodeJpegData, scaledSide, type JpegComponent, type JpegFrame, type JpegLayout, type JpegScale, type JpegSegment } from './jpeg.js';
 
 import { jpegOrientation, pngOrientation, type Orientation } from './exif.js';
 import { DEFAULT_IMAGE_LIMITS, type DecodeOptions, type ImageLimits } from './limits.js';
-import { corruptPng, decodePngData, decodePngReduced, reducedSide } from './png.js';
+import { corruptPng, decodePngData, decodePngReduced, reducedSide, type PngData } from './png.js';
 
 export { DEFAULT_IMAGE_LIMITS, type DecodeOptions, type ImageLimits, type Orientation };
 
@@ -67,13 +68,11 @@ const SUPPORTED = 'supported formats are JPEG (baseline or progressive) and PNG'
  *   (lossless, arithmetic-coded or 12-bit JPEG; 4-component JPEG without an Adobe marker; more than
  *   {@link MAX_JPEG_SCANS} scans; unknown critical PNG chunks); `E_IMAGE_DECODE` for truncated or
  *   corrupt files (for PNG including a zlib stream whose Adler-32 checksum does not match).
- * @throws {@link ArgumentError} if `bytes` is not a Uint8Array, or a limit or `minShortSide` is not a positive number.
+ * @throws {@link ArgumentError} if `bytes` is not a Uint8Array, `limits` or `options` not an object, or a limit or `minShortSide` is not a positive number.
  * @throws {@link LimitError} `maxImageBytes` for a larger file, `maxImagePixels` / `maxImageSide` when the header declares a larger image.
  */
 export function decodeImage(bytes: Uint8Array, limits: Partial<ImageLimits> = {}, options: DecodeOptions = {}): DecodedImage {
-  if (!(bytes instanceof Uint8Array)) {
-    throw new ArgumentError('E_ARGUMENT', `decodeImage: expected the image file as a Uint8Array, got ${describe(bytes)}`);
-  }
+  checkArguments('decodeImage', { bytes: [bytes, 'bytes'], limits: [limits, 'object'], options: [options, 'object'] });
   const lim = resolveLimits(limits);
   const { minShortSide = Infinity } = options;
   if (!(typeof minShortSide === 'number' && minShortSide > 0)) {
@@ -84,7 +83,8 @@ export function decodeImage(bytes: Uint8Array, limits: Partial<ImageLimits> = {}
   // The orientation is read after decoding, so only a file that decoded has its metadata read.
   if (isJpeg(bytes)) return { ...decodeJpeg(bytes, lim, minShortSide), orientation: jpegOrientation(bytes) ?? 1 };
   if (isPng(bytes)) return { ...decodePngRgba(bytes, lim, minShortSide), orientation: pngOrientation(bytes) ?? 1 };
-  throw new ImageError('E_IMAGE_FORMAT', `not a JPEG or PNG image (first bytes ${hex(bytes.subarray(0, 8))}); ${SUPPORTED}`);
+  // None of the file's bytes: an "image" may be a link to a file whoever reads the error must not see.
+  throw new ImageError('E_IMAGE_FORMAT', `not a JPEG or PNG image; ${SUPPORTED}`);
 }
 
 function resolveLimits(limits: Partial<ImageLimits>): ImageLimits {
@@ -128,6 +128,14 @@ const isPng = (b: Uint8Array): boolean => b.length >= 8 && PNG_SIGNATURE.every((
  */
 export const MAX_JPEG_SCANS = 100;
 
+/**
+ * How many times over a JPEG's scans may walk its blocks. libjpeg's progressive script walks each
+ * block about 5 times (a DC scan, AC bands, refinements); a file of many scans over a large frame
+ * (100 scans of end-of-band runs declaring 40 MP fit in 81 KB) would otherwise cost seconds, with
+ * the decode time bounded by the declared pixels times this.
+ */
+export const MAX_JPEG_VISITS = 20;
+
 const isRst = (marker: number): boolean => marker >= 0xd0 && marker <= 0xd7;
 
 /**
@@ -145,6 +153,7 @@ function readJpeg(b: Uint8Array, lim: ImageLimits): JpegLayout {
   let jfif = false;
   const segments: JpegSegment[] = [];
   let scans = 0;
+  let visits = 0;
   let scanBytes = 0;
   let p = 2;
   for (;;) {
@@ -183,9 +192,16 @@ function readJpeg(b: Uint8Array, lim: ImageLimits): JpegLayout {
       if (++scans > MAX_JPEG_SCANS) {
         throw new ImageError('E_IMAGE_FORMAT', `JPEG has more than ${MAX_JPEG_SCANS} scans (a progressive JPEG has about 10); re-save it`);
       }
+      if ((visits += scanBlocks(frame, seg)) > MAX_JPEG_VISITS * frameBlocks(frame)) {
+        throw new ImageError('E_IMAGE_FORMAT', `JPEG's scans walk its blocks more than ${MAX_JPEG_VISITS} times over (a progressive JPEG walks them about 5 times); re-save it`);
+      }
       // Entropy-coded data runs to the next marker that is neither a stuffed 0xff nor a restart.
       // indexOf finds the 0xff bytes natively, far faster than a loop over every byte.
+      // Each restart interval holds at least one block: more markers than blocks are padding that
+      // would only cost time, and the markers carry no image data.
+      const maxRestarts = frameBlocks(frame);
       let q = end;
+      let restarts = 0;
       for (;;) {
         q = b.indexOf(0xff, q);
         if (q < 0 || q + 1 >= b.length) {
@@ -193,9 +209,10 @@ function readJpeg(b: Uint8Array, lim: ImageLimits): JpegLayout {
           break;
         }
         if (b[q + 1] !== 0 && !isRst(b[q + 1])) break;
+        if (b[q + 1] !== 0 && ++restarts > maxRestarts) corruptJpeg(`its scan at byte ${p} has more restart markers than the ${maxRestarts} blocks of its frame`);
         q++;
       }
-      scanBytes += q - end;
+      scanBytes += q - end - 2 * restarts;
       segments.push({ marker, data: p + 4, end, scanEnd: q });
       p = q;
       continue;
@@ -218,14 +235,31 @@ function readJpeg(b: Uint8Array, lim: ImageLimits): JpegLayout {
   }
   // Every block of every component is coded in some scan with at least one bit (a Huffman code
   // for its DC coefficient), so a file with fewer bits of image data than blocks is truncated.
-  const blocks = frame.components.reduce(
-    (n, c) => n + Math.ceil((Math.ceil(frame.width / 8) * c.h) / frame.maxH) * Math.ceil((Math.ceil(frame.height / 8) * c.v) / frame.maxV),
-    0,
-  );
+  const blocks = frameBlocks(frame);
   if (scanBytes * 8 < blocks) {
     truncated(`or corrupt: its ${scanBytes} bytes of image data cannot hold the ${blocks} blocks of a ${frame.width}x${frame.height} frame`);
   }
   return { frame, segments, jfif, adobeTransform };
+}
+
+/** The 8x8 blocks of component `c` inside the image. */
+function componentBlocks(frame: JpegFrame, c: JpegComponent): number {
+  return Math.ceil((Math.ceil(frame.width / 8) * c.h) / frame.maxH) * Math.ceil((Math.ceil(frame.height / 8) * c.v) / frame.maxV);
+}
+
+/** The 8x8 blocks inside the image, summed over the frame's components. */
+function frameBlocks(frame: JpegFrame): number {
+  return frame.components.reduce((n, c) => n + componentBlocks(frame, c), 0);
+}
+
+/** The blocks a scan walks: those of each component it names (an unknown one is refused by the decoder). */
+function scanBlocks(frame: JpegFrame, seg: Uint8Array): number {
+  let n = 0;
+  for (let i = 0; i < seg[0]; i++) {
+    const c = frame.components.find((k) => k.id === seg[1 + 2 * i]);
+    if (c) n += componentBlocks(frame, c);
+  }
+  return n;
 }
 
 /** Reads a frame header (SOF) segment, refusing codings other than 8-bit Huffman-coded DCT, sequential or progressive. */
@@ -351,7 +385,7 @@ function decodePngRgba(bytes: Uint8Array, lim: ImageLimits, minShortSide: number
     const h = Math.ceil((height - y0) / dy);
     if (w > 0 && h > 0) expected += h * rowBytes(w);
   }
-  const idatBytes = idat.reduce((n, c) => n + c.length, 0);
+  const idatBytes = idat.bytes;
   if (expected > MAX_DEFLATE_RATIO * idatBytes) {
     corruptPng(`its ${idatBytes} bytes of image data cannot inflate to the ${expected} bytes its header implies`);
   }
@@ -368,25 +402,30 @@ function decodePngRgba(bytes: Uint8Array, lim: ImageLimits, minShortSide: number
  * and unknown critical chunks are refused; ancillary chunks, including compressed ICC profiles
  * and text, are never inflated.
  */
-function readPngChunks(b: Uint8Array, indexed: boolean): { idat: Uint8Array[]; palette?: Uint8Array; colours: number } {
+function readPngChunks(b: Uint8Array, indexed: boolean): { idat: PngData; palette?: Uint8Array; colours: number } {
   const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  const idat: Uint8Array[] = [];
+  const idat: PngData = { file: b, ranges: new Uint32Array(64), count: 0, bytes: 0 };
+  let sawIdat = false;
   let palette: Uint8Array | undefined;
   let colours = 0;
   let alpha = false;
   for (let p = 8; ; ) {
     if (p + 12 > b.length) corruptPng(`it ends at byte ${b.length}, before its IEND chunk`);
     const length = view.getUint32(p);
-    const type = String.fromCharCode(...b.subarray(p + 4, p + 8));
-    if (!/^[A-Za-z]{4}$/.test(type)) corruptPng(`no chunk type at byte ${p + 4}`);
     const end = p + 12 + length;
-    if (end > b.length) corruptPng(`its ${type} chunk at byte ${p} runs past the end of the file`);
-    if (crc32(b.subarray(p + 4, end - 4)) !== view.getUint32(end - 4)) corruptPng(`the CRC of the ${type} chunk at byte ${p} does not match`);
+    if (end > b.length) corruptPng(`its ${chunkType(b, p)} chunk at byte ${p} runs past the end of the file`);
+    if (crc32(b.subarray(p + 4, end - 4)) !== view.getUint32(end - 4)) corruptPng(`the CRC of the ${chunkType(b, p)} chunk at byte ${p} does not match`);
+    // Image data first and without building strings: a file may hold millions of IDAT chunks.
+    if (view.getUint32(p + 4) === IDAT && p !== 8) {
+      addRange(idat, p + 8, end - 4);
+      sawIdat = true;
+      p = end;
+      continue;
+    }
+    const type = chunkType(b, p);
     if (type === 'IHDR' ? p !== 8 || length !== 13 : p === 8) corruptPng(`the first chunk must be a 13-byte IHDR, and the only one (${type} at byte ${p})`);
     const data = b.subarray(p + 8, end - 4);
-    if (type === 'IDAT') {
-      idat.push(data);
-    } else if (indexed && type === 'PLTE') {
+    if (indexed && type === 'PLTE') {
       if (length % 3 !== 0) corruptPng(`its PLTE chunk is ${length} bytes long, not a multiple of 3`);
       colours = length / 3;
       palette = new Uint8Array(1024).fill(255);
@@ -403,14 +442,30 @@ function readPngChunks(b: Uint8Array, indexed: boolean): { idat: Uint8Array[]; p
     if (type === 'IEND') break;
     p = end;
   }
-  if (idat.length === 0) corruptPng('it has no image data (IDAT chunk)');
+  if (!sawIdat) corruptPng('it has no image data (IDAT chunk)');
   return { idat, palette, colours };
 }
 
-function hex(b: Uint8Array): string {
-  return Array.from(b, (v) => v.toString(16).padStart(2, '0')).join(' ');
+/** "IDAT" read as a big-endian uint32. */
+const IDAT = 0x49444154;
+
+/** The type of the chunk at `p`: four ASCII letters, else the file is corrupt. */
+function chunkType(b: Uint8Array, p: number): string {
+  const type = String.fromCharCode(b[p + 4], b[p + 5], b[p + 6], b[p + 7]);
+  if (!/^[A-Za-z]{4}$/.test(type)) corruptPng(`no chunk type at byte ${p + 4}`);
+  return type;
 }
 
-function describe(v: unknown): string {
-  return v === null ? 'null' : typeof v === 'object' ? (v.constructor?.name ?? 'object') : typeof v;
+/** Appends the range [start, end) to `data`, unless it is empty. */
+function addRange(data: PngData, start: number, end: number): void {
+  if (end === start) return;
+  if (2 * data.count + 2 > data.ranges.length) {
+    const grown = new Uint32Array(2 * data.ranges.length);
+    grown.set(data.ranges);
+    data.ranges = grown;
+  }
+  data.ranges[2 * data.count] = start;
+  data.ranges[2 * data.count + 1] = end;
+  data.count++;
+  data.bytes += end - start;
 }

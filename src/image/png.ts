@@ -28,6 +28,29 @@ export interface PngLayout {
   scanlineBytes: number;
 }
 
+/**
+ * The image data of a PNG: the IDAT chunks' data, in order, as `count` ranges [start, end) of
+ * `file` (pairs in `ranges`). Ranges rather than a view per chunk: a file of millions of tiny
+ * IDAT chunks then costs 8 bytes per chunk, not a JS object.
+ */
+export interface PngData {
+  file: Uint8Array;
+  ranges: Uint32Array;
+  count: number;
+  /** Their total length. */
+  bytes: number;
+}
+
+/** Copies the image data into wasm memory at `at`, as one zlib stream. */
+function copyPngData(mem: Scratch, data: PngData, at: number): void {
+  const { file, ranges } = data;
+  for (let i = 0; i < data.count; i++) {
+    const [start, end] = [ranges[2 * i], ranges[2 * i + 1]];
+    mem.u8(at, end - start).set(file.subarray(start, end));
+    at += end - start;
+  }
+}
+
 /** Throws the ImageError of a PNG whose data is wrong or cut short. */
 export function corruptPng(why: string): never {
   throw new ImageError('E_IMAGE_DECODE', `PNG is truncated or corrupt: ${why}`);
@@ -49,25 +72,21 @@ const TOO_LONG = 9;
 const TOO_SHORT = 10;
 
 /**
- * Inflates the zlib stream `parts` (the IDAT chunks' data, in order) into `expected` bytes at a
+ * Inflates the zlib stream of `data` into `expected` bytes at a
  * fresh allocation and returns where. The output is exactly as large as the header implies: the
  * inflater stops at the first byte past it, so a decompression bomb costs no more than a genuine
  * image of the declared size, and memory is only touched as far as the data really inflates.
  * @throws ImageError `E_IMAGE_DECODE` if the stream is corrupt or inflates to more or fewer bytes.
  */
-export function inflateInto(mem: Scratch, parts: readonly Uint8Array[], expected: number): number {
+export function inflateInto(mem: Scratch, data: PngData, expected: number): number {
   const k = mem.exports;
-  const length = parts.reduce((n, p) => n + p.length, 0);
+  const length = data.bytes;
   const src = mem.alloc(length);
   const scratch = mem.alloc(callKernel(k, 'inflate_scratch_bytes', {}));
   const state = mem.alloc(8);
   // The inflater copies matches 8 bytes at a time and may write up to 7 bytes past the end.
   const dst = mem.alloc(expected + 8);
-  let at = src;
-  for (const p of parts) {
-    mem.u8(at, p.length).set(p);
-    at += p.length;
-  }
+  copyPngData(mem, data, src);
   const status = callKernel(k, 'inflate_zlib', { src, srcLen: length, dst, dstLen: expected, scratch, state });
   if (status === 0) return dst;
   return inflateFailure(k, status, state, expected);
@@ -108,12 +127,12 @@ const windowBytes = (rowBytes: number): number => 32768 + rowBytes + 1 + 262144 
  * pixel), since each of its seven passes adds to all of them.
  * @throws ImageError `E_IMAGE_DECODE` as {@link decodePngData}.
  */
-export function decodePngReduced(parts: readonly Uint8Array[], png: PngLayout, shift: number): Uint8Array {
+export function decodePngReduced(data: PngData, png: PngLayout, shift: number): Uint8Array {
   const width = reducedSide(png.width, shift);
   const height = reducedSide(png.height, shift);
   return withCodec('PNG', (mem) => {
     const k = mem.exports;
-    const length = parts.reduce((n, p) => n + p.length, 0);
+    const length = data.bytes;
     const rowBytes = png.scanlineBytes;
     const cap = windowBytes(rowBytes);
     const src = mem.alloc(length);
@@ -125,11 +144,7 @@ export function decodePngReduced(parts: readonly Uint8Array[], png: PngLayout, s
     const scratch = mem.alloc(callKernel(k, 'png_reduce_scratch_bytes', {}));
     const state = mem.alloc(8);
     const dst = mem.alloc(width * height * 4);
-    let at = src;
-    for (const p of parts) {
-      mem.u8(at, p.length).set(p);
-      at += p.length;
-    }
+    copyPngData(mem, data, src);
     if (png.palette.length) mem.u8(palette, png.palette.length).set(png.palette);
     const status = callKernel(k, 'png_reduce', {
       src, srcLen: length, buf, cap, width: png.width, height: png.height, depth: png.depth, colourType: png.colourType,
@@ -147,10 +162,10 @@ export function decodePngReduced(parts: readonly Uint8Array[], png: PngLayout, s
  * this replaces did.
  * @throws ImageError `E_IMAGE_DECODE` for corrupt data, an unknown row filter or a palette index past the palette.
  */
-export function decodePngData(parts: readonly Uint8Array[], png: PngLayout): Uint8Array {
+export function decodePngData(data: PngData, png: PngLayout): Uint8Array {
   return withCodec('PNG', (mem) => {
     const k = mem.exports;
-    const raw = inflateInto(mem, parts, png.inflatedBytes);
+    const raw = inflateInto(mem, data, png.inflatedBytes);
     // Allocated once the data has inflated, so a header declaring a huge image with little data
     // behind it is refused before the output is paid for.
     const pixels = png.width * png.height * 4;

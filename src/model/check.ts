@@ -3,6 +3,7 @@
  * @packageDocumentation
  */
 import { ModelFormatError } from '../errors.js';
+import { quote } from '../text.js';
 import type { DType, Model, Tensor } from './format.js';
 
 /** Throws the {@link ModelFormatError} of a model that fails a check. */
@@ -18,8 +19,8 @@ export function isCount(v: unknown, min: number, max: number): v is number {
 /** The constant `name`, which must exist and be of `dtype`. */
 export function tensorOf(model: Model, name: unknown, where: string, role: string, dtype: DType): Tensor {
   const t = typeof name === 'string' ? model.tensors.get(name) : undefined;
-  if (!t) fail('E_MODEL_TENSOR', `${where}: ${role} tensor ${JSON.stringify(name)} is not in the file's tensor table`);
-  if (t.dtype !== dtype) fail('E_MODEL_TENSOR', `${where}: ${role} tensor ${JSON.stringify(name)} is ${t.dtype}, expected ${dtype} in a ${model.precision} model`);
+  if (!t) fail('E_MODEL_TENSOR', `${where}: ${role} tensor ${quote(name)} is not in the file's tensor table`);
+  if (t.dtype !== dtype) fail('E_MODEL_TENSOR', `${where}: ${role} tensor ${quote(name)} is ${t.dtype}, expected ${dtype} in a ${model.precision} model`);
   return t;
 }
 

@@ -4,7 +4,9 @@
  * {@link ValidModel}, which nothing downstream re-checks.
  * @packageDocumentation
  */
+import { checkArguments } from '../arguments.js';
 import { LimitError } from '../errors.js';
+import { quote } from '../text.js';
 import { fail } from './check.js';
 import {
   BLOB_ALIGN,
@@ -82,6 +84,17 @@ export const DEFAULT_READ_LIMITS: ReadLimits = {
   maxTensorBytes: 64 * 1024 * 1024,
 };
 
+/**
+ * Deepest nesting of arrays and objects accepted in a model header. The format nests 4 deep (the
+ * header, its ops, an op, its pads); 32 leaves room for later versions. Anything that walks a parsed
+ * value recursively (JSON.stringify when `info --json` prints a model or `quantize` writes one,
+ * structuredClone, error messages) overflows the call stack a few thousand levels down, so a
+ * deeper header is refused before it is parsed.
+ */
+export const MAX_HEADER_DEPTH = 32;
+/** Longest license text or notes accepted in a model's provenance: six times Apache-2.0's full text (this package's LICENSE, 10,173 characters). */
+const MAX_PROVENANCE_TEXT = 65536;
+
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isString = (v: unknown, max = 4096): v is string => typeof v === 'string' && v.length <= max;
 const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
@@ -108,17 +121,23 @@ function checkInput(v: unknown): InputSpec {
   if (!(std as number[]).every((s) => s > 0)) fail('E_MODEL_HEADER', 'header.input.std must be positive');
   const finite = [0, 1, 2].every((c) => Number.isFinite(1 / ((divisor as number) * (std as number[])[c])) && Number.isFinite((mean as number[])[c] / (std as number[])[c]));
   if (!finite) fail('E_MODEL_HEADER', 'header.input: mean / std and 1 / (divisor x std) must be finite');
-  return v as unknown as InputSpec;
+  // Known fields only: whatever else the file carries is not passed on to summaries or rewritten files.
+  const [m, s] = [mean as number[], std as number[]];
+  return { name, height, width, channelOrder, resizeShorter, divisor, mean: [m[0], m[1], m[2]], std: [s[0], s[1], s[2]] } as InputSpec;
 }
 
+/** The provenance's known fields, each a string of bounded length; any other field is dropped. */
 function checkProvenance(v: unknown): Provenance {
   if (!isObject(v) || !isString(v.source) || !isString(v.license)) {
     fail('E_MODEL_HEADER', 'header.provenance must have string source and license');
   }
+  const provenance: Provenance = { source: v.source, license: v.license };
   for (const k of ['licenseText', 'notes'] as const) {
-    if (v[k] !== undefined && !isString(v[k], 65536)) fail('E_MODEL_HEADER', `header.provenance.${k} must be a string`);
+    if (v[k] === undefined) continue;
+    if (!isString(v[k], MAX_PROVENANCE_TEXT)) fail('E_MODEL_HEADER', `header.provenance.${k} must be a string of at most ${MAX_PROVENANCE_TEXT} characters`);
+    provenance[k] = v[k];
   }
-  return v as unknown as Provenance;
+  return provenance;
 }
 
 function checkOps(v: unknown): Op[] {
@@ -126,7 +145,7 @@ function checkOps(v: unknown): Op[] {
   v.forEach((op, i) => {
     if (!isObject(op)) fail('E_MODEL_HEADER', `header.ops[${i}] must be an object`);
     if (!OP_KINDS.includes(op.op as Op['op'])) {
-      fail('E_MODEL_OP', `header.ops[${i}] has unknown op ${JSON.stringify(op.op)}; this reader knows ${OP_KINDS.join(', ')}`);
+      fail('E_MODEL_OP', `header.ops[${i}] has unknown op ${quote(op.op)}; this reader knows ${OP_KINDS.join(', ')}`);
     }
     for (const k of ['input', 'output', 'weight', 'bias'] as const) {
       if (op[k] !== undefined && !isString(op[k], 256)) fail('E_MODEL_HEADER', `header.ops[${i}].${k} must be a string`);
@@ -180,11 +199,33 @@ function checkFixedHeader(bytes: Uint8Array, limits: ReadLimits, scan: WeightSca
   return { version, headerLength, dataOffset };
 }
 
+/**
+ * Refuses JSON text nested deeper than {@link MAX_HEADER_DEPTH}, in one pass over its bytes that
+ * keeps only the depth and whether it is inside a string. Bytes will do: JSON's brackets, quotes
+ * and backslashes are ASCII, and no byte of a multi-byte UTF-8 character is ASCII.
+ */
+function checkNesting(json: Uint8Array): void {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < json.length; i++) {
+    const b = json[i];
+    if (inString) {
+      if (b === 0x5c) i++; // a backslash escapes the next byte
+      else if (b === 0x22) inString = false;
+    } else if (b === 0x22) inString = true;
+    else if (b === 0x5b || b === 0x7b) {
+      if (++depth > MAX_HEADER_DEPTH) fail('E_MODEL_HEADER', `model header nests arrays and objects more than ${MAX_HEADER_DEPTH} deep`);
+    } else if (b === 0x5d || b === 0x7d) depth--;
+  }
+}
+
 /** The JSON header, its top-level fields checked (ops, input and provenance are checked where used). */
 function parseHeader(bytes: Uint8Array, { headerLength }: FixedHeader): Record<string, unknown> & { name: string; output: string; labels: string[]; tensors: unknown[] } {
+  const json = bytes.subarray(FIXED_HEADER_BYTES, FIXED_HEADER_BYTES + headerLength);
+  checkNesting(json);
   let header: unknown;
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(FIXED_HEADER_BYTES, FIXED_HEADER_BYTES + headerLength)));
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(json));
   } catch {
     fail('E_MODEL_HEADER', 'model header is not valid UTF-8 JSON');
   }
@@ -212,19 +253,19 @@ interface TensorEntry {
 /** Checks one row of the tensor table against the file; returns it and its decoded size. */
 function checkTensorEntry(e: unknown, i: number, bytes: Uint8Array, fixed: FixedHeader, limits: ReadLimits): TensorEntry {
   if (!isObject(e) || !isString(e.name, 256) || e.name === '') fail('E_MODEL_HEADER', `header.tensors[${i}] must have a name`);
-  const where = `tensor ${JSON.stringify(e.name)}`;
+  const where = `tensor ${quote(e.name)}`;
   const dtype = e.dtype as DType;
-  if (!(typeof dtype === 'string' && Object.hasOwn(ELEMENT_BYTES, dtype))) fail('E_MODEL_TENSOR', `${where} has unknown dtype ${JSON.stringify(e.dtype)}`);
+  if (!(typeof dtype === 'string' && Object.hasOwn(ELEMENT_BYTES, dtype))) fail('E_MODEL_TENSOR', `${where} has unknown dtype ${quote(e.dtype)}`);
   const shape = e.shape;
   if (!Array.isArray(shape) || shape.length > 4 || !shape.every((d) => Number.isInteger(d) && d >= 1 && d <= MAX_DIM)) {
-    fail('E_MODEL_SHAPE', `${where} has an invalid shape ${JSON.stringify(shape)}`);
+    fail('E_MODEL_SHAPE', `${where} has an invalid shape ${quote(shape)}`);
   }
   const elements = (shape as number[]).reduce((a, b) => a * b, 1);
   if (elements > limits.maxTensorElements) {
     throw new LimitError('maxTensorElements', `${where} has ${elements} elements, more than the limit of ${limits.maxTensorElements}`);
   }
   const encoding = e.encoding ?? 'dense';
-  if (encoding !== 'dense' && encoding !== 'bitmask') fail('E_MODEL_ENCODING', `${where} has unknown encoding ${JSON.stringify(encoding)}; this reader knows dense, bitmask`);
+  if (encoding !== 'dense' && encoding !== 'bitmask') fail('E_MODEL_ENCODING', `${where} has unknown encoding ${quote(encoding)}; this reader knows dense, bitmask`);
   if (e.encoding !== undefined && fixed.version < 2) fail('E_MODEL_ENCODING', `${where} has an encoding, which needs format version 2, but the file is version ${fixed.version}`);
   const { offset, length } = e;
   if (!Number.isInteger(offset) || !Number.isInteger(length)) fail('E_MODEL_RANGE', `${where}: offset and length must be integers`);
@@ -244,7 +285,7 @@ function checkTensorTable(table: unknown[], bytes: Uint8Array, fixed: FixedHeade
   let decodedBytes = 0;
   const entries = table.map((e, i) => {
     const entry = checkTensorEntry(e, i, bytes, fixed, limits);
-    if (names.has(entry.name)) fail('E_MODEL_TENSOR', `tensor ${JSON.stringify(entry.name)} appears twice in the tensor table`);
+    if (names.has(entry.name)) fail('E_MODEL_TENSOR', `tensor ${quote(entry.name)} appears twice in the tensor table`);
     names.add(entry.name);
     decodedBytes += entry.elements * ELEMENT_BYTES[entry.dtype];
     return entry;
@@ -254,7 +295,7 @@ function checkTensorTable(table: unknown[], bytes: Uint8Array, fixed: FixedHeade
   }
   const spans = [...entries].sort((a, b) => a.start - b.start);
   for (let i = 1; i < spans.length; i++) {
-    if (spans[i].start < spans[i - 1].start + spans[i - 1].length) fail('E_MODEL_RANGE', `tensors ${spans[i - 1].name} and ${spans[i].name} overlap`);
+    if (spans[i].start < spans[i - 1].start + spans[i - 1].length) fail('E_MODEL_RANGE', `tensors ${quote(spans[i - 1].name)} and ${quote(spans[i].name)} overlap`);
   }
   return entries;
 }
@@ -264,7 +305,7 @@ function decodeTensors(entries: TensorEntry[], bytes: Uint8Array): Map<string, T
   const tensors = new Map<string, Tensor>();
   for (const { name, dtype, shape, elements, start, length, encoding } of entries) {
     let data: Tensor['data'];
-    if (encoding === 'bitmask') data = decodeBitmask(bytes.subarray(start, start + length), dtype, elements, `tensor ${JSON.stringify(name)}`);
+    if (encoding === 'bitmask') data = decodeBitmask(bytes.subarray(start, start + length), dtype, elements, `tensor ${quote(name)}`);
     else {
       // Not `bytes.slice`, which is a view when `bytes` is a Node Buffer.
       const raw = bytes.buffer.slice(bytes.byteOffset + start, bytes.byteOffset + start + length);
@@ -281,9 +322,11 @@ function decodeTensors(entries: TensorEntry[], bytes: Uint8Array): Map<string, T
  * @param overrides limits that replace those of {@link DEFAULT_READ_LIMITS}.
  * @param scan runs the checksum and the checks over every weight (default: in JS).
  * @throws ModelFormatError for anything malformed (code says which check failed), LimitError if the
- * file, its header or its decoded tensors would be larger than allowed.
+ * file, its header or its decoded tensors would be larger than allowed, ArgumentError if an
+ * argument has the wrong type.
  */
 export function readModel(bytes: Uint8Array, overrides: Partial<ReadLimits> = {}, scan: WeightScan = JS_SCAN): ValidModel {
+  checkArguments('readModel', { bytes: [bytes, 'bytes'], overrides: [overrides, 'object'], scan: [scan, 'object'] });
   const limits = { ...DEFAULT_READ_LIMITS, ...overrides };
   const fixed = checkFixedHeader(bytes, limits, scan);
   const header = parseHeader(bytes, fixed);
@@ -293,7 +336,7 @@ export function readModel(bytes: Uint8Array, overrides: Partial<ReadLimits> = {}
     if (!isObject(header.quant)) fail('E_MODEL_HEADER', 'header.quant must be an object');
     quant = new Map(Object.entries(header.quant) as [string, QuantParams][]);
     const u7 = [...quant].find(([, q]) => isObject(q) && q.dtype === 'u7');
-    if (u7 && fixed.version < 3) fail('E_MODEL_QUANT', `activation ${JSON.stringify(u7[0])} is u7, which needs format version 3, but the file is version ${fixed.version}`);
+    if (u7 && fixed.version < 3) fail('E_MODEL_QUANT', `activation ${quote(u7[0])} is u7, which needs format version 3, but the file is version ${fixed.version}`);
   }
   const model: Model = {
     name: header.name,

@@ -4,6 +4,7 @@
  * model's provenance.
  * @packageDocumentation
  */
+import { checkArguments } from '../arguments.js';
 import type { ActShape, ActType, DType, InputSpec, OpKind, Pads, Precision, Provenance } from './format.js';
 import { convMacs } from './graph.js';
 import type { ValidModel } from './validate.js';
@@ -55,8 +56,10 @@ export interface ModelSummary {
  * Summarizes a model: shapes and activation types as validation found them, MACs as the planner counts them.
  * @param model a model, as {@link readModel} returns it.
  * @param fileBytes the size of the file it was read from, reported in the totals.
+ * @throws ArgumentError if an argument has the wrong type.
  */
 export function summarizeModel(model: ValidModel, fileBytes?: number): ModelSummary {
+  checkArguments('summarizeModel', { model: [model, 'model'], fileBytes: [fileBytes, 'number', 'absent'] });
   const layers = model.checked.map(({ op, inputs, output }): LayerSummary => {
     const base = { name: op.output, op: op.op, output: output.shape, activation: output.dtype };
     const window = op.op === 'conv' || op.op === 'maxpool' || op.op === 'avgpool' ? { kernel: op.kernel, stride: op.stride, pads: op.pads } : {};

@@ -7,6 +7,7 @@
 import { checkConstShape, fail, isCount, tensorOf } from './check.js';
 import { QUANT_RANGE, type ActShape, type AddOp, type ConvOp, type Model, type QuantParams } from './format.js';
 import { maxAbsQuantized, opInputs, readByI16Kernels, readersOf } from './graph.js';
+import { quote } from '../text.js';
 import type { WeightScan } from './scan.js';
 
 /** Largest |accumulator| x multiplier / 2^shift a requantization may see: keeps the kernels' int32 lanes from wrapping. */
@@ -14,7 +15,7 @@ const MAX_REQUANT = 2 ** 31 - 512;
 
 function quantOf(model: Model, name: string, where: string): QuantParams {
   const q = model.quant?.get(name);
-  if (!q) fail('E_MODEL_QUANT', `${where}: activation ${JSON.stringify(name)} has no quantization parameters`);
+  if (!q) fail('E_MODEL_QUANT', `${where}: activation ${quote(name)} has no quantization parameters`);
   return q;
 }
 
@@ -26,24 +27,24 @@ function sameQuant(a: QuantParams, b: QuantParams): boolean {
 function checkQuantParams(model: Model, shapes: ReadonlyMap<string, ActShape>): void {
   if (!(model.quant instanceof Map)) fail('E_MODEL_QUANT', 'an int8 model needs quantization parameters for its activations');
   for (const [name, q] of model.quant) {
-    if (!shapes.has(name)) fail('E_MODEL_QUANT', `quantization given for ${JSON.stringify(name)}, which is not an activation`);
+    if (!shapes.has(name)) fail('E_MODEL_QUANT', `quantization given for ${quote(name)}, which is not an activation`);
     if (typeof q !== 'object' || q === null || !(typeof q.scale === 'number' && Number.isFinite(q.scale) && q.scale > 0 && q.scale < 1e9)) {
-      fail('E_MODEL_QUANT', `activation ${JSON.stringify(name)}: scale must be a positive finite number`);
+      fail('E_MODEL_QUANT', `activation ${quote(name)}: scale must be a positive finite number`);
     }
-    if (!(typeof q.dtype === 'string' && Object.hasOwn(QUANT_RANGE, q.dtype))) fail('E_MODEL_QUANT', `activation ${JSON.stringify(name)}: dtype must be "u8", "u7", "i16" or "i32"`);
+    if (!(typeof q.dtype === 'string' && Object.hasOwn(QUANT_RANGE, q.dtype))) fail('E_MODEL_QUANT', `activation ${quote(name)}: dtype must be "u8", "u7", "i16" or "i32"`);
     const [lo, hi] = QUANT_RANGE[q.dtype];
     if (!isCount(q.zeroPoint, 0, lo < 0 ? 0 : hi)) {
-      fail('E_MODEL_QUANT', `activation ${JSON.stringify(name)}: zero point must be ${lo < 0 ? '0' : `an integer in 0..${hi}`}`);
+      fail('E_MODEL_QUANT', `activation ${quote(name)}: zero point must be ${lo < 0 ? '0' : `an integer in 0..${hi}`}`);
     }
   }
   const readers = readersOf(model.ops);
   if (quantOf(model, model.input.name, 'input').dtype === 'i32') fail('E_MODEL_QUANT', 'the input must be quantized to u8, u7 or i16');
   for (const [name, q] of model.quant) {
     if (q.dtype === 'i16' && !readByI16Kernels(readers, name)) {
-      fail('E_MODEL_QUANT', `activation ${JSON.stringify(name)} is i16, but an average pool reads it: only convs, adds, max pools, concats, ReLUs and global average pools read int16`);
+      fail('E_MODEL_QUANT', `activation ${quote(name)} is i16, but an average pool reads it: only convs, adds, max pools, concats, ReLUs and global average pools read int16`);
     }
     if (q.dtype === 'i32' && name !== model.output && (readers.get(name) ?? []).some((op) => op.op !== 'softmax')) {
-      fail('E_MODEL_QUANT', `activation ${JSON.stringify(name)} is i32 but feeds an integer op`);
+      fail('E_MODEL_QUANT', `activation ${quote(name)} is i32 but feeds an integer op`);
     }
   }
 }
@@ -58,7 +59,7 @@ export function checkQuantization(model: Model, shapes: ReadonlyMap<string, ActS
   checkQuantParams(model, shapes);
   const absSums = new Map<string, ArrayLike<number>>();
   model.ops.forEach((op, i) => {
-    const where = `op ${i} (${op.op} -> ${op.output})`;
+    const where = `op ${i} (${op.op} -> ${quote(op.output)})`;
     if (op.op === 'softmax') return; // float, on the host
     const out = quantOf(model, op.output, where);
     const ins = opInputs(op).map((x) => quantOf(model, x, where));
@@ -99,7 +100,7 @@ function checkRequant(model: Model, op: ConvOp, qIn: QuantParams, qOut: QuantPar
   checkConstShape(scales, [oc], where, 'weightScale');
   checkConstShape(mults, [oc], where, 'multiplier');
   const shift = op.shift;
-  if (!isCount(shift, 1, 62)) fail('E_MODEL_QUANT', `${where}: shift must be an integer in 1..62, got ${JSON.stringify(shift)}`);
+  if (!isCount(shift, 1, 62)) fail('E_MODEL_QUANT', `${where}: shift must be an integer in 1..62, got ${quote(shift)}`);
   const bias = op.bias === undefined ? undefined : (model.tensors.get(op.bias)!.data as Int32Array);
   if (w.includes(-128)) fail('E_MODEL_QUANT', `${where}: weights must be in -127..127 (symmetric)`);
   const sumAbs = scan.absSums(w, oc);
@@ -128,9 +129,9 @@ function checkRequant(model: Model, op: ConvOp, qIn: QuantParams, qOut: QuantPar
  */
 function checkAddRequant(op: AddOp, ins: QuantParams[], out: QuantParams, where: string): void {
   const { multipliers: m, shift } = op;
-  if (!isCount(shift, 1, 62)) fail('E_MODEL_QUANT', `${where}: shift must be an integer in 1..62, got ${JSON.stringify(shift)}`);
+  if (!isCount(shift, 1, 62)) fail('E_MODEL_QUANT', `${where}: shift must be an integer in 1..62, got ${quote(shift)}`);
   if (!Array.isArray(m) || m.length !== 2 || !m.every((v) => isCount(v, 0, 2 ** 31 - 1))) {
-    fail('E_MODEL_QUANT', `${where}: multipliers must be two integers in 0..2^31-1, got ${JSON.stringify(m)}`);
+    fail('E_MODEL_QUANT', `${where}: multipliers must be two integers in 0..2^31-1, got ${quote(m)}`);
   }
   ins.forEach((q, i) => {
     const exact = (q.scale / out.scale) * 2 ** shift;

@@ -5,9 +5,10 @@
  * summary, converters, training) consumes that and never re-derives or re-checks it.
  * @packageDocumentation
  */
+import { quote } from '../text.js';
 import { checkConstShape, fail, isCount, tensorOf } from './check.js';
 import type { ActShape, ActType, Model, Op, OpKind, Pads, QuantParams, Tensor } from './format.js';
-import { convMacs, opInputs, windowOutputSize } from './graph.js';
+import { opInputs, windowOutputSize } from './graph.js';
 import { JS_SCAN, type WeightScan } from './scan.js';
 import { checkQuantization } from './validate-quant.js';
 
@@ -78,7 +79,7 @@ export class ValidModel implements Model {
 
 function checkPair(v: unknown, min: number, max: number, what: string, where: string): asserts v is [number, number] {
   if (!Array.isArray(v) || v.length !== 2 || !isCount(v[0], min, max) || !isCount(v[1], min, max)) {
-    fail('E_MODEL_OP', `${where}: ${what} must be two integers in ${min}..${max}, got ${JSON.stringify(v)}`);
+    fail('E_MODEL_OP', `${where}: ${what} must be two integers in ${min}..${max}, got ${quote(v)}`);
   }
 }
 
@@ -88,11 +89,11 @@ function checkPair(v: unknown, min: number, max: number, what: string, where: st
  */
 function checkPads(v: unknown, poolWindow: [number, number] | undefined, where: string): asserts v is Pads {
   if (!Array.isArray(v) || v.length !== 4 || !v.every((p) => isCount(p, 0, 64))) {
-    fail('E_MODEL_OP', `${where}: pads must be four integers in 0..64, got ${JSON.stringify(v)}`);
+    fail('E_MODEL_OP', `${where}: pads must be four integers in 0..64, got ${quote(v)}`);
   }
   const w = poolWindow;
   if (w && (v[0] >= w[0] || v[2] >= w[0] || v[1] >= w[1] || v[3] >= w[1])) {
-    fail('E_MODEL_OP', `${where}: padding ${JSON.stringify(v)} must be smaller than the pooling window ${JSON.stringify(w)}`);
+    fail('E_MODEL_OP', `${where}: padding ${quote(v)} must be smaller than the pooling window ${quote(w)}`);
   }
 }
 
@@ -164,13 +165,28 @@ const SHAPES: { [K in OpKind]: ShapeRule<Extract<Op, { op: K }>> } = {
 };
 
 /**
- * Work of one op per inference, as `RunLimits.maxMacs` counts it: a conv's multiply-accumulates,
- * one unit per element a pooling window reads, one per input element for the rest.
+ * What ops cost, in the unit `RunLimits.maxMacs` counts: one multiply-accumulate of a conv with
+ * many channels, which is what SqueezeNet's work is made of. Other work costs far more per unit of
+ * its natural measure, so it is weighted by what it costs: every op pays per output pixel (loops
+ * and addressing, which dominate ops on few channels), a conv per output value (bias,
+ * requantization, store) and per multiply-accumulate of its channels rounded up to the kernels'
+ * blocks of 8 (a conv of 1 channel to 1 still runs 8x8), a pool per window position and per value
+ * it reads, anything else per value it reads. Measured with bench/op-cost.ts on chains of each op
+ * at 1 to 64 channels, f32 and int8 (docs/trust.md, "Work limits"): with these weights no op costs
+ * more than about 0.1 ns per unit there, so the default limit of 1e10 units is about a second.
  */
-function opWork(op: Op, x: ActShape, y: ActShape): number {
-  if (op.op === 'conv') return convMacs(op, x, y);
-  if (op.op === 'maxpool' || op.op === 'avgpool') return y.c * y.h * y.w * op.kernel[0] * op.kernel[1];
-  return x.c * x.h * x.w;
+export const WORK_WEIGHTS = Object.freeze({ pixel: 150, convValue: 30, windowPosition: 60, windowValue: 12, value: 16 });
+
+/** Channels rounded up to the 8 that conv kernels compute together. */
+const block8 = (c: number): number => Math.ceil(c / 8) * 8;
+
+/** Work of one op per inference, in the units of `RunLimits.maxMacs` ({@link WORK_WEIGHTS}). */
+function opWork(op: Op, xs: readonly ActShape[], y: ActShape): number {
+  const [W, x] = [WORK_WEIGHTS, xs[0]];
+  const pixels = y.h * y.w;
+  if (op.op === 'conv') return pixels * (W.pixel + W.convValue * y.c + op.kernel[0] * op.kernel[1] * block8(x.c) * block8(y.c));
+  if (op.op === 'maxpool' || op.op === 'avgpool') return pixels * (W.pixel + op.kernel[0] * op.kernel[1] * (W.windowPosition + W.windowValue * y.c));
+  return pixels * W.pixel + W.value * xs.reduce((sum, s) => sum + s.c * s.h * s.w, 0);
 }
 
 /** The op's inputs: named, produced earlier, and as many as the op takes. */
@@ -179,7 +195,7 @@ function inputShapes(op: Op, shapes: ReadonlyMap<string, ActShape>, where: strin
   if (op.op === 'add' && (!Array.isArray(op.inputs) || op.inputs.length !== 2)) fail('E_MODEL_OP', `${where}: add needs exactly 2 inputs`);
   return opInputs(op).map((name) => {
     const s = typeof name === 'string' ? shapes.get(name) : undefined;
-    if (!s) fail('E_MODEL_GRAPH', `${where}: input ${JSON.stringify(name)} is not produced by an earlier op`);
+    if (!s) fail('E_MODEL_GRAPH', `${where}: input ${quote(name)} is not produced by an earlier op`);
     return s;
   });
 }
@@ -192,9 +208,9 @@ function inferShapes(model: Model): Map<string, ActShape> {
   }
   const shapes = new Map<string, ActShape>([[input.name, { c: 3, h: input.height, w: input.width }]]);
   model.ops.forEach((op, i) => {
-    const where = `op ${i} (${op.op} -> ${op.output})`;
+    const where = `op ${i} (${op.op} -> ${quote(op.output)})`;
     const rule = Object.hasOwn(SHAPES, op.op) ? (SHAPES[op.op] as ShapeRule<Op>) : undefined;
-    if (!rule) fail('E_MODEL_OP', `op ${i}: unknown op ${JSON.stringify(op.op)}`);
+    if (!rule) fail('E_MODEL_OP', `op ${i}: unknown op ${quote(op.op)}`);
     if (typeof op.output !== 'string' || op.output === '' || shapes.has(op.output) || model.tensors.has(op.output)) {
       fail('E_MODEL_GRAPH', `${where}: output name must be new and unique`);
     }
@@ -216,21 +232,21 @@ function checkNoDeadOps(model: Model): void {
   const read = new Set<string>(model.ops.flatMap(opInputs));
   for (const op of model.ops) {
     if (op.output !== model.output && !read.has(op.output)) {
-      fail('E_MODEL_GRAPH', `op ${op.op} -> ${op.output}: its output is never read (a dangling branch)`);
+      fail('E_MODEL_GRAPH', `op ${op.op} -> ${quote(op.output)}: its output is never read (a dangling branch)`);
     }
   }
 }
 
 function checkOutput(model: Model, shapes: ReadonlyMap<string, ActShape>): void {
   const y = shapes.get(model.output);
-  if (!y) fail('E_MODEL_GRAPH', `output ${JSON.stringify(model.output)} is not produced by any op`);
+  if (!y) fail('E_MODEL_GRAPH', `output ${quote(model.output)} is not produced by any op`);
   if (y.h !== 1 || y.w !== 1) fail('E_MODEL_SHAPE', `output must be [classes, 1, 1], got [${y.c}, ${y.h}, ${y.w}]`);
   if (model.labels.length !== y.c) fail('E_MODEL_SHAPE', `the network has ${y.c} outputs but the file has ${model.labels.length} labels`);
 }
 
 function checkPrecision(model: Model): void {
   if (model.precision === 'int8') return;
-  if (model.precision !== 'f32') fail('E_MODEL_HEADER', `precision must be "f32" or "int8", got ${JSON.stringify(model.precision)}`);
+  if (model.precision !== 'f32') fail('E_MODEL_HEADER', `precision must be "f32" or "int8", got ${quote(model.precision)}`);
   const quantized = (op: Op): boolean =>
     (op.op === 'conv' && (op.multiplier ?? op.weightScale ?? op.shift) !== undefined) || (op.op === 'add' && (op.multipliers ?? op.shift) !== undefined);
   if (model.quant !== undefined || model.ops.some(quantized)) fail('E_MODEL_QUANT', 'a f32 model must not carry quantization parameters');
@@ -260,7 +276,7 @@ export function validateModel(model: Model, scan: WeightScan = JS_SCAN): ValidMo
   const checked = model.ops.map((op): CheckedOp => {
     const inputs = opInputs(op).map((n) => acts.get(n)!);
     const output = acts.get(op.output)!;
-    return { op, inputs, output, work: opWork(op, inputs[0].shape, output.shape), absSums: op.op === 'conv' ? absSums.get(op.output) : undefined };
+    return { op, inputs, output, work: opWork(op, inputs.map((a) => a.shape), output.shape), absSums: op.op === 'conv' ? absSums.get(op.output) : undefined };
   });
   return new ValidModel(model, acts, checked);
 }

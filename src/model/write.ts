@@ -2,6 +2,7 @@
  * Serialises a {@link Model} into the squeezewasm model file format (docs/model-format.md).
  * @packageDocumentation
  */
+import { checkArguments } from '../arguments.js';
 import { crc32 } from './crc32.js';
 import { BLOB_ALIGN, FIXED_HEADER_BYTES, MAGIC, MIN_FORMAT_VERSION, type Model } from './format.js';
 import { readModel, type HeaderJson, type TensorEntryJson } from './read.js';
@@ -12,9 +13,12 @@ const align = (n: number, a: number): number => Math.ceil(n / a) * a;
 /**
  * Encodes `model` as a model file. The result is read back through {@link readModel}, which
  * validates it, before it is returned: a written file always passes the reader's checks.
- * @throws ModelFormatError if the model is not valid.
+ * @throws ModelFormatError if the model is not valid, ArgumentError if it is not an object with
+ *   its tensors (and any quantization) in Maps.
  */
 export function writeModel(model: Model): Uint8Array {
+  checkArguments('writeModel', { model: [model, 'object'] });
+  checkArguments('writeModel', { 'model.tensors': [model.tensors, Map], 'model.quant': [model.quant, Map, 'absent'] });
   const out = encodeModel(model);
   readModel(out);
   return out;

@@ -4,6 +4,7 @@
  * @packageDocumentation
  */
 import { ModelFormatError } from '../errors.js';
+import { quote } from '../text.js';
 import { ARRAY_OF, type Plan } from './types.js';
 
 /** The output as float logits: copied, or dequantized (real = scale x (q - zeroPoint)). */
@@ -25,7 +26,7 @@ export function outputOf(plan: Plan): Float32Array {
  */
 export function checkFinite(logits: Float32Array, model: string): void {
   if (!logits.every(Number.isFinite)) {
-    throw new ModelFormatError('E_MODEL_NUMERIC', `${model}: the network output is not finite (NaN or infinity); its weights or normalisation overflow float32`);
+    throw new ModelFormatError('E_MODEL_NUMERIC', `model ${quote(model)}: the network output is not finite (NaN or infinity); its weights or normalisation overflow float32`);
   }
 }
 

@@ -55,7 +55,7 @@ function context(model: ValidModel, memory: ModelMemory, placement: Placement, a
 export function planModel(model: ValidModel, target: KernelExports | ModelMemory, options: PlanOptions = {}): Plan {
   const memory = target instanceof ModelMemory ? target : new ModelMemory(target);
   const { maxMemoryBytes, maxMacs } = { ...DEFAULT_RUN_LIMITS, ...options.limits };
-  if (model.work > maxMacs) throw new LimitError('maxMacs', `the network needs ${model.work.toExponential(2)} multiply-accumulates per image, more than the limit of ${maxMacs.toExponential(2)}`);
+  if (model.work > maxMacs) throw new LimitError('maxMacs', `the network needs ${model.work.toExponential(2)} units of work per image (multiply-accumulates and their equivalents), more than the limit of ${maxMacs.toExponential(2)}`);
   const fits = (bytes: number): void => {
     if (bytes > maxMemoryBytes) throw new LimitError('maxMemoryBytes', `the network needs at least ${bytes} bytes of wasm memory, more than the limit of ${maxMemoryBytes}`);
   };

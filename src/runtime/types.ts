@@ -82,11 +82,15 @@ export interface KernelPair {
 export interface RunLimits {
   /** Largest wasm memory a model may use: activation arena, packed weights and indirection, in bytes. */
   maxMemoryBytes: number;
-  /** Largest work per inference: convolution multiply-accumulates plus one per element a pooling window reads. */
+  /**
+   * Largest work per inference, in conv multiply-accumulates: a conv's, with channels rounded up
+   * to 8, plus what every op costs per pixel and per value, weighted by measured cost
+   * (`WORK_WEIGHTS` in src/model/validate.ts). About a second of this machine's time at the default.
+   */
   maxMacs: number;
 }
 
-/** 256 MiB (the bundled models use 5 to 18 MiB) and 10 G MACs (SqueezeNet 1.0 does 0.86 G). */
+/** 256 MiB (the bundled models use 5 to 18 MiB) and 10 G MACs of work (SqueezeNet 1.0 counts 1.4 G). */
 export const DEFAULT_RUN_LIMITS: Readonly<RunLimits> = Object.freeze({ maxMemoryBytes: 256 * 2 ** 20, maxMacs: 10e9 });
 
 /**

@@ -7,6 +7,7 @@
  * the features are the exact mean of the dequantized activations.
  * @packageDocumentation
  */
+import { checkArguments } from '../arguments.js';
 import { Classifier, type ImageInput, type ImageOptions, type LoadOptions } from '../classifier.js';
 import { ArgumentError } from '../errors.js';
 import type { ConvOp, GlobalAvgPoolOp, Model, QuantParams } from '../model/format.js';
@@ -17,6 +18,7 @@ import { resolveLimits } from '../limits.js';
 import { run } from '../runtime/run.js';
 import type { Plan } from '../runtime/types.js';
 import { readView } from '../runtime/view.js';
+import { quote } from '../text.js';
 
 /** Where a network's classifier starts: the conv that reads the feature layer and the pool after it. */
 export interface ClassifierOps {
@@ -39,7 +41,7 @@ export function classifierOps(model: Model): ClassifierOps {
   const pool = model.ops.find((op) => op.output === pooled);
   const conv = pool?.op === 'globalavgpool' ? model.ops.find((op) => op.output === pool.input) : undefined;
   if (pool?.op !== 'globalavgpool' || conv?.op !== 'conv') {
-    throw new ArgumentError('E_ARGUMENT', `${model.name} does not end in a convolution and a global average pool, so it has no feature layer to extract`);
+    throw new ArgumentError('E_ARGUMENT', `model ${quote(model.name)} does not end in a convolution and a global average pool, so it has no feature layer to extract`);
   }
   return { conv, pool, layer: conv.input };
 }
@@ -120,11 +122,13 @@ export class FeatureExtractor {
    * @throws ModelFormatError if the file is invalid, ArgumentError if the network has no classifier to cut off.
    */
   static async create(modelBytes: Uint8Array, wasm: WebAssembly.Module, options: LoadOptions = {}): Promise<FeatureExtractor> {
+    checkArguments('FeatureExtractor.create', { modelBytes: [modelBytes, 'bytes'], wasm: [wasm, 'module'], options: [options, 'object'] });
     return FeatureExtractor.fromModel(readModel(modelBytes, resolveLimits(options.limits)), wasm, options);
   }
 
   /** As {@link create}, from a model already read. */
   static async fromModel(base: ValidModel, wasm: WebAssembly.Module, options: LoadOptions = {}): Promise<FeatureExtractor> {
+    checkArguments('FeatureExtractor.fromModel', { base: [base, 'model'], wasm: [wasm, 'module'], options: [options, 'object'] });
     const { layer } = classifierOps(base);
     return new FeatureExtractor(base, layer, wasm, await Classifier.fromModel(featureModel(base), wasm, options));
   }
@@ -144,12 +148,14 @@ export class FeatureExtractor {
    * @throws ImageError / LimitError for bad or oversized images, ArgumentError for bad arguments.
    */
   features(image: ImageInput, options: ImageOptions = {}): Float32Array {
+    checkArguments('features', { options: [options, 'object'] });
     this.classifier.setInput(image, options);
     return run(this.planned);
   }
 
   /** The feature vector and the feature layer it averages, for training a quantized head. */
   extract(image: ImageInput, options: ImageOptions = {}): ExtractedFeatures {
+    checkArguments('extract', { options: [options, 'object'] });
     const pooled = this.features(image, options);
     const plan = this.planned;
     // The pool is the last step, so its input is still intact.

@@ -6,11 +6,13 @@
  * its u8 output covering a given range of per-pixel class scores; the pool keeps exact int32 sums.
  * @packageDocumentation
  */
+import { checkArguments } from '../arguments.js';
 import { quantizeConv, rangeToQuant, roundWeights } from '../convert/quantize.js';
 import { ArgumentError } from '../errors.js';
 import type { ConvOp, Op, Provenance, QuantParams, Tensor } from '../model/format.js';
 import { freshName, namesIn, opsComputing, tensorsOf } from '../model/graph.js';
 import { validateModel, type ValidModel } from '../model/validate.js';
+import { quote } from '../text.js';
 import { classifierOps } from './features.js';
 import type { LinearHead } from './softmax.js';
 
@@ -30,9 +32,10 @@ export interface HeadModelOptions {
  * its classes, or an int8 base comes without `range`.
  */
 export function headModel(base: ValidModel, head: LinearHead, options: HeadModelOptions): ValidModel {
+  checkArguments('headModel', { base: [base, 'model'], head: [head, 'object'], options: [options, 'object'], 'options.labels': [options?.labels, 'array'] });
   const { pool, layer } = classifierOps(base);
   const { c, h, w } = base.act(layer).shape;
-  if (head.dim !== c) throw new ArgumentError('E_ARGUMENT', `the head takes ${head.dim} features but ${base.name}'s feature layer ${layer} has ${c}`);
+  if (head.dim !== c) throw new ArgumentError('E_ARGUMENT', `the head takes ${head.dim} features but the feature layer ${quote(layer)} of ${quote(base.name)} has ${c}`);
   if (options.labels.length !== head.classes) throw new ArgumentError('E_ARGUMENT', `the head has ${head.classes} classes but ${options.labels.length} labels were given`);
   const ops = opsComputing(base.ops, layer);
   const tensors = tensorsOf(base, ops);

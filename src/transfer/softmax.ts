@@ -6,6 +6,7 @@
  * the same inputs and seed give the same head, bit for bit.
  * @packageDocumentation
  */
+import { checkArguments } from '../arguments.js';
 import { ArgumentError } from '../errors.js';
 import { mulberry32, shuffle } from '../random.js';
 
@@ -285,6 +286,7 @@ function classWeights(y: readonly number[], rows: number[], classes: number, bal
  * @throws ArgumentError for inconsistent inputs, a class without examples, or bad options.
  */
 export function trainSoftmax(features: readonly Float32Array[], labels: readonly number[], classes: number, options: SoftmaxOptions = {}): { head: LinearHead; report: SoftmaxReport } {
+  checkArguments('trainSoftmax', { features: [features, 'array'], labels: [labels, 'array'], classes: [classes, 'number'], options: [options, 'object'] });
   const n = features.length;
   const d = features[0]?.length ?? 0;
   if (!Number.isInteger(classes) || classes < 2) throw new ArgumentError('E_ARGUMENT', `training needs at least 2 classes, got ${classes}`);

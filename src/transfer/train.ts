@@ -5,13 +5,15 @@
  * run by the runtime's kernels, agrees with the float head.
  * @packageDocumentation
  */
+import { checkArguments } from '../arguments.js';
 import { Classifier } from '../classifier.js';
 import { ArgumentError } from '../errors.js';
 import type { Provenance } from '../model/format.js';
 import type { ValidModel } from '../model/validate.js';
 import { run } from '../runtime/run.js';
 import { writeView } from '../runtime/view.js';
-import { classifierOps, type ExtractedFeatures, type FeatureExtractor, type FeatureMap } from './features.js';
+import { quote } from '../text.js';
+import { classifierOps, FeatureExtractor, type ExtractedFeatures, type FeatureMap } from './features.js';
 import { headModel } from './head.js';
 import { argmax, headLogits, SOFTMAX_DEFAULTS, trainSoftmax, type LinearHead, type SoftmaxOptions, type SoftmaxReport } from './softmax.js';
 
@@ -98,12 +100,13 @@ async function runHead(model: ValidModel, extractor: FeatureExtractor, maps: rea
  * examples, features from another network, or bad options.
  */
 export async function trainClassifier(extractor: FeatureExtractor, examples: readonly TrainExample[], labels: readonly string[], options: TrainOptions = {}): Promise<TrainResult> {
+  checkArguments('trainClassifier', { extractor: [extractor, FeatureExtractor], examples: [examples, 'array'], labels: [labels, 'array'], options: [options, 'object'] });
   if (labels.some((l) => typeof l !== 'string' || l === '') || new Set(labels).size !== labels.length) {
     throw new ArgumentError('E_ARGUMENT', 'labels must be distinct, non-empty strings');
   }
   const dim = extractor.dim;
   if (examples.some((e) => e.features.pooled.length !== dim || e.features.map.c !== dim)) {
-    throw new ArgumentError('E_ARGUMENT', `every example needs the ${dim} features of ${extractor.base.name}'s ${extractor.layer}`);
+    throw new ArgumentError('E_ARGUMENT', `every example needs the ${dim} features of ${quote(extractor.layer)} in ${quote(extractor.base.name)}`);
   }
   const y = examples.map((e) => e.label);
   const { head, report } = trainSoftmax(examples.map((e) => e.features.pooled), y, labels.length, options);

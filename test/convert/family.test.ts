@@ -167,11 +167,11 @@ describe('model format for the family', () => {
   };
 
   it.each<[string, (m: Model) => void, RegExp]>([
-    ['an add with one input', (m) => void Object.assign(m.ops[2], { inputs: ['bn2_out'] }), /op 2 \(add -> r2_out\): add needs exactly 2 inputs/],
-    ['an add of different shapes', (m) => void Object.assign(m.ops[2], { inputs: ['bn2_out', 'x'] }), /add -> r2_out\): add inputs differ in shape: \[4, 8, 8\] and \[3, 8, 8\]/],
-    ['an add reading a later tensor', (m) => void Object.assign(m.ops[2], { inputs: ['bn2_out', 'gap_out'] }), /add -> r2_out\): input "gap_out" is not produced by an earlier op/],
-    ['an add without relu', (m) => void delete (m.ops[2] as { relu?: boolean }).relu, /add -> r2_out\): relu must be true or false/],
-    ['a conv with a negative max', (m) => void Object.assign(m.ops[0], { max: -1 }), /op 0 \(conv -> r1_out\): max must be a positive finite number/],
+    ['an add with one input', (m) => void Object.assign(m.ops[2], { inputs: ['bn2_out'] }), /op 2 \(add -> "r2_out"\): add needs exactly 2 inputs/],
+    ['an add of different shapes', (m) => void Object.assign(m.ops[2], { inputs: ['bn2_out', 'x'] }), /add -> "r2_out"\): add inputs differ in shape: \[4, 8, 8\] and \[3, 8, 8\]/],
+    ['an add reading a later tensor', (m) => void Object.assign(m.ops[2], { inputs: ['bn2_out', 'gap_out'] }), /add -> "r2_out"\): input "gap_out" is not produced by an earlier op/],
+    ['an add without relu', (m) => void delete (m.ops[2] as { relu?: boolean }).relu, /add -> "r2_out"\): relu must be true or false/],
+    ['a conv with a negative max', (m) => void Object.assign(m.ops[0], { max: -1 }), /op 0 \(conv -> "r1_out"\): max must be a positive finite number/],
     ['a f32 add with multipliers', (m) => void Object.assign(m.ops[2], { multipliers: [1, 1], shift: 1 }), /a f32 model must not carry quantization parameters/],
   ])('the reader refuses %s', (_, edit, pattern) => {
     expect(() => writeModel(bad(edit))).toThrow(pattern);

@@ -113,29 +113,41 @@ describe('fixed-width and length-delimited fields', () => {
 describe('repeated fields', () => {
   it('accepts packed and unpacked elements of the same field', () => {
     const r = new ProtoReader(new ProtoWriter().varint(1, -3).packedVarints(1, [1, 2 ** 40, -1]).varint(1, 7).finish());
-    const out: number[] = [];
-    while (r.next()) r.int64s(out);
-    expect(out).toEqual([-3, 1, 2 ** 40, -1, 7]);
+    const [count] = r.count([[1, 'varint']]);
+    const out = new Float64Array(count);
+    let at = 0;
+    while (r.next()) at = r.int64s(out, at);
+    expect(at).toBe(5);
+    expect([...out]).toEqual([-3, 1, 2 ** 40, -1, 7]);
   });
 
   it('reads packed and unpacked floats and int32s', () => {
     const r = new ProtoReader(new ProtoWriter().packedFloats(1, [0.5, -2]).float(1, 3).packedVarints(2, [-1, 5]).finish());
-    const floats: number[] = [];
-    const ints: number[] = [];
+    const floats = new Float32Array(3);
+    const ints = new Int32Array(2);
+    const at = [0, 0];
     while (r.next()) {
-      if (r.field === 1) r.floats(floats);
-      else r.int32s(ints);
+      if (r.field === 1) at[0] = r.floats(floats, at[0]);
+      else at[1] = r.int32s(ints, at[1]);
     }
-    expect(floats).toEqual([0.5, -2, 3]);
-    expect(ints).toEqual([-1, 5]);
+    expect([...floats]).toEqual([0.5, -2, 3]);
+    expect([...ints]).toEqual([-1, 5]);
+    expect(at).toEqual([3, 2]);
+  });
+
+  it('counts elements without reading them or moving the reader', () => {
+    const r = new ProtoReader(new ProtoWriter().varint(1, 1).packedVarints(1, [300, -1, 2]).packedFloats(2, [1, 2]).float(2, 3).string(3, 'x').string(3, '').fixed64(4, 1n).finish());
+    expect(r.count([[1, 'varint'], [2, 'fixed32'], [3, 'each'], [5, 'each']])).toEqual([4, 3, 2, 0]);
+    expect(r.next()).toBe(true);
+    expect(r.field).toBe(1);
   });
 
   it('refuses packed data that ends inside a value', () => {
     // Three bytes of floats; and a varint whose continuation bit runs past the packed length.
-    expectProtoError(() => first([0x0a, 0x03, 0, 0, 0, 0]).floats([]), /packed field 1 at byte 0 ends inside a value/);
-    expectProtoError(() => first([0x0a, 0x01, 0x80, 0x01]).int64s([]), /packed field 1 at byte 0 ends inside a value/);
-    expectProtoError(() => first([0x0a, 0x01, 0x80]).int64s([]), /truncated/);
-    expectProtoError(() => first([0x0a, 0x09, 0x01]).int64s([]), /length 9 of field 1 at byte 0 runs past the end/);
+    expectProtoError(() => first([0x0a, 0x03, 0, 0, 0, 0]).floats(new Float32Array(1), 0), /packed field 1 at byte 0 ends inside a value/);
+    expectProtoError(() => first([0x0a, 0x01, 0x80, 0x01]).int64s(new Float64Array(1), 0), /packed field 1 at byte 0 ends inside a value/);
+    expectProtoError(() => first([0x0a, 0x01, 0x80]).int64s(new Float64Array(1), 0), /truncated/);
+    expectProtoError(() => first([0x0a, 0x09, 0x01]).int64s(new Float64Array(1), 0), /length 9 of field 1 at byte 0 runs past the end/);
   });
 });
 
@@ -155,7 +167,7 @@ describe('structure', () => {
     expectProtoError(() => first(new ProtoWriter().varint(3, 1).finish()).string(), /field 3 at byte 0 has wire type 0 \(varint\), expected 2 \(length-delimited\)/);
     expectProtoError(() => first(new ProtoWriter().string(3, 'x').finish()).int64(), /wire type 2 \(length-delimited\), expected 0/);
     expectProtoError(() => first(new ProtoWriter().double(3, 1).finish()).float(), /expected 5 \(fixed32\)/);
-    expectProtoError(() => first(new ProtoWriter().fixed32(3, 1).finish()).int64s([]), /expected 0 \(varint\)/);
+    expectProtoError(() => first(new ProtoWriter().fixed32(3, 1).finish()).int64s(new Float64Array(1), 0), /expected 0 \(varint\)/);
   });
 
   it('refuses groups, undefined wire types and field number 0', () => {

@@ -480,6 +480,7 @@ const GENERATORS: [string, number, Generator][] = [
   ['rgba', 7, rgbaInput],
   ['exif', 6, hostileExif],
   ['bomb', 1, bomb],
+  ['flood', 2, flood],
   ['garbage', 2, garbage],
   ['truncate', 3, (r, c) => truncate(c, int(r, 0, c.truncations.length - 1))],
   ['valid', 2, valid],
@@ -1050,6 +1051,38 @@ function bomb(r: Rng, c: Corpus): Generated {
   }
   const chunk = pngChunk(op === 2 ? 'iCCP' : 'zTXt', concat(ascii(op === 2 ? 'ICC\0\0' : 'Comment\0\0'), z));
   return genuine(s, `${op === 2 ? 'iCCP' : 'zTXt'} chunk that inflates 1000-fold`, concat(s.bytes.subarray(0, 33), chunk, s.bytes.subarray(33)));
+}
+
+/**
+ * Padding that costs a decoder per item, not per pixel: empty IDAT chunks and image data split
+ * into tiny chunks (the same pixels), a scan repeated (up to past the scan and visit limits), a
+ * run of restart markers inside a scan.
+ */
+function flood(r: Rng, c: Corpus): Generated {
+  const op = int(r, 0, 3);
+  if (op < 2) {
+    const s = pick(r, c.png);
+    const list = pngChunks(s.bytes);
+    const idat = concat(...list.filter((k) => k.type === 'IDAT').map((k) => s.bytes.subarray(k.start + 8, k.end - 4)));
+    const size = op === 0 ? 0 : int(r, 1, 4);
+    const pieces = op === 0 ? [...Array(int(r, 1, 20000)).fill(pngChunk('IDAT')), pngChunk('IDAT', idat)] : Array.from({ length: Math.ceil(idat.length / size) }, (_, i) => pngChunk('IDAT', idat.subarray(i * size, (i + 1) * size)));
+    const parts = list.filter((k) => k.type !== 'IDAT').map((k) => s.bytes.subarray(k.start, k.end));
+    parts.splice(list.findIndex((k) => k.type === 'IDAT'), 0, ...pieces);
+    return genuine(s, op === 0 ? `${pieces.length - 1} empty IDAT chunks` : `image data in ${size}-byte IDAT chunks`, concat(PNG_SIGNATURE, ...parts));
+  }
+  const s = pick(r, c.jpeg);
+  const segs = jpegSegments(s.bytes);
+  const scans = segs.filter((g) => g.marker === 0xda);
+  const scan = pick(r, scans);
+  if (op === 2) {
+    const n = pick(r, [MAX_JPEG_SCANS - scans.length, MAX_JPEG_SCANS + 1 - scans.length, int(r, 1, 30)]);
+    const copies = Array(Math.max(1, n)).fill(s.bytes.subarray(scan.start, scan.end));
+    return { what: `${s.name}: scan at ${scan.start} repeated ${copies.length} times`, input: concat(s.bytes.subarray(0, scan.end), ...copies, s.bytes.subarray(scan.end)) };
+  }
+  const markers = new Uint8Array(2 * pick(r, [1, 64, 4096, int(r, 1, 200000)]));
+  for (let i = 0; i < markers.length; i += 2) markers.set([0xff, 0xd0 + ((i >> 1) & 7)], i);
+  const at = int(r, scan.start + 4, scan.end);
+  return { what: `${s.name}: ${markers.length / 2} restart markers at ${at}`, input: concat(s.bytes.subarray(0, at), markers, s.bytes.subarray(at)) };
 }
 
 function garbage(r: Rng): Generated {

@@ -9,7 +9,9 @@ import { Classifier, type Pixels } from '../../src/classifier.js';
 import { ModelFormatError } from '../../src/errors.js';
 import { crc32 } from '../../src/model/crc32.js';
 import { BLOB_ALIGN, FIXED_HEADER_BYTES, MAGIC, type Model } from '../../src/model/format.js';
+import { summarizeModel } from '../../src/model/summary.js';
 import { writeModel } from '../../src/model/write.js';
+import { printableJson } from '../../src/text.js';
 import { mulberry32 } from '../../src/random.js';
 import { randomFireNet, randomInt8Net, randomResidualNet } from '../helpers/random-net.js';
 import { Tally, type FuzzReport } from './harness.js';
@@ -70,6 +72,9 @@ function smallBases(seed: number): Base[] {
   });
 }
 
+/** A string value assemble() replaces with arrays nested as deep as the number after it. */
+const DEEP = '\u0000deep:';
+
 const align = (n: number): number => Math.ceil(n / BLOB_ALIGN) * BLOB_ALIGN;
 
 /**
@@ -82,7 +87,7 @@ function assemble(base: Base, header: Json): Uint8Array {
   let json: Uint8Array;
   for (;;) {
     offsets.forEach((o, i) => typeof o === 'number' && (header.tensors[i].offset = o + dataOffset - base.dataOffset));
-    json = new TextEncoder().encode(JSON.stringify(header));
+    json = new TextEncoder().encode(JSON.stringify(header).replace(/"\\u0000deep:(\d+)"/g, (_, d) => '['.repeat(Number(d)) + ']'.repeat(Number(d))));
     const needed = align(FIXED_HEADER_BYTES + json.length);
     if (needed <= dataOffset) break;
     dataOffset = needed; // offsets with more digits may need more room: go round again
@@ -251,6 +256,60 @@ const TARGETED: Record<string, (r: Rng, h: Json, base: Base) => string> = {
     h.labels = pick(r, [[], h.labels.slice(1), [...h.labels, 'extra'], Array(100001).fill('x'), h.labels.map(() => 7), ['x'.repeat(2000)]]);
     return 'labels';
   },
+  chain(r, h) {
+    // An op-chain bomb: many cheap ops spliced in after an op with a spatial output, on a bigger input.
+    const at = int(r, 0, h.ops.length - 2);
+    const from = h.ops[at].output;
+    const kinds = h.quant ? ['relu', 'maxpool', 'concat'] : ['relu', 'maxpool', 'concat', 'avgpool', 'add'];
+    const kind = pick(r, kinds);
+    const n = pick(r, [1, 10, 100, int(r, 1, 3000)]);
+    const window = { kernel: [3, 3], stride: [1, 1], pads: [1, 1, 1, 1], ceil: false };
+    const chain = Array.from({ length: n }, (_, k) => {
+      const [input, output] = [k ? `chain${k - 1}` : from, `chain${k}`];
+      if (h.quant) h.quant[output] = structuredClone(h.quant[from]);
+      return kind === 'relu' ? { op: 'relu', input, output }
+        : kind === 'add' ? { op: 'add', inputs: [input, input], output, relu: false }
+        : kind === 'concat' ? { op: 'concat', inputs: [input], output }
+        : { op: kind, input, output, ...window, ...(kind === 'avgpool' ? { countIncludePad: false } : {}) };
+    });
+    for (const op of h.ops.slice(at + 1)) {
+      if (op.input === from) op.input = `chain${n - 1}`;
+      if (Array.isArray(op.inputs)) op.inputs = op.inputs.map((x: string) => (x === from ? `chain${n - 1}` : x));
+    }
+    h.ops.splice(at + 1, 0, ...chain);
+    if (r() < 0.5) h.input.height = h.input.width = h.input.resizeShorter = pick(r, [64, 256, 1024, 4000]);
+    return `${n} ${kind} ops after ${from}`;
+  },
+  names(r, h) {
+    // Control characters and escapes in every name a terminal might print.
+    const evil = pick(r, ['\n', '\r', '\x1b]0;pwned\x07', '\x1b[2J', '\u009b31m', '\u202e', '\0', '\x7f', '\nsqueezewasm: all good\n']);
+    const field = int(r, 0, 3);
+    if (field === 0) h.labels[int(r, 0, h.labels.length - 1)] += evil;
+    else if (field === 1) h.name = `net${evil}`;
+    else if (field === 2) h.provenance = { ...h.provenance, licenseText: `text${evil}`, notes: evil };
+    else {
+      const op = pick(r, h.ops) as Json;
+      const old = op.output;
+      op.output = `${old}${evil}`;
+      for (const o of h.ops) {
+        if (o.input === old) o.input = op.output;
+        if (Array.isArray(o.inputs)) o.inputs = o.inputs.map((x: string) => (x === old ? op.output : x));
+      }
+      if (h.output === old) h.output = op.output;
+      if (h.quant?.[old]) h.quant[op.output] = h.quant[old];
+    }
+    return `control characters in ${['a label', 'the name', 'the licence', 'an op name'][field]}`;
+  },
+  nesting(r, h) {
+    // Metadata nested deep or long: read into known fields only.
+    // The nesting is spliced into the text by assemble(): building it as an object would overflow the fuzzer's own stack.
+    const depth = pick(r, [100, 5000, 200000]);
+    const field = pick(r, ['provenance', 'notes', 'extra']);
+    if (field === 'extra') h.provenance = { ...h.provenance, extra: 'x'.repeat(int(r, 1, 1 << 22)) };
+    else if (field === 'notes') h.provenance = { ...h.provenance, notes: `${DEEP}${depth}` };
+    else h.provenance = `${DEEP}${depth}`;
+    return `metadata ${field} nested ${depth}`;
+  },
 };
 
 /** Byte-level edits of a whole file, some re-sealed to reach past the checksum. */
@@ -337,6 +396,9 @@ async function classifyChecked(bytes: Uint8Array, wasm: WebAssembly.Module, pixe
   try {
     const got = net.classifySync(pixels);
     if (!got.probabilities.every(Number.isFinite)) throw new Error('accepted model returned non-finite probabilities');
+    // Whatever metadata an accepted file carries, it summarizes and prints without control characters.
+    const shown = printableJson(summarizeModel(net.model, bytes.length));
+    if (/[\u0000-\u001f\u007f-\u009f]/.test(shown)) throw new Error('accepted model: its summary prints a control character');
     const work = net.planned.steps.reduce((s, x) => s + x.macs, 0);
     if (work > REF_MAX_WORK) return;
     const ref = await Classifier.create(bytes, wasm, { limits: FUZZ_LIMITS, kernels: 'ref' });

@@ -4,7 +4,7 @@ import { encode as encodePng, type ImageData as PngImageData } from 'fast-png';
 import jpeg from 'jpeg-js';
 import { describe, expect, it } from 'vitest';
 import { ArgumentError, ImageError, LimitError } from '../../src/errors.js';
-import { decodeImage, DEFAULT_IMAGE_LIMITS, MAX_JPEG_SCANS } from '../../src/image/decode.js';
+import { decodeImage, DEFAULT_IMAGE_LIMITS, MAX_JPEG_SCANS, MAX_JPEG_VISITS } from '../../src/image/decode.js';
 import { concat, encodeJpegFile, encodePngFile, ihdr, jpegSegments, PNG_SIGNATURE, pngChunk, pngChunks, pngExpectedRgba, type JpegSpec } from '../helpers/image-files.js';
 import { expectLimitError, expectSqueezeError, thrown } from '../helpers/errors.js';
 
@@ -188,7 +188,8 @@ describe('decodeImage: bad input', () => {
   it('refuses empty input and unknown formats, naming the supported ones', () => {
     expectImageError(new Uint8Array(0), 'E_IMAGE_FORMAT', /empty/);
     expectImageError(new TextEncoder().encode('GIF89a....'), 'E_IMAGE_FORMAT', /JPEG.*PNG/);
-    expectImageError(Uint8Array.from([0x42, 0x4d, 1, 2, 3]), 'E_IMAGE_FORMAT', /first bytes 42 4d/);
+    // No byte of the file reaches the message, as text or as hex: it may be a link to /etc/passwd.
+    expectImageError(new TextEncoder().encode('root:x:0:0:root:/root:/bin/bash\n'), 'E_IMAGE_FORMAT', /^not a JPEG or PNG image; supported formats are JPEG \(baseline or progressive\) and PNG$/);
     expectImageError(Uint8Array.from([0xff, 0xd8]), 'E_IMAGE_FORMAT');
   });
 
@@ -377,15 +378,30 @@ describe('decodeImage: hostile files cost about what genuine ones do', () => {
     expect(decodeImage(filled).data).toEqual(decodeImage(bytes).data);
   });
 
+  /** The progressive jpegFile with its scan `which` (from the end) repeated up to `n` scans in all. */
+  const withScans = (n: number, which: number, sampling?: [number, number][]): Uint8Array => {
+    const bytes = jpegFile({ progressive: true, ...(sampling ? { sampling } : {}) });
+    const scans = jpegSegments(bytes).filter((g) => g.marker === 0xda);
+    const s = scans[scans.length - which];
+    const out = concat(bytes.subarray(0, s.end), ...Array(n - scans.length).fill(bytes.subarray(s.start, s.end)), bytes.subarray(s.end));
+    expect(jpegSegments(out).filter((g) => g.marker === 0xda).length).toBe(n);
+    return out;
+  };
+
   it(`refuses a JPEG of more than ${MAX_JPEG_SCANS} scans before decoding any`, () => {
     // A decoder walks every block in every scan: 2000 scans of end-of-band runs (100 KB) kept jpeg-js busy for 4.4 s.
-    const bytes = jpegFile({ progressive: true });
-    const scans = jpegSegments(bytes).filter((g) => g.marker === 0xda);
-    const last = scans[scans.length - 1];
-    const withScans = (n: number) => concat(bytes.subarray(0, last.end), ...Array(n - scans.length).fill(bytes.subarray(last.start, last.end)), bytes.subarray(last.end));
-    expect(jpegSegments(withScans(MAX_JPEG_SCANS)).filter((g) => g.marker === 0xda).length).toBe(MAX_JPEG_SCANS);
-    expect(decodeImage(withScans(MAX_JPEG_SCANS)).width).toBe(24);
-    expectImageError(withScans(MAX_JPEG_SCANS + 1), 'E_IMAGE_FORMAT', new RegExp(`more than ${MAX_JPEG_SCANS} scans`));
+    // Repeated here: the Cr AC scan of a 4:1:0 frame, 1 of its 8 blocks, so that the scans stay within MAX_JPEG_VISITS.
+    const sampling: [number, number][] = [[4, 4], [1, 1], [1, 1]];
+    expect(decodeImage(withScans(MAX_JPEG_SCANS, 2, sampling)).width).toBe(24);
+    expectImageError(withScans(MAX_JPEG_SCANS + 1, 2, sampling), 'E_IMAGE_FORMAT', new RegExp(`more than ${MAX_JPEG_SCANS} scans`));
+  });
+
+  it(`refuses a JPEG whose scans walk its blocks more than ${MAX_JPEG_VISITS} times over, before decoding any`, () => {
+    // 100 scans of a 40 MP frame fit in 81 KB and cost seconds; here, the DC refinement over all 10 blocks, repeated.
+    // The script's own scans walk 10 + 6 + 2 + 2 + 6 + 2 + 2 = 30 blocks; each refinement adds 10.
+    const fits = Math.floor((MAX_JPEG_VISITS * 10 - 30) / 10) + 7;
+    expect(decodeImage(withScans(fits, 1)).width).toBe(24);
+    expectImageError(withScans(fits + 1, 1), 'E_IMAGE_FORMAT', new RegExp(`more than ${MAX_JPEG_VISITS} times over`));
   });
 
   it('refuses a JPEG too short to hold the frame it declares, before the decoder allocates the frame', () => {

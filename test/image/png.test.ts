@@ -136,7 +136,7 @@ function zlibWrap(raw: Uint8Array, plain: Uint8Array): Uint8Array {
 
 function inflate(z: Uint8Array, expected: number): Uint8Array {
   return withCodec('PNG', (mem) => {
-    const at = inflateInto(mem, [z], expected);
+    const at = inflateInto(mem, { file: z, ranges: Uint32Array.of(0, z.length), count: 1, bytes: z.length }, expected);
     return mem.u8(at, expected).slice();
   });
 }

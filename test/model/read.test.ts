@@ -120,7 +120,7 @@ describe('model file', () => {
 
   it('rejects dead branches, and preprocessing that cannot fit or overflows', () => {
     const dead: Model = { ...model, ops: [...model.ops.slice(0, 3), { op: 'relu', input: model.ops[2].output, output: 'unread' }, ...model.ops.slice(3)] };
-    rejects(encodeModel(dead), 'E_MODEL_GRAPH', /unread: its output is never read/);
+    rejects(encodeModel(dead), 'E_MODEL_GRAPH', /"unread": its output is never read/);
     rejects(editHeader((h) => (h.input.resizeShorter = Math.max(h.input.height, h.input.width) - 1)), 'E_MODEL_HEADER', /resizeShorter must be at least/);
     rejects(editHeader((h) => (h.input.std = [1e-320, 1, 1])), 'E_MODEL_HEADER', /must be finite/);
     rejects(editHeader((h) => (h.input.divisor = 1e-310)), 'E_MODEL_HEADER', /must be finite/);

@@ -7,6 +7,9 @@ import type { Model } from '../../src/model/format.js';
 import { encodeModel } from '../../src/model/write.js';
 import { ensureMemory } from '../../src/wasm/kernels.js';
 import { randomFireNet } from '../helpers/random-net.js';
+import { CHAIN_KINDS, opChain } from '../helpers/op-chain.js';
+import { readModel } from '../../src/model/read.js';
+import { validateModel } from '../../src/model/validate.js';
 import { kernelsModule, rng } from '../helpers/wasm.js';
 import { expectLimitError, expectSqueezeError, rejection } from '../helpers/errors.js';
 
@@ -39,6 +42,21 @@ describe('limits', () => {
     await hits(() => createClassifier(wasm, weights('squeezenet1.0-int8'), { limits: { maxMacs: 8e8 } }), 'maxMacs');
     await hits(() => createClassifier(wasm, weights('squeezenet1.1-f32'), { limits: { maxMemoryBytes: 4 * 2 ** 20 } }), 'maxMemoryBytes');
     await hits(() => createClassifier(wasm, weights('squeezenet1.1-f32'), { limits: { maxFileBytes: 2 ** 20 } }), 'maxFileBytes');
+  });
+
+  it('count what pools, adds, ReLUs, copies and thin convs cost: a small op-chain file that would run for seconds is refused under the defaults', async () => {
+    for (const kind of CHAIN_KINDS) {
+      // Counted one unit per value (and per MAC), as before, each of these is within the default limit.
+      const bomb = opChain(kind, kind.endsWith('pool') ? 50 : 100, 2048, kind.startsWith('conv') ? 1 : 3);
+      expect(encodeModel(bomb).length).toBeLessThan(64 * 1024);
+      expect(bomb.work).toBeGreaterThan(DEFAULT_LIMITS.maxMacs);
+      await hits(() => createClassifier(kernelsModule(), encodeModel(bomb)), 'maxMacs');
+      // A short chain on a photo-sized input is fine.
+      expect(opChain(kind, 4, 224, 16).work).toBeLessThan(DEFAULT_LIMITS.maxMacs / 10);
+    }
+    for (const name of ['squeezenet1.0-int8', 'squeezenet1.1-f32']) {
+      expect(validateModel(readModel(weights(name))).work).toBeLessThan(DEFAULT_LIMITS.maxMacs / 5);
+    }
   });
 
   it('with the defaults, refuse a valid file whose input size would need gigabytes', async () => {
