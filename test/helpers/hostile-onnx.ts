@@ -3,6 +3,7 @@
  * onnx-builder.ts keeps a JS number per byte, too slow and too large at this size). Each is a
  * well-formed protobuf, so it reaches the converter's caps rather than a framing error.
  */
+import { concat } from './image-files.js';
 
 /** The varint bytes of a non-negative `n`. */
 function varint(n: number): number[] {
@@ -14,17 +15,6 @@ function varint(n: number): number[] {
 
 /** The key byte of a length-delimited field (field numbers below 16). */
 export const key = (field: number): number => (field << 3) | 2;
-
-/** `parts` one after another. */
-function concat(...parts: (Uint8Array | number[])[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 /** A length-delimited field `field` holding `body`. */
 export function field(field: number, body: Uint8Array | number[]): Uint8Array {
