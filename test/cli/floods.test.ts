@@ -5,8 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodeImage } from '../../src/image/decode.js';
+import { encodeModel } from '../../src/model/write.js';
 import { cliMeasured } from '../helpers/cli.js';
-import { concat, encodeJpegFile, encodePngFile, pngChunk, pngChunks } from '../helpers/image-files.js';
+import { concat, encodeJpegFile, encodePngFile, jpegSegments, pngChunk, pngChunks } from '../helpers/image-files.js';
+import { opChain } from '../helpers/op-chain.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'squeezewasm-floods-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -33,7 +35,7 @@ async function classify(name: string, bytes: Uint8Array) {
   return run;
 }
 
-describe('floods of padding in images', () => {
+describe('floods of padding in images, and of work in models', () => {
   it('5 million empty IDAT chunks (60 MB): the image decodes, in a small multiple of the file size (was 765 MB, 7 s)', async () => {
     const flooded = idatFlood(pngChunk('IDAT'));
     expect(decodeImage(flooded).data).toEqual(decodeImage(png).data);
@@ -59,5 +61,23 @@ describe('floods of padding in images', () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/^squeezewasm: .*restarts\.jpg: JPEG is corrupt: its scan at byte \d+ has more restart markers than the 192 blocks of its frame\n$/);
     expect(run.peakRssBytes).toBeLessThan(3 * FLOOD_BYTES + 100e6);
+  });
+
+  it('a progressive JPEG whose 60 scans walk its blocks 56 times over: refused before decoding', async () => {
+    const jpeg = encodeJpegFile({ width: 64, height: 64, rgb, sampling: [[1, 1], [1, 1], [1, 1]], progressive: true });
+    const last = jpegSegments(jpeg).filter((g) => g.marker === 0xda).pop()!;
+    const run = await classify('scans.jpg', concat(jpeg.subarray(0, last.end), ...Array(52).fill(jpeg.subarray(last.start, last.end)), jpeg.subarray(last.end)));
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^squeezewasm: .*scans\.jpg: JPEG's scans walk its blocks more than 20 times over .*\n$/);
+  });
+
+  it('a small model of 100 ReLUs on a 2048x2048 input: refused by maxMacs in one line', async () => {
+    const model = join(dir, 'relus.sqz');
+    writeFileSync(model, encodeModel(opChain('relu', 100, 2048, 3)));
+    const image = join(dir, 'small.png');
+    writeFileSync(image, png);
+    const run = await cliMeasured(['classify', '--model', model, image]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^squeezewasm: .*relus\.sqz.*units of work per image .*more than the limit of 1\.00e\+10\n$/);
   });
 });
