@@ -175,7 +175,7 @@ const SHAPES: { [K in OpKind]: ShapeRule<Extract<Op, { op: K }>> } = {
  * at 1 to 64 channels, f32 and int8 (docs/trust.md, "Work limits"): with these weights no op costs
  * more than about 0.1 ns per unit there, so the default limit of 1e10 units is about a second.
  */
-export const WORK_WEIGHTS = Object.freeze({ pixel: 150, convValue: 30, windowPosition: 60, windowValue: 12, value: 16 });
+const WORK_WEIGHTS = Object.freeze({ pixel: 150, convValue: 30, windowPosition: 60, windowValue: 12, value: 16 });
 
 /** Channels rounded up to the 8 that conv kernels compute together. */
 const block8 = (c: number): number => Math.ceil(c / 8) * 8;
