@@ -262,7 +262,7 @@ const TARGETED: Record<string, (r: Rng, h: Json, base: Base) => string> = {
     const from = h.ops[at].output;
     const kinds = h.quant ? ['relu', 'maxpool', 'concat'] : ['relu', 'maxpool', 'concat', 'avgpool', 'add'];
     const kind = pick(r, kinds);
-    const n = pick(r, [1, 10, 100, int(r, 1, 3000)]);
+    const n = pick(r, [1, 10, 100, int(r, 1, 400)]);
     const window = { kernel: [3, 3], stride: [1, 1], pads: [1, 1, 1, 1], ceil: false };
     const chain = Array.from({ length: n }, (_, k) => {
       const [input, output] = [k ? `chain${k - 1}` : from, `chain${k}`];
@@ -305,7 +305,7 @@ const TARGETED: Record<string, (r: Rng, h: Json, base: Base) => string> = {
     // The nesting is spliced into the text by assemble(): building it as an object would overflow the fuzzer's own stack.
     const depth = pick(r, [100, 5000, 200000]);
     const field = pick(r, ['provenance', 'notes', 'extra']);
-    if (field === 'extra') h.provenance = { ...h.provenance, extra: 'x'.repeat(int(r, 1, 1 << 22)) };
+    if (field === 'extra') h.provenance = { ...h.provenance, extra: 'x'.repeat(int(r, 1, 1 << 18)) };
     else if (field === 'notes') h.provenance = { ...h.provenance, notes: `${DEEP}${depth}` };
     else h.provenance = `${DEEP}${depth}`;
     return `metadata ${field} nested ${depth}`;
