@@ -295,6 +295,15 @@ def print_summary(path, info):
 
 # ---------------------------------------------------------------- main
 
+def write_float_and_int8(out_dir, stem, model, calib):
+    """Converts `model` to <stem>-f32.tflite and, calibrated on `calib`, <stem>-int8.tflite in out_dir; returns both paths."""
+    paths = (os.path.join(out_dir, f"{stem}-f32.tflite"), os.path.join(out_dir, f"{stem}-int8.tflite"))
+    for path, data in zip(paths, (None, calib)):
+        with open(path, "wb") as f:
+            f.write(convert(model, data) if data is not None else convert(model))
+    return paths
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--shared", default="../shared")
@@ -313,12 +322,7 @@ def main():
     pixels = [keras_pixels(f) for f in images]
     xs = [keras_float_input(p) for p in pixels]
     calib = xs + [x[:, :, ::-1, :].copy() for x in xs]  # the fixture images and their mirror images
-    f32 = os.path.join(OUT_COMMITTED, "keras-squeezenet-f32.tflite")
-    i8 = os.path.join(OUT_COMMITTED, "keras-squeezenet-int8.tflite")
-    with open(f32, "wb") as f:
-        f.write(convert(model))
-    with open(i8, "wb") as f:
-        f.write(convert(model, calib))
+    f32, i8 = write_float_and_int8(OUT_COMMITTED, "keras-squeezenet", model, calib)
 
     manifest = {"_about": "Written by scripts/make-tflite-fixtures.py; outputs from tf.lite.Interpreter with "
                           "OpResolverType.BUILTIN_REF. Tensors are NHWC .npy files; int8 outputs are raw.",
@@ -378,12 +382,7 @@ def squeezenet11(shared, images, names, analyze):
     calib = xs + [sq11_float_input(np.asarray(load_crop(f), np.uint8)) for f in extra]
 
     os.makedirs(OUT_LARGE, exist_ok=True)
-    f32 = os.path.join(OUT_LARGE, "squeezenet1.1-f32.tflite")
-    i8 = os.path.join(OUT_LARGE, "squeezenet1.1-int8.tflite")
-    with open(f32, "wb") as f:
-        f.write(convert(model))
-    with open(i8, "wb") as f:
-        f.write(convert(model, calib))
+    f32, i8 = write_float_and_int8(OUT_LARGE, "squeezenet1.1", model, calib)
 
     gold_dir = os.path.join(OUT_LARGE, "squeezenet1.1-goldens")
     os.makedirs(gold_dir, exist_ok=True)
