@@ -11,7 +11,7 @@ export {
   f32_global_avgpool_simd, f32_global_avgpool_ref,
   f32_copy_simd, f32_copy_ref,
 } from './kernels/f32-pool';
-export { f32_add_simd, f32_add_ref, u8_add_simd, u8_add_ref, i16_add_simd, i16_add_ref } from './kernels/add';
+export { f32_add_simd, f32_add_ref, u8_add_simd, u8_add_ref, i16_add_simd, i16_add_ref, u8_add_tfl_simd, u8_add_tfl_ref } from './kernels/add';
 export { u8_igemm_4x8c2_simd, u8_igemm_ref, i16_igemm_4x8c2_simd, i16_igemm_ref } from './kernels/i8-igemm';
 export {
   u8_winograd3x3_simd, u8_winograd3x3_ref, i16_winograd3x3_simd, i16_winograd3x3_ref,
@@ -24,7 +24,7 @@ export {
   u8_maxpool_simd, u8_maxpool_ref,
   i16_maxpool_simd, i16_maxpool_ref,
   u8_avgpool_simd, u8_avgpool_ref,
-  u8_global_sum_simd, u8_global_sum_ref,
+  u8_global_sum_simd, u8_global_sum_ref, u8_global_mean_simd, u8_global_mean_ref,
   i16_global_sum_simd, i16_global_sum_ref,
   u8_copy_simd, u8_copy_ref,
   i16_copy_simd, i16_copy_ref,
@@ -33,6 +33,7 @@ export {
   p7_igemm_6x8c4_relaxed, p7_igemm_ref, i16_split7_simd, i16_split7_ref, u8_split7_simd, u8_split7_ref, u8_flip8_simd, u8_flip8_ref, relaxed_build, relaxed_dot_probe,
 } from './kernels/p7-igemm';
 export { i8_pack_igemm, i8_pack_igemm_c4, i8_pack_winograd, f32_pack_igemm, f32_pack_winograd, fill_indirection } from './kernels/pack';
+export { u8_fc_tfl_simd, u8_fc_tfl_ref } from './kernels/u8-fc';
 export { crc32, i8_abs_sums, i8_count_nonzero } from './kernels/scan';
 export { image_preprocess } from './image/preprocess';
 export { inflate_zlib, inflate_scratch_bytes, png_reduce, png_reduce_scratch_bytes, png_to_rgba } from './image/png';

@@ -14,7 +14,7 @@ import type { InputSpec, Provenance } from './model/format.js';
 import { readModel } from './model/read.js';
 import type { ValidModel } from './model/validate.js';
 import { ModelMemory } from './runtime/memory.js';
-import { checkFinite, softmax, topK } from './runtime/output.js';
+import { checkFinite, probabilitiesOf, topK } from './runtime/output.js';
 import { planModel } from './runtime/plan.js';
 import { probeInt8Dot, relaxedDot8Bits, relaxedDotExact, startInt8DotProbe } from './runtime/probe.js';
 import { run, runTimed } from './runtime/run.js';
@@ -227,7 +227,7 @@ export class Classifier {
 
   private result(logits: Float32Array, top: number): Classification {
     checkFinite(logits, this.model.name);
-    const probabilities = softmax(logits);
+    const probabilities = probabilitiesOf(this.planned, logits);
     return {
       top: topK(probabilities, top).map((index) => ({ index, label: this.model.labels[index], probability: probabilities[index] })),
       probabilities,

@@ -13,6 +13,7 @@ export * from './index.js';
 // Model preparation (Node only: they read whole source models and calibration sets).
 export type { ConvertMeta } from './convert/common.js';
 export { convertOnnx } from './convert/onnx.js';
+export { convertTflite } from './convert/tflite.js';
 export { convertDeepCompression } from './convert/deep-compression.js';
 export { quantizeModel, type QuantizeOptions, type QuantizeResult, type CandidateReport, type RangeMethod } from './convert/quantize.js';
 // Transfer learning: a new classifier head trained on a network's features.

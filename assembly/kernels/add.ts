@@ -1,4 +1,4 @@
-import { requantRound, roundShift, roundShiftScalar } from './requant';
+import { halfOf, powOf, requantRound, requantTfl, requantTflScalar, roundShift, roundShiftScalar } from './requant';
 
 // Element-wise addition of two NHWC activations of the same shape: the residual connections of
 // SqueezeNeXt-style networks. Inputs and output are addressed by pointer and pixel stride in
@@ -151,4 +151,63 @@ function addScalar<T>(pa: usize, pb: usize, po: usize, c: i32, za: i32, ma: i32,
   const q = min(max(zOut + roundShiftScalar(sum, shift), qmin), qmax);
   if (i16Out) store<i16>(po + (<usize>c << 1), <i16>q);
   else store<u8>(po + <usize>c, <u8>q);
+}
+
+// TensorFlow Lite's int8 Add, for imported .tflite models (bit-identical to its reference kernel):
+// each input, minus its zero point, is shifted left by 20 bits and rescaled by its own multiplier
+// and right shift; the sum is requantized by the output's, each step rounding the TFLite way
+// (requant.ts, `requantTfl`). `ra`, `rb`, `rOut` are the right shifts (0..30), multipliers Q31.
+// uint8 here is TFLite's int8 plus 128, zero points included.
+
+/** TFLite's int8 add over uint8 storage, 4 channels per vector. */
+export function u8_add_tfl_simd(
+  a: usize, aStride: i32, za: i32, ma: i32, ra: i32, b: usize, bStride: i32, zb: i32, mb: i32, rb: i32,
+  P: i32, C: i32, out: usize, outStride: i32, mOut: i32, rOut: i32, zOut: i32, qmin: i32, qmax: i32,
+): void {
+  const C4 = C & ~3;
+  const zav = i32x4.splat(za), zbv = i32x4.splat(zb), zv = i32x4.splat(zOut), zero = i32x4.splat(0);
+  const mav = i32x4.splat(ma), hav = halfOf(ra), pav = powOf(ra);
+  const mbv = i32x4.splat(mb), hbv = halfOf(rb), pbv = powOf(rb);
+  const mov = i32x4.splat(mOut), hov = halfOf(rOut), pov = powOf(rOut);
+  const lov = i32x4.splat(qmin), hiv = i32x4.splat(qmax);
+  for (let p = 0; p < P; p++) {
+    const pa = a + <usize>p * aStride, pb = b + <usize>p * bStride, po = out + <usize>p * outStride;
+    let c = 0;
+    for (; c < C4; c += 4) {
+      const xa = i32x4.shl(i32x4.sub(load4(pa + <usize>c), zav), 20);
+      const xb = i32x4.shl(i32x4.sub(load4(pb + <usize>c), zbv), 20);
+      const sum = i32x4.add(requantTfl(xa, mav, hav, pav, zero), requantTfl(xb, mbv, hbv, pbv, zero));
+      const q = i32x4.min_s(i32x4.max_s(requantTfl(sum, mov, hov, pov, zv), lov), hiv);
+      const q16 = i16x8.narrow_i32x4_s(q, q);
+      v128.store32_lane(po + <usize>c, i8x16.narrow_i16x8_u(q16, q16), 0);
+    }
+    for (; c < C; c++) store<u8>(po + <usize>c, <u8>addTflScalar(load<u8>(pa + <usize>c), za, ma, ra, load<u8>(pb + <usize>c), zb, mb, rb, mOut, rOut, zOut, qmin, qmax));
+  }
+}
+
+/** Scalar reference of {@link u8_add_tfl_simd}. */
+export function u8_add_tfl_ref(
+  a: usize, aStride: i32, za: i32, ma: i32, ra: i32, b: usize, bStride: i32, zb: i32, mb: i32, rb: i32,
+  P: i32, C: i32, out: usize, outStride: i32, mOut: i32, rOut: i32, zOut: i32, qmin: i32, qmax: i32,
+): void {
+  for (let p = 0; p < P; p++) {
+    for (let c = 0; c < C; c++) {
+      const qa = load<u8>(a + <usize>p * aStride + <usize>c), qb = load<u8>(b + <usize>p * bStride + <usize>c);
+      store<u8>(out + <usize>p * outStride + <usize>c, <u8>addTflScalar(qa, za, ma, ra, qb, zb, mb, rb, mOut, rOut, zOut, qmin, qmax));
+    }
+  }
+}
+
+// @ts-ignore: decorator
+@inline
+function addTflScalar(qa: i32, za: i32, ma: i32, ra: i32, qb: i32, zb: i32, mb: i32, rb: i32, mOut: i32, rOut: i32, zOut: i32, qmin: i32, qmax: i32): i32 {
+  const sum = requantTflScalar((qa - za) << 20, ma, ra) + requantTflScalar((qb - zb) << 20, mb, rb);
+  return min(max(zOut + requantTflScalar(sum, mOut, rOut), qmin), qmax);
+}
+
+/** Four uint8 values as int32 lanes. */
+// @ts-ignore: decorator
+@inline
+function load4(p: usize): v128 {
+  return i32x4.extend_low_i16x8_u(i16x8.extend_low_i8x16_u(v128.load32_zero(p)));
 }

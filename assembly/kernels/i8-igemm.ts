@@ -1,4 +1,4 @@
-import { pack, pack16, requantRound, requantScalar, storeRow, storeRow16 } from './requant';
+import { pack, pack16, requantRound, requantScalar, requantTflScalar, storeRow, storeRow16, storeRowTfl } from './requant';
 
 // Quantized indirect GEMM: the one convolution kernel of the integer path.
 //
@@ -19,6 +19,12 @@ import { pack, pack16, requantRound, requantScalar, storeRow, storeRow16 } from 
 //                i16 [taps][ceil(K / 2)][8][2]; k = K (odd K) and channels past N are zero.
 //   out:         pixel p at out + p * outStride bytes, N contiguous bytes (int16 if `i16Out`).
 // A(p, t) is read in pairs, so K odd reads one byte past each run: its weight is zero.
+//
+// With `rounding` != 0 (uint8 inputs only) the kernel requantizes the way TensorFlow Lite does
+// (requant.ts, `requantTfl`), for imported .tflite models: per output channel a multiplier and a
+// right shift r, given as `rounding`: i32 half[Np] (2^(r-1), or 0) then i32 pow[Np] (2^(30-r)), Np = N
+// rounded up to 8; the packed block's `mult` holds TFLite's multipliers, `shift` and `i16Out` are
+// unused, the output is uint8. One kernel with a branch per tile rather than a second copy of it.
 
 /** Broadcasts the input pair (a[k], a[k+1]) to [a0 a1 a0 a1 ...] as int16 lanes. */
 // @ts-ignore: decorator
@@ -32,9 +38,9 @@ function pair<T>(a: usize): v128 {
 export function u8_igemm_4x8c2_simd(
   M: i32, N: i32, taps: i32, K: i32,
   indirection: usize, weights: usize, out: usize, outStride: i32,
-  shift: i32, zOut: i32, qmin: i32, qmax: i32, i16Out: bool,
+  shift: i32, zOut: i32, qmin: i32, qmax: i32, i16Out: bool, rounding: usize,
 ): void {
-  igemm<u8>(M, N, taps, K, indirection, weights, out, outStride, shift, zOut, qmin, qmax, i16Out);
+  igemm<u8>(M, N, taps, K, indirection, weights, out, outStride, shift, zOut, qmin, qmax, i16Out, rounding);
 }
 
 /**
@@ -54,7 +60,7 @@ export function i16_igemm_4x8c2_simd(
 function igemm<T>(
   M: i32, N: i32, taps: i32, K: i32,
   indirection: usize, weights: usize, out: usize, outStride: i32,
-  shift: i32, zOut: i32, qmin: i32, qmax: i32, i16Out: bool,
+  shift: i32, zOut: i32, qmin: i32, qmax: i32, i16Out: bool, rounding: usize = 0,
 ): void {
   const step = <usize>(2 * sizeof<T>());
   const pairs = (K + 1) >> 1;
@@ -104,7 +110,14 @@ function igemm<T>(
       // Highest row first: rows past M clamp onto the last pixel and the real row is written last.
       const o3 = o + <usize>min(p + 3, last) * outStride, o2 = o + <usize>min(p + 2, last) * outStride;
       const o1 = o + <usize>min(p + 1, last) * outStride, o0 = o + <usize>p * outStride;
-      if (i16Out) {
+      if (rounding != 0) {
+        const np = <usize>((N + 7) & ~7) << 2, at = rounding + (<usize>nb << 2);
+        const hlo = v128.load(at), hhi = v128.load(at, 16), plo = v128.load(at + np), phi = v128.load(at + np, 16);
+        storeRowTfl(o3, nLeft, c3lo, c3hi, mlo, mhi, hlo, hhi, plo, phi, zv, lov, hiv);
+        storeRowTfl(o2, nLeft, c2lo, c2hi, mlo, mhi, hlo, hhi, plo, phi, zv, lov, hiv);
+        storeRowTfl(o1, nLeft, c1lo, c1hi, mlo, mhi, hlo, hhi, plo, phi, zv, lov, hiv);
+        storeRowTfl(o0, nLeft, c0lo, c0hi, mlo, mhi, hlo, hhi, plo, phi, zv, lov, hiv);
+      } else if (i16Out) {
         storeRow16(o3, pack16(c3lo, c3hi, mlo, mhi, round, pre, post, zv, lov, hiv), nLeft);
         storeRow16(o2, pack16(c2lo, c2hi, mlo, mhi, round, pre, post, zv, lov, hiv), nLeft);
         storeRow16(o1, pack16(c1lo, c1hi, mlo, mhi, round, pre, post, zv, lov, hiv), nLeft);
@@ -119,13 +132,16 @@ function igemm<T>(
   }
 }
 
-/** Scalar reference: same layouts and the same integer arithmetic, so results are bit-identical. */
+/**
+ * Scalar reference: same layouts and the same integer arithmetic, so results are bit-identical;
+ * with `rounding`, TFLite's rounding in the form TFLite states it, r read back from pow = 2^(30-r).
+ */
 export function u8_igemm_ref(
   M: i32, N: i32, taps: i32, K: i32,
   indirection: usize, weights: usize, out: usize, outStride: i32,
-  shift: i32, zOut: i32, qmin: i32, qmax: i32, i16Out: bool,
+  shift: i32, zOut: i32, qmin: i32, qmax: i32, i16Out: bool, rounding: usize,
 ): void {
-  igemmRef<u8>(M, N, taps, K, indirection, weights, out, outStride, shift, zOut, qmin, qmax, i16Out);
+  igemmRef<u8>(M, N, taps, K, indirection, weights, out, outStride, shift, zOut, qmin, qmax, i16Out, rounding);
 }
 
 /** Scalar reference of {@link i16_igemm_4x8c2_simd}. */
@@ -142,7 +158,7 @@ export function i16_igemm_ref(
 function igemmRef<T>(
   M: i32, N: i32, taps: i32, K: i32,
   indirection: usize, weights: usize, out: usize, outStride: i32,
-  shift: i32, zOut: i32, qmin: i32, qmax: i32, i16Out: bool,
+  shift: i32, zOut: i32, qmin: i32, qmax: i32, i16Out: bool, rounding: usize = 0,
 ): void {
   const pairs = (K + 1) >> 1;
   const blockBytes = <usize>(64 + taps * pairs * 32);
@@ -162,7 +178,8 @@ function igemmRef<T>(
         }
       }
       const mult = load<i32>(wBlock + 32 + (lane << 2));
-      const scaled = requantScalar(acc, mult, shift);
+      const np = <usize>((N + 7) & ~7) << 2;
+      const scaled = rounding != 0 ? requantTflScalar(acc, mult, 30 - ctz(load<i32>(rounding + np + (<usize>n << 2)))) : requantScalar(acc, mult, shift);
       const q = min(max(zOut + scaled, qmin), qmax);
       if (i16Out) store<i16>(out + <usize>p * outStride + (<usize>n << 1), <i16>q);
       else store<u8>(out + <usize>p * outStride + <usize>n, <u8>q);

@@ -7,6 +7,7 @@
 // the float softmax at the end and so keeps the exact integer sum instead of rounding it (over
 // uint8, or over int16 when the quantizer makes the pool's input i16).
 
+import { halfOf, powOf, requantTfl, requantTflScalar } from './requant';
 import { windowEnd, windowStart } from './window';
 
 // Max pool and copies are the same loops over uint8 (16 lanes per vector) and int16 (8 lanes,
@@ -138,6 +139,18 @@ function recip(n: i32): u64 {
   return ((<u64>1 << 31) + <u64>n - 1) / <u64>n;
 }
 
+/** With `tfl`, sums below this (128 n, for even n) are lowered by one so that ties round down. */
+// @ts-ignore: decorator
+@inline
+function tiesBelow(tfl: i32, n: i32): i32 {
+  return tfl && (n & 1) == 0 ? 128 * n : 0;
+}
+
+/** TFLite's int8 average: s / n rounded half away from zero, in its integer-division form. */
+function tflAverage(s: i32, n: i32): i32 {
+  return s > 0 ? (s + n / 2) / n : (s - n / 2) / n;
+}
+
 // @ts-ignore: decorator
 @inline
 function divRound(s: v128, r: v128): v128 {
@@ -150,12 +163,14 @@ function divRound(s: v128, r: v128): v128 {
 /**
  * Average pool over uint8 values (same scale and zero point in and out). The divisor is the
  * number of covered pixels or, with `countPad`, the window clipped to the padded input, whose
- * padded positions count as the zero point `zp`.
+ * padded positions count as the zero point `zp`. With `tfl`, ties round as TensorFlow Lite's int8
+ * average pool does: it averages the int8 values (u - 128) and rounds half away from zero, so a
+ * tie below 128 rounds down. Ties need an even n; there the sum is lowered by one first.
  */
 export function u8_avgpool_simd(
   inp: usize, H: i32, W: i32, C: i32, inStride: i32,
   out: usize, OH: i32, OW: i32, outStride: i32,
-  kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32, pb: i32, pr: i32, countPad: i32, zp: i32,
+  kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32, pb: i32, pr: i32, countPad: i32, zp: i32, tfl: i32,
 ): void {
   const C8 = C & ~7;
   for (let oy = 0; oy < OH; oy++) {
@@ -168,6 +183,8 @@ export function u8_avgpool_simd(
         : covered;
       const r = i32x4.splat(<i32>recip(n));
       const padSum = i32x4.splat((n - covered) * zp);
+      const below = tiesBelow(tfl, n);
+      const bv = i32x4.splat(below);
       const dst = out + <usize>(oy * OW + ox) * outStride;
       let c = 0;
       for (; c < C8; c += 8) {
@@ -175,8 +192,9 @@ export function u8_avgpool_simd(
         for (let y = y0; y < y1; y++) {
           for (let x = x0; x < x1; x++) s = i16x8.add(s, v128.load8x8_u(inp + <usize>(y * W + x) * inStride + <usize>c));
         }
-        const lo = divRound(i32x4.add(i32x4.extend_low_i16x8_u(s), padSum), r);
-        const hi = divRound(i32x4.add(i32x4.extend_high_i16x8_u(s), padSum), r);
+        const slo = i32x4.add(i32x4.extend_low_i16x8_u(s), padSum), shi = i32x4.add(i32x4.extend_high_i16x8_u(s), padSum);
+        const lo = divRound(i32x4.add(slo, i32x4.lt_s(slo, bv)), r);
+        const hi = divRound(i32x4.add(shi, i32x4.lt_s(shi, bv)), r);
         const q = i16x8.narrow_i32x4_s(lo, hi);
         v128.store64_lane(dst + <usize>c, i8x16.narrow_i16x8_u(q, q), 0);
       }
@@ -185,6 +203,7 @@ export function u8_avgpool_simd(
         for (let y = y0; y < y1; y++) {
           for (let x = x0; x < x1; x++) s += load<u8>(inp + <usize>(y * W + x) * inStride + <usize>c);
         }
+        if (s < <u64>below) s--;
         store<u8>(dst + <usize>c, <u8>((s * recip(n) + (1 << 30)) >> 31));
       }
     }
@@ -195,7 +214,7 @@ export function u8_avgpool_simd(
 export function u8_avgpool_ref(
   inp: usize, H: i32, W: i32, C: i32, inStride: i32,
   out: usize, OH: i32, OW: i32, outStride: i32,
-  kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32, pb: i32, pr: i32, countPad: i32, zp: i32,
+  kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32, pb: i32, pr: i32, countPad: i32, zp: i32, tfl: i32,
 ): void {
   for (let oy = 0; oy < OH; oy++) {
     for (let ox = 0; ox < OW; ox++) {
@@ -208,7 +227,9 @@ export function u8_avgpool_ref(
         for (let y = y0; y < y1; y++) {
           for (let x = x0; x < x1; x++) s += load<u8>(inp + <usize>(y * W + x) * inStride + <usize>c);
         }
-        store<u8>(out + <usize>(oy * OW + ox) * outStride + <usize>c, <u8>((s * recip(n) + (1 << 30)) >> 31));
+        // TFLite's own form: the int8 sum, rounded half away from zero by integer division.
+        const q = tfl ? tflAverage(<i32>s - 128 * n, n) + 128 : <i32>((s * recip(n) + (1 << 30)) >> 31);
+        store<u8>(out + <usize>(oy * OW + ox) * outStride + <usize>c, <u8>q);
       }
     }
   }
@@ -237,6 +258,44 @@ export function u8_global_sum_simd(inp: usize, P: i32, C: i32, inStride: i32, zp
     for (let p = 0; p < P; p++) s += load<u8>(inp + <usize>p * inStride + <usize>c);
     store<i32>(out + (<usize>c << 2), s);
   }
+}
+
+/**
+ * TensorFlow Lite's int8 MEAN over all pixels (a global average pool imported from a .tflite
+ * model): the exact sum of (q - zp), shifted left by `left` and requantized the TFLite way with
+ * `mult` and right shift `right` (requant.ts), which fold 1 / P into the input-to-output scale
+ * ratio as TFLite does (docs/tflite.md), plus `zOut`, as uint8.
+ */
+export function u8_global_mean_simd(inp: usize, P: i32, C: i32, inStride: i32, zp: i32, mult: i32, left: i32, right: i32, zOut: i32, out: usize): void {
+  const C8 = C & ~7;
+  const bias = i32x4.splat(-P * zp);
+  const mv = i32x4.splat(mult), hv = halfOf(right), pv = powOf(right), zv = i32x4.splat(zOut);
+  let c = 0;
+  for (; c < C8; c += 8) {
+    let lo = bias, hi = bias;
+    for (let p = 0; p < P; p++) {
+      const v = v128.load8x8_u(inp + <usize>p * inStride + <usize>c);
+      lo = i32x4.add(lo, i32x4.extend_low_i16x8_u(v));
+      hi = i32x4.add(hi, i32x4.extend_high_i16x8_u(v));
+    }
+    const qlo = requantTfl(i32x4.shl(lo, left), mv, hv, pv, zv), qhi = requantTfl(i32x4.shl(hi, left), mv, hv, pv, zv);
+    const q16 = i16x8.narrow_i32x4_s(qlo, qhi);
+    v128.store64_lane(out + <usize>c, i8x16.narrow_i16x8_u(q16, q16), 0);
+  }
+  for (; c < C; c++) store<u8>(out + <usize>c, <u8>meanOf(inp + <usize>c, P, inStride, zp, mult, left, right, zOut));
+}
+
+/** Scalar reference of {@link u8_global_mean_simd}. */
+export function u8_global_mean_ref(inp: usize, P: i32, C: i32, inStride: i32, zp: i32, mult: i32, left: i32, right: i32, zOut: i32, out: usize): void {
+  for (let c = 0; c < C; c++) store<u8>(out + <usize>c, <u8>meanOf(inp + <usize>c, P, inStride, zp, mult, left, right, zOut));
+}
+
+// @ts-ignore: decorator
+@inline
+function meanOf(inp: usize, P: i32, inStride: i32, zp: i32, mult: i32, left: i32, right: i32, zOut: i32): i32 {
+  let s = -P * zp;
+  for (let p = 0; p < P; p++) s += load<u8>(inp + <usize>p * inStride);
+  return min(max(zOut + requantTflScalar(s << left, mult, right), 0), 255);
 }
 
 /** Scalar reference of {@link u8_global_sum_simd}. */

@@ -8,7 +8,7 @@
 import { bytes, finish, refs, scalar, string, table, vector, type FbObject, type FbTable } from './flatbuffer-writer.js';
 import {
   BUFFER_DATA_ALIGN, BuiltinOperator, BuiltinOptions, Fields, PLACEHOLDER_FOR_GREATER_OP_CODES, TFLITE_FILE_IDENTIFIER, TFLITE_SCHEMA_VERSION, TensorType,
-} from './tflite-schema.js';
+} from '../../src/convert/tflite-schema.js';
 
 /** Affine quantization: real = scale[i] x (q - zeroPoint[i]), per tensor (one entry) or per slice of `dimension`. */
 export interface TfliteQuant {

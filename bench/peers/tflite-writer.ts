@@ -44,7 +44,7 @@ import { I16_MAX, QUANT_RANGE, type ActShape, type ConvOp, type Model, type Op, 
 import { validateModel } from '../../src/model/validate.js';
 import { scalar, table, vector } from './flatbuffer-writer.js';
 import { TfliteGraph, type TfliteQuant } from './tflite-graph.js';
-import { ActivationFunctionType, BuiltinOperator, BuiltinOptions, Fields, Padding, TensorType } from './tflite-schema.js';
+import { ActivationFunctionType, BuiltinOperator, BuiltinOptions, Fields, Padding, TensorType } from '../../src/convert/tflite-schema.js';
 
 /** How {@link modelToTflite} writes the graph. */
 export interface TfliteWriteOptions {

@@ -31,8 +31,9 @@ function row(l: LayerSummary, i: number): string[] {
     conv ? count(l.params) : '',
     conv ? macs(l.macs) : '',
     conv ? percent(l.zeroWeights!, l.weights!) : '',
-    l.weightType === 'i8' ? 'int8' : (l.weightType ?? ''),
+    l.weightType === 'i8' ? `int8 ${l.weightScales === 'per-tensor' ? 'per-tensor' : 'per-channel'}` : (l.weightType ?? ''),
     l.activation,
+    [l.quant ? `${Number(l.quant.scale.toPrecision(4))} z ${l.quant.zeroPoint}` : '', l.rounding ?? ''].filter(Boolean).join(' '),
   ];
 }
 
@@ -64,9 +65,9 @@ function formatSummary(s: ModelSummary): string {
     `input ${quote(x.name)}: 3x${x.height}x${x.width} ${x.channelOrder} (${x.activation}); shorter side to ${x.resizeShorter}, centre crop, (pixel / ${x.divisor} - [${mean}]) / [${std}]`,
     '',
     ...table([
-      ['#', 'layer', 'op', 'output', 'kernel', 'stride', 'pad', 'params', 'MACs', 'zeros', 'weights', 'act'],
-      ...s.layers.map(row),
-      ['', 'total', '', '', '', '', '', count(t.params), macs(t.macs), percent(t.zeroWeights, t.weights), '', ''],
+      ['#', 'layer', 'op', 'output', 'kernel', 'stride', 'pad', 'params', 'MACs', 'zeros', 'weights', 'act', ...(s.precision === 'int8' ? ['scale, zero point'] : [])],
+      ...s.layers.map((l, i) => row(l, i).slice(0, s.precision === 'int8' ? 13 : 12)),
+      ['', 'total', '', '', '', '', '', count(t.params), macs(t.macs), percent(t.zeroWeights, t.weights), '', '', ...(s.precision === 'int8' ? [''] : [])],
     ]),
     '',
     `${count(t.params)} parameters, ${macs(t.macs)} multiply-accumulates per image, ${count(t.zeroWeights)} of ${count(t.weights)} weights zero (${percent(t.zeroWeights, t.weights)})` +

@@ -264,7 +264,7 @@ export function quantGroups(model: Model): Map<string, string> {
   const union = (a: string, b: string): void => void parent.set(find(a), find(b));
   for (const op of model.ops) {
     if (op.op === 'concat') for (const x of op.inputs) union(x, op.output);
-    if (op.op === 'maxpool' || op.op === 'avgpool' || op.op === 'relu') union(op.input, op.output);
+    if (op.op === 'maxpool' || op.op === 'avgpool' || op.op === 'relu' || op.op === 'flatten') union(op.input, op.output);
   }
   const groups = new Map<string, string>();
   for (const name of [model.input.name, ...model.ops.map((op) => op.output)]) groups.set(name, find(name));

@@ -8,10 +8,10 @@
 export const MAGIC = 0x575a5153;
 /**
  * The newest format version this code reads and writes. Version 2 added sparse tensor encodings,
- * version 3 the `u7` activation type; the writer marks a file with the lowest version that
+ * version 3 the `u7` activation type, version 4 TFLite rounding (`rounding: 'tflite'`); the writer marks a file with the lowest version that
  * describes it (every tensor dense and no u7: version 1, byte-identical to a version 1 writer's).
  */
-export const FORMAT_VERSION = 3;
+export const FORMAT_VERSION = 4;
 /** The oldest format version this code reads. */
 export const MIN_FORMAT_VERSION = 1;
 /** Byte length of the fixed binary header that precedes the JSON header. */
@@ -97,8 +97,17 @@ export interface ConvOp {
   weightScale?: string;
   /** int8 only: i32 [outC] tensor of fixed-point requantization multipliers. */
   multiplier?: string;
-  /** int8 only: right shift applied after the multiplier, 1..62. */
+  /** int8 only: right shift applied after the multiplier, 1..62 (absent with TFLite rounding). */
   shift?: number;
+  /**
+   * int8 only: `'tflite'` for a layer imported from a .tflite model, requantized as TensorFlow Lite
+   * does (docs/tflite.md): `multiplier` holds the multipliers TFLite derives from the scales,
+   * `shifts` its right shifts, and the product is rounded twice as TFLite rounds it. Absent:
+   * `shift`, one rounding.
+   */
+  rounding?: Rounding;
+  /** int8 with TFLite rounding: i32 [outC] tensor of TFLite's right shifts, 0..30. */
+  shifts?: string;
 }
 
 /** Max pooling; with `ceil`, the last window may run past the edge and only covers real pixels. */
@@ -122,13 +131,27 @@ export interface AvgPoolOp {
   pads: Pads;
   ceil: boolean;
   countIncludePad: boolean;
+  /** int8 only: `'tflite'` rounds ties of the int8 average (q - 128 for uint8) away from zero, as TFLite does. */
+  rounding?: Rounding;
 }
 
-/** Mean over all pixels of each channel: [C, H, W] -> [C, 1, 1]. */
+/**
+ * Mean over all pixels of each channel: [C, H, W] -> [C, 1, 1]. In an int8 model it outputs the
+ * exact int32 sums, or with TFLite rounding (a MEAN imported from a .tflite model) uint8 values
+ * computed as TFLite's reference MEAN computes them, from `multiplier` and `shift` (docs/tflite.md).
+ */
 export interface GlobalAvgPoolOp {
   op: 'globalavgpool';
   input: string;
   output: string;
+  rounding?: Rounding;
+  /**
+   * int8 with TFLite rounding: the sum over the pixels of (q - zIn), requantized as TFLite does
+   * with `multiplier` and `shift` (TFLite's exponent: positive shifts left first), TFLite's
+   * multiplier of inputScale / outputScale with 1 / pixels folded in.
+   */
+  multiplier?: number;
+  shift?: number;
 }
 
 /** Concatenation along channels. */
@@ -152,6 +175,23 @@ export interface AddOp {
   multipliers?: [number, number];
   /** int8 only: right shift after the multiply-add, 1..62. */
   shift?: number;
+  /**
+   * int8 only: `'tflite'` computes TFLite's int8 Add instead: each input minus its zero point,
+   * shifted left by 20, requantized with `tflite.multipliers[i]` and right shift `tflite.shifts[i]`
+   * (0..30), the sum with the output's (index 2), each as TFLite rounds.
+   */
+  rounding?: Rounding;
+  tflite?: { multipliers: [number, number, number]; shifts: [number, number, number] };
+}
+
+/**
+ * A feature map as one vector: [C, H, W] -> [H * W * C, 1, 1], in NHWC order (the bytes do not
+ * change). A TFLite RESHAPE before a FULLY_CONNECTED, which then runs as a 1x1 conv.
+ */
+export interface FlattenOp {
+  op: 'flatten';
+  input: string;
+  output: string;
 }
 
 /** Stand-alone ReLU (the converter fuses it into a preceding conv or add when it can). */
@@ -161,16 +201,29 @@ export interface ReluOp {
   output: string;
 }
 
-/** Softmax over channels; only as the last op. */
+/**
+ * Softmax over channels; only as the last op. Float, on the host; with TFLite rounding (an int8
+ * SOFTMAX imported from a .tflite model) TFLite's fixed-point int8 softmax with `beta`, whose
+ * output is uint8 with scale 1/256 and zero point 0 (docs/tflite.md).
+ */
 export interface SoftmaxOp {
   op: 'softmax';
   input: string;
   output: string;
+  rounding?: Rounding;
+  beta?: number;
 }
 
-export type Op = ConvOp | MaxPoolOp | AvgPoolOp | GlobalAvgPoolOp | ConcatOp | AddOp | ReluOp | SoftmaxOp;
+/**
+ * How an int8 op rounds when it is not this format's own way: as TensorFlow Lite's reference
+ * kernels do (`'tflite'`), or, for a conv that is a TFLite FULLY_CONNECTED, as its kernel does
+ * (`'tflite-fc'`: acc x inputScale x weightScale / outputScale in double, rounded half away from zero).
+ */
+export type Rounding = 'tflite' | 'tflite-fc';
+
+export type Op = ConvOp | MaxPoolOp | AvgPoolOp | GlobalAvgPoolOp | ConcatOp | AddOp | FlattenOp | ReluOp | SoftmaxOp;
 export type OpKind = Op['op'];
-export const OP_KINDS: readonly OpKind[] = ['conv', 'maxpool', 'avgpool', 'globalavgpool', 'concat', 'add', 'relu', 'softmax'];
+export const OP_KINDS: readonly OpKind[] = ['conv', 'maxpool', 'avgpool', 'globalavgpool', 'concat', 'add', 'flatten', 'relu', 'softmax'];
 
 /** Element type of an activation in memory: float32, or one of a quantized model's integer types. */
 export type ActType = 'f32' | 'u8' | 'u7' | 'i16' | 'i32';

@@ -338,12 +338,15 @@ export function readModel(bytes: Uint8Array, overrides: Partial<ReadLimits> = {}
     const u7 = [...quant].find(([, q]) => isObject(q) && q.dtype === 'u7');
     if (u7 && fixed.version < 3) fail('E_MODEL_QUANT', `activation ${quote(u7[0])} is u7, which needs format version 3, but the file is version ${fixed.version}`);
   }
+  const ops = checkOps(header.ops);
+  const tflite = ops.findIndex((op) => (op as { rounding?: unknown }).rounding !== undefined);
+  if (tflite >= 0 && fixed.version < 4) fail('E_MODEL_OP', `header.ops[${tflite}] has a rounding, which needs format version 4, but the file is version ${fixed.version}`);
   const model: Model = {
     name: header.name,
     precision: (header.precision ?? 'f32') as Precision,
     quant,
     input: checkInput(header.input),
-    ops: checkOps(header.ops),
+    ops,
     output: header.output,
     labels: header.labels,
     tensors,

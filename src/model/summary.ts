@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 import { checkArguments } from '../arguments.js';
-import type { ActShape, ActType, DType, InputSpec, OpKind, Pads, Precision, Provenance } from './format.js';
+import type { ActShape, ActType, DType, InputSpec, OpKind, Pads, Precision, Provenance, Rounding } from './format.js';
 import { convMacs } from './graph.js';
 import type { ValidModel } from './validate.js';
 
@@ -18,6 +18,12 @@ export interface LayerSummary {
   relu?: boolean;
   output: ActShape;
   activation: ActType;
+  /** int8 models: the output's scale and zero point (a softmax on the host has none). */
+  quant?: { scale: number; zeroPoint: number };
+  /** Ops imported from .tflite: TensorFlow Lite's rounding. */
+  rounding?: Rounding;
+  /** int8 convs: one weight scale per output channel, or one for the layer. */
+  weightScales?: 'per-channel' | 'per-tensor';
   /** Window ops (conv, maxpool, avgpool): kernel, stride and [top, left, bottom, right] padding. */
   kernel?: [number, number];
   stride?: [number, number];
@@ -61,7 +67,12 @@ export interface ModelSummary {
 export function summarizeModel(model: ValidModel, fileBytes?: number): ModelSummary {
   checkArguments('summarizeModel', { model: [model, 'model'], fileBytes: [fileBytes, 'number', 'absent'] });
   const layers = model.checked.map(({ op, inputs, output }): LayerSummary => {
-    const base = { name: op.output, op: op.op, output: output.shape, activation: output.dtype };
+    const q = output.quant;
+    const base = {
+      name: op.output, op: op.op, output: output.shape, activation: output.dtype,
+      ...(q ? { quant: { scale: q.scale, zeroPoint: q.zeroPoint } } : {}),
+      ...('rounding' in op && op.rounding ? { rounding: op.rounding } : {}),
+    };
     const window = op.op === 'conv' || op.op === 'maxpool' || op.op === 'avgpool' ? { kernel: op.kernel, stride: op.stride, pads: op.pads } : {};
     if (op.op !== 'conv') return { ...base, ...window, params: 0, macs: 0 };
     const weight = model.tensors.get(op.weight)!;
@@ -70,7 +81,9 @@ export function summarizeModel(model: ValidModel, fileBytes?: number): ModelSumm
     for (const v of weight.data) if (v === 0) zeros++;
     const params = weights + (op.bias === undefined ? 0 : model.tensors.get(op.bias)!.data.length);
     const macs = convMacs(op, inputs[0].shape, output.shape);
-    return { ...base, ...window, relu: op.relu, params, macs, weightType: weight.dtype, weights, zeroWeights: zeros, sparsity: zeros / weights };
+    const scales = op.weightScale === undefined ? undefined : (model.tensors.get(op.weightScale)!.data as Float32Array);
+    const weightScales = scales ? { weightScales: scales.every((s) => s === scales[0]) ? ('per-tensor' as const) : ('per-channel' as const) } : {};
+    return { ...base, ...window, relu: op.relu, params, macs, weightType: weight.dtype, weights, zeroWeights: zeros, sparsity: zeros / weights, ...weightScales };
   });
   const sum = (f: (l: LayerSummary) => number | undefined): number => layers.reduce((s, l) => s + (f(l) ?? 0), 0);
   return {

@@ -5,7 +5,8 @@
  * @packageDocumentation
  */
 import { checkConstShape, fail, isCount, tensorOf } from './check.js';
-import { QUANT_RANGE, type ActShape, type AddOp, type ConvOp, type Model, type QuantParams } from './format.js';
+import { QUANT_RANGE, type ActShape, type AddOp, type ConvOp, type GlobalAvgPoolOp, type Model, type QuantParams, type SoftmaxOp } from './format.js';
+import { addInt8Params, convMultiplier, meanInt8Params, type QuantizedMultiplier } from './tflite-arithmetic.js';
 import { maxAbsQuantized, opInputs, readByI16Kernels, readersOf } from './graph.js';
 import { quote } from '../text.js';
 import type { WeightScan } from './scan.js';
@@ -60,23 +61,35 @@ export function checkQuantization(model: Model, shapes: ReadonlyMap<string, ActS
   const absSums = new Map<string, ArrayLike<number>>();
   model.ops.forEach((op, i) => {
     const where = `op ${i} (${op.op} -> ${quote(op.output)})`;
-    if (op.op === 'softmax') return; // float, on the host
+    if ('rounding' in op && op.rounding !== undefined && op.rounding !== 'tflite' && !(op.op === 'conv' && op.rounding === 'tflite-fc')) {
+      fail('E_MODEL_QUANT', `${where}: rounding must be "tflite" (or "tflite-fc" for a conv) or absent`);
+    }
+    if (op.op === 'softmax') {
+      if (op.rounding) checkSoftmaxTfl(model, op, where);
+      return; // else float, on the host
+    }
     const out = quantOf(model, op.output, where);
     const ins = opInputs(op).map((x) => quantOf(model, x, where));
     if (ins.some((q) => q.dtype === 'i32')) fail('E_MODEL_QUANT', `${where}: reads an i32 activation; only softmax or the output may`);
     switch (op.op) {
       case 'conv':
         if (out.dtype === 'i32') fail('E_MODEL_QUANT', `${where}: conv output must be u8, u7 or i16`);
-        absSums.set(op.output, checkRequant(model, op, ins[0], out, where, scan));
+        if (op.rounding === 'tflite-fc' && (op.kernel[0] !== 1 || op.kernel[1] !== 1 || shapes.get(op.input)!.h !== 1 || shapes.get(op.input)!.w !== 1)) {
+          fail('E_MODEL_QUANT', `${where}: a conv with TFLite fully connected rounding is 1x1 over a vector`);
+        }
+        absSums.set(op.output, (op.rounding ? checkTflRequant : checkRequant)(model, op, ins[0], out, where, scan));
         break;
       case 'add':
         if (out.dtype === 'i32' || (ins[0].dtype === 'i16') !== (ins[1].dtype === 'i16')) fail('E_MODEL_QUANT', `${where}: add reads two u8 or two i16 activations and writes u8 or i16 (u7 counts as u8)`);
-        checkAddRequant(op, ins, out, where);
+        if (op.rounding) checkAddTfl(op, ins, out, where);
+        else checkAddRequant(op, ins, out, where);
         break;
       case 'globalavgpool':
-        checkGlobalSum(shapes.get(op.input)!, ins[0], out, where);
+        if (op.rounding) checkMeanTfl(op, shapes.get(op.input)!, ins[0], out, where);
+        else checkGlobalSum(shapes.get(op.input)!, ins[0], out, where);
         break;
       default:
+        if (op.op === 'avgpool' && op.rounding && ins[0].dtype !== 'u8') fail('E_MODEL_QUANT', `${where}: an average pool with TFLite rounding reads u8`);
         if (!ins.every((q) => sameQuant(q, out))) fail('E_MODEL_QUANT', `${where}: ${op.op} must keep its input's quantization (scale and zero point)`);
     }
   });
@@ -140,4 +153,68 @@ function checkAddRequant(op: AddOp, ins: QuantParams[], out: QuantParams, where:
   if ((maxAbsQuantized(ins[0]) * m[0] + maxAbsQuantized(ins[1]) * m[1]) / 2 ** shift >= MAX_REQUANT) {
     fail('E_MODEL_QUANT', `${where}: the rescaled sum could overflow 32 bits`);
   }
+}
+
+/** A multiplier and right shift are what TFLite derives (`m`), and the shift is one the kernels take (0..30). */
+function checkTflMultiplier(mult: unknown, shift: unknown, m: QuantizedMultiplier, what: string, where: string): void {
+  if (mult !== m.multiplier || shift !== -m.shift) fail('E_MODEL_QUANT', `${where}: ${what}: multiplier ${quote(mult)} and shift ${quote(shift)} are not TFLite's for these scales (${m.multiplier}, ${-m.shift})`);
+  if (!isCount(shift, 0, 30)) fail('E_MODEL_QUANT', `${where}: ${what}: the right shift must be an integer in 0..30, got ${quote(shift)}`);
+}
+
+/**
+ * A conv with TFLite rounding: uint8 in and out (TFLite's int8 plus 128), per channel the
+ * multiplier and right shift TFLite derives from the scales (none for a fully connected layer,
+ * which TFLite requantizes in double, and which must be 1x1 over a vector), and |accumulator|
+ * below 2^30, which the kernels' form of TFLite's rounding needs.
+ */
+function checkTflRequant(model: Model, op: ConvOp, qIn: QuantParams, qOut: QuantParams, where: string, scan: WeightScan): ArrayLike<number> {
+  if (qIn.dtype !== 'u8' || qOut.dtype !== 'u8') fail('E_MODEL_QUANT', `${where}: a conv with TFLite rounding reads and writes u8`);
+  if (op.shift !== undefined) fail('E_MODEL_QUANT', `${where}: a conv with TFLite rounding has per-channel shifts, not shift`);
+  const fc = op.rounding === 'tflite-fc';
+  const weight = model.tensors.get(op.weight)!;
+  const [w, oc] = [weight.data as Int8Array, weight.shape[0]];
+  const scales = tensorOf(model, op.weightScale, where, 'weightScale', 'f32');
+  checkConstShape(scales, [oc], where, 'weightScale');
+  const [mults, shifts] = fc ? [] : [tensorOf(model, op.multiplier, where, 'multiplier', 'i32'), tensorOf(model, op.shifts, where, 'shifts', 'i32')];
+  if (mults && shifts) for (const [t, role] of [[mults, 'multiplier'], [shifts, 'shifts']] as const) checkConstShape(t, [oc], where, role);
+  if (w.includes(-128)) fail('E_MODEL_QUANT', `${where}: weights must be in -127..127 (symmetric)`);
+  const bias = op.bias === undefined ? undefined : (model.tensors.get(op.bias)!.data as Int32Array);
+  const sumAbs = scan.absSums(w, oc);
+  for (let n = 0; n < oc; n++) {
+    const sw = scales.data[n];
+    if (!(Number.isFinite(sw) && sw > 0)) fail('E_MODEL_QUANT', `${where}: weight scale ${n} must be positive and finite`);
+    if (mults && shifts) checkTflMultiplier(mults.data[n], shifts.data[n], convMultiplier(qIn.scale, sw, qOut.scale), `channel ${n}`, where);
+    if (Math.abs(bias ? bias[n] : 0) + 255 * sumAbs[n] >= 2 ** 30) fail('E_MODEL_QUANT', `${where}: channel ${n} could overflow the accumulator (2^30)`);
+  }
+  return sumAbs;
+}
+
+/** TFLite's int8 Add: uint8 in and out, each input's and the output's multiplier as TFLite derives them (left shift 20). */
+function checkAddTfl(op: AddOp, ins: QuantParams[], out: QuantParams, where: string): void {
+  if (![...ins, out].every((q) => q.dtype === 'u8')) fail('E_MODEL_QUANT', `${where}: an add with TFLite rounding reads and writes u8`);
+  const t = op.tflite;
+  if (typeof t !== 'object' || t === null || !Array.isArray(t.multipliers) || t.multipliers.length !== 3 || !Array.isArray(t.shifts) || t.shifts.length !== 3) {
+    fail('E_MODEL_QUANT', `${where}: an add with TFLite rounding needs tflite.multipliers and tflite.shifts, three each`);
+  }
+  const p = addInt8Params(ins[0].scale, ins[1].scale, out.scale);
+  [p.input1, p.input2, p.output].forEach((m, i) => checkTflMultiplier(t.multipliers[i], t.shifts[i], m, ['input 0', 'input 1', 'output'][i], where));
+}
+
+/** TFLite's int8 MEAN: uint8 in and out, the multiplier and shift TFLite derives for the scales and the pixel count. */
+function checkMeanTfl(op: GlobalAvgPoolOp, s: ActShape, qIn: QuantParams, out: QuantParams, where: string): void {
+  if (qIn.dtype !== 'u8' || out.dtype !== 'u8') fail('E_MODEL_QUANT', `${where}: a global average pool with TFLite rounding reads and writes u8`);
+  const m = meanInt8Params(qIn.scale, out.scale, s.h * s.w);
+  if (op.multiplier !== m.multiplier || op.shift !== m.shift) {
+    fail('E_MODEL_QUANT', `${where}: multiplier ${quote(op.multiplier)} and shift ${quote(op.shift)} are not TFLite's for these scales (${m.multiplier}, ${m.shift})`);
+  }
+  if (!isCount(op.shift, -30, 30) || 255 * s.h * s.w * 2 ** Math.max(op.shift, 0) >= 2 ** 30) fail('E_MODEL_QUANT', `${where}: the mean's shift or its shifted sum is out of range`);
+}
+
+/** TFLite's int8 softmax: a uint8 input, an output of scale 1/256 and zero point 0 (TFLite's -128), a positive beta. */
+function checkSoftmaxTfl(model: Model, op: SoftmaxOp, where: string): void {
+  const [x, y] = [quantOf(model, op.input, where), quantOf(model, op.output, where)];
+  if (x.dtype !== 'u8' || y.dtype !== 'u8' || y.scale !== 1 / 256 || y.zeroPoint !== 0) {
+    fail('E_MODEL_QUANT', `${where}: a softmax with TFLite rounding reads u8 and writes u8 with scale 1/256 and zero point 0`);
+  }
+  if (!(typeof op.beta === 'number' && op.beta > 0 && Number.isFinite(op.beta))) fail('E_MODEL_QUANT', `${where}: softmax beta must be a positive number`);
 }

@@ -158,6 +158,7 @@ const SHAPES: { [K in OpKind]: ShapeRule<Extract<Op, { op: K }>> } = {
   maxpool: poolShape,
   avgpool: poolShape,
   globalavgpool: (_op, [x]) => ({ c: x.c, h: 1, w: 1 }),
+  flatten: (_op, [x]) => ({ c: x.c * x.h * x.w, h: 1, w: 1 }),
   relu: (_op, [x]) => ({ ...x }),
   softmax: softmaxShape,
   concat: concatShape,

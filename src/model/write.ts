@@ -24,8 +24,9 @@ export function writeModel(model: Model): Uint8Array {
   return out;
 }
 
-/** The lowest version that describes the file: 3 with a u7 activation, 2 with a sparse tensor, else 1. */
+/** The lowest version that describes the file: 4 with TFLite rounding, 3 with a u7 activation, 2 with a sparse tensor, else 1. */
 function formatVersion(model: Model, entries: TensorEntryJson[]): number {
+  if (model.ops.some((op) => 'rounding' in op && op.rounding !== undefined)) return 4;
   if ([...(model.quant?.values() ?? [])].some((q) => q.dtype === 'u7')) return 3;
   return entries.some((e) => e.encoding) ? 2 : MIN_FORMAT_VERSION;
 }

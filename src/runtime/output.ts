@@ -4,6 +4,7 @@
  * @packageDocumentation
  */
 import { ModelFormatError } from '../errors.js';
+import { softmaxInt8 } from '../model/tflite-arithmetic.js';
 import { quote } from '../text.js';
 import { ARRAY_OF, type Plan } from './types.js';
 
@@ -28,6 +29,23 @@ export function checkFinite(logits: Float32Array, model: string): void {
   if (!logits.every(Number.isFinite)) {
     throw new ModelFormatError('E_MODEL_NUMERIC', `model ${quote(model)}: the network output is not finite (NaN or infinity); its weights or normalisation overflow float32`);
   }
+}
+
+/**
+ * The class probabilities: the float softmax of the logits or, for a model whose int8 softmax was
+ * imported from .tflite, TFLite's own fixed-point softmax of the quantized output (its int8
+ * result dequantized: (q + 128) / 256), so that they are what TFLite reports.
+ */
+export function probabilitiesOf(plan: Plan, logits: Float32Array): Float32Array {
+  if (!plan.tfliteSoftmax) return softmax(logits);
+  return Float32Array.from(tfliteSoftmaxOutput(plan), (q) => (q + 128) / 256);
+}
+
+/** TFLite's int8 softmax of the plan's output (TFLite's int8 values: the stored uint8 minus 128). */
+export function tfliteSoftmaxOutput(plan: Plan): Int8Array {
+  const { ptr, c } = plan.output;
+  const q = new Uint8Array(plan.kernels.memory.buffer, ptr, c);
+  return softmaxInt8(Int8Array.from(q, (v) => v - 128), plan.tfliteSoftmax!);
 }
 
 /** Softmax in float64 (no overflow: the maximum is subtracted first), returned as float32. */

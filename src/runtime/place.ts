@@ -78,7 +78,9 @@ function placeBuffers(buffers: Buffer[]): number {
  * with a zero point by a global average pool, whose int16 kernel takes none.
  */
 export function storageTypes(model: ValidModel, int8Dot: Int8Dot): (name: string) => ActType {
-  const narrow: ActType[] = int8Dot === 'dot16' ? ['u7', 'u8'] : int8Dot === 'relaxed' ? ['u8'] : [];
+  // TFLite's int8 kernels (its rounding) read and write uint8 only: a model imported from .tflite stays uint8.
+  const tflite = model.ops.some((op) => 'rounding' in op && op.rounding === 'tflite');
+  const narrow: ActType[] = tflite ? [] : int8Dot === 'dot16' ? ['u7', 'u8'] : int8Dot === 'relaxed' ? ['u8'] : [];
   const readers = readersOf(model.ops);
   const family = new Map<string, string>();
   const root = (name: string): string => {

@@ -16,6 +16,7 @@ import { SPARSE_MAX_DENSITY } from './ops/sparse.js';
 import { placeActivations, storageTypes, type Placement } from './place.js';
 import { DEFAULT_RUN_LIMITS, type KernelChoices, type Plan, type PlanContext, type RunLimits } from './types.js';
 import { warmUp } from './warm.js';
+import { softmaxInt8Params } from '../model/tflite-arithmetic.js';
 
 /** Planner options. */
 export interface PlanOptions extends Partial<KernelChoices> {
@@ -78,6 +79,7 @@ export function planModel(model: ValidModel, target: KernelExports | ModelMemory
     output: ctx.view(output),
     outputQuant: model.act(output).quant,
     endsInSoftmax,
+    ...(last.op === 'softmax' && last.rounding === 'tflite' ? { tfliteSoftmax: softmaxInt8Params(model.act(last.input).quant!.scale, last.beta) } : {}),
     steps,
     int8Dot: ctx.choices.int8Dot,
     memoryBytes: memory.bytes,

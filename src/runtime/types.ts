@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 import type { ActType, QuantParams, OpKind } from '../model/format.js';
+import type { SoftmaxInt8Params } from '../model/tflite-arithmetic.js';
 import type { ValidModel } from '../model/validate.js';
 import type { KernelExports, KernelName } from '../wasm/kernels.js';
 import type { ModelMemory } from './memory.js';
@@ -58,6 +59,8 @@ export interface Plan {
   outputQuant?: QuantParams;
   /** True when the network itself ends in softmax, so `output` holds its input (logits). */
   endsInSoftmax: boolean;
+  /** A final softmax imported from .tflite with int8 rounding: what TFLite's fixed-point softmax needs (src/runtime/output.ts). */
+  tfliteSoftmax?: SoftmaxInt8Params;
   steps: Step[];
   /** The int8 convs' dot product (reports; every choice computes the same results). */
   int8Dot: Int8Dot;

@@ -46,10 +46,14 @@ export interface KernelExports {
   i16_add_simd(a: number, aStride: number, za: number, ma: number, b: number, bStride: number, zb: number, mb: number, P: number, C: number, out: number, outStride: number, shift: number, zOut: number, qmin: number, qmax: number, i16Out: boolean): void;
   /** assembly/kernels/add: a usize, aStride i32, za i32, ma i32, b usize, bStride i32, zb i32, mb i32, P i32, C i32, out usize, outStride i32, shift i32, zOut i32, qmin i32, qmax i32, i16Out bool */
   i16_add_ref(a: number, aStride: number, za: number, ma: number, b: number, bStride: number, zb: number, mb: number, P: number, C: number, out: number, outStride: number, shift: number, zOut: number, qmin: number, qmax: number, i16Out: boolean): void;
-  /** assembly/kernels/i8-igemm: M i32, N i32, taps i32, K i32, indirection usize, weights usize, out usize, outStride i32, shift i32, zOut i32, qmin i32, qmax i32, i16Out bool */
-  u8_igemm_4x8c2_simd(M: number, N: number, taps: number, K: number, indirection: number, weights: number, out: number, outStride: number, shift: number, zOut: number, qmin: number, qmax: number, i16Out: boolean): void;
-  /** assembly/kernels/i8-igemm: M i32, N i32, taps i32, K i32, indirection usize, weights usize, out usize, outStride i32, shift i32, zOut i32, qmin i32, qmax i32, i16Out bool */
-  u8_igemm_ref(M: number, N: number, taps: number, K: number, indirection: number, weights: number, out: number, outStride: number, shift: number, zOut: number, qmin: number, qmax: number, i16Out: boolean): void;
+  /** assembly/kernels/add: a usize, aStride i32, za i32, ma i32, ra i32, b usize, bStride i32, zb i32, mb i32, rb i32, P i32, C i32, out usize, outStride i32, mOut i32, rOut i32, zOut i32, qmin i32, qmax i32 */
+  u8_add_tfl_simd(a: number, aStride: number, za: number, ma: number, ra: number, b: number, bStride: number, zb: number, mb: number, rb: number, P: number, C: number, out: number, outStride: number, mOut: number, rOut: number, zOut: number, qmin: number, qmax: number): void;
+  /** assembly/kernels/add: a usize, aStride i32, za i32, ma i32, ra i32, b usize, bStride i32, zb i32, mb i32, rb i32, P i32, C i32, out usize, outStride i32, mOut i32, rOut i32, zOut i32, qmin i32, qmax i32 */
+  u8_add_tfl_ref(a: number, aStride: number, za: number, ma: number, ra: number, b: number, bStride: number, zb: number, mb: number, rb: number, P: number, C: number, out: number, outStride: number, mOut: number, rOut: number, zOut: number, qmin: number, qmax: number): void;
+  /** assembly/kernels/i8-igemm: M i32, N i32, taps i32, K i32, indirection usize, weights usize, out usize, outStride i32, shift i32, zOut i32, qmin i32, qmax i32, i16Out bool, rounding usize */
+  u8_igemm_4x8c2_simd(M: number, N: number, taps: number, K: number, indirection: number, weights: number, out: number, outStride: number, shift: number, zOut: number, qmin: number, qmax: number, i16Out: boolean, rounding: number): void;
+  /** assembly/kernels/i8-igemm: M i32, N i32, taps i32, K i32, indirection usize, weights usize, out usize, outStride i32, shift i32, zOut i32, qmin i32, qmax i32, i16Out bool, rounding usize */
+  u8_igemm_ref(M: number, N: number, taps: number, K: number, indirection: number, weights: number, out: number, outStride: number, shift: number, zOut: number, qmin: number, qmax: number, i16Out: boolean, rounding: number): void;
   /** assembly/kernels/i8-igemm: M i32, N i32, taps i32, K i32, indirection usize, weights usize, out usize, outStride i32, shift i32, zOut i32, qmin i32, qmax i32, i16Out bool */
   i16_igemm_4x8c2_simd(M: number, N: number, taps: number, K: number, indirection: number, weights: number, out: number, outStride: number, shift: number, zOut: number, qmin: number, qmax: number, i16Out: boolean): void;
   /** assembly/kernels/i8-igemm: M i32, N i32, taps i32, K i32, indirection usize, weights usize, out usize, outStride i32, shift i32, zOut i32, qmin i32, qmax i32, i16Out bool */
@@ -84,14 +88,18 @@ export interface KernelExports {
   i16_maxpool_simd(inp: number, H: number, W: number, C: number, inStride: number, out: number, OH: number, OW: number, outStride: number, kh: number, kw: number, sh: number, sw: number, pt: number, pl: number): void;
   /** assembly/kernels/u8-pool: inp usize, H i32, W i32, C i32, inStride i32, out usize, OH i32, OW i32, outStride i32, kh i32, kw i32, sh i32, sw i32, pt i32, pl i32 */
   i16_maxpool_ref(inp: number, H: number, W: number, C: number, inStride: number, out: number, OH: number, OW: number, outStride: number, kh: number, kw: number, sh: number, sw: number, pt: number, pl: number): void;
-  /** assembly/kernels/u8-pool: inp usize, H i32, W i32, C i32, inStride i32, out usize, OH i32, OW i32, outStride i32, kh i32, kw i32, sh i32, sw i32, pt i32, pl i32, pb i32, pr i32, countPad i32, zp i32 */
-  u8_avgpool_simd(inp: number, H: number, W: number, C: number, inStride: number, out: number, OH: number, OW: number, outStride: number, kh: number, kw: number, sh: number, sw: number, pt: number, pl: number, pb: number, pr: number, countPad: number, zp: number): void;
-  /** assembly/kernels/u8-pool: inp usize, H i32, W i32, C i32, inStride i32, out usize, OH i32, OW i32, outStride i32, kh i32, kw i32, sh i32, sw i32, pt i32, pl i32, pb i32, pr i32, countPad i32, zp i32 */
-  u8_avgpool_ref(inp: number, H: number, W: number, C: number, inStride: number, out: number, OH: number, OW: number, outStride: number, kh: number, kw: number, sh: number, sw: number, pt: number, pl: number, pb: number, pr: number, countPad: number, zp: number): void;
+  /** assembly/kernels/u8-pool: inp usize, H i32, W i32, C i32, inStride i32, out usize, OH i32, OW i32, outStride i32, kh i32, kw i32, sh i32, sw i32, pt i32, pl i32, pb i32, pr i32, countPad i32, zp i32, tfl i32 */
+  u8_avgpool_simd(inp: number, H: number, W: number, C: number, inStride: number, out: number, OH: number, OW: number, outStride: number, kh: number, kw: number, sh: number, sw: number, pt: number, pl: number, pb: number, pr: number, countPad: number, zp: number, tfl: number): void;
+  /** assembly/kernels/u8-pool: inp usize, H i32, W i32, C i32, inStride i32, out usize, OH i32, OW i32, outStride i32, kh i32, kw i32, sh i32, sw i32, pt i32, pl i32, pb i32, pr i32, countPad i32, zp i32, tfl i32 */
+  u8_avgpool_ref(inp: number, H: number, W: number, C: number, inStride: number, out: number, OH: number, OW: number, outStride: number, kh: number, kw: number, sh: number, sw: number, pt: number, pl: number, pb: number, pr: number, countPad: number, zp: number, tfl: number): void;
   /** assembly/kernels/u8-pool: inp usize, P i32, C i32, inStride i32, zp i32, out usize */
   u8_global_sum_simd(inp: number, P: number, C: number, inStride: number, zp: number, out: number): void;
   /** assembly/kernels/u8-pool: inp usize, P i32, C i32, inStride i32, zp i32, out usize */
   u8_global_sum_ref(inp: number, P: number, C: number, inStride: number, zp: number, out: number): void;
+  /** assembly/kernels/u8-pool: inp usize, P i32, C i32, inStride i32, zp i32, mult i32, left i32, right i32, zOut i32, out usize */
+  u8_global_mean_simd(inp: number, P: number, C: number, inStride: number, zp: number, mult: number, left: number, right: number, zOut: number, out: number): void;
+  /** assembly/kernels/u8-pool: inp usize, P i32, C i32, inStride i32, zp i32, mult i32, left i32, right i32, zOut i32, out usize */
+  u8_global_mean_ref(inp: number, P: number, C: number, inStride: number, zp: number, mult: number, left: number, right: number, zOut: number, out: number): void;
   /** assembly/kernels/u8-pool: inp usize, P i32, C i32, inStride i32, out usize */
   i16_global_sum_simd(inp: number, P: number, C: number, inStride: number, out: number): void;
   /** assembly/kernels/u8-pool: inp usize, P i32, C i32, inStride i32, out usize */
@@ -136,6 +144,10 @@ export interface KernelExports {
   f32_pack_winograd(w: number, N: number, C: number, bias: number, out: number, blockFloats: number): void;
   /** assembly/kernels/pack: out usize, mr i32, M i32, taps i32, mergeRows i32, kw i32, outW i32, sh i32, sw i32, pt i32, pl i32, x usize, inH i32, inW i32, inStride i32, pad usize */
   fill_indirection(out: number, mr: number, M: number, taps: number, mergeRows: number, kw: number, outW: number, sh: number, sw: number, pt: number, pl: number, x: number, inH: number, inW: number, inStride: number, pad: number): void;
+  /** assembly/kernels/u8-fc: x usize, K i32, w usize, bias usize, scale usize, N i32, zOut i32, qmin i32, qmax i32, out usize */
+  u8_fc_tfl_simd(x: number, K: number, w: number, bias: number, scale: number, N: number, zOut: number, qmin: number, qmax: number, out: number): void;
+  /** assembly/kernels/u8-fc: x usize, K i32, w usize, bias usize, scale usize, N i32, zOut i32, qmin i32, qmax i32, out usize */
+  u8_fc_tfl_ref(x: number, K: number, w: number, bias: number, scale: number, N: number, zOut: number, qmin: number, qmax: number, out: number): void;
   /** assembly/kernels/scan: p usize, n i32 */
   crc32(p: number, n: number): number;
   /** assembly/kernels/scan: w usize, channels i32, per i32, out usize */
@@ -185,33 +197,37 @@ const P6 = 'inp P C inStride out';
 const P7 = 'inp P C inStride out outStride relu';
 const P8 = 'a aStride b bStride P C out outStride relu';
 const P9 = 'a aStride za ma b bStride zb mb P C out outStride shift zOut qmin qmax i16Out';
-const P10 = 'M N taps K indirection weights out outStride shift zOut qmin qmax i16Out';
-const P11 = 'H W C inp inStride zIn pad N weights out outStride shift zOut qmin qmax V M i16Out';
-const P12 = 'H W C inp inStride zIn N weights out outStride outRowStride shift zOut qmin qmax scratch i16Out';
-const P13 = 'inp H W C inStride out OH OW outStride kh kw sh sw pt pl pb pr countPad zp';
-const P14 = 'inp P C inStride zp out';
-const P15 = 'inp P C inStride out outStride lo';
-const P16 = 'M N taps K indirection weights out outStride planes hiOffset signedBytes shift zOut qmin qmax i16Out';
-const P17 = 'inp P C inStride out outStride hiOffset offset pad padLen padValue';
-const P18 = 'inp P C inStride out outStride pad padLen padValue';
-const P19 = 'a b n';
-const P20 = 'w N per offsets bias mult zIn out blockBytes';
-const P21 = 'w N per offsets bias mult zFold out blockBytes';
-const P22 = 'w N C bias mult out blockBytes';
-const P23 = 'w N per offsets bias out blockFloats';
-const P24 = 'w N C bias out blockFloats';
-const P25 = 'out mr M taps mergeRows kw outW sh sw pt pl x inH inW inStride pad';
-const P26 = 'p n';
-const P27 = 'w channels per out';
-const P28 = 'w n';
-const P29 = 'rgba cols rows W H order s0 s1 s2 b0 b1 b2 out kind qScale zp qlo qhi';
-const P30 = 'src srcLen dst dstLen scratch state';
-const P31 = 'src srcLen buf cap width height depth colourType palette colours interlaced shift prev cur rgbaRow sums dst scratch state';
-const P32 = 'raw rawLen width height depth colourType interlaced palette colours dst state';
-const P33 = 'table counts isDc';
-const P34 = 'p';
-const P35 = 'coefs quant out blocksX blocksY';
-const P36 = 'width';
+const P10 = 'a aStride za ma ra b bStride zb mb rb P C out outStride mOut rOut zOut qmin qmax';
+const P11 = 'M N taps K indirection weights out outStride shift zOut qmin qmax i16Out rounding';
+const P12 = 'M N taps K indirection weights out outStride shift zOut qmin qmax i16Out';
+const P13 = 'H W C inp inStride zIn pad N weights out outStride shift zOut qmin qmax V M i16Out';
+const P14 = 'H W C inp inStride zIn N weights out outStride outRowStride shift zOut qmin qmax scratch i16Out';
+const P15 = 'inp H W C inStride out OH OW outStride kh kw sh sw pt pl pb pr countPad zp tfl';
+const P16 = 'inp P C inStride zp out';
+const P17 = 'inp P C inStride zp mult left right zOut out';
+const P18 = 'inp P C inStride out outStride lo';
+const P19 = 'M N taps K indirection weights out outStride planes hiOffset signedBytes shift zOut qmin qmax i16Out';
+const P20 = 'inp P C inStride out outStride hiOffset offset pad padLen padValue';
+const P21 = 'inp P C inStride out outStride pad padLen padValue';
+const P22 = 'a b n';
+const P23 = 'w N per offsets bias mult zIn out blockBytes';
+const P24 = 'w N per offsets bias mult zFold out blockBytes';
+const P25 = 'w N C bias mult out blockBytes';
+const P26 = 'w N per offsets bias out blockFloats';
+const P27 = 'w N C bias out blockFloats';
+const P28 = 'out mr M taps mergeRows kw outW sh sw pt pl x inH inW inStride pad';
+const P29 = 'x K w bias scale N zOut qmin qmax out';
+const P30 = 'p n';
+const P31 = 'w channels per out';
+const P32 = 'w n';
+const P33 = 'rgba cols rows W H order s0 s1 s2 b0 b1 b2 out kind qScale zp qlo qhi';
+const P34 = 'src srcLen dst dstLen scratch state';
+const P35 = 'src srcLen buf cap width height depth colourType palette colours interlaced shift prev cur rgbaRow sums dst scratch state';
+const P36 = 'raw rawLen width height depth colourType interlaced palette colours dst state';
+const P37 = 'table counts isDc';
+const P38 = 'p';
+const P39 = 'coefs quant out blocksX blocksY';
+const P40 = 'width';
 
 /** Parameter names of every export: how the host binds named arguments. */
 export const PARAMETERS = {
@@ -236,67 +252,73 @@ export const PARAMETERS = {
   u8_add_ref: P9,
   i16_add_simd: P9,
   i16_add_ref: P9,
-  u8_igemm_4x8c2_simd: P10,
-  u8_igemm_ref: P10,
-  i16_igemm_4x8c2_simd: P10,
-  i16_igemm_ref: P10,
-  u8_winograd3x3_simd: P11,
-  u8_winograd3x3_ref: P11,
-  i16_winograd3x3_simd: P11,
-  i16_winograd3x3_ref: P11,
+  u8_add_tfl_simd: P10,
+  u8_add_tfl_ref: P10,
+  u8_igemm_4x8c2_simd: P11,
+  u8_igemm_ref: P11,
+  i16_igemm_4x8c2_simd: P12,
+  i16_igemm_ref: P12,
+  u8_winograd3x3_simd: P13,
+  u8_winograd3x3_ref: P13,
+  i16_winograd3x3_simd: P13,
+  i16_winograd3x3_ref: P13,
   winograd3x3_scratch_v: P3,
   winograd3x3_scratch_m: P0,
-  u8_spmm_16x1c2_simd: P12,
-  u8_spmm_ref: P12,
-  i16_spmm_16x1c2_simd: P12,
-  i16_spmm_ref: P12,
+  u8_spmm_16x1c2_simd: P14,
+  u8_spmm_ref: P14,
+  i16_spmm_16x1c2_simd: P14,
+  i16_spmm_ref: P14,
   spmm_scratch: P3,
   u8_maxpool_simd: P4,
   u8_maxpool_ref: P4,
   i16_maxpool_simd: P4,
   i16_maxpool_ref: P4,
-  u8_avgpool_simd: P13,
-  u8_avgpool_ref: P13,
-  u8_global_sum_simd: P14,
-  u8_global_sum_ref: P14,
+  u8_avgpool_simd: P15,
+  u8_avgpool_ref: P15,
+  u8_global_sum_simd: P16,
+  u8_global_sum_ref: P16,
+  u8_global_mean_simd: P17,
+  u8_global_mean_ref: P17,
   i16_global_sum_simd: P6,
   i16_global_sum_ref: P6,
-  u8_copy_simd: P15,
-  u8_copy_ref: P15,
-  i16_copy_simd: P15,
-  i16_copy_ref: P15,
-  p7_igemm_6x8c4_relaxed: P16,
-  p7_igemm_ref: P16,
-  i16_split7_simd: P17,
-  i16_split7_ref: P17,
-  u8_split7_simd: P17,
-  u8_split7_ref: P17,
-  u8_flip8_simd: P18,
-  u8_flip8_ref: P18,
+  u8_copy_simd: P18,
+  u8_copy_ref: P18,
+  i16_copy_simd: P18,
+  i16_copy_ref: P18,
+  p7_igemm_6x8c4_relaxed: P19,
+  p7_igemm_ref: P19,
+  i16_split7_simd: P20,
+  i16_split7_ref: P20,
+  u8_split7_simd: P20,
+  u8_split7_ref: P20,
+  u8_flip8_simd: P21,
+  u8_flip8_ref: P21,
   relaxed_build: P0,
-  relaxed_dot_probe: P19,
-  i8_pack_igemm: P20,
-  i8_pack_igemm_c4: P21,
-  i8_pack_winograd: P22,
-  f32_pack_igemm: P23,
-  f32_pack_winograd: P24,
-  fill_indirection: P25,
-  crc32: P26,
-  i8_abs_sums: P27,
-  i8_count_nonzero: P28,
-  image_preprocess: P29,
-  inflate_zlib: P30,
+  relaxed_dot_probe: P22,
+  i8_pack_igemm: P23,
+  i8_pack_igemm_c4: P24,
+  i8_pack_winograd: P25,
+  f32_pack_igemm: P26,
+  f32_pack_winograd: P27,
+  fill_indirection: P28,
+  u8_fc_tfl_simd: P29,
+  u8_fc_tfl_ref: P29,
+  crc32: P30,
+  i8_abs_sums: P31,
+  i8_count_nonzero: P32,
+  image_preprocess: P33,
+  inflate_zlib: P34,
   inflate_scratch_bytes: P0,
-  png_reduce: P31,
+  png_reduce: P35,
   png_reduce_scratch_bytes: P0,
-  png_to_rgba: P32,
+  png_to_rgba: P36,
   jpeg_huffman_bytes: P0,
-  jpeg_huffman_table: P33,
-  jpeg_decode_scan: P34,
-  jpeg_idct: P35,
-  jpeg_idct_4x4: P35,
-  jpeg_idct_2x2: P35,
-  jpeg_idct_1x1: P35,
-  jpeg_row_bytes: P36,
-  jpeg_rgba: P34,
+  jpeg_huffman_table: P37,
+  jpeg_decode_scan: P38,
+  jpeg_idct: P39,
+  jpeg_idct_4x4: P39,
+  jpeg_idct_2x2: P39,
+  jpeg_idct_1x1: P39,
+  jpeg_row_bytes: P40,
+  jpeg_rgba: P38,
 } as const satisfies Record<Exclude<keyof KernelExports, 'memory'>, string>;

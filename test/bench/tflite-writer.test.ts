@@ -4,12 +4,13 @@ import { activationQuant, buildInt8, i16Tensors, quantGroups } from '../../src/c
 import { validateModel } from '../../src/model/validate.js';
 import type { ConvOp, Model, Op, Pads, Tensor } from '../../src/model/format.js';
 import { compileTflite, loadLiteRt } from '../../bench/peers/litert.js';
-import { BuiltinOperator, BuiltinOptions, Fields as F, Padding, TensorType, TFLITE_FILE_IDENTIFIER } from '../../bench/peers/tflite-schema.js';
+import { FlatBuffer } from '../../src/convert/flatbuffer.js';
+import { readTflite, type TfliteTensor } from '../../src/convert/tflite-read.js';
+import { Fields as F } from '../../src/convert/tflite-schema.js';
 import { modelToTflite } from '../../bench/peers/tflite-writer.js';
 import { captureRun } from '../helpers/ort.js';
 import { referenceRun } from '../helpers/reference-net.js';
 import { rng } from '../helpers/wasm.js';
-import { FbReader } from './tflite-reader.js';
 
 // A SqueezeNet in miniature with every way the writer expresses padding: a VALID strided stem,
 // a ceil-mode max pool that is VALID and one that is SAME, a Fire module (1x1 and 3x3 pad 1 =
@@ -75,74 +76,67 @@ function int8Of(model: Model, nhwc: Float32Array): Model {
   return buildInt8(model, activationQuant(validateModel(model), groups, ranges, i16Tensors(model)));
 }
 
-/** The subgraph's operators as builtin codes with their input and output tensors. */
+/**
+ * The file read back by squeezewasm's TFLite reader (src/convert/tflite-read.ts), with alignment
+ * checked as the FlatBuffers verifier checks it, so a layout mistake fails here; each op with its
+ * input and output tensors. `model` is the raw root table, for what the reader does not return.
+ */
 function readOps(bytes: Uint8Array) {
-  const root = FbReader.root(bytes, TFLITE_FILE_IDENTIFIER);
-  const codes = root.tables(F.Model.operator_codes);
-  const graph = root.tables(F.Model.subgraphs)[0];
-  const tensors = graph.tables(F.SubGraph.tensors);
-  const ops = graph.tables(F.SubGraph.operators).map((op) => {
-    const code = codes[op.uint(F.Operator.opcode_index)];
-    return {
-      code: code.int(F.OperatorCode.builtin_code),
-      deprecated: code.byte(F.OperatorCode.deprecated_builtin_code),
-      version: code.int(F.OperatorCode.version, 1),
-      inputs: op.ints(F.Operator.inputs).map((i) => tensors[i]),
-      outputs: op.ints(F.Operator.outputs).map((i) => tensors[i]),
-      optionsType: op.ubyte(F.Operator.builtin_options_type),
-      options: op.table(F.Operator.builtin_options),
-    };
-  });
-  return { root, graph, tensors, ops, buffers: root.tables(F.Model.buffers) };
+  const graph = readTflite(bytes, { checkAlignment: true });
+  const ops = graph.ops.map((op) => ({ ...op, inputs: op.inputs.map((i) => graph.tensors[i]), outputs: op.outputs.map((i) => graph.tensors[i]) }));
+  return { graph, ops, model: new FlatBuffer(bytes, 'TFLite', true).root('Model') };
 }
 
-const quantOf = (t: FbReader) => {
-  const q = t.table(F.Tensor.quantization)!;
-  return { scale: q.floats(F.QuantizationParameters.scale), zeroPoint: q.longs(F.QuantizationParameters.zero_point), dimension: q.int(F.QuantizationParameters.quantized_dimension) };
-};
+const quantOf = (t: TfliteTensor) => t.quant!;
 
 describe('tflite-writer: the flatbuffer read back', () => {
   const model = tinyNet(1);
   const bytes = modelToTflite(model);
-  const { root, graph, tensors, ops, buffers } = readOps(bytes);
+  const { graph, ops, model: root } = readOps(bytes);
 
   it('has the schema version, one subgraph, a signature and an empty buffer 0', () => {
-    expect(root.uint(F.Model.version)).toBe(3);
-    expect(buffers[0].has(F.Buffer.data)).toBe(false);
-    const [signature] = root.tables(F.Model.signature_defs);
-    expect(signature.string(F.SignatureDef.signature_key)).toBe('serving_default');
-    expect(signature.tables(F.SignatureDef.inputs).map((t) => t.string(F.TensorMap.name))).toEqual(['data']);
-    expect(signature.tables(F.SignatureDef.outputs).map((t) => t.string(F.TensorMap.name))).toEqual(['prob']);
-    const input = tensors[graph.ints(F.SubGraph.inputs)[0]];
-    expect([input.ints(F.Tensor.shape), input.byte(F.Tensor.type)]).toEqual([[1, H, W, 3], TensorType.FLOAT32]);
-    expect(tensors[graph.ints(F.SubGraph.outputs)[0]].ints(F.Tensor.shape)).toEqual([1, CLASSES]);
+    expect([graph.version, graph.subgraphs]).toEqual([3, 1]);
+    expect(root.vector(F.Model.buffers, 4, 'buffers')!.table(0, 'Buffer').has(F.Buffer.data)).toBe(false);
+    const signature = root.vector(F.Model.signature_defs, 4, 'signature_defs')!.table(0, 'SignatureDef');
+    const text = (b: Uint8Array | undefined) => new TextDecoder().decode(b);
+    expect(text(signature.stringBytes(F.SignatureDef.signature_key, 'key'))).toBe('serving_default');
+    const names = (slot: number) => {
+      const v = signature.vector(slot, 4, 'TensorMap')!;
+      return Array.from({ length: v.length }, (_, i) => text(v.table(i, 'TensorMap').stringBytes(F.TensorMap.name, 'name')));
+    };
+    expect([names(F.SignatureDef.inputs), names(F.SignatureDef.outputs)]).toEqual([['data'], ['prob']]);
+    const input = graph.tensors[graph.inputs[0]];
+    expect([input.shape, input.type]).toEqual([[1, H, W, 3], 'float32']);
+    expect(graph.tensors[graph.outputs[0]].shape).toEqual([1, CLASSES]);
   });
 
   it('writes the ops in order, padding each window exactly', () => {
-    const B = BuiltinOperator;
-    expect(ops.map((o) => o.code)).toEqual([B.CONV_2D, B.MAX_POOL_2D, B.CONV_2D, B.CONV_2D, B.CONV_2D, B.CONCATENATION, B.CONV_2D, B.ADD, B.MAX_POOL_2D, B.PAD, B.CONV_2D, B.MEAN, B.SOFTMAX, B.RESHAPE]);
-    for (const o of ops) expect(o.deprecated).toBe(o.code);
-    const padding = (i: number) => ops[i].options!.byte(ops[i].code === B.CONV_2D ? F.Conv2DOptions.padding : F.Pool2DOptions.padding);
-    expect([0, 1, 4, 8, 10].map(padding)).toEqual([Padding.VALID, Padding.VALID, Padding.SAME, Padding.SAME, Padding.VALID]);
-    expect(ops[0].options!.int(F.Conv2DOptions.stride_h)).toBe(2);
-    expect(ops[0].optionsType).toBe(BuiltinOptions.Conv2DOptions);
-    expect(ops[9].outputs[0].ints(F.Tensor.shape)).toEqual([1, 5, 5, 12]);
-    expect(ops[9].inputs[1].ints(F.Tensor.shape)).toEqual([4, 2]);
-    expect(ops[11].options!.ubyte(F.ReducerOptions.keep_dims)).toBe(1);
+    expect(ops.map((o) => o.op)).toEqual(['CONV_2D', 'MAX_POOL_2D', 'CONV_2D', 'CONV_2D', 'CONV_2D', 'CONCATENATION', 'CONV_2D', 'ADD', 'MAX_POOL_2D', 'PAD', 'CONV_2D', 'MEAN', 'SOFTMAX', 'RESHAPE']);
+    // Old runtimes read only the deprecated byte: it must hold the code too.
+    const codes = root.vector(F.Model.operator_codes, 4, 'operator_codes')!;
+    for (let i = 0; i < codes.length; i++) {
+      const code = codes.table(i, 'OperatorCode');
+      expect(code.int8(F.OperatorCode.deprecated_builtin_code)).toBe(code.int32(F.OperatorCode.builtin_code));
+    }
+    const padding = (i: number) => (ops[i].options as { padding: string }).padding;
+    expect([0, 1, 4, 8, 10].map(padding)).toEqual(['VALID', 'VALID', 'SAME', 'SAME', 'VALID']);
+    // A stride of 2 (not the absent table's 0) also shows the options were written with their type.
+    expect(ops[0].options).toMatchObject({ kind: 'conv', strideH: 2, strideW: 2 });
+    expect(ops[9].outputs[0].shape).toEqual([1, 5, 5, 12]);
+    expect(ops[9].inputs[1].shape).toEqual([4, 2]);
+    expect(ops[11].options).toEqual({ kind: 'reducer', keepDims: true });
   });
 
   it('stores conv weights OHWI, every constant 16-byte aligned', () => {
     const w = model.tensors.get('e3.w')!;
     const [o, i, kh, kw] = w.shape;
     const weight = ops[4].inputs[1];
-    expect(weight.ints(F.Tensor.shape)).toEqual([o, kh, kw, i]);
-    const stored = buffers[weight.uint(F.Tensor.buffer)].bytesOf(F.Buffer.data)!;
-    expect(stored.start % 16).toBe(0);
-    const data = new Float32Array(stored.data.slice().buffer);
+    expect(weight.shape).toEqual([o, kh, kw, i]);
+    const data = new Float32Array(weight.data!.slice().buffer);
     for (const [n, c, y, x] of [[0, 0, 0, 0], [5, 3, 2, 1], [2, 1, 1, 2]]) {
       expect(data[((n * kh + y) * kw + x) * i + c]).toBe((w.data as Float32Array)[((n * i + c) * kh + y) * kw + x]);
     }
-    for (const b of buffers.slice(1)) expect(b.bytesOf(F.Buffer.data)!.start % 16).toBe(0);
+    for (const t of graph.tensors) if (t.data) expect(t.data.byteOffset % 16).toBe(0);
   });
 
   it('refuses what it cannot express exactly', () => {
@@ -159,15 +153,14 @@ describe('tflite-writer: int8', () => {
   const nhwc = randomInput(2);
   const model = int8Of(tinyNet(1), nhwc);
   const { ops } = readOps(modelToTflite(model, { stopBeforeSoftmax: true }));
-  const B = BuiltinOperator;
 
   it('quantizes at the input, per-channel int8 weights, int32 biases on the input scale, float pool', () => {
-    expect(ops.map((o) => o.code)).toEqual([B.QUANTIZE, B.CONV_2D, B.MAX_POOL_2D, B.CONV_2D, B.CONV_2D, B.CONV_2D, B.CONCATENATION, B.CONV_2D, B.ADD, B.MAX_POOL_2D, B.PAD, B.CONV_2D, B.DEQUANTIZE, B.MEAN, B.RESHAPE]);
-    const versions = Object.fromEntries(ops.map((o) => [o.code, o.version]));
-    expect(versions).toMatchObject({ [B.QUANTIZE]: 1, [B.CONV_2D]: 3, [B.MAX_POOL_2D]: 2, [B.CONCATENATION]: 2, [B.ADD]: 2, [B.PAD]: 2, [B.DEQUANTIZE]: 2, [B.MEAN]: 1 });
-    for (const conv of ops.filter((o) => o.code === B.CONV_2D)) {
+    expect(ops.map((o) => o.op)).toEqual(['QUANTIZE', 'CONV_2D', 'MAX_POOL_2D', 'CONV_2D', 'CONV_2D', 'CONV_2D', 'CONCATENATION', 'CONV_2D', 'ADD', 'MAX_POOL_2D', 'PAD', 'CONV_2D', 'DEQUANTIZE', 'MEAN', 'RESHAPE']);
+    const versions = Object.fromEntries(ops.map((o) => [o.op, o.version]));
+    expect(versions).toMatchObject({ QUANTIZE: 1, CONV_2D: 3, MAX_POOL_2D: 2, CONCATENATION: 2, ADD: 2, PAD: 2, DEQUANTIZE: 2, MEAN: 1 });
+    for (const conv of ops.filter((o) => o.op === 'CONV_2D')) {
       const [x, w, b] = conv.inputs;
-      expect([x.byte(F.Tensor.type), w.byte(F.Tensor.type), b.byte(F.Tensor.type)]).toEqual([TensorType.INT8, TensorType.INT8, TensorType.INT32]);
+      expect([x.type, w.type, b.type]).toEqual(['int8', 'int8', 'int32']);
       const [qx, qw, qb] = [quantOf(x), quantOf(w), quantOf(b)];
       expect(qw.zeroPoint.every((z) => z === 0) && qw.dimension === 0).toBe(true);
       qb.scale.forEach((s, n) => expect(s).toBe(Math.fround(qx.scale[0] * qw.scale[n])));
@@ -175,12 +168,12 @@ describe('tflite-writer: int8', () => {
   });
 
   it('gives max pools and concat one quantization for inputs and output', () => {
-    for (const o of ops.filter((op) => op.code === B.MAX_POOL_2D || op.code === B.CONCATENATION || op.code === B.PAD)) {
+    for (const o of ops.filter((op) => op.op === 'MAX_POOL_2D' || op.op === 'CONCATENATION' || op.op === 'PAD')) {
       const out = quantOf(o.outputs[0]);
-      for (const x of o.code === B.PAD ? [o.inputs[0]] : o.inputs) expect(quantOf(x)).toEqual(out);
+      for (const x of o.op === 'PAD' ? [o.inputs[0]] : o.inputs) expect(quantOf(x)).toEqual(out);
     }
     // The ReLU outputs keep all 256 levels for values >= 0.
-    expect(quantOf(ops[1].outputs[0]).zeroPoint).toEqual([-128]);
+    expect(Array.from(quantOf(ops[1].outputs[0]).zeroPoint)).toEqual([-128]);
   });
 });
 

@@ -102,6 +102,27 @@ describe('squeezewasm CLI', () => {
     expect((await cli('convert', onnx, '-o', out, '--labels', labels, '--force')).code).toBe(0);
   });
 
+  it('convert reads a .tflite (int8, TFLite\'s rounding): the tf preset, the resize for its input, and info shows the quantization', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'squeezewasm-cli-'));
+    const labels = join(dir, 'labels.txt');
+    const out = join(dir, 'keras.sqz');
+    writeFileSync(labels, 'a\nb\nc\nd\ne\n');
+    const tflite = fileURLToPath(new URL('../fixtures/tflite/keras-squeezenet-int8.tflite', import.meta.url));
+    const r = await cli('convert', tflite, '-o', out, '--labels', labels);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const model = readModel(new Uint8Array(readFileSync(out)));
+    expect(model.input).toMatchObject({ channelOrder: 'RGB', height: 96, width: 96, resizeShorter: 110, divisor: 1, mean: [127.5, 127.5, 127.5], std: [127.5, 127.5, 127.5] });
+    expect(model.ops.filter((op) => op.op === 'conv').every((op) => op.rounding === 'tflite')).toBe(true);
+    const classified = await cli('classify', panda, '--model', out, '--json');
+    expect(classified.code).toBe(0);
+    // TFLite's int8 softmax: probabilities are multiples of 1/256.
+    for (const p of JSON.parse(classified.stdout).top as { probability: number }[]) expect(Number.isInteger(p.probability * 256)).toBe(true);
+    const info = await cli('info', out);
+    expect(info.stdout).toMatch(/int8 per-channel\s+u8\s+[0-9.e-]+ z \d+ tflite/);
+    expect(info.stdout).toMatch(/globalavgpool .* tflite/);
+  });
+
   it('quantize calibrates a converted model on a folder and writes an int8 model that classifies', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'squeezewasm-cli-'));
     const onnx = join(dir, 'mini.onnx');

@@ -57,10 +57,10 @@ describe('squeezewasm info', () => {
     expect(r.code).toBe(0);
     const out = r.stdout;
     expect(out).toMatch(/^squeezenet1\.0-int8: int8, 1000 classes, 39 ops\ninput "data": 3x227x227 BGR \(i16\)/);
-    expect(out).toMatch(/\n\s*#\s+layer\s+op\s+output\s+kernel\s+stride\s+pad\s+params\s+MACs\s+zeros\s+weights\s+act\n/);
-    expect(out).toMatch(/\n\s*1\s+relu_conv1_out\s+conv\+relu\s+96x111x111\s+7x7\s+2\s+0\s+14,208\s+173\.9 M\s+\d+\.\d %\s+int8\s+i16\n/);
-    expect(out).toMatch(/\n37\s+relu_conv_final_out\s+conv\+relu\s+1000x15x15\s+1x1\s+1\s+1\s+513,000\s+115\.2 M\s+(79|80)\.\d %\s+int8\s+i16\n/);
-    expect(out).toMatch(/\n38\s+pool_final_out\s+globalavgpool\s+1000x1x1\s+i32\n/);
+    expect(out).toMatch(/\n\s*#\s+layer\s+op\s+output\s+kernel\s+stride\s+pad\s+params\s+MACs\s+zeros\s+weights\s+act\s+scale, zero point\n/);
+    expect(out).toMatch(/\n\s*1\s+relu_conv1_out\s+conv\+relu\s+96x111x111\s+7x7\s+2\s+0\s+14,208\s+173\.9 M\s+\d+\.\d %\s+int8 per-channel\s+i16\s+[0-9.e-]+ z 0\n/);
+    expect(out).toMatch(/\n37\s+relu_conv_final_out\s+conv\+relu\s+1000x15x15\s+1x1\s+1\s+1\s+513,000\s+115\.2 M\s+(79|80)\.\d %\s+int8 per-channel\s+i16\s+[0-9.e-]+ z 0\n/);
+    expect(out).toMatch(/\n38\s+pool_final_out\s+globalavgpool\s+1000x1x1\s+i32\s+[0-9.e-]+ z 0\n/);
     expect(out).toMatch(/\n\s+total\s+1,248,424\s+861\.3 M\s+6\d\.\d %\n/);
     expect(out).toContain(`1,248,424 parameters, 861.3 M multiply-accumulates per image`);
     expect(out).toContain(`file ${statSync(weights('squeezenet1.0-int8.sqz')).size.toLocaleString('en-US')} bytes`);

@@ -65,7 +65,7 @@ describe('CLI on files whose size says 0 and which never end', () => {
     ['features image', ['features', PAGEMAP, '--json'], endless('image')],
     ['classify --model', ['classify', panda, '--model', PAGEMAP], endless('model file')],
     ['info model', ['info', PAGEMAP], endless('model file')],
-    ['convert source', ['convert', PAGEMAP, '-o', out], endless('ONNX file')],
+    ['convert source', ['convert', PAGEMAP, '-o', out], endless('model file')],
     ['convert --labels', ['convert', onnx, '--labels', PAGEMAP, '-o', out], endless('labels file')],
     ['convert --license-file', ['convert', onnx, '--labels', labels, '--license-file', PAGEMAP, '-o', out], endless('license file')],
     ['convert --prototxt', ['convert', net, '--prototxt', PAGEMAP, '-o', out], endless('prototxt')],

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { readNpy } from './npy.js';
+import { readNpy, readNpyU8 } from './npy.js';
 
 function npy(descr: string, shape: string, data: Uint8Array, fortran = 'False'): Uint8Array {
   let header = `{'descr': '${descr}', 'fortran_order': ${fortran}, 'shape': ${shape}, }`;
@@ -28,6 +28,13 @@ describe('readNpy', () => {
     expect(() => readNpy(npy('<f4', '(2, 2)', four, 'True'))).toThrow(/C-order/);
     expect(() => readNpy(npy('<f4', '(5,)', four))).toThrow(/20 data bytes/);
     expect(() => readNpy(new Uint8Array(20))).toThrow(/magic/);
+  });
+
+  it('reads uint8 pixels and refuses other types', () => {
+    const px = Uint8Array.from([0, 255, 7, 128, 3, 9]);
+    expect(readNpyU8(npy('|u1', '(1, 2, 3)', px))).toEqual({ shape: [1, 2, 3], data: px });
+    expect(() => readNpyU8(npy('<f4', '(1,)', new Uint8Array(4)))).toThrow(/uint8/);
+    expect(() => readNpyU8(npy('|u1', '(7,)', px))).toThrow(/7 data bytes/);
   });
 
   it('reads the squeezenet1.1 reference pair', () => {

@@ -25,6 +25,19 @@ describe('add kernels: SIMD equals scalar reference bit for bit', () => {
     });
   });
 
+  it('TFLite int8 add over uint8 storage: multipliers in [2^30, 2^31), right shifts 0..30, with and without ReLU', async () => {
+    await compare(35, 'u8', (k, r, inp, out, v) => {
+      const g = geometry(r);
+      const m = () => randInt(r, 2 ** 30, 2 ** 31 - 1);
+      const [za, zb, zOut] = [randInt(r, 0, 255), randInt(r, 0, 255), randInt(r, 0, 255)];
+      callKernel(k, v === 'simd' ? 'u8_add_tfl_simd' : 'u8_add_tfl_ref', {
+        a: inp, aStride: g.aStride, za, ma: m(), ra: randInt(r, 0, 3), b: inp + (512 << 10), bStride: g.bStride, zb, mb: m(), rb: randInt(r, 0, 3),
+        P: g.P, C: g.C, out, outStride: g.outStride, mOut: m(), rOut: randInt(r, 14, 24), zOut, qmin: randInt(r, 0, 1) ? zOut : 0, qmax: 255,
+      });
+      return g.P * g.outStride;
+    });
+  });
+
   it('uint8 with two input scales and zero points, with and without ReLU, uint8 or int16 out', async () => {
     await compare(32, 'u8', (k, r, inp, out, v) => {
       const g = geometry(r);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { callKernel, type KernelExports } from '../../src/wasm/kernels.js';
+import { multiplyByQuantizedMultiplier } from '../../src/model/tflite-arithmetic.js';
 import { freshKernels, randInt, rng } from '../helpers/wasm.js';
 
 /** Lays out one i8_igemm problem in memory: random bytes, indirection, packed int16 weights. */
@@ -46,7 +47,7 @@ describe('u8_igemm_4x8c2_simd', () => {
         : [randInt(r, 0, 1) * randInt(r, 0, 128), 255 - randInt(r, 0, 1) * randInt(r, 0, 100)];
       for (const [i, out] of outs.entries()) {
         new Uint8Array(k.memory.buffer, out, M * outStride).fill(0xa5);
-        callKernel(k, i === 0 ? 'u8_igemm_4x8c2_simd' : 'u8_igemm_ref', { M, N, taps, K, indirection: ind, weights: w, out, outStride, shift, zOut, qmin, qmax, i16Out });
+        callKernel(k, i === 0 ? 'u8_igemm_4x8c2_simd' : 'u8_igemm_ref', { M, N, taps, K, indirection: ind, weights: w, out, outStride, shift, zOut, qmin, qmax, i16Out, rounding: 0 });
       }
       const [a, b] = outs.map((o) => new Uint8Array(k.memory.buffer, o, M * outStride));
       expect(a).toEqual(b);
@@ -87,8 +88,72 @@ describe('requantization edge cases (both variants)', () => {
     const expected = requant(bias + a * wv, mult, shift, z, qmin, qmax);
     for (const name of ['u8_igemm_4x8c2_simd', 'u8_igemm_ref'] as const) {
       new Uint8Array(mem, out, 1).fill(0xa5);
-      callKernel(k, name, { M: 1, N: 1, taps: 1, K: 1, indirection: ind, weights: w, out, outStride: 1, shift, zOut: z, qmin, qmax, i16Out: false });
+      callKernel(k, name, { M: 1, N: 1, taps: 1, K: 1, indirection: ind, weights: w, out, outStride: 1, shift, zOut: z, qmin, qmax, i16Out: false, rounding: 0 });
       expect(new Uint8Array(mem, out, 1)[0]).toBe(expected);
+    }
+  });
+});
+
+/** TFLite's `rq` constants for right shifts `rs`: half[Np] = 2^(r-1) (0 for r = 0), then pow[Np] = 2^(30-r). */
+function putRounding(k: KernelExports, at: number, rs: number[]): void {
+  const np = Math.ceil(rs.length / 8) * 8;
+  const words = new Int32Array(k.memory.buffer, at, 2 * np).fill(1 << 30);
+  rs.forEach((r, n) => {
+    words[n] = r > 0 ? 2 ** (r - 1) : 0;
+    words[np + n] = 2 ** (30 - r);
+  });
+}
+
+describe('u8_igemm_4x8c2_simd with TensorFlow Lite\'s requantization (rounding != 0)', () => {
+  it('equals its scalar reference bit for bit on random shapes and per-channel shifts', async () => {
+    const k = await freshKernels(8 << 20);
+    const r = rng(37);
+    const rq = k.heap_base() + (6 << 20);
+    for (let trial = 0; trial < 200; trial++) {
+      const M = randInt(r, 1, 23), N = randInt(r, 1, 37), taps = randInt(r, 1, 9), K = randInt(r, 1, 41);
+      const outStride = N + randInt(r, 0, 7);
+      const { ind, w, outs } = layout(k, r, M, N, taps, K, outStride);
+      putRounding(k, rq, Array.from({ length: N }, () => randInt(r, 0, 1) * randInt(r, 0, 30)));
+      const zOut = randInt(r, 0, 255);
+      const [qmin, qmax] = [randInt(r, 0, 1) * randInt(r, 0, 128), 255 - randInt(r, 0, 1) * randInt(r, 0, 100)];
+      for (const [i, out] of outs.entries()) {
+        new Uint8Array(k.memory.buffer, out, M * outStride).fill(0xa5);
+        callKernel(k, i === 0 ? 'u8_igemm_4x8c2_simd' : 'u8_igemm_ref', { M, N, taps, K, indirection: ind, weights: w, out, outStride, rounding: rq, shift: 0, zOut, qmin, qmax, i16Out: false });
+      }
+      const [a, b] = outs.map((o) => new Uint8Array(k.memory.buffer, o, M * outStride));
+      expect(a).toEqual(b);
+    }
+  });
+
+  // One output of one input byte: acc = bias + a * w; each kernel against TFLite's arithmetic (src/model/tflite-arithmetic.ts).
+  const cases: [string, number, number, number][] = [
+    // name, acc, mult, r
+    ['high multiply: a positive half rounds up', 3, 1 << 30, 0],
+    ['high multiply: a negative half rounds up (-1.5 -> -1)', -3, 1 << 30, 0],
+    ['shift: a positive half rounds away from zero', 6, 1 << 30, 2],
+    ['shift: a negative half rounds away from zero', -6, 1 << 30, 2],
+    ['double rounding differs from one (17.49995 -> 18)', 19443, 1979262391, 10],
+    ['shift 30, large accumulator', 2 ** 30 - 1, 2 ** 31 - 1, 30],
+    ['negative large accumulator', -(2 ** 30) + 1, 2 ** 31 - 1, 7],
+    ['zero multiplier', -777, 0, 0],
+    ['small negative rounds to zero', -1, 1 << 30, 3],
+  ];
+  it.each(cases)('%s', async (_name, acc, mult, rShift) => {
+    const k = await freshKernels(1 << 20);
+    const base = k.heap_base();
+    const act = base, ind = base + 64, w = base + 128, out = base + 512, rq = base + 1024;
+    const u8 = new Uint8Array(k.memory.buffer), i32 = new Int32Array(k.memory.buffer);
+    u8[act] = 0;
+    for (let i = 0; i < 4; i++) i32[ind / 4 + i] = act;
+    new Uint8Array(k.memory.buffer, w, 64 + 32).fill(0);
+    i32[w / 4] = acc;
+    i32[w / 4 + 8] = mult;
+    putRounding(k, rq, [rShift]);
+    const expected = Math.min(Math.max(128 + multiplyByQuantizedMultiplier(acc, mult, -rShift), 0), 255);
+    for (const kernel of ['u8_igemm_4x8c2_simd', 'u8_igemm_ref'] as const) {
+      u8[out] = 0xa5;
+      callKernel(k, kernel, { M: 1, N: 1, taps: 1, K: 1, indirection: ind, weights: w, out, outStride: 1, rounding: rq, shift: 0, zOut: 128, qmin: 0, qmax: 255, i16Out: false });
+      expect(u8[out], kernel).toBe(expected);
     }
   });
 });

@@ -17,12 +17,13 @@ describe('uint8 and int16 pooling kernels: SIMD equals scalar reference bit for 
       return (p.OH * p.OW * p.outStride) / 2;
     });
   });
-  it('average pool with rounding, count_include_pad and a zero point', async () => {
+  it('average pool with rounding, count_include_pad, a zero point and TFLite ties', async () => {
     await compare(22, 'u8', (k, r, inp, out, v) => {
       const p = poolParams(r);
       const countPad = randInt(r, 0, 1);
       const zp = randInt(r, 0, 255);
-      callKernel(k, v === 'simd' ? 'u8_avgpool_simd' : 'u8_avgpool_ref', { ...windowArgs(p, 1), inp, out, pb: p.pb, pr: p.pr, countPad, zp });
+      const tfl = randInt(r, 0, 1);
+      callKernel(k, v === 'simd' ? 'u8_avgpool_simd' : 'u8_avgpool_ref', { ...windowArgs(p, 1), inp, out, pb: p.pb, pr: p.pr, countPad, zp, tfl });
       return (p.OH * p.OW * p.outStride) / 4;
     });
   });
@@ -81,7 +82,7 @@ describe('int16 max pool and copy', () => {
 });
 
 describe('u8_avgpool rounding', () => {
-  it('is exactly floor(sum / n + 1/2) for every window size up to 256 pixels and every sum', async () => {
+  it('is exactly floor(sum / n + 1/2), or with tfl TFLite\'s int8 rounding (half away from zero of the sum of q - 128), for window sizes up to 256 pixels', async () => {
     const k = await freshKernels(1 << 20);
     const base = k.heap_base();
     const mem = k.memory.buffer;
@@ -92,10 +93,13 @@ describe('u8_avgpool rounding', () => {
           const row = new Uint8Array(mem, base, n).fill(fill);
           for (let i = 0; i < extra; i++) row[i] = Math.min(255, fill + 1);
           const sum = row.reduce((s, v) => s + v, 0);
-          const expected = Math.floor((2 * sum + n) / (2 * n));
-          for (const f of [k.u8_avgpool_simd, k.u8_avgpool_ref]) {
-            f(base, 1, n, 1, 1, base + 4096, 1, 1, 1, 1, n, 1, 1, 0, 0, 0, 0, 0, 0);
-            expect(new Uint8Array(mem, base + 4096, 1)[0]).toBe(expected);
+          const s = sum - 128 * n;
+          const tflite = 128 + Math.sign(s) * Math.floor((2 * Math.abs(s) + n) / (2 * n));
+          for (const [tfl, expected] of [[0, Math.floor((2 * sum + n) / (2 * n))], [1, tflite]]) {
+            for (const f of [k.u8_avgpool_simd, k.u8_avgpool_ref]) {
+              f(base, 1, n, 1, 1, base + 4096, 1, 1, 1, 1, n, 1, 1, 0, 0, 0, 0, 0, 0, tfl);
+              expect(new Uint8Array(mem, base + 4096, 1)[0]).toBe(expected);
+            }
           }
         }
       }

@@ -9,7 +9,8 @@ import { kernelStep, pick } from './step.js';
 
 /**
  * Add: in float a sum (with optional ReLU); quantized, both inputs rescaled to the output's scale
- * in one fixed-point step and clamped to the output type's range (from the zero point with ReLU).
+ * in one fixed-point step and clamped to the output type's range (from the zero point with ReLU);
+ * with TFLite rounding, TFLite's three-step int8 add.
  */
 export function planAdd(c: CheckedOp<AddOp>, ctx: PlanContext): Step[] {
   const [a, b] = c.inputs.map((x) => ctx.view(x.name));
@@ -18,6 +19,11 @@ export function planAdd(c: CheckedOp<AddOp>, ctx: PlanContext): Step[] {
   if (y.dtype === 'f32') return [kernelStep(ctx, c, pick(ctx, { simd: 'f32_add_simd', ref: 'f32_add_ref' }), { ...views, relu: c.op.relu ? 1 : 0 })];
   const [qa, qb] = c.inputs.map((x) => x.quant!);
   const zOut = c.output.quant!.zeroPoint;
+  if (c.op.rounding === 'tflite') {
+    const { multipliers: [ma, mb, mOut], shifts: [ra, rb, rOut] } = c.op.tflite!;
+    const args = { ...views, za: qa.zeroPoint, ma, ra, zb: qb.zeroPoint, mb, rb, mOut, rOut, zOut, qmin: c.op.relu ? zOut : 0, qmax: 255 };
+    return [kernelStep(ctx, c, pick(ctx, { simd: 'u8_add_tfl_simd', ref: 'u8_add_tfl_ref' }), args)];
+  }
   const i16Out = y.dtype === 'i16';
   const [ma, mb] = c.op.multipliers!;
   const [lo, hi] = QUANT_RANGE[c.output.quant!.dtype];

@@ -119,9 +119,34 @@ export function planI8Igemm(c: CheckedOp<ConvOp>, ctx: PlanContext, rq: Requanti
       callKernel(stage.kernels, 'i8_pack_igemm', { w: pw, N: g.N, per: w.length / g.N, offsets: po, bias: pb, mult: pm, zIn, out: at.weights, blockBytes });
     },
   });
-  const args = { M: g.M, N: g.N, taps: g.taps, K: g.K, indirection: at.indirection, weights: at.weights, out: y.ptr, outStride: y.stride, ...rq };
-  const kernel = x.dtype === 'i16' ? pick(ctx, I16_IGEMM) : pick(ctx, U8_IGEMM);
-  return [kernelStep(ctx, c, kernel, args, { macs: convMacs(op, x, y), warm: { ...args, M: Math.min(g.M, 64), N: Math.min(g.N, 8) } })];
+  const gemm = { M: g.M, N: g.N, taps: g.taps, K: g.K, indirection: at.indirection, weights: at.weights, out: y.ptr, outStride: y.stride };
+  const info = <A extends { M: number; N: number }>(args: A) => ({ macs: convMacs(op, x, y), warm: { ...args, M: Math.min(g.M, 64), N: Math.min(g.N, 8) } });
+  const args = { ...gemm, shift: rq.shift, zOut: rq.zOut, qmin: rq.qmin, qmax: rq.qmax, i16Out: rq.i16Out };
+  if (x.dtype === 'i16') return [kernelStep(ctx, c, pick(ctx, I16_IGEMM), args, info(args))];
+  const u8 = { ...args, rounding: rq.tflite ? tflRounding(ctx, op, g.N) : 0 };
+  return [kernelStep(ctx, c, pick(ctx, U8_IGEMM), u8, info(u8))];
+}
+
+/**
+ * The per-channel constants of TFLite's rounding for a conv's right shifts r (assembly/kernels/
+ * requant.ts, `requantTfl`): i32 half[Np] = 2^(r-1) (0 for r = 0), then pow[Np] = 2^(30-r),
+ * Np = N rounded up to 8 (the padding channels' values are never stored).
+ */
+function tflRounding(ctx: PlanContext, op: ConvOp, N: number): number {
+  const np = Math.ceil(N / NR) * NR;
+  const at = ctx.memory.allocate(np * 8);
+  const shifts = constant<Int32Array>(ctx, op.shifts)!;
+  ctx.memory.addPacker({
+    staging: 0,
+    fill(stage) {
+      const words = new Int32Array(stage.kernels.memory.buffer, at, np * 2).fill(1 << 30);
+      shifts.forEach((r, n) => {
+        words[n] = r > 0 ? 2 ** (r - 1) : 0;
+        words[np + n] = 2 ** (30 - r);
+      });
+    },
+  });
+  return at;
 }
 
 /** The int8 igemm over uint8 inputs, and over int16 ones. */

@@ -8,7 +8,7 @@ import type { CheckedOp } from '../../model/validate.js';
 import type { PlanContext, Step } from '../types.js';
 import { planAdd } from './add.js';
 import { planConv } from './conv.js';
-import { planConcat, planRelu } from './copy.js';
+import { planConcat, planFlatten, planRelu } from './copy.js';
 import { planAvgPool, planGlobalAvgPool, planMaxPool } from './pool.js';
 
 /** Turns op `c` into steps, allocating its constants and registering their packers in `ctx.memory`. */
@@ -22,6 +22,7 @@ export const PLANNERS: { [K in OpKind]: OpPlanner<Extract<Op, { op: K }>> | unde
   globalavgpool: planGlobalAvgPool,
   concat: planConcat,
   add: planAdd,
+  flatten: planFlatten,
   relu: planRelu,
   softmax: undefined,
 };

@@ -34,13 +34,21 @@ export function planAvgPool(c: CheckedOp<AvgPoolOp>, ctx: PlanContext): Step[] {
   const args = { ...window(ctx, c), pb: c.op.pads[2], pr: c.op.pads[3], countPad: c.op.countIncludePad ? 1 : 0 };
   const x = c.inputs[0];
   if (x.dtype === 'f32') return [kernelStep(ctx, c, pick(ctx, { simd: 'f32_avgpool_simd', ref: 'f32_avgpool_ref' }), args)];
-  return [kernelStep(ctx, c, pick(ctx, { simd: 'u8_avgpool_simd', ref: 'u8_avgpool_ref' }), { ...args, zp: x.quant!.zeroPoint })];
+  return [kernelStep(ctx, c, pick(ctx, { simd: 'u8_avgpool_simd', ref: 'u8_avgpool_ref' }), { ...args, zp: x.quant!.zeroPoint, tfl: c.op.rounding === 'tflite' ? 1 : 0 })];
 }
 
-/** Global average pool: the float mean, or exact int32 sums of the quantized values (minus the zero point). */
+/**
+ * Global average pool: the float mean, exact int32 sums of the quantized values (minus the zero
+ * point), or for a MEAN imported from .tflite, TFLite's int8 mean of them.
+ */
 export function planGlobalAvgPool(c: CheckedOp<GlobalAvgPoolOp>, ctx: PlanContext): Step[] {
   const x = ctx.view(c.inputs[0].name);
   const args = { inp: x.ptr, P: x.h * x.w, C: x.c, inStride: x.stride, out: ctx.view(c.op.output).ptr };
+  if (c.op.rounding === 'tflite') {
+    const { multiplier: mult, shift } = c.op as Required<GlobalAvgPoolOp>;
+    const tfl = { zp: c.inputs[0].quant!.zeroPoint, mult, left: Math.max(shift, 0), right: Math.max(-shift, 0), zOut: c.output.quant!.zeroPoint };
+    return [kernelStep(ctx, c, pick(ctx, { simd: 'u8_global_mean_simd', ref: 'u8_global_mean_ref' }), { ...args, ...tfl })];
+  }
   switch (x.dtype) {
     case 'f32':
       return [kernelStep(ctx, c, pick(ctx, { simd: 'f32_global_avgpool_simd', ref: 'f32_global_avgpool_ref' }), args)];

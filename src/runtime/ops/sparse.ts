@@ -75,7 +75,7 @@ export function planSparse(c: CheckedOp<ConvOp>, ctx: PlanContext, rq: Requantiz
   // No taps: the igemm reads no input, whatever its type.
   const border = pick(ctx, U8_IGEMM);
   const borders = borderRuns(op, x, y).map((b) =>
-    bindKernel(ctx.kernels, border, { M: b.M, N: y.c, taps: 0, K: 0, indirection: 0, weights, out: b.ptr, outStride: b.stride, ...rq }));
+    bindKernel(ctx.kernels, border, { M: b.M, N: y.c, taps: 0, K: 0, indirection: 0, weights, out: b.ptr, outStride: b.stride, ...rq, rounding: 0 }));
   // The packed weights' layout depends on N: a prefix of the work is a prefix of the rows.
   const warm = { kernel, run: bindKernel(ctx.kernels, kernel, { ...args, H: 1, out: y.ptr + pt * rowStride + pl * y.stride, outStride: y.stride, outRowStride: rowStride }) };
   const run = (): void => {
