@@ -32,7 +32,7 @@ export function measureSizes(): SizeRow[] {
   const core = buildSync({ entryPoints: [fileURLToPath(new URL('dist/core.js', root))], bundle: true, minify: true, format: 'esm', write: false }).outputFiles[0].contents;
   const row = (what: string, bytes: Uint8Array, budget: number): SizeRow => ({ what, bytes: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length, budget });
   return [
-    row('dist/squeezewasm.wasm', file('dist/squeezewasm.wasm'), 66 * 1024),
+    row('dist/squeezewasm.wasm', file('dist/squeezewasm.wasm'), 67 * 1024),
     // The relaxed build also holds the relaxed-dot int8 kernel with its epilogue inlined (3.2 KB, 7 % faster).
     row('dist/squeezewasm-relaxed.wasm', file('dist/squeezewasm-relaxed.wasm'), 72 * 1024),
     // Includes the argument checks of every public entry and the escaping of text from files (2.3 KB).

@@ -382,14 +382,20 @@ def conv_case(rng, name, in_shape, filters, kernel, stride, padding, activation,
     acc = accumulate(np.concatenate(candidates))
     scores = disagreements(acc, s_in, w_scales, s_out, zp_out, case['options']['activation']).reshape(len(candidates), -1).sum(axis=1)
     samples = pick_discriminating(candidates, scores, 2) + [random_int8(rng, in_shape)] + int8_samples(rng, in_shape, 0)
+    record_samples(case, ref, y_i, samples, accumulate, lambda acc: disagreements(acc, s_in, w_scales, s_out, zp_out, case['options']['activation']))
+    return case
+
+
+def record_samples(case, ref, y_i, samples, accumulate, disagree):
+    """Runs the interpreter on each input of a CONV_2D or FULLY_CONNECTED case, keeps its output and
+    counts what the inputs exercise: accumulators, negative ones, and outputs where roundings differ."""
     for x in samples:
         read = ref.run([x])
         case['samples'].append({'input': ints(x), 'output': ints(read(y_i))})
         acc = accumulate(x)
         COVERAGE.add('CONV_2D/FULLY_CONNECTED outputs', acc.size)
         COVERAGE.add('CONV_2D/FULLY_CONNECTED negative accumulators', (acc < 0).sum())
-        COVERAGE.add('CONV_2D outputs where single/double/float rounding disagree', disagreements(acc, s_in, w_scales, s_out, zp_out, case['options']['activation']).sum())
-    return case
+        COVERAGE.add(f"{case['op']} outputs where single/double/float rounding disagree", disagree(acc).sum())
 
 
 def fc_case(rng, name, n_in, n_out, activation, in_range, batch=1, pow2=False, per_tensor=False):
@@ -432,13 +438,7 @@ def fc_case(rng, name, n_in, n_out, activation, in_range, batch=1, pow2=False, p
     chosen = np.array(pick_discriminating(list(rows), scores, 4 * batch))
     samples = [chosen[i:i + batch] for i in range(0, len(chosen), batch)]
     samples += int8_samples(rng, (batch, n_in), 2)
-    for x in samples:
-        read = ref.run([x])
-        case['samples'].append({'input': ints(x), 'output': ints(read(y_i))})
-        acc = accumulate(x)
-        COVERAGE.add('CONV_2D/FULLY_CONNECTED outputs', acc.size)
-        COVERAGE.add('CONV_2D/FULLY_CONNECTED negative accumulators', (acc < 0).sum())
-        COVERAGE.add('FULLY_CONNECTED outputs where single/double/float rounding disagree', disagreements(acc, s_in, channel_scales, s_out, zp_out, case['options']['activation']).sum())
+    record_samples(case, ref, y_i, samples, accumulate, lambda acc: disagreements(acc, s_in, channel_scales, s_out, zp_out, case['options']['activation']))
     return case
 
 

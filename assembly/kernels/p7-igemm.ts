@@ -1,4 +1,4 @@
-import { pack, pack16, requantRound, requantScalar, storeRow, storeRow16 } from './requant';
+import { pack, pack16, requantRound, requantScalar, requantTflScalar, storeRow, storeRow16, storeRowTfl } from './requant';
 
 // The int8 indirect GEMM on the relaxed dot product, i32x4.relaxed_dot_i8x16_i7x16_add_s: 16
 // multiply-adds in one instruction, which V8 lowers to one vpdpbusd on x86 CPUs with AVX-VNNI and
@@ -35,14 +35,15 @@ export const P7_MR: i32 = 6;
 /**
  * The SIMD micro-kernel: 6 pixels x 8 channels, 4 k per lane, one or two 7-bit planes, or one of
  * 8-bit bytes that the engine reads exactly: `signedBytes` (a flipped u8 plane) says how the
- * planner expects it to read them, which only the scalar reference needs to be told.
+ * planner expects it to read them, which only the scalar reference needs to be told. With
+ * `rounding` != 0, TensorFlow Lite's requantization, as in u8_igemm_4x8c2_simd (uint8 output).
  */
 export function p7_igemm_6x8c4_relaxed(
   M: i32, N: i32, taps: i32, K: i32, indirection: usize, weights: usize, out: usize, outStride: i32,
-  planes: i32, hiOffset: i32, signedBytes: bool, shift: i32, zOut: i32, qmin: i32, qmax: i32, i16Out: bool,
+  planes: i32, hiOffset: i32, signedBytes: bool, shift: i32, zOut: i32, qmin: i32, qmax: i32, i16Out: bool, rounding: usize,
 ): void {
   if (ASC_FEATURE_RELAXED_SIMD) {
-    igemm(M, N, taps, K, indirection, weights, out, outStride, planes, hiOffset, shift, zOut, qmin, qmax, i16Out);
+    igemm(M, N, taps, K, indirection, weights, out, outStride, planes, hiOffset, shift, zOut, qmin, qmax, i16Out, rounding);
   } else {
     unreachable();
   }
@@ -59,9 +60,10 @@ function dot(w: v128, x: v128, acc: v128): v128 {
 @inline
 function igemm(
   M: i32, N: i32, taps: i32, K: i32, indirection: usize, weights: usize, out: usize, outStride: i32,
-  planes: i32, hiOffset: i32, shift: i32, zOut: i32, qmin: i32, qmax: i32, i16Out: bool,
+  planes: i32, hiOffset: i32, shift: i32, zOut: i32, qmin: i32, qmax: i32, i16Out: bool, rounding: usize,
 ): void {
   const run = <usize>(((K + 3) >> 2) << 2);
+  const np = <usize>((N + 7) & ~7) << 2;
   const blockBytes = <usize>(64 + taps * <i32>run * 8);
   const round = requantRound(shift);
   const pre = max(0, 32 - shift), post = max(0, shift - 32);
@@ -118,6 +120,18 @@ function igemm(
       const ma = v128.load(wBlock, 32), mb = v128.load(wBlock, 48);
       const o = out + (i16Out ? <usize>nb << 1 : <usize>nb);
       const last = M - 1;
+      if (rounding != 0) {
+        // TFLite's requantization (i8-igemm.ts, `rounding`): per-channel constants, a call per row.
+        const at = rounding + (<usize>nb << 2);
+        const ha = v128.load(at), hb = v128.load(at, 16), pa = v128.load(at + np), pb = v128.load(at + np, 16);
+        storeRowTfl(o + <usize>min(p + 5, last) * outStride, nLeft, i32x4.add(c5a, ba), i32x4.add(c5b, bb), ma, mb, ha, hb, pa, pb, zv, lov, hiv);
+        storeRowTfl(o + <usize>min(p + 4, last) * outStride, nLeft, i32x4.add(c4a, ba), i32x4.add(c4b, bb), ma, mb, ha, hb, pa, pb, zv, lov, hiv);
+        storeRowTfl(o + <usize>min(p + 3, last) * outStride, nLeft, i32x4.add(c3a, ba), i32x4.add(c3b, bb), ma, mb, ha, hb, pa, pb, zv, lov, hiv);
+        storeRowTfl(o + <usize>min(p + 2, last) * outStride, nLeft, i32x4.add(c2a, ba), i32x4.add(c2b, bb), ma, mb, ha, hb, pa, pb, zv, lov, hiv);
+        storeRowTfl(o + <usize>min(p + 1, last) * outStride, nLeft, i32x4.add(c1a, ba), i32x4.add(c1b, bb), ma, mb, ha, hb, pa, pb, zv, lov, hiv);
+        storeRowTfl(o + <usize>p * outStride, nLeft, i32x4.add(c0a, ba), i32x4.add(c0b, bb), ma, mb, ha, hb, pa, pb, zv, lov, hiv);
+        continue;
+      }
       // Highest row first: rows past M clamp onto the last pixel and the real row is written last.
       storeTileRow(o + <usize>min(p + 5, last) * outStride, c5a, c5b, ba, bb, ma, mb, round, pre, post, zv, lov, hiv, nLeft, i16Out);
       storeTileRow(o + <usize>min(p + 4, last) * outStride, c4a, c4b, ba, bb, ma, mb, round, pre, post, zv, lov, hiv, nLeft, i16Out);
@@ -148,8 +162,9 @@ function storeTileRow(
 /** Scalar reference of {@link p7_igemm_6x8c4_relaxed}: the same layouts and integer sums, in any build. */
 export function p7_igemm_ref(
   M: i32, N: i32, taps: i32, K: i32, indirection: usize, weights: usize, out: usize, outStride: i32,
-  planes: i32, hiOffset: i32, signedBytes: bool, shift: i32, zOut: i32, qmin: i32, qmax: i32, i16Out: bool,
+  planes: i32, hiOffset: i32, signedBytes: bool, shift: i32, zOut: i32, qmin: i32, qmax: i32, i16Out: bool, rounding: usize,
 ): void {
+  const np = <usize>((N + 7) & ~7) << 2;
   const run = ((K + 3) >> 2) << 2;
   const blockBytes = <usize>(64 + taps * run * 8);
   for (let p = 0; p < M; p++) {
@@ -169,7 +184,9 @@ export function p7_igemm_ref(
         }
       }
       acc += load<i32>(wBlock + (lane << 2));
-      const q = min(max(zOut + requantScalar(acc, load<i32>(wBlock + 32 + (lane << 2)), shift), qmin), qmax);
+      const mult = load<i32>(wBlock + 32 + (lane << 2));
+      const scaled = rounding != 0 ? requantTflScalar(acc, mult, 30 - ctz(load<i32>(rounding + np + (<usize>n << 2)))) : requantScalar(acc, mult, shift);
+      const q = min(max(zOut + scaled, qmin), qmax);
       if (i16Out) store<i16>(out + <usize>p * outStride + (<usize>n << 1), <i16>q);
       else store<u8>(out + <usize>p * outStride + <usize>n, <u8>q);
     }

@@ -240,24 +240,7 @@ export function u8_avgpool_ref(
  * exact. The caller multiplies by scale / P in float for the softmax.
  */
 export function u8_global_sum_simd(inp: usize, P: i32, C: i32, inStride: i32, zp: i32, out: usize): void {
-  const C8 = C & ~7;
-  const bias = i32x4.splat(-P * zp);
-  let c = 0;
-  for (; c < C8; c += 8) {
-    let lo = bias, hi = bias;
-    for (let p = 0; p < P; p++) {
-      const v = v128.load8x8_u(inp + <usize>p * inStride + <usize>c);
-      lo = i32x4.add(lo, i32x4.extend_low_i16x8_u(v));
-      hi = i32x4.add(hi, i32x4.extend_high_i16x8_u(v));
-    }
-    v128.store(out + (<usize>c << 2), lo);
-    v128.store(out + (<usize>c << 2), hi, 16);
-  }
-  for (; c < C; c++) {
-    let s = -P * zp;
-    for (let p = 0; p < P; p++) s += load<u8>(inp + <usize>p * inStride + <usize>c);
-    store<i32>(out + (<usize>c << 2), s);
-  }
+  globalSum(inp, P, C, inStride, zp, out, false, 0, 0, 0, 0);
 }
 
 /**
@@ -267,6 +250,13 @@ export function u8_global_sum_simd(inp: usize, P: i32, C: i32, inStride: i32, zp
  * ratio as TFLite does (docs/tflite.md), plus `zOut`, as uint8.
  */
 export function u8_global_mean_simd(inp: usize, P: i32, C: i32, inStride: i32, zp: i32, mult: i32, left: i32, right: i32, zOut: i32, out: usize): void {
+  globalSum(inp, P, C, inStride, zp, out, true, mult, left, right, zOut);
+}
+
+/** The sums of both, 8 channels at a time; `mean` (a constant at each call) picks the store. */
+// @ts-ignore: decorator
+@inline
+function globalSum(inp: usize, P: i32, C: i32, inStride: i32, zp: i32, out: usize, mean: bool, mult: i32, left: i32, right: i32, zOut: i32): void {
   const C8 = C & ~7;
   const bias = i32x4.splat(-P * zp);
   const mv = i32x4.splat(mult), hv = halfOf(right), pv = powOf(right), zv = i32x4.splat(zOut);
@@ -278,11 +268,18 @@ export function u8_global_mean_simd(inp: usize, P: i32, C: i32, inStride: i32, z
       lo = i32x4.add(lo, i32x4.extend_low_i16x8_u(v));
       hi = i32x4.add(hi, i32x4.extend_high_i16x8_u(v));
     }
-    const qlo = requantTfl(i32x4.shl(lo, left), mv, hv, pv, zv), qhi = requantTfl(i32x4.shl(hi, left), mv, hv, pv, zv);
-    const q16 = i16x8.narrow_i32x4_s(qlo, qhi);
-    v128.store64_lane(out + <usize>c, i8x16.narrow_i16x8_u(q16, q16), 0);
+    if (mean) {
+      const q16 = i16x8.narrow_i32x4_s(requantTfl(i32x4.shl(lo, left), mv, hv, pv, zv), requantTfl(i32x4.shl(hi, left), mv, hv, pv, zv));
+      v128.store64_lane(out + <usize>c, i8x16.narrow_i16x8_u(q16, q16), 0);
+    } else {
+      v128.store(out + (<usize>c << 2), lo);
+      v128.store(out + (<usize>c << 2), hi, 16);
+    }
   }
-  for (; c < C; c++) store<u8>(out + <usize>c, <u8>meanOf(inp + <usize>c, P, inStride, zp, mult, left, right, zOut));
+  for (; c < C; c++) {
+    if (mean) store<u8>(out + <usize>c, <u8>meanOf(inp + <usize>c, P, inStride, zp, mult, left, right, zOut));
+    else store<i32>(out + (<usize>c << 2), columnSum(inp + <usize>c, P, inStride, zp));
+  }
 }
 
 /** Scalar reference of {@link u8_global_mean_simd}. */
@@ -293,18 +290,21 @@ export function u8_global_mean_ref(inp: usize, P: i32, C: i32, inStride: i32, zp
 // @ts-ignore: decorator
 @inline
 function meanOf(inp: usize, P: i32, inStride: i32, zp: i32, mult: i32, left: i32, right: i32, zOut: i32): i32 {
+  return min(max(zOut + requantTflScalar(columnSum(inp, P, inStride, zp) << left, mult, right), 0), 255);
+}
+
+/** Sum over P pixels of one channel's (q - zp). */
+// @ts-ignore: decorator
+@inline
+function columnSum(inp: usize, P: i32, inStride: i32, zp: i32): i32 {
   let s = -P * zp;
   for (let p = 0; p < P; p++) s += load<u8>(inp + <usize>p * inStride);
-  return min(max(zOut + requantTflScalar(s << left, mult, right), 0), 255);
+  return s;
 }
 
 /** Scalar reference of {@link u8_global_sum_simd}. */
 export function u8_global_sum_ref(inp: usize, P: i32, C: i32, inStride: i32, zp: i32, out: usize): void {
-  for (let c = 0; c < C; c++) {
-    let s = -P * zp;
-    for (let p = 0; p < P; p++) s += load<u8>(inp + <usize>p * inStride + <usize>c);
-    store<i32>(out + (<usize>c << 2), s);
-  }
+  for (let c = 0; c < C; c++) store<i32>(out + (<usize>c << 2), columnSum(inp + <usize>c, P, inStride, zp));
 }
 
 /**

@@ -112,10 +112,10 @@ export interface KernelExports {
   i16_copy_simd(inp: number, P: number, C: number, inStride: number, out: number, outStride: number, lo: number): void;
   /** assembly/kernels/u8-pool: inp usize, P i32, C i32, inStride i32, out usize, outStride i32, lo i32 */
   i16_copy_ref(inp: number, P: number, C: number, inStride: number, out: number, outStride: number, lo: number): void;
-  /** assembly/kernels/p7-igemm: M i32, N i32, taps i32, K i32, indirection usize, weights usize, out usize, outStride i32, planes i32, hiOffset i32, signedBytes bool, shift i32, zOut i32, qmin i32, qmax i32, i16Out bool */
-  p7_igemm_6x8c4_relaxed(M: number, N: number, taps: number, K: number, indirection: number, weights: number, out: number, outStride: number, planes: number, hiOffset: number, signedBytes: boolean, shift: number, zOut: number, qmin: number, qmax: number, i16Out: boolean): void;
-  /** assembly/kernels/p7-igemm: M i32, N i32, taps i32, K i32, indirection usize, weights usize, out usize, outStride i32, planes i32, hiOffset i32, signedBytes bool, shift i32, zOut i32, qmin i32, qmax i32, i16Out bool */
-  p7_igemm_ref(M: number, N: number, taps: number, K: number, indirection: number, weights: number, out: number, outStride: number, planes: number, hiOffset: number, signedBytes: boolean, shift: number, zOut: number, qmin: number, qmax: number, i16Out: boolean): void;
+  /** assembly/kernels/p7-igemm: M i32, N i32, taps i32, K i32, indirection usize, weights usize, out usize, outStride i32, planes i32, hiOffset i32, signedBytes bool, shift i32, zOut i32, qmin i32, qmax i32, i16Out bool, rounding usize */
+  p7_igemm_6x8c4_relaxed(M: number, N: number, taps: number, K: number, indirection: number, weights: number, out: number, outStride: number, planes: number, hiOffset: number, signedBytes: boolean, shift: number, zOut: number, qmin: number, qmax: number, i16Out: boolean, rounding: number): void;
+  /** assembly/kernels/p7-igemm: M i32, N i32, taps i32, K i32, indirection usize, weights usize, out usize, outStride i32, planes i32, hiOffset i32, signedBytes bool, shift i32, zOut i32, qmin i32, qmax i32, i16Out bool, rounding usize */
+  p7_igemm_ref(M: number, N: number, taps: number, K: number, indirection: number, weights: number, out: number, outStride: number, planes: number, hiOffset: number, signedBytes: boolean, shift: number, zOut: number, qmin: number, qmax: number, i16Out: boolean, rounding: number): void;
   /** assembly/kernels/p7-igemm: inp usize, P i32, C i32, inStride i32, out usize, outStride i32, hiOffset i32, offset i32, pad usize, padLen i32, padValue i32 */
   i16_split7_simd(inp: number, P: number, C: number, inStride: number, out: number, outStride: number, hiOffset: number, offset: number, pad: number, padLen: number, padValue: number): void;
   /** assembly/kernels/p7-igemm: inp usize, P i32, C i32, inStride i32, out usize, outStride i32, hiOffset i32, offset i32, pad usize, padLen i32, padValue i32 */
@@ -206,7 +206,7 @@ const P15 = 'inp H W C inStride out OH OW outStride kh kw sh sw pt pl pb pr coun
 const P16 = 'inp P C inStride zp out';
 const P17 = 'inp P C inStride zp mult left right zOut out';
 const P18 = 'inp P C inStride out outStride lo';
-const P19 = 'M N taps K indirection weights out outStride planes hiOffset signedBytes shift zOut qmin qmax i16Out';
+const P19 = 'M N taps K indirection weights out outStride planes hiOffset signedBytes shift zOut qmin qmax i16Out rounding';
 const P20 = 'inp P C inStride out outStride hiOffset offset pad padLen padValue';
 const P21 = 'inp P C inStride out outStride pad padLen padValue';
 const P22 = 'a b n';

@@ -9,7 +9,10 @@ import { ARRAY_OF } from '../../src/runtime/types.js';
 import { readView, writeView } from '../../src/runtime/view.js';
 import { relaxedDot8Bits, relaxedDotExact } from '../../src/runtime/probe.js';
 import { callKernel, instantiateKernels, type KernelExports } from '../../src/wasm/kernels.js';
+import { dequantizeInt8 } from '../../src/model/tflite-arithmetic.js';
+import { softmax } from '../../src/runtime/output.js';
 import { randomInt8Net } from '../helpers/random-net.js';
+import { convertGolden, goldenPixels, loadManifest, runGolden } from '../helpers/tflite-goldens.js';
 import { randInt, rng } from '../helpers/wasm.js';
 
 const relaxedModule = new WebAssembly.Module(readFileSync(new URL('../../dist/squeezewasm-relaxed.wasm', import.meta.url)));
@@ -60,7 +63,9 @@ async function kernelLevel(bits: Bits): Promise<void> {
     }
     const outStride = (N + randInt(r, 0, 5)) << (i16Out ? 1 : 0);
     const [qmin, qmax] = i16Out ? [-4095, 4095] : [randInt(r, 0, 50), 255];
-    const args = { M, N, taps, K, indirection: ind, weights: w, outStride, planes, hiOffset, signedBytes: bytes && bits === 's8', shift: randInt(r, 30, 44), zOut: i16Out ? 0 : randInt(r, 0, 255), qmin, qmax, i16Out };
+    // Every fourth u8-out trial requantizes the TFLite way (per-channel right shifts in `rounding`).
+    const rounding = !i16Out && trial % 4 === 0 ? tfliteRounding(k, w + (3 << 20), N, r) : 0;
+    const args = { M, N, taps, K, indirection: ind, weights: w, outStride, planes, hiOffset, signedBytes: bytes && bits === 's8', shift: randInt(r, 30, 44), zOut: i16Out ? 0 : randInt(r, 0, 255), qmin, qmax, i16Out, rounding };
     for (const [i, out] of outs.entries()) {
       new Uint8Array(mem(), out, M * outStride + 64).fill(0xa5);
       callKernel(k, i === 0 ? 'p7_igemm_6x8c4_relaxed' : 'p7_igemm_ref', { ...args, out });
@@ -68,6 +73,18 @@ async function kernelLevel(bits: Bits): Promise<void> {
     const [a, b] = outs.map((o) => new Uint8Array(mem(), o, M * outStride + 64));
     check(same(a, b), `p7_igemm trial ${trial}: M ${M} N ${N} taps ${taps} K ${K} planes ${planes}${bytes ? ' of u8' : ''}`);
   }
+}
+
+/** TFLite's per-channel rounding constants at `at` for N channels of random right shifts 0..30 (see igemm.ts, `tflRounding`). */
+function tfliteRounding(k: KernelExports, at: number, N: number, r: () => number): number {
+  const np = Math.ceil(N / 8) * 8;
+  const words = new Int32Array(k.memory.buffer, at, 2 * np).fill(1 << 30);
+  for (let n = 0; n < N; n++) {
+    const shift = randInt(r, 0, 30);
+    words[n] = shift > 0 ? 2 ** (shift - 1) : 0;
+    words[np + n] = 2 ** (30 - shift);
+  }
+  return at;
 }
 
 /** The split kernels: SIMD against scalar, and the planes they write recombine to q + offset. */
@@ -153,6 +170,24 @@ async function bundledLevel(bits: Bits): Promise<void> {
   }
 }
 
+/** int8 models imported from .tflite (TFLite's rounding) on the relaxed dot give TFLite's reference interpreter's outputs. */
+async function tfliteLevel(bits: Bits): Promise<void> {
+  const { manifest, at } = loadManifest('test/fixtures/tflite/manifest.json');
+  for (const name of ['keras-squeezenet-int8', 'ops-int8']) {
+    const m = manifest.models[name];
+    const model = convertGolden(readFileSync(at(m.file)), m);
+    for (const int8Dot of bits ? (['relaxed', `relaxed-${bits}`] as const) : (['relaxed'] as const)) {
+      const plan = planModel(model, await kernels(), { int8Dot, twoPlaneMinChannels: 1 });
+      check(plan.steps.some((step) => step.warm?.kernel === 'p7_igemm_6x8c4_relaxed'), `${name}: no conv ran on the relaxed dot (${int8Dot})`);
+      for (const g of m.goldens) {
+        const out = runGolden(plan, m.input_from_pixels, goldenPixels(at, g.pixels), softmax);
+        const asGolden = m.output.dtype === 'int8' ? out : out.map((q) => dequantizeInt8(q, 1 / 256, -128));
+        check(same(asGolden, g.output), `${name} on ${int8Dot}: ${g.image} differs from TFLite's interpreter`);
+      }
+    }
+  }
+}
+
 // An engine with a draft relaxed SIMD (Node 20's, behind a flag) must be recognised and kept on dot16.
 const probe = await kernels(1 << 16);
 const final = relaxedDotExact(probe);
@@ -163,6 +198,7 @@ if (final) {
   await flipLevel();
   await networkLevel(bits);
   await bundledLevel(bits);
+  await tfliteLevel(bits);
 }
 const bytes = new Uint8Array(readFileSync(new URL('../../weights/squeezenet1.1-int8.sqz', import.meta.url)));
 const auto = (await createClassifier(relaxedModule, bytes)).planned.int8Dot;

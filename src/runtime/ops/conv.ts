@@ -3,7 +3,7 @@
  * they are 3x3, stride 1, pad 1, else on the f32 igemm; int8 ones on the sparse kernel where the
  * weights are sparse enough, on the relaxed dot where the plan uses it (but for Winograd's 3x3
  * convs), on Winograd where a 3x3 conv allows it, else on the int8 igemm; convs imported from
- * .tflite, with TFLite's rounding, on the int8 igemm's TFLite variant. Every int8 choice
+ * .tflite, with TFLite's rounding, on the relaxed dot where the plan uses it, else on the int8 igemm. Every int8 choice
  * computes the same bits; the float ones agree within rounding (ops/winograd.ts).
  * @packageDocumentation
  */
@@ -21,9 +21,9 @@ import { f32WinogradApplies, planF32Winograd, planWinograd, winogradApplies } fr
 export function planConv(c: CheckedOp<ConvOp>, ctx: PlanContext): Step[] {
   if (c.output.dtype === 'f32') return ctx.choices.winograd && f32WinogradApplies(c) ? planF32Winograd(c, ctx) : planF32Igemm(c, ctx);
   const rq = requantization(c, ctx);
-  // TFLite's rounding has one kernel: the direct one (its fully connected layers' rounding, their own).
+  // TFLite's rounding runs on the relaxed dot or the igemm (its fully connected layers' on their own kernel).
   if (c.op.rounding === 'tflite-fc') return planFcTfl(c, ctx, rq);
-  if (rq.tflite) return planI8Igemm(c, ctx, rq);
+  if (rq.tflite) return p7Applies(c, ctx) ? planP7(c, ctx, rq) : planI8Igemm(c, ctx, rq);
   if (sparseApplies(c, ctx)) return planSparse(c, ctx, rq);
   if (p7Applies(c, ctx)) return planP7(c, ctx, rq);
   if (ctx.choices.winograd && winogradApplies(c)) return planWinograd(c, ctx, rq);

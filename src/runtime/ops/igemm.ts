@@ -132,7 +132,7 @@ export function planI8Igemm(c: CheckedOp<ConvOp>, ctx: PlanContext, rq: Requanti
  * requant.ts, `requantTfl`): i32 half[Np] = 2^(r-1) (0 for r = 0), then pow[Np] = 2^(30-r),
  * Np = N rounded up to 8 (the padding channels' values are never stored).
  */
-function tflRounding(ctx: PlanContext, op: ConvOp, N: number): number {
+export function tflRounding(ctx: PlanContext, op: ConvOp, N: number): number {
   const np = Math.ceil(N / NR) * NR;
   const at = ctx.memory.allocate(np * 8);
   const shifts = constant<Int32Array>(ctx, op.shifts)!;

@@ -13,7 +13,7 @@ import type { CheckedOp } from '../../model/validate.js';
 import { bindKernel, callKernel } from '../../wasm/kernels.js';
 import { alignUp, Stage } from '../memory.js';
 import type { PlanContext, Step, View } from '../types.js';
-import { fillIndirection, geometry, weightOffsets, type Geometry } from './igemm.js';
+import { fillIndirection, geometry, tflRounding, weightOffsets, type Geometry } from './igemm.js';
 import type { Requantization } from './requant.js';
 import { constant, pick, stepOf } from './step.js';
 import { winogradApplies } from './winograd.js';
@@ -58,6 +58,8 @@ const flipped = (c: CheckedOp<ConvOp>, ctx: PlanContext): boolean => c.inputs[0]
  */
 export function p7Applies(c: CheckedOp<ConvOp>, ctx: PlanContext): boolean {
   if (ctx.choices.int8Dot === 'dot16') return false;
+  // TFLite's rounding has no Winograd kernel, and the relaxed dot is the faster of the other two.
+  if (c.op.rounding === 'tflite') return true;
   if (inPlace(c, ctx) || flipped(c, ctx)) return true;
   const min = ctx.choices.twoPlaneMinChannels;
   const wide = c.output.shape.c >= min && c.op.kernel[1] * c.inputs[0].shape.c >= min / 2;
@@ -138,7 +140,8 @@ export function planP7(c: CheckedOp<ConvOp>, ctx: PlanContext, rq: Requantizatio
     },
   });
   const kernel = pick(ctx, P7_IGEMM);
-  const args = { M: g.M, N: g.N, taps: g.taps, K: g.K, indirection, weights, out: y.ptr, outStride: y.stride, planes: p.planes, hiOffset: p.hiOffset, signedBytes: p.signedBytes, ...rq };
+  const requant = { shift: rq.shift, zOut: rq.zOut, qmin: rq.qmin, qmax: rq.qmax, i16Out: rq.i16Out, rounding: rq.tflite ? tflRounding(ctx, op, g.N) : 0 };
+  const args = { M: g.M, N: g.N, taps: g.taps, K: g.K, indirection, weights, out: y.ptr, outStride: y.stride, planes: p.planes, hiOffset: p.hiOffset, signedBytes: p.signedBytes, ...requant };
   const gemm = bindKernel(ctx.kernels, kernel, args);
   const warm = { kernel, run: bindKernel(ctx.kernels, kernel, { ...args, M: Math.min(g.M, 60), N: Math.min(g.N, 8) }) };
   const split = p.split;
