@@ -276,7 +276,8 @@ def ops_model():
     x = layers.MaxPooling2D(3, 2, padding="same", name="maxpool_same")(x)
     g = layers.GlobalAveragePooling2D(name="gap")(x)
     # Flatten of a 3x3 map stays a RESHAPE; of the [1,1,1,C] GAP output it would fold into the FC.
-    f = layers.Flatten(name="flatten")(layers.MaxPooling2D(3, 3, name="maxpool_valid")(x))
+    # A PAD before a max pool (as ceil-mode pools convert): its zeros are never the max after ReLUs.
+    f = layers.Flatten(name="flatten")(layers.MaxPooling2D(3, 3, name="maxpool_valid")(layers.ZeroPadding2D(1, name="pad1")(x)))
     x = layers.Concatenate(name="concat_head")([g, f])
     # Small weights keep the softmax off saturation, so that int8 outputs are not all 0 but one.
     x = layers.Dense(OPS_CLASSES, name="fc", **kw((-0.05, 0.05), GAIN_FC))(x)
@@ -500,6 +501,9 @@ def check_ops(label, info, required, allowed, ends=None):
     inner = names[1:-1] if ends else names
     extra = sorted(set(inner) - allowed)
     missing = [what for what, test in required if not any(test(d) for d in info["op_details"])]
+    after = [info["ops"][i - 1] for i, op in enumerate(info["ops"]) if op == "MAX_POOL_2D"]
+    if label.startswith("ops") and "PAD" not in after:
+        missing.append("PAD before MAX_POOL_2D")
     ends_ok = not ends or (names[0], names[-1]) == ends
     if extra or missing or not ends_ok:
         sys.exit(f"{label}: the converter's ops are not the expected ones: unexpected {extra}, missing {missing}, "

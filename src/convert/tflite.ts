@@ -8,7 +8,8 @@
  * @packageDocumentation
  */
 import { checkArguments } from '../arguments.js';
-import { ConvertError } from '../errors.js';
+import { ConvertError, LimitError } from '../errors.js';
+import { DEFAULT_READ_LIMITS } from '../model/read.js';
 import type { ActShape, ConvOp, Model, Op, Pads, QuantParams, Tensor } from '../model/format.js';
 import type { ValidModel } from '../model/validate.js';
 import { quote } from '../text.js';
@@ -23,6 +24,8 @@ interface Act {
   quant?: QuantParams;
   /** Spatial padding a PAD op put around it, not yet taken by a consumer. */
   pad?: Pads;
+  /** No value below 0.0 (a ReLU made it, or a pool or concat of such): a PAD's zeros cannot win a max pool. */
+  nonNegative?: boolean;
 }
 
 /** The ops this converter reads, and the rule for each. */
@@ -35,6 +38,7 @@ const RULES: Readonly<Record<string, (c: Converter, op: TfliteOp) => void>> = {
   CONCATENATION: (c, op) => c.concat(op),
   ADD: (c, op) => c.add(op),
   PAD: (c, op) => c.pad(op),
+  RELU: (c, op) => c.relu(op),
   RESHAPE: (c, op) => c.reshape(op),
   SQUEEZE: (c, op) => c.reshape(op),
   SOFTMAX: (c, op) => c.softmax(op),
@@ -44,6 +48,12 @@ const RULES: Readonly<Record<string, (c: Converter, op: TfliteOp) => void>> = {
 
 /** The ops a PAD before them folds into (as padding of their window). */
 const WINDOW_OPS: ReadonlySet<string> = new Set(['CONV_2D', 'MAX_POOL_2D', 'AVERAGE_POOL_2D']);
+
+/**
+ * Most bytes of weights the converter holds: each conv gets its own transposed copy, so a weight
+ * that many ops share could otherwise ask for any amount (as in the ONNX converter).
+ */
+const MAX_CONVERTED_BYTES = 2 * DEFAULT_READ_LIMITS.maxTensorBytes;
 
 /** Where an op is, for messages: its index, code and first output's name. */
 function where(g: TfliteGraph, op: TfliteOp): string {
@@ -69,6 +79,7 @@ class Converter {
   readonly tensors = new Map<string, Tensor>();
   readonly quant = new Map<string, QuantParams>();
   private readonly names = new Set<string>();
+  private tensorBytes = 0;
 
   constructor(readonly g: TfliteGraph, readonly int8: boolean) {}
 
@@ -125,8 +136,16 @@ class Converter {
     return { h: s[1], w: s[2], c: s[3] };
   }
 
+  /** A stand-alone RELU: a `relu` op, which keeps its input's quantization (TFLite's may rescale: refused). */
+  relu(op: TfliteOp): void {
+    const x = this.input(op);
+    const y = this.output(op, { ...x.shape }, { nonNegative: true });
+    if (this.int8 && (x.quant!.scale !== y.quant!.scale || x.quant!.zeroPoint !== y.quant!.zeroPoint)) this.fail(op, 'an int8 RELU that rescales is not supported', 'E_CONVERT_TENSOR');
+    this.ops.push({ op: 'relu', input: x.name, output: y.name });
+  }
+
   /** ReLU and ReLU6 fuse into convs; anything else is refused. */
-  relu(op: TfliteOp, activation: TfliteActivation, allowRelu6 = true): Pick<ConvOp, 'relu' | 'max'> {
+  fusedRelu(op: TfliteOp, activation: TfliteActivation, allowRelu6 = true): Pick<ConvOp, 'relu' | 'max'> {
     if (activation === 'NONE') return { relu: false };
     if (activation === 'RELU') return { relu: true };
     if (activation === 'RELU6' && allowRelu6) return { relu: true, max: 6 };
@@ -142,7 +161,7 @@ class Converter {
     if (w.shape.length !== 4 || w.shape[3] !== x.shape.c) this.fail(op, `weight shape [${w.shape.join(', ')}] does not match ${x.shape.c} input channels`);
     const [oc, kh, kw] = w.shape;
     const pads = windowPads(this, op, x, [kh, kw], [o.strideH, o.strideW], o.padding);
-    this.convOp(op, x, w, pads, { kernel: [kh, kw], stride: [o.strideH, o.strideW], ...this.relu(op, o.activation) }, ohwiToOihw(w, oc, kh, kw, x.shape.c));
+    this.convOp(op, x, w, pads, { kernel: [kh, kw], stride: [o.strideH, o.strideW], ...this.fusedRelu(op, o.activation) }, ohwiToOihw(w, oc, kh, kw, x.shape.c));
   }
 
   fullyConnected(op: TfliteOp): void {
@@ -152,14 +171,14 @@ class Converter {
     const w = this.constant(op, 1)!;
     if (x.shape.h !== 1 || x.shape.w !== 1) this.fail(op, 'its input must be a vector (flatten a feature map with RESHAPE first)');
     if (w.shape.length !== 2 || w.shape[1] !== x.shape.c) this.fail(op, `weight shape [${w.shape.join(', ')}] does not match its ${x.shape.c} inputs`);
-    const attrs = { kernel: [1, 1] as [number, number], stride: [1, 1] as [number, number], ...this.relu(op, o.activation) };
+    const attrs = { kernel: [1, 1] as [number, number], stride: [1, 1] as [number, number], ...this.fusedRelu(op, o.activation) };
     this.convOp(op, x, w, [0, 0, 0, 0], attrs, ohwiToOihw(w, w.shape[0], 1, 1, x.shape.c));
   }
 
   /** A conv (or a fully connected layer as one) with its weights already [O, I, H, W]. */
   convOp(op: TfliteOp, x: Act, w: TfliteTensor, pads: Pads, attrs: Pick<ConvOp, 'kernel' | 'stride' | 'relu' | 'max'>, order: Int32Array): void {
     const oc = w.shape[0];
-    const y = this.output(op, op.op === 'FULLY_CONNECTED' ? { c: oc, h: 1, w: 1 } : this.nhwc(op));
+    const y = this.output(op, op.op === 'FULLY_CONNECTED' ? { c: oc, h: 1, w: 1 } : this.nhwc(op), { nonNegative: attrs.relu });
     const conv: ConvOp = { op: 'conv', input: x.name, output: y.name, weight: `${y.name}.weight`, pads, ...attrs };
     const b = this.constant(op, 2);
     if (b) conv.bias = `${y.name}.bias`;
@@ -197,9 +216,10 @@ class Converter {
     if (o.activation !== 'NONE') this.fail(op, `fused activation ${o.activation} on a pool is not supported`, 'E_CONVERT_ATTR');
     const x = this.input(op);
     const padded = x.pad !== undefined;
-    if (padded && kind === 'maxpool') this.fail(op, 'a PAD before a max pool is not supported (TFLite pads with zeros, which a max pool would read)');
+    // TFLite pads with zeros, which a max pool reads: the same as no padding only where nothing is below zero.
+    if (padded && kind === 'maxpool' && !x.nonNegative) this.fail(op, 'a PAD before a max pool is supported only after a ReLU (the pool would read its zeros)');
     const pads = windowPads(this, op, x, [o.filterH, o.filterW], [o.strideH, o.strideW], o.padding);
-    const y = this.output(op, this.nhwc(op));
+    const y = this.output(op, this.nhwc(op), { nonNegative: x.nonNegative });
     const window = { input: x.name, output: y.name, kernel: [o.filterH, o.filterW] as [number, number], stride: [o.strideH, o.strideW] as [number, number], pads, ceil: false };
     if (kind === 'maxpool') this.ops.push({ op: 'maxpool', ...window });
     // PAD's zeros count in the average; SAME padding's positions do not (TFLite averages the covered pixels).
@@ -210,7 +230,7 @@ class Converter {
   mean(op: TfliteOp): void {
     const x = this.input(op);
     const axes = this.constant(op, 1);
-    const a = axes && axes.data!.byteLength === 8 ? [...int32s(this, op, axes, 2)].sort().join(',') : 'other';
+    const a = axes && axes.data!.byteLength === 8 ? [...int32s(this, op, axes, 2)].map((v) => (v < 0 ? v + 4 : v)).sort().join(',') : 'other';
     if (a !== '1,2') this.fail(op, 'MEAN is supported only over height and width (axes 1 and 2)', 'E_CONVERT_ATTR');
     const y = this.output(op, { c: x.shape.c, h: 1, w: 1 });
     this.ops.push({ op: 'globalavgpool', input: x.name, output: y.name, ...(this.int8 ? { rounding: 'tflite' as const, ...meanParams(x.quant!, y.quant!, x.shape) } : {}) });
@@ -222,7 +242,7 @@ class Converter {
     if (o.axis !== -1 && o.axis !== rank - 1) this.fail(op, `concatenation on axis ${o.axis} is not supported: only on channels (the last axis)`, 'E_CONVERT_ATTR');
     if (o.activation !== 'NONE') this.fail(op, `fused activation ${o.activation} on a concatenation is not supported`, 'E_CONVERT_ATTR');
     const xs = op.inputs.map((_, i) => this.input(op, i));
-    const y = this.output(op, { ...xs[0].shape, c: xs.reduce((s, x) => s + x.shape.c, 0) });
+    const y = this.output(op, { ...xs[0].shape, c: xs.reduce((s, x) => s + x.shape.c, 0) }, { nonNegative: xs.every((x) => x.nonNegative) });
     if (this.int8 && xs.some((x) => x.quant!.scale !== y.quant!.scale || x.quant!.zeroPoint !== y.quant!.zeroPoint)) {
       this.fail(op, 'its inputs and output are quantized differently (TFLite would rescale them); squeezewasm concatenates equal quantizations only', 'E_CONVERT_TENSOR');
     }
@@ -233,8 +253,8 @@ class Converter {
     const o = options(this, op, 'add');
     const [a, b] = [this.input(op, 0), this.input(op, 1)];
     if (a.shape.c !== b.shape.c || a.shape.h !== b.shape.h || a.shape.w !== b.shape.w) this.fail(op, 'broadcasting adds are not supported: both inputs must have one shape');
-    const relu = this.relu(op, o.activation, false).relu;
-    const y = this.output(op, { ...a.shape });
+    const relu = this.fusedRelu(op, o.activation, false).relu;
+    const y = this.output(op, { ...a.shape }, { nonNegative: relu });
     const tflite = this.int8 ? { rounding: 'tflite' as const, tflite: addParams(a.quant!, b.quant!, y.quant!, where(this.g, op)) } : {};
     this.ops.push({ op: 'add', inputs: [a.name, b.name], output: y.name, relu, ...tflite });
   }
@@ -271,9 +291,13 @@ class Converter {
     this.ops.push({ op: 'softmax', input: x.name, output: y.name, ...(this.int8 ? { rounding: 'tflite' as const, ...softmaxParams(o.beta, y.quant!, where(this.g, op)) } : {}) });
   }
 
-  /** QUANTIZE of the float graph input: the network starts at its int8 output, which preprocessing makes. */
+  /**
+   * QUANTIZE of the graph input (float32 or uint8): the network starts at its int8 output, which
+   * preprocessing makes. QUANTIZE to the graph output (int8 to uint8): the int8 values are the output.
+   */
   quantize(op: TfliteOp): void {
-    if (!this.int8 || op.inputs[0] !== this.g.inputs[0] || this.ops.length > 0) this.fail(op, 'QUANTIZE is supported only on the float graph input of an int8 model', 'E_CONVERT_OP');
+    if (this.int8 && op.outputs[0] === this.g.outputs[0]) return this.alias(op, this.input(op));
+    if (!this.int8 || op.inputs[0] !== this.g.inputs[0] || this.ops.length > 0) this.fail(op, 'QUANTIZE is supported only on the graph input or output of an int8 model', 'E_CONVERT_OP');
   }
 
   /** DEQUANTIZE of the int8 graph output: the runtime dequantizes its output anyway. */
@@ -282,7 +306,12 @@ class Converter {
     this.alias(op, this.input(op));
   }
 
+  /** Adds a constant, refusing to hold more than {@link MAX_CONVERTED_BYTES}. */
   put(name: string, t: Tensor): void {
+    this.tensorBytes += t.data.byteLength;
+    if (this.tensorBytes > MAX_CONVERTED_BYTES) {
+      throw new LimitError('maxTensorBytes', `the converted network's weights would take more than ${DEFAULT_READ_LIMITS.maxTensorBytes} bytes, the limit of a model file's tensors`);
+    }
     this.tensors.set(name, t);
   }
 }
@@ -304,8 +333,10 @@ function windowPads(c: Converter, op: TfliteOp, x: Act, kernel: [number, number]
   return [before[0] + t, before[1] + l, before[2] + b, before[3] + r];
 }
 
-/** For each [O, I, H, W] position, its index in TFLite's [O, H, W, I] weights. */
+/** For each [O, I, H, W] position, its index in TFLite's [O, H, W, I] weights (at most `maxTensorElements` of them). */
 function ohwiToOihw(w: TfliteTensor, oc: number, kh: number, kw: number, ic: number): Int32Array {
+  const { maxTensorElements } = DEFAULT_READ_LIMITS;
+  if (oc * ic * kh * kw > maxTensorElements) throw new LimitError('maxTensorElements', `weights ${quote(w.name)} have more than ${maxTensorElements} elements, the limit of a model file's tensor`);
   const order = new Int32Array(oc * ic * kh * kw);
   let i = 0;
   for (let o = 0; o < oc; o++) {
@@ -400,7 +431,7 @@ function graphInput(c: Converter, g: TfliteGraph, meta: ConvertMeta): Model['inp
   const [h, w] = [t.shape[1], t.shape[2]];
   if ((meta.input.height ?? h) !== h || (meta.input.width ?? w) !== w) throw new ConvertError('E_CONVERT_INPUT', `the model input is ${h}x${w}; it cannot be resized`);
   const first = g.ops[0];
-  const start = c.int8 && t.type === 'float32' ? first.outputs[0] : t.index;
+  const start = c.int8 && t.type !== 'int8' ? first.outputs[0] : t.index;
   const name = c.nameOf(start);
   const act: Act = { name, shape: { c: 3, h, w } };
   if (c.int8) {
