@@ -91,6 +91,7 @@ class Converter {
     return name;
   }
 
+  /** Refuses the model at `op`. */
   fail(op: TfliteOp, message: string, code = 'E_CONVERT_GRAPH'): never {
     fail(code, this.g, op, message);
   }
@@ -152,23 +153,29 @@ class Converter {
     return this.fail(op, `fused activation ${activation} is not supported`, 'E_CONVERT_ATTR');
   }
 
+  /** The constant input `i` an op cannot do without (weights, paddings). */
+  required(op: TfliteOp, i: number, what: string): TfliteTensor {
+    return this.constant(op, i) ?? this.fail(op, `it has no ${what}`);
+  }
 
+  /** CONV_2D: its weights [O, H, W, I] to [O, I, H, W], SAME padding (and a PAD's) as explicit pads. */
   conv(op: TfliteOp): void {
     const o = options(this, op, 'conv');
     if (o.dilationH !== 1 || o.dilationW !== 1) this.fail(op, 'dilated convolutions are not supported', 'E_CONVERT_ATTR');
     const x = this.input(op);
-    const w = this.constant(op, 1)!;
+    const w = this.required(op, 1, 'weights');
     if (w.shape.length !== 4 || w.shape[3] !== x.shape.c) this.fail(op, `weight shape [${w.shape.join(', ')}] does not match ${x.shape.c} input channels`);
     const [oc, kh, kw] = w.shape;
     const pads = windowPads(this, op, x, [kh, kw], [o.strideH, o.strideW], o.padding);
     this.convOp(op, x, w, pads, { kernel: [kh, kw], stride: [o.strideH, o.strideW], ...this.fusedRelu(op, o.activation) }, ohwiToOihw(w, oc, kh, kw, x.shape.c));
   }
 
+  /** FULLY_CONNECTED: a 1x1 conv over a vector (a flattened map or a mean). */
   fullyConnected(op: TfliteOp): void {
     const o = options(this, op, 'fullyConnected');
     if (o.weightsFormat !== 0) this.fail(op, 'shuffled FULLY_CONNECTED weights are not supported', 'E_CONVERT_ATTR');
     const x = this.input(op);
-    const w = this.constant(op, 1)!;
+    const w = this.required(op, 1, 'weights');
     if (x.shape.h !== 1 || x.shape.w !== 1) this.fail(op, 'its input must be a vector (flatten a feature map with RESHAPE first)');
     if (w.shape.length !== 2 || w.shape[1] !== x.shape.c) this.fail(op, `weight shape [${w.shape.join(', ')}] does not match its ${x.shape.c} inputs`);
     const attrs = { kernel: [1, 1] as [number, number], stride: [1, 1] as [number, number], ...this.fusedRelu(op, o.activation) };
@@ -211,6 +218,7 @@ class Converter {
     Object.assign(conv, { multiplier: `${y.name}.multiplier`, shifts: `${y.name}.shifts`, rounding: 'tflite' });
   }
 
+  /** MAX_POOL_2D, AVERAGE_POOL_2D: int8 averages round as TFLite's do. */
   pool(op: TfliteOp, kind: 'maxpool' | 'avgpool'): void {
     const o = options(this, op, 'pool');
     if (o.activation !== 'NONE') this.fail(op, `fused activation ${o.activation} on a pool is not supported`, 'E_CONVERT_ATTR');
@@ -227,6 +235,7 @@ class Converter {
     if (padded && o.padding === 'SAME' && pads.some((p, i) => p !== x.pad![i])) this.fail(op, 'a PAD before an average pool with SAME padding is not supported');
   }
 
+  /** MEAN over height and width: a global average pool (int8: TFLite's mean of the sums). */
   mean(op: TfliteOp): void {
     const x = this.input(op);
     const axes = this.constant(op, 1);
@@ -236,6 +245,7 @@ class Converter {
     this.ops.push({ op: 'globalavgpool', input: x.name, output: y.name, ...(this.int8 ? { rounding: 'tflite' as const, ...meanParams(x.quant!, y.quant!, x.shape) } : {}) });
   }
 
+  /** CONCATENATION on channels. */
   concat(op: TfliteOp): void {
     const o = options(this, op, 'concat');
     const rank = this.g.tensors[op.outputs[0]].shape.length;
@@ -249,6 +259,7 @@ class Converter {
     this.ops.push({ op: 'concat', inputs: xs.map((x) => x.name), output: y.name });
   }
 
+  /** ADD of two tensors of one shape (int8: TFLite's three-step rescaling). */
   add(op: TfliteOp): void {
     const o = options(this, op, 'add');
     const [a, b] = [this.input(op, 0), this.input(op, 1)];
@@ -259,9 +270,10 @@ class Converter {
     this.ops.push({ op: 'add', inputs: [a.name, b.name], output: y.name, relu, ...tflite });
   }
 
+  /** PAD: nothing of its own; the next window op takes its padding (see {@link Act.pad}). */
   pad(op: TfliteOp): void {
     const x = this.input(op);
-    const p = this.constant(op, 1)!;
+    const p = this.required(op, 1, 'paddings');
     const v = int32s(this, op, p, 8);
     if (p.shape.join(',') !== '4,2' || v[0] || v[1] || v[6] || v[7]) this.fail(op, 'only spatial padding of a [1, H, W, C] tensor is supported', 'E_CONVERT_ATTR');
     if (v.some((n) => n < 0)) this.fail(op, 'negative padding is not supported', 'E_CONVERT_ATTR');
@@ -282,6 +294,7 @@ class Converter {
     this.ops.push({ op: 'flatten', input: x.name, output: y.name });
   }
 
+  /** SOFTMAX on the class scores, last (int8: TFLite's fixed-point softmax, on the host). */
   softmax(op: TfliteOp): void {
     const o = options(this, op, 'softmax');
     const x = this.input(op);
