@@ -121,5 +121,39 @@ for (const [model, goldenName] of models) {
   const what = int8 ? `${matches}/${files.length} exact (int8Dot ${dot})` : `${matches}/${files.length} ok, max prob diff ${maxDiff.toExponential(2)}`;
   console.log(`${model.padEnd(20)} ${what}, ${ms.toFixed(0)} ms/inference (median), logits digest ${digest.toString(16).padStart(8, '0')}`);
 }
+// int8 models imported from .tflite (TensorFlow Lite's rounding) must give TFLite's reference
+// interpreter's outputs (test/fixtures/tflite/manifest.json) exactly, here too.
+if (only !== 'f32') {
+  const { convertTflite, writeModel } = await import(`${root}dist/node.js`);
+  const manifest = JSON.parse(readFileSync(`${fixtures}tflite/manifest.json`, 'utf8')).models;
+  const f = Math.fround;
+  const roundAway = (v) => Math.sign(v) * Math.floor(Math.abs(v) + 0.5);
+  const pixels = (file) => {
+    const npy = new Uint8Array(readFileSync(`${fixtures}tflite/${file}`));
+    return npy.subarray(10 + (npy[8] | (npy[9] << 8)));
+  };
+  for (const name of ['keras-squeezenet-int8', 'ops-int8']) {
+    const m = manifest[name];
+    const s = m.input_from_pixels;
+    const classes = m.output.shape[m.output.shape.length - 1];
+    const meta = { name, input: { channelOrder: 'RGB', divisor: s.pixel_divisor, mean: [s.mean, s.mean, s.mean], std: [s.divisor, s.divisor, s.divisor], resizeShorter: m.input.shape[1] }, labels: Array.from({ length: classes }, (_, i) => `c${i}`), provenance: { source: name, license: 'test fixture' } };
+    const net = await loadClassifier(writeModel(convertTflite(new Uint8Array(readFileSync(`${fixtures}tflite/${m.file}`)), meta)), { int8Dot });
+    const { ptr } = net.planned.input;
+    const q = net.planned.inputQuant;
+    let matches = 0;
+    for (const g of m.goldens) {
+      const slot = new Uint8Array(net.planned.kernels.memory.buffer, ptr, m.input.shape[1] * m.input.shape[2] * 3);
+      // TFLite's QUANTIZE of x = (p / divisor - mean) / std, every step in float32; stored as int8 + 128.
+      pixels(g.pixels).forEach((p, i) => (slot[i] = Math.min(255, Math.max(0, roundAway(f(f(f(f(p / s.pixel_divisor) - s.mean) / s.divisor) / f(q.scale))) + q.zeroPoint))));
+      const probs = net.runTimed(() => performance.now()).classification.probabilities;
+      const got = m.output.dtype === 'int8' ? Array.from(probs, (v) => Math.round(v * 256) - 128) : Array.from(probs);
+      if (got.length === g.output.length && got.every((v, i) => v === g.output[i])) matches++;
+      else console.log(`  MISMATCH ${name} ${g.image}`);
+    }
+    failures += m.goldens.length - matches;
+    console.log(`${name.padEnd(20)} ${matches}/${m.goldens.length} equal to TFLite's reference interpreter (int8Dot ${net.planned.int8Dot})`);
+    net.dispose();
+  }
+}
 console.log(failures ? `FAILED: ${failures} mismatches` : 'all match');
 process.exitCode = failures ? 1 : 0;
