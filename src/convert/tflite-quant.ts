@@ -24,6 +24,16 @@ export function rightShift(m: QuantizedMultiplier, what: string): number {
   return -m.shift;
 }
 
+/** What TFLite derives from scales (`derive`); scales its arithmetic does not take are refused naming `where`. */
+function tflite<T>(derive: () => T, where: string): T {
+  try {
+    return derive();
+  } catch (e) {
+    if (e instanceof RangeError) throw new ConvertError('E_CONVERT_TENSOR', `${where}: its scales are out of the range of TFLite's arithmetic`);
+    throw e;
+  }
+}
+
 /** A TFLite int8 activation's quantization as this format's uint8: the same scale, the zero point plus 128. */
 export function activationOf(t: TfliteTensor, where: string): QuantParams {
   const q = t.quant;
@@ -38,7 +48,8 @@ export function activationOf(t: TfliteTensor, where: string): QuantParams {
 export function convRequant(input: QuantParams, weightScales: Float32Array, output: QuantParams, where: string): { multipliers: Int32Array; shifts: Int32Array } {
   const multipliers = new Int32Array(weightScales.length), shifts = new Int32Array(weightScales.length);
   weightScales.forEach((s, n) => {
-    const m = convMultiplier(input.scale, s, output.scale);
+    if (!(s > 0 && Number.isFinite(s))) throw new ConvertError('E_CONVERT_TENSOR', `${where}: weight scale ${n} must be positive and finite`);
+    const m = tflite(() => convMultiplier(input.scale, s, output.scale), where);
     [multipliers[n], shifts[n]] = [m.multiplier, rightShift(m, `${where}, channel ${n}`)];
   });
   return { multipliers, shifts };
@@ -46,7 +57,7 @@ export function convRequant(input: QuantParams, weightScales: Float32Array, outp
 
 /** An int8 ADD's multipliers and shifts for its two inputs and its output (left shift 20). */
 export function addParams(a: QuantParams, b: QuantParams, y: QuantParams, where: string): NonNullable<AddOp['tflite']> {
-  const p = addInt8Params(a.scale, b.scale, y.scale);
+  const p = tflite(() => addInt8Params(a.scale, b.scale, y.scale), where);
   const ms = [p.input1, p.input2, p.output];
   return {
     multipliers: ms.map((m) => m.multiplier) as [number, number, number],
@@ -55,8 +66,8 @@ export function addParams(a: QuantParams, b: QuantParams, y: QuantParams, where:
 }
 
 /** An int8 MEAN's multiplier and shift (TFLite's exponent), 1 / pixels folded in as TFLite folds it. */
-export function meanParams(x: QuantParams, y: QuantParams, shape: ActShape): { multiplier: number; shift: number } {
-  const m = meanInt8Params(x.scale, y.scale, shape.h * shape.w);
+export function meanParams(x: QuantParams, y: QuantParams, shape: ActShape, where: string): { multiplier: number; shift: number } {
+  const m = tflite(() => meanInt8Params(x.scale, y.scale, shape.h * shape.w), where);
   return { multiplier: m.multiplier, shift: m.shift };
 }
 

@@ -115,6 +115,7 @@ class Converter {
   /** Records the op's output activation of `shape`, quantized as the file says. */
   output(op: TfliteOp, shape: ActShape, extra: Partial<Act> = {}): Act {
     const index = op.outputs[0];
+    this.unwritten(op);
     const t = this.g.tensors[index];
     const act: Act = { name: this.nameOf(index), shape, ...extra };
     if (this.int8) {
@@ -127,7 +128,13 @@ class Converter {
 
   /** An activation passed on under another tensor index, unchanged (reshapes, the edges' QUANTIZE / DEQUANTIZE). */
   alias(op: TfliteOp, act: Act): void {
+    this.unwritten(op);
     this.acts.set(op.outputs[0], act);
+  }
+
+  /** Refuses an op whose output an earlier op wrote, before it costs anything (a graph is written once). */
+  unwritten(op: TfliteOp): void {
+    if (this.acts.has(op.outputs[0]) || this.g.tensors[op.outputs[0]].data) this.fail(op, 'its output is a constant or was written by an earlier op');
   }
 
   /** The rank-4 [1, H, W, C] shape of the op's output as the file states it. */
@@ -242,7 +249,7 @@ class Converter {
     const a = axes && axes.data!.byteLength === 8 ? [...int32s(this, op, axes, 2)].map((v) => (v < 0 ? v + 4 : v)).sort().join(',') : 'other';
     if (a !== '1,2') this.fail(op, 'MEAN is supported only over height and width (axes 1 and 2)', 'E_CONVERT_ATTR');
     const y = this.output(op, { c: x.shape.c, h: 1, w: 1 });
-    this.ops.push({ op: 'globalavgpool', input: x.name, output: y.name, ...(this.int8 ? { rounding: 'tflite' as const, ...meanParams(x.quant!, y.quant!, x.shape) } : {}) });
+    this.ops.push({ op: 'globalavgpool', input: x.name, output: y.name, ...(this.int8 ? { rounding: 'tflite' as const, ...meanParams(x.quant!, y.quant!, x.shape, where(this.g, op)) } : {}) });
   }
 
   /** CONCATENATION on channels. */
@@ -391,7 +398,8 @@ function int32s(c: Converter, op: TfliteOp, t: TfliteTensor, n: number): Int32Ar
 function precisionOf(g: TfliteGraph): boolean {
   const input = g.tensors[g.inputs[0]];
   const first = g.ops[0];
-  const start = first?.op === 'QUANTIZE' && first.inputs[0] === input.index ? g.tensors[first.outputs[0]] : input;
+  const quantized = first?.op === 'QUANTIZE' && first.inputs[0] === input.index && first.outputs.length === 1;
+  const start = quantized ? g.tensors[first.outputs[0]] : input;
   if (start.type === 'int8') return true;
   if (start.type !== 'float32') throw new ConvertError('E_CONVERT_TENSOR', `the model input is ${start.type}; squeezewasm converts float32 and full-integer int8 TFLite models`);
   const weights = g.ops.flatMap((op) => op.inputs.slice(1)).map((i) => g.tensors[i]).filter((t) => t?.data !== undefined);
@@ -419,6 +427,7 @@ export function convertTflite(bytes: Uint8Array, meta: ConvertMeta): ValidModel 
   for (const op of g.ops) {
     const rule = Object.hasOwn(RULES, op.op) ? RULES[op.op] : undefined;
     if (!rule) throw new ConvertError('E_CONVERT_OP', `unsupported TFLite op ${quote(op.customName ?? op.op)} (${where(g, op)}); squeezewasm converts ${Object.keys(RULES).join(', ')}`);
+    if (op.outputs.length !== 1 || op.inputs.length < 1) throw new ConvertError('E_CONVERT_GRAPH', `${where(g, op)}: it has ${op.inputs.length} inputs and ${op.outputs.length} outputs; every op squeezewasm converts has inputs and one output`);
     rule(c, op);
   }
   const out = c.acts.get(g.outputs[0]);

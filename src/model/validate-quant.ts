@@ -6,7 +6,7 @@
  */
 import { checkConstShape, fail, isCount, tensorOf } from './check.js';
 import { QUANT_RANGE, type ActShape, type AddOp, type ConvOp, type GlobalAvgPoolOp, type Model, type QuantParams, type SoftmaxOp } from './format.js';
-import { addInt8Params, convMultiplier, meanInt8Params, type QuantizedMultiplier } from './tflite-arithmetic.js';
+import { addInt8Params, convMultiplier, meanInt8Params, softmaxInt8Params, type QuantizedMultiplier } from './tflite-arithmetic.js';
 import { maxAbsQuantized, opInputs, readByI16Kernels, readersOf } from './graph.js';
 import { quote } from '../text.js';
 import type { WeightScan } from './scan.js';
@@ -155,6 +155,16 @@ function checkAddRequant(op: AddOp, ins: QuantParams[], out: QuantParams, where:
   }
 }
 
+/** What TFLite derives from scales (`derive`); scales its arithmetic does not take (a ratio out of its range) are refused. */
+function tflite<T>(derive: () => T, where: string): T {
+  try {
+    return derive();
+  } catch (e) {
+    if (e instanceof RangeError) fail('E_MODEL_QUANT', `${where}: its scales are out of the range of TFLite's arithmetic`);
+    throw e;
+  }
+}
+
 /** A multiplier and right shift are what TFLite derives (`m`), and the shift is one the kernels take (0..30). */
 function checkTflMultiplier(mult: unknown, shift: unknown, m: QuantizedMultiplier, what: string, where: string): void {
   if (mult !== m.multiplier || shift !== -m.shift) fail('E_MODEL_QUANT', `${where}: ${what}: multiplier ${quote(mult)} and shift ${quote(shift)} are not TFLite's for these scales (${m.multiplier}, ${-m.shift})`);
@@ -183,7 +193,7 @@ function checkTflRequant(model: Model, op: ConvOp, qIn: QuantParams, qOut: Quant
   for (let n = 0; n < oc; n++) {
     const sw = scales.data[n];
     if (!(Number.isFinite(sw) && sw > 0)) fail('E_MODEL_QUANT', `${where}: weight scale ${n} must be positive and finite`);
-    if (mults && shifts) checkTflMultiplier(mults.data[n], shifts.data[n], convMultiplier(qIn.scale, sw, qOut.scale), `channel ${n}`, where);
+    if (mults && shifts) checkTflMultiplier(mults.data[n], shifts.data[n], tflite(() => convMultiplier(qIn.scale, sw, qOut.scale), where), `channel ${n}`, where);
     if (Math.abs(bias ? bias[n] : 0) + 255 * sumAbs[n] >= 2 ** 30) fail('E_MODEL_QUANT', `${where}: channel ${n} could overflow the accumulator (2^30)`);
   }
   return sumAbs;
@@ -196,14 +206,14 @@ function checkAddTfl(op: AddOp, ins: QuantParams[], out: QuantParams, where: str
   if (typeof t !== 'object' || t === null || !Array.isArray(t.multipliers) || t.multipliers.length !== 3 || !Array.isArray(t.shifts) || t.shifts.length !== 3) {
     fail('E_MODEL_QUANT', `${where}: an add with TFLite rounding needs tflite.multipliers and tflite.shifts, three each`);
   }
-  const p = addInt8Params(ins[0].scale, ins[1].scale, out.scale);
+  const p = tflite(() => addInt8Params(ins[0].scale, ins[1].scale, out.scale), where);
   [p.input1, p.input2, p.output].forEach((m, i) => checkTflMultiplier(t.multipliers[i], t.shifts[i], m, ['input 0', 'input 1', 'output'][i], where));
 }
 
 /** TFLite's int8 MEAN: uint8 in and out, the multiplier and shift TFLite derives for the scales and the pixel count. */
 function checkMeanTfl(op: GlobalAvgPoolOp, s: ActShape, qIn: QuantParams, out: QuantParams, where: string): void {
   if (qIn.dtype !== 'u8' || out.dtype !== 'u8') fail('E_MODEL_QUANT', `${where}: a global average pool with TFLite rounding reads and writes u8`);
-  const m = meanInt8Params(qIn.scale, out.scale, s.h * s.w);
+  const m = tflite(() => meanInt8Params(qIn.scale, out.scale, s.h * s.w), where);
   if (op.multiplier !== m.multiplier || op.shift !== m.shift) {
     fail('E_MODEL_QUANT', `${where}: multiplier ${quote(op.multiplier)} and shift ${quote(op.shift)} are not TFLite's for these scales (${m.multiplier}, ${m.shift})`);
   }
@@ -217,4 +227,5 @@ function checkSoftmaxTfl(model: Model, op: SoftmaxOp, where: string): void {
     fail('E_MODEL_QUANT', `${where}: a softmax with TFLite rounding reads u8 and writes u8 with scale 1/256 and zero point 0`);
   }
   if (!(typeof op.beta === 'number' && op.beta > 0 && Number.isFinite(op.beta))) fail('E_MODEL_QUANT', `${where}: softmax beta must be a positive number`);
+  tflite(() => softmaxInt8Params(x.scale, op.beta), where);
 }
