@@ -80,6 +80,8 @@ class Converter {
   readonly quant = new Map<string, QuantParams>();
   private readonly names = new Set<string>();
   private tensorBytes = 0;
+  /** Weight orders by shape: layers of one shape (a Fire module's, or many convs sharing weights) share one. */
+  private readonly orders = new Map<string, Int32Array>();
 
   constructor(readonly g: TfliteGraph, readonly int8: boolean) {}
 
@@ -174,7 +176,7 @@ class Converter {
     if (w.shape.length !== 4 || w.shape[3] !== x.shape.c) this.fail(op, `weight shape [${w.shape.join(', ')}] does not match ${x.shape.c} input channels`);
     const [oc, kh, kw] = w.shape;
     const pads = windowPads(this, op, x, [kh, kw], [o.strideH, o.strideW], o.padding);
-    this.convOp(op, x, w, pads, { kernel: [kh, kw], stride: [o.strideH, o.strideW], ...this.fusedRelu(op, o.activation) }, ohwiToOihw(w, oc, kh, kw, x.shape.c));
+    this.convOp(op, x, w, pads, { kernel: [kh, kw], stride: [o.strideH, o.strideW], ...this.fusedRelu(op, o.activation) }, this.order(w, oc, kh, kw, x.shape.c));
   }
 
   /** FULLY_CONNECTED: a 1x1 conv over a vector (a flattened map or a mean). */
@@ -186,7 +188,15 @@ class Converter {
     if (x.shape.h !== 1 || x.shape.w !== 1) this.fail(op, 'its input must be a vector (flatten a feature map with RESHAPE first)');
     if (w.shape.length !== 2 || w.shape[1] !== x.shape.c) this.fail(op, `weight shape [${w.shape.join(', ')}] does not match its ${x.shape.c} inputs`);
     const attrs = { kernel: [1, 1] as [number, number], stride: [1, 1] as [number, number], ...this.fusedRelu(op, o.activation) };
-    this.convOp(op, x, w, [0, 0, 0, 0], attrs, ohwiToOihw(w, w.shape[0], 1, 1, x.shape.c));
+    this.convOp(op, x, w, [0, 0, 0, 0], attrs, this.order(w, w.shape[0], 1, 1, x.shape.c));
+  }
+
+  /** {@link ohwiToOihw} of a weight shape, made once. */
+  order(w: TfliteTensor, oc: number, kh: number, kw: number, ic: number): Int32Array {
+    const key = `${oc},${kh},${kw},${ic}`;
+    let order = this.orders.get(key);
+    if (!order) this.orders.set(key, (order = ohwiToOihw(w, oc, kh, kw, ic)));
+    return order;
   }
 
   /** A conv (or a fully connected layer as one) with its weights already [O, I, H, W]. */
@@ -375,7 +385,7 @@ function oihwShape(w: TfliteTensor, order: Int32Array, kernel: [number, number])
 
 function permute<T extends Float32Array | Int8Array>(src: T, order: Int32Array): T {
   const out = new (src.constructor as new (n: number) => T)(order.length);
-  order.forEach((from, i) => (out[i] = src[from]));
+  for (let i = 0; i < order.length; i++) out[i] = src[order[i]];
   return out;
 }
 
