@@ -347,15 +347,7 @@ def conv_case(rng, name, in_shape, filters, kernel, stride, padding, activation,
     tflite = convert(model, representative(rng, [in_shape], *in_range))
     if pow2:
         tflite = pow2_requant(tflite, 'CONV_2D', filters)
-    ref = Ref(tflite)
-    op = ref.only('CONV_2D')
-    assert ref.op_names() == ['CONV_2D'], ref.op_names()
-    o = op.builtinOptions
-    x_i, w_i, b_i = op.inputs
-    y_i = op.outputs[0]
-    w = ref.constant(w_i)
-    bias = ref.constant(b_i)
-    w_scales, w_zeros = ref.quant(w_i)
+    ref, op, o, (x_i, w_i, y_i), w, bias, (w_scales, w_zeros) = weighted_op(tflite, 'CONV_2D')
     case = {
         'name': name, 'op': 'CONV_2D', 'rescaled': pow2,
         'options': {'padding': PADDINGS[o.padding], 'strideH': o.strideH, 'strideW': o.strideW,
@@ -386,6 +378,16 @@ def conv_case(rng, name, in_shape, filters, kernel, stride, padding, activation,
     return case
 
 
+def weighted_op(tflite, name):
+    """The only op of a single-op model with weights and bias: the interpreter, the op, its options,
+    (input, weights, output) tensor indices, the weights, the bias and the weights' (scales, zero points)."""
+    ref = Ref(tflite)
+    assert ref.op_names() == [name], ref.op_names()
+    op = ref.only(name)
+    x_i, w_i, b_i = op.inputs
+    return ref, op, op.builtinOptions, (x_i, w_i, op.outputs[0]), ref.constant(w_i), ref.constant(b_i), ref.quant(w_i)
+
+
 def record_samples(case, ref, y_i, samples, accumulate, disagree):
     """Runs the interpreter on each input of a CONV_2D or FULLY_CONNECTED case, keeps its output and
     counts what the inputs exercise: accumulators, negative ones, and outputs where roundings differ."""
@@ -408,15 +410,7 @@ def fc_case(rng, name, n_in, n_out, activation, in_range, batch=1, pow2=False, p
     tflite = convert(model, representative(rng, [(batch, n_in)], *in_range), per_tensor_dense=per_tensor)
     if pow2:
         tflite = pow2_requant(tflite, 'FULLY_CONNECTED', n_out)
-    ref = Ref(tflite)
-    assert ref.op_names() == ['FULLY_CONNECTED'], ref.op_names()
-    op = ref.only('FULLY_CONNECTED')
-    o = op.builtinOptions
-    x_i, w_i, b_i = op.inputs
-    y_i = op.outputs[0]
-    w = ref.constant(w_i)
-    bias = ref.constant(b_i)
-    w_scales, w_zeros = ref.quant(w_i)
+    ref, op, o, (x_i, w_i, y_i), w, bias, (w_scales, w_zeros) = weighted_op(tflite, 'FULLY_CONNECTED')
     assert (len(w_scales) == 1) == per_tensor, (name, len(w_scales))
     case = {
         'name': name, 'op': 'FULLY_CONNECTED', 'rescaled': pow2,

@@ -18,7 +18,8 @@ function macs(n: number): string {
 const pair = ([h, w]: [number, number], square = false): string => (h === w && square ? String(h) : `${h}x${w}`);
 const pads = (p: number[]): string => (p.every((v) => v === p[0]) ? String(p[0]) : p.join(','));
 
-function row(l: LayerSummary, i: number): string[] {
+/** A layer's columns; `int8` adds its scale, zero point and rounding. */
+function row(l: LayerSummary, i: number, int8: boolean): string[] {
   const conv = l.op === 'conv';
   return [
     String(i + 1),
@@ -33,7 +34,7 @@ function row(l: LayerSummary, i: number): string[] {
     conv ? percent(l.zeroWeights!, l.weights!) : '',
     l.weightType === 'i8' ? `int8 ${l.weightScales === 'per-tensor' ? 'per-tensor' : 'per-channel'}` : (l.weightType ?? ''),
     l.activation,
-    [l.quant ? `${Number(l.quant.scale.toPrecision(4))} z ${l.quant.zeroPoint}` : '', l.rounding ?? ''].filter(Boolean).join(' '),
+    ...(int8 ? [[l.quant ? `${Number(l.quant.scale.toPrecision(4))} z ${l.quant.zeroPoint}` : '', l.rounding ?? ''].filter(Boolean).join(' ')] : []),
   ];
 }
 
@@ -66,7 +67,7 @@ function formatSummary(s: ModelSummary): string {
     '',
     ...table([
       ['#', 'layer', 'op', 'output', 'kernel', 'stride', 'pad', 'params', 'MACs', 'zeros', 'weights', 'act', ...(s.precision === 'int8' ? ['scale, zero point'] : [])],
-      ...s.layers.map((l, i) => row(l, i).slice(0, s.precision === 'int8' ? 13 : 12)),
+      ...s.layers.map((l, i) => row(l, i, s.precision === 'int8')),
       ['', 'total', '', '', '', '', '', count(t.params), macs(t.macs), percent(t.zeroWeights, t.weights), '', '', ...(s.precision === 'int8' ? [''] : [])],
     ]),
     '',

@@ -327,7 +327,8 @@ class Converter {
    */
   quantize(op: TfliteOp): void {
     if (this.int8 && op.outputs[0] === this.g.outputs[0]) return this.alias(op, this.input(op));
-    if (!this.int8 || op.inputs[0] !== this.g.inputs[0] || this.ops.length > 0) this.fail(op, 'QUANTIZE is supported only on the graph input or output of an int8 model', 'E_CONVERT_OP');
+    // The graph input's QUANTIZE: the network starts at its output ({@link firstActivation}).
+    if (op.index !== 0 || !this.acts.has(op.outputs[0])) this.fail(op, 'QUANTIZE is supported only on the graph input or output of an int8 model', 'E_CONVERT_OP');
   }
 
   /** DEQUANTIZE of the int8 graph output: the runtime dequantizes its output anyway. */
@@ -374,7 +375,6 @@ function ohwiToOihw(w: TfliteTensor, oc: number, kh: number, kw: number, ic: num
       for (let y = 0; y < kh; y++) for (let x = 0; x < kw; x++) order[i++] = ((o * kh + y) * kw + x) * ic + ch;
     }
   }
-  if (order.length * (w.type === 'float32' ? 4 : 1) !== w.data!.byteLength) throw new ConvertError('E_CONVERT_TENSOR', `weights ${quote(w.name)} have ${w.data!.byteLength} bytes, not what their shape says`);
   return order;
 }
 
@@ -404,12 +404,15 @@ function int32s(c: Converter, op: TfliteOp, t: TfliteTensor, n: number): Int32Ar
   return new Int32Array(copy(t.data!).buffer);
 }
 
+/** Where the network starts: the graph input, or the output of a QUANTIZE of it (which preprocessing does). */
+function firstActivation(g: TfliteGraph): TfliteTensor {
+  const [input, first] = [g.tensors[g.inputs[0]], g.ops[0]];
+  return first?.op === 'QUANTIZE' && first.inputs[0] === input.index && first.outputs.length === 1 ? g.tensors[first.outputs[0]] : input;
+}
+
 /** Whether the model is int8 (its first activation, after any QUANTIZE, is int8) or float; anything else is refused. */
 function precisionOf(g: TfliteGraph): boolean {
-  const input = g.tensors[g.inputs[0]];
-  const first = g.ops[0];
-  const quantized = first?.op === 'QUANTIZE' && first.inputs[0] === input.index && first.outputs.length === 1;
-  const start = quantized ? g.tensors[first.outputs[0]] : input;
+  const start = firstActivation(g);
   if (start.type === 'int8') return true;
   if (start.type !== 'float32') throw new ConvertError('E_CONVERT_TENSOR', `the model input is ${start.type}; squeezewasm converts float32 and full-integer int8 TFLite models`);
   const weights = g.ops.flatMap((op) => op.inputs.slice(1)).map((i) => g.tensors[i]).filter((t) => t?.data !== undefined);
@@ -462,8 +465,7 @@ function graphInput(c: Converter, g: TfliteGraph, meta: ConvertMeta): Model['inp
   if (t.shape.length !== 4 || t.shape[0] !== 1 || t.shape[3] !== 3) throw new ConvertError('E_CONVERT_INPUT', `the model input is [${t.shape.join(', ')}], not an NHWC image [1, H, W, 3]`);
   const [h, w] = [t.shape[1], t.shape[2]];
   if ((meta.input.height ?? h) !== h || (meta.input.width ?? w) !== w) throw new ConvertError('E_CONVERT_INPUT', `the model input is ${h}x${w}; it cannot be resized`);
-  const first = g.ops[0];
-  const start = c.int8 && t.type !== 'int8' ? first.outputs[0] : t.index;
+  const start = firstActivation(g).index;
   const name = c.nameOf(start);
   const act: Act = { name, shape: { c: 3, h, w } };
   if (c.int8) {

@@ -3,23 +3,17 @@ import { describe, expect, it } from 'vitest';
 import { convertTflite } from '../../src/convert/tflite.js';
 import { ConvertError } from '../../src/errors.js';
 import { readModel } from '../../src/model/read.js';
-import { dequantizeInt8 } from '../../src/model/tflite-arithmetic.js';
 import { writeModel } from '../../src/model/write.js';
 import { softmax } from '../../src/runtime/output.js';
 import { planModel } from '../../src/runtime/plan.js';
 import { run } from '../../src/runtime/run.js';
 import { modelToTflite } from '../../bench/peers/tflite-writer.js';
 import { freshKernels } from '../helpers/wasm.js';
-import { convertGolden, goldenPixels, loadManifest, planGolden, runGolden, type GoldenModel } from '../helpers/tflite-goldens.js';
+import { asGolden, convertGolden, goldenPixels, loadManifest, planGolden, runGolden } from '../helpers/tflite-goldens.js';
 
 const { manifest, at } = loadManifest('test/fixtures/tflite/manifest.json');
 const models = Object.entries(manifest.models);
 
-/** The plan's output in the golden's terms: int8 values, or float32 (an int8 network's DEQUANTIZE applied as TFLite does). */
-function asGolden(model: GoldenModel, out: number[], int8: boolean): number[] {
-  if (!int8 || model.output.dtype === 'int8') return out;
-  return out.map((q) => dequantizeInt8(q, 1 / 256, -128));
-}
 
 describe('TFLite import: outputs against TensorFlow Lite\'s reference interpreter', () => {
   it('the fixtures cover every op the importer reads, float and int8', () => {

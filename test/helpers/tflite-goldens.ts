@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { convertTflite } from '../../src/convert/tflite.js';
 import type { QuantParams } from '../../src/model/format.js';
-import { quantizeInt8 } from '../../src/model/tflite-arithmetic.js';
+import { dequantizeInt8, quantizeInt8 } from '../../src/model/tflite-arithmetic.js';
 import type { ValidModel } from '../../src/model/validate.js';
 import { planModel, type PlanOptions } from '../../src/runtime/plan.js';
 import { run } from '../../src/runtime/run.js';
@@ -89,6 +89,15 @@ export function runGolden(plan: Plan, spec: InputFromPixels, pixels: Uint8Array,
   if (plan.tfliteSoftmax) return [...tfliteSoftmaxOutput(plan)];
   if (plan.outputQuant) return [...new Uint8Array(memory, plan.output.ptr, plan.output.c)].map((u) => u - 128);
   return [...(plan.endsInSoftmax ? softmax(logits) : logits)];
+}
+
+/**
+ * {@link runGolden}'s output in the golden's terms: as it is, or for an int8 network whose file
+ * ends in DEQUANTIZE (a float32 output of its int8 softmax), dequantized as TFLite does.
+ */
+export function asGolden(model: GoldenModel, out: number[], int8: boolean): number[] {
+  if (!int8 || model.output.dtype === 'int8') return out;
+  return out.map((q) => dequantizeInt8(q, 1 / 256, -128));
 }
 
 /** The golden's pixels. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { callKernel, type KernelExports } from '../../src/wasm/kernels.js';
 import { multiplyByQuantizedMultiplier } from '../../src/model/tflite-arithmetic.js';
+import { tflRoundingWords } from '../../src/runtime/ops/igemm.js';
 import { freshKernels, randInt, rng } from '../helpers/wasm.js';
 
 /** Lays out one i8_igemm problem in memory: random bytes, indirection, packed int16 weights. */
@@ -94,14 +95,10 @@ describe('requantization edge cases (both variants)', () => {
   });
 });
 
-/** TFLite's `rq` constants for right shifts `rs`: half[Np] = 2^(r-1) (0 for r = 0), then pow[Np] = 2^(30-r). */
+/** TFLite's rounding constants for right shifts `rs` at `at` (the layout the planner writes). */
 function putRounding(k: KernelExports, at: number, rs: number[]): void {
-  const np = Math.ceil(rs.length / 8) * 8;
-  const words = new Int32Array(k.memory.buffer, at, 2 * np).fill(1 << 30);
-  rs.forEach((r, n) => {
-    words[n] = r > 0 ? 2 ** (r - 1) : 0;
-    words[np + n] = 2 ** (30 - r);
-  });
+  const words = tflRoundingWords(rs);
+  new Int32Array(k.memory.buffer, at, words.length).set(words);
 }
 
 describe('u8_igemm_4x8c2_simd with TensorFlow Lite\'s requantization (rounding != 0)', () => {

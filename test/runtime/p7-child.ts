@@ -9,10 +9,10 @@ import { ARRAY_OF } from '../../src/runtime/types.js';
 import { readView, writeView } from '../../src/runtime/view.js';
 import { relaxedDot8Bits, relaxedDotExact } from '../../src/runtime/probe.js';
 import { callKernel, instantiateKernels, type KernelExports } from '../../src/wasm/kernels.js';
-import { dequantizeInt8 } from '../../src/model/tflite-arithmetic.js';
 import { softmax } from '../../src/runtime/output.js';
+import { tflRoundingWords } from '../../src/runtime/ops/igemm.js';
 import { randomInt8Net } from '../helpers/random-net.js';
-import { convertGolden, goldenPixels, loadManifest, runGolden } from '../helpers/tflite-goldens.js';
+import { asGolden, convertGolden, goldenPixels, loadManifest, runGolden } from '../helpers/tflite-goldens.js';
 import { randInt, rng } from '../helpers/wasm.js';
 
 const relaxedModule = new WebAssembly.Module(readFileSync(new URL('../../dist/squeezewasm-relaxed.wasm', import.meta.url)));
@@ -75,15 +75,10 @@ async function kernelLevel(bits: Bits): Promise<void> {
   }
 }
 
-/** TFLite's per-channel rounding constants at `at` for N channels of random right shifts 0..30 (see igemm.ts, `tflRounding`). */
+/** TFLite's rounding constants at `at` for N channels of random right shifts 0..30 (the layout the planner writes). */
 function tfliteRounding(k: KernelExports, at: number, N: number, r: () => number): number {
-  const np = Math.ceil(N / 8) * 8;
-  const words = new Int32Array(k.memory.buffer, at, 2 * np).fill(1 << 30);
-  for (let n = 0; n < N; n++) {
-    const shift = randInt(r, 0, 30);
-    words[n] = shift > 0 ? 2 ** (shift - 1) : 0;
-    words[np + n] = 2 ** (30 - shift);
-  }
+  const words = tflRoundingWords(Array.from({ length: N }, () => randInt(r, 0, 30)));
+  new Int32Array(k.memory.buffer, at, words.length).set(words);
   return at;
 }
 
@@ -181,8 +176,7 @@ async function tfliteLevel(bits: Bits): Promise<void> {
       check(plan.steps.some((step) => step.warm?.kernel === 'p7_igemm_6x8c4_relaxed'), `${name}: no conv ran on the relaxed dot (${int8Dot})`);
       for (const g of m.goldens) {
         const out = runGolden(plan, m.input_from_pixels, goldenPixels(at, g.pixels), softmax);
-        const asGolden = m.output.dtype === 'int8' ? out : out.map((q) => dequantizeInt8(q, 1 / 256, -128));
-        check(same(asGolden, g.output), `${name} on ${int8Dot}: ${g.image} differs from TFLite's interpreter`);
+        check(same(asGolden(m, out, true), g.output), `${name} on ${int8Dot}: ${g.image} differs from TFLite's interpreter`);
       }
     }
   }

@@ -123,29 +123,31 @@ export function planI8Igemm(c: CheckedOp<ConvOp>, ctx: PlanContext, rq: Requanti
   const info = <A extends { M: number; N: number }>(args: A) => ({ macs: convMacs(op, x, y), warm: { ...args, M: Math.min(g.M, 64), N: Math.min(g.N, 8) } });
   const args = { ...gemm, shift: rq.shift, zOut: rq.zOut, qmin: rq.qmin, qmax: rq.qmax, i16Out: rq.i16Out };
   if (x.dtype === 'i16') return [kernelStep(ctx, c, pick(ctx, I16_IGEMM), args, info(args))];
-  const u8 = { ...args, rounding: rq.tflite ? tflRounding(ctx, op, g.N) : 0 };
+  const u8 = { ...args, rounding: rq.tflite ? tflRounding(ctx, op) : 0 };
   return [kernelStep(ctx, c, pick(ctx, U8_IGEMM), u8, info(u8))];
 }
 
 /**
- * The per-channel constants of TFLite's rounding for a conv's right shifts r (assembly/kernels/
- * requant.ts, `requantTfl`): i32 half[Np] = 2^(r-1) (0 for r = 0), then pow[Np] = 2^(30-r),
- * Np = N rounded up to 8 (the padding channels' values are never stored).
+ * The per-channel constants of TFLite's rounding for right shifts r, as the int8 conv kernels'
+ * `rounding` reads them (assembly/kernels/requant.ts, `requantTfl`): i32 half[Np] = 2^(r-1) (0 for
+ * r = 0), then pow[Np] = 2^(30-r), Np = the channels rounded up to 8 (the padding ones never stored).
  */
-export function tflRounding(ctx: PlanContext, op: ConvOp, N: number): number {
-  const np = Math.ceil(N / NR) * NR;
-  const at = ctx.memory.allocate(np * 8);
-  const shifts = constant<Int32Array>(ctx, op.shifts)!;
-  ctx.memory.addPacker({
-    staging: 0,
-    fill(stage) {
-      const words = new Int32Array(stage.kernels.memory.buffer, at, np * 2).fill(1 << 30);
-      shifts.forEach((r, n) => {
-        words[n] = r > 0 ? 2 ** (r - 1) : 0;
-        words[np + n] = 2 ** (30 - r);
-      });
-    },
-  });
+export function tflRoundingWords(shifts: ArrayLike<number>): Int32Array {
+  const np = Math.ceil(shifts.length / NR) * NR;
+  const words = new Int32Array(np * 2).fill(1 << 30);
+  for (let n = 0; n < shifts.length; n++) {
+    const r = shifts[n];
+    words[n] = r > 0 ? 2 ** (r - 1) : 0;
+    words[np + n] = 2 ** (30 - r);
+  }
+  return words;
+}
+
+/** Allocates and registers {@link tflRoundingWords} of a conv's shifts; returns their address. */
+export function tflRounding(ctx: PlanContext, op: ConvOp): number {
+  const words = tflRoundingWords(constant<Int32Array>(ctx, op.shifts)!);
+  const at = ctx.memory.allocate(words.byteLength);
+  ctx.memory.addPacker({ staging: 0, fill: (stage) => new Int32Array(stage.kernels.memory.buffer, at, words.length).set(words) });
   return at;
 }
 

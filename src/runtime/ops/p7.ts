@@ -140,7 +140,7 @@ export function planP7(c: CheckedOp<ConvOp>, ctx: PlanContext, rq: Requantizatio
     },
   });
   const kernel = pick(ctx, P7_IGEMM);
-  const requant = { shift: rq.shift, zOut: rq.zOut, qmin: rq.qmin, qmax: rq.qmax, i16Out: rq.i16Out, rounding: rq.tflite ? tflRounding(ctx, op, g.N) : 0 };
+  const requant = { shift: rq.shift, zOut: rq.zOut, qmin: rq.qmin, qmax: rq.qmax, i16Out: rq.i16Out, rounding: rq.tflite ? tflRounding(ctx, op) : 0 };
   const args = { M: g.M, N: g.N, taps: g.taps, K: g.K, indirection, weights, out: y.ptr, outStride: y.stride, planes: p.planes, hiOffset: p.hiOffset, signedBytes: p.signedBytes, ...requant };
   const gemm = bindKernel(ctx.kernels, kernel, args);
   const warm = { kernel, run: bindKernel(ctx.kernels, kernel, { ...args, M: Math.min(g.M, 60), N: Math.min(g.N, 8) }) };
